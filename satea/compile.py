@@ -1,0 +1,284 @@
+"""Compile a fleet, or plain assignment arrays, into :class:`ProblemArrays`.
+
+The compiled form is a struct of flat arrays that every backend reads. Its size grows with
+``n_jobs + n_servers + n_job_classes * n_server_classes``, never ``n_jobs * n_servers``:
+
+* jobs are stored **in dispatch order** (ascending ``(due, release, index)``; no deadline
+  last), so a server's jobs run in ascending internal index. ``order[i]`` is the caller's
+  index of internal job ``i``; assignments cross the API boundary in the caller's order.
+* processing time ``p[j, s] = work[j] * unit_time[job_class[j], server_class[s]]``;
+  dynamic power ``dyn_w[k, g]``; a per-assignment cost ``fixed_cost[k, g]`` (generic
+  assignment problems; zero for fleets); ``allowed[k, g]``.
+* a server pays ``price_const[s]`` per kWh, or follows curve ``curve_id[s] >= 0``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .model import EXP_CAP, PENALTY_KINDS, Fleet  # noqa: F401  (EXP_CAP re-exported)
+
+PEN_NONE, PEN_STEP, PEN_LINEAR, PEN_EXP = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, eq=False)
+class ProblemArrays:
+    """The compiled problem. All float arrays are float64, index arrays int32.
+
+    Attributes are grouped: jobs (length ``n_jobs``, dispatch order), servers (length
+    ``n_servers``), class tables (``n_job_classes x n_server_classes``), price curves
+    (concatenated), and proposal helpers (servers grouped by class).
+    """
+
+    # jobs, in dispatch order
+    order: np.ndarray          # int64, caller's index of internal job i
+    job_class: np.ndarray      # int32
+    work: np.ndarray
+    release: np.ndarray
+    due: np.ndarray            # +inf: no deadline
+    pen_kind: np.ndarray       # int32, PEN_*
+    pen_weight: np.ndarray
+    pen_scale: np.ndarray
+    # servers
+    server_class: np.ndarray   # int32
+    idle_w: np.ndarray
+    price_const: np.ndarray    # currency/kWh, used where curve_id < 0
+    curve_id: np.ndarray       # int32, -1: constant price
+    capacity: np.ndarray       # busy seconds (or resource units); +inf: unlimited
+    # (job class x server class) tables
+    allowed: np.ndarray        # uint8
+    unit_time: np.ndarray      # seconds per unit of work
+    dyn_w: np.ndarray          # dynamic power while running (W)
+    fixed_cost: np.ndarray     # cost per assignment (generic problems)
+    # price curves: curve c has values curve_vals[curve_start[c] : curve_start[c] + curve_len[c]]
+    # and prefix integrals curve_cum[curve_start[c] + c : ... + curve_len[c] + 1]
+    curve_start: np.ndarray    # int32
+    curve_len: np.ndarray      # int32
+    curve_step: np.ndarray
+    curve_vals: np.ndarray
+    curve_cum: np.ndarray      # (currency/kWh) * s
+    # proposal helpers: servers of class g are servers_by_class[class_ptr[g]:class_ptr[g+1]];
+    # allowed_cum[k, g] = number of servers allowed for job class k in classes < g
+    class_ptr: np.ndarray      # int32
+    servers_by_class: np.ndarray  # int32
+    allowed_cum: np.ndarray    # int32, (K, G+1)
+    lam: float = 1.0
+    name: str = "problem"
+    job_names: tuple = ()      # caller's order
+    server_names: tuple = ()
+    sense: int = 1             # +1 minimise; -1: the caller maximises, objective negated
+    kind: str = "fleet"        # "fleet" or "assignment"
+
+    @property
+    def n_jobs(self) -> int:
+        return int(self.work.shape[0])
+
+    @property
+    def n_servers(self) -> int:
+        return int(self.server_class.shape[0])
+
+    @property
+    def n_job_classes(self) -> int:
+        return int(self.allowed.shape[0])
+
+    @property
+    def n_server_classes(self) -> int:
+        return int(self.allowed.shape[1])
+
+    @property
+    def has_capacity(self) -> bool:
+        return bool(np.isfinite(self.capacity).any())
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (grows with N + S + K*G)."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self)
+                   if isinstance(getattr(self, f.name), np.ndarray))
+
+    def n_allowed(self) -> np.ndarray:
+        """Number of allowed servers per job (internal order)."""
+        return self.allowed_cum[self.job_class, -1]
+
+    def proc_time(self, jobs: np.ndarray, servers: np.ndarray) -> np.ndarray:
+        """Processing times p[j, s] for paired index arrays (internal job indices)."""
+        k = self.job_class[jobs]
+        g = self.server_class[servers]
+        return self.work[jobs] * self.unit_time[k, g]
+
+    def is_allowed(self, jobs: np.ndarray, servers: np.ndarray) -> np.ndarray:
+        return self.allowed[self.job_class[jobs], self.server_class[servers]] != 0
+
+    def to_internal(self, x_caller: np.ndarray) -> np.ndarray:
+        """Assignment(s) in the caller's job order -> internal (dispatch) order."""
+        x_caller = np.asarray(x_caller)
+        return np.ascontiguousarray(x_caller[..., self.order]).astype(np.int32)
+
+    def to_caller(self, x_internal: np.ndarray) -> np.ndarray:
+        """Assignment(s) in internal order -> the caller's job order."""
+        x_internal = np.asarray(x_internal)
+        out = np.empty_like(x_internal)
+        out[..., self.order] = x_internal
+        return out
+
+    def with_lambda(self, lam: float) -> "ProblemArrays":
+        from dataclasses import replace
+        return replace(self, lam=float(lam))
+
+
+def _dispatch_order(due: np.ndarray, release: np.ndarray) -> np.ndarray:
+    # ascending (due, release, index); +inf due sorts last; lexsort keys are last-major
+    n = due.shape[0]
+    return np.lexsort((np.arange(n), release, due))
+
+
+def _proposal_tables(allowed: np.ndarray, server_class: np.ndarray):
+    n_classes = allowed.shape[1]
+    counts = np.bincount(server_class, minlength=n_classes).astype(np.int64)
+    class_ptr = np.zeros(n_classes + 1, np.int64)
+    np.cumsum(counts, out=class_ptr[1:])
+    servers_by_class = np.argsort(server_class, kind="stable").astype(np.int32)
+    allowed_cum = np.zeros((allowed.shape[0], n_classes + 1), np.int64)
+    np.cumsum(allowed.astype(np.int64) * counts[None, :], axis=1, out=allowed_cum[:, 1:])
+    return class_ptr.astype(np.int32), servers_by_class, allowed_cum.astype(np.int32)
+
+
+def _curve_tables(curves: list[tuple[float, np.ndarray]]):
+    starts, lens, steps, vals, cums = [], [], [], [], []
+    pos = 0
+    for step, v in curves:
+        v = np.asarray(v, np.float64)
+        starts.append(pos)
+        lens.append(v.size)
+        steps.append(step)
+        vals.append(v)
+        cum = np.zeros(v.size + 1)
+        np.cumsum(v * step, out=cum[1:])
+        cums.append(cum)
+        pos += v.size
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0))
+    return (np.asarray(starts, np.int32), np.asarray(lens, np.int32),
+            np.asarray(steps, np.float64), cat(vals), cat(cums))
+
+
+def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
+    """Validate ``fleet`` and compile it.
+
+    Job classes are the DNN models, server classes the GPU types, so the class tables
+    are ``n_models x n_gpu_types`` whatever the numbers of jobs and servers.
+
+    Notes
+    -----
+    Time O(N log N + S + K*G), memory O(N + S + K*G).
+    """
+    from .validate import validate_fleet
+
+    validate_fleet(fleet)
+    model_names = list(fleet.models)
+    gpu_names = list(fleet.gpus)
+    mi = {m: i for i, m in enumerate(model_names)}
+    gi = {g: i for i, g in enumerate(gpu_names)}
+    K, G = len(model_names), len(gpu_names)
+
+    allowed = np.zeros((K, G), np.uint8)
+    unit_time = np.zeros((K, G))
+    dyn_w = np.zeros((K, G))
+    for pr in fleet.profiles:
+        k, g = mi[pr.model], gi[pr.gpu]
+        if fleet.models[pr.model].memory_gb > fleet.gpus[pr.gpu].memory_gb:
+            continue  # does not fit: the pair stays forbidden (model contract)
+        allowed[k, g] = 1
+        unit_time[k, g] = 1.0 / pr.throughput
+        dyn_w[k, g] = max(pr.power_w - fleet.gpus[pr.gpu].idle_w, 0.0)
+
+    jobs = fleet.jobs
+    n = len(jobs)
+    due = np.array([np.inf if j.due_s is None else j.due_s for j in jobs], np.float64)
+    release = np.array([j.release_s for j in jobs], np.float64)
+    order = _dispatch_order(due, release)
+    kinds = {k: i for i, k in enumerate(PENALTY_KINDS)}
+    job_class = np.array([mi[j.model] for j in jobs], np.int32)[order] if n else np.zeros(0, np.int32)
+
+    curve_names = list(fleet.price_curves)
+    ci = {c: i for i, c in enumerate(curve_names)}
+    curves = [(fleet.price_curves[c].step_s, np.asarray(fleet.price_curves[c].prices_per_kwh))
+              for c in curve_names]
+    cs, cl, cstep, cv, cc = _curve_tables(curves)
+
+    servers = fleet.servers
+    server_class = np.array([gi[s.gpu] for s in servers], np.int32)
+    class_ptr, sbc, acum = _proposal_tables(allowed, server_class)
+    return ProblemArrays(
+        order=order.astype(np.int64),
+        job_class=job_class,
+        work=np.array([j.samples for j in jobs], np.float64)[order],
+        release=release[order],
+        due=due[order],
+        pen_kind=np.array([kinds[j.penalty.kind] for j in jobs], np.int32)[order],
+        pen_weight=np.array([j.penalty.weight for j in jobs], np.float64)[order],
+        pen_scale=np.array([j.penalty.scale_s for j in jobs], np.float64)[order],
+        server_class=server_class,
+        idle_w=np.array([fleet.gpus[s.gpu].idle_w for s in servers], np.float64),
+        price_const=np.array([0.0 if s.price_per_kwh is None else s.price_per_kwh
+                              for s in servers], np.float64),
+        curve_id=np.array([-1 if s.price_curve is None else ci[s.price_curve]
+                           for s in servers], np.int32),
+        capacity=np.array([np.inf if s.capacity_s is None else s.capacity_s
+                           for s in servers], np.float64),
+        allowed=allowed, unit_time=unit_time, dyn_w=dyn_w, fixed_cost=np.zeros((K, G)),
+        curve_start=cs, curve_len=cl, curve_step=cstep, curve_vals=cv, curve_cum=cc,
+        class_ptr=class_ptr, servers_by_class=sbc, allowed_cum=acum,
+        lam=float(fleet.lam if lam is None else lam), name=fleet.name,
+        job_names=tuple(j.name for j in jobs), server_names=tuple(s.name for s in servers),
+        kind="fleet",
+    )
+
+
+def compile_assignment(cost, resource=None, capacity=None, allowed=None, *,
+                       maximize: bool = False, name: str = "assignment",
+                       job_names=None, server_names=None) -> ProblemArrays:
+    """Build the compiled form of a generic (generalized) assignment problem.
+
+    Minimise ``sum_j cost[j, x_j]`` (maximise with ``maximize=True``) subject to
+    ``sum_{j: x_j = s} resource[j, s] <= capacity[s]`` and ``allowed[j, x_j]``.
+
+    Parameters
+    ----------
+    cost : array_like, shape (n_jobs, n_servers)
+    resource : array_like, shape (n_jobs, n_servers), optional
+        Resource use; needs ``capacity``.
+    capacity : array_like, shape (n_servers,), optional
+    allowed : array_like of bool, shape (n_jobs, n_servers), optional
+
+    Notes
+    -----
+    Each job is its own class and each server its own class, so the tables are
+    ``n_jobs x n_servers``: inherent to a dense input. The resource use plays the part
+    of processing time (work 1), so capacities reuse the fleet machinery; there is no
+    energy and no penalty.
+    """
+    from .validate import validate_assignment_arrays
+
+    cost, resource, capacity, allowed = validate_assignment_arrays(cost, resource, capacity,
+                                                                   allowed)
+    n, m = cost.shape
+    sense = -1 if maximize else 1
+    job_class = np.arange(n, dtype=np.int32)
+    server_class = np.arange(m, dtype=np.int32)
+    allowed_u8 = allowed.astype(np.uint8)
+    class_ptr, sbc, acum = _proposal_tables(allowed_u8, server_class)
+    cs, cl, cstep, cv, cc = _curve_tables([])
+    return ProblemArrays(
+        order=np.arange(n, dtype=np.int64), job_class=job_class, work=np.ones(n),
+        release=np.zeros(n), due=np.full(n, np.inf), pen_kind=np.zeros(n, np.int32),
+        pen_weight=np.zeros(n), pen_scale=np.ones(n),
+        server_class=server_class, idle_w=np.zeros(m), price_const=np.zeros(m),
+        curve_id=np.full(m, -1, np.int32), capacity=capacity,
+        allowed=allowed_u8, unit_time=resource, dyn_w=np.zeros((n, m)),
+        fixed_cost=sense * cost,
+        curve_start=cs, curve_len=cl, curve_step=cstep, curve_vals=cv, curve_cum=cc,
+        class_ptr=class_ptr, servers_by_class=sbc, allowed_cum=acum, lam=1.0, name=name,
+        job_names=tuple(job_names) if job_names is not None else tuple(f"j{i+1}" for i in range(n)),
+        server_names=(tuple(server_names) if server_names is not None
+                      else tuple(f"a{i+1}" for i in range(m))),
+        sense=sense, kind="assignment",
+    )

@@ -1,0 +1,110 @@
+"""Domain types of the fleet model (see docs/model.md).
+
+These are plain, immutable records. They are checked by :func:`satea.validate.validate_fleet`
+(called by :func:`satea.compile.compile_fleet` and the instance reader) and compiled into
+the array form every backend uses (:class:`satea.compile.ProblemArrays`).
+
+Units: seconds, watts, joules; prices in currency per kWh.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PENALTY_KINDS = ("none", "step", "linear", "exponential")
+#: exp(min(u, EXP_CAP)) - 1 keeps float32 finite; part of the model contract.
+EXP_CAP = 20.0
+JOULES_PER_KWH = 3.6e6
+
+
+@dataclass(frozen=True)
+class GPUType:
+    """A GPU type: memory (GB) and idle power (W) while its server is switched on."""
+
+    name: str
+    memory_gb: float
+    idle_w: float
+
+
+@dataclass(frozen=True)
+class DNNModel:
+    """A DNN model to train: memory needed to train it (GB)."""
+
+    name: str
+    memory_gb: float
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Training throughput (samples/s) and board power while training (W) of a model on a GPU."""
+
+    model: str
+    gpu: str
+    throughput: float
+    power_w: float
+
+
+@dataclass(frozen=True)
+class PriceCurve:
+    """Time-of-use price: ``prices_per_kwh[i]`` holds on ``[i*step_s, (i+1)*step_s)``,
+    repeating with period ``len(prices_per_kwh) * step_s`` from time 0."""
+
+    name: str
+    step_s: float
+    prices_per_kwh: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server runs one job at a time on one GPU. Exactly one of ``price_per_kwh`` and
+    ``price_curve`` is set; ``capacity_s`` (busy seconds allowed) None means unlimited."""
+
+    name: str
+    gpu: str
+    price_per_kwh: float | None = None
+    price_curve: str | None = None
+    capacity_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """Lateness penalty of a job. ``kind`` is one of :data:`PENALTY_KINDS`; ``weight`` in
+    currency; ``scale_s`` (seconds) normalises lateness for linear and exponential."""
+
+    kind: str = "none"
+    weight: float = 0.0
+    scale_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """A training job: ``samples`` of work of ``model``, released at ``release_s``, due at
+    ``due_s`` (None: no deadline)."""
+
+    name: str
+    model: str
+    samples: float
+    release_s: float = 0.0
+    due_s: float | None = None
+    penalty: Penalty = field(default_factory=Penalty)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """A whole placement instance (``satea-instance/1``)."""
+
+    name: str
+    gpus: dict[str, GPUType]
+    models: dict[str, DNNModel]
+    profiles: tuple[Profile, ...]
+    servers: tuple[Server, ...]
+    jobs: tuple[Job, ...]
+    price_curves: dict[str, PriceCurve] = field(default_factory=dict)
+    lam: float = 1.0
+
+    @property
+    def n_jobs(self) -> int:
+        return len(self.jobs)
+
+    @property
+    def n_servers(self) -> int:
+        return len(self.servers)

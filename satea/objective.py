@@ -1,0 +1,177 @@
+"""The float64 evaluator of the model: the truth every backend is checked against.
+
+It is written for clarity, one server at a time and one job at a time in dispatch order,
+and shares no code with the annealing kernels, so that agreement between the two means
+something.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compile import PEN_EXP, PEN_LINEAR, PEN_STEP, ProblemArrays
+from .model import EXP_CAP, JOULES_PER_KWH
+
+
+def price_integral(problem: ProblemArrays, s: int, a: float, b: float) -> float:
+    """Integral of server ``s``'s price over ``[a, b]`` in (currency/kWh) * s."""
+    c = int(problem.curve_id[s])
+    if c < 0:
+        return float(problem.price_const[s]) * (b - a)
+    return _curve_cumulative(problem, c, b) - _curve_cumulative(problem, c, a)
+
+
+def _curve_cumulative(problem: ProblemArrays, c: int, t: float) -> float:
+    start, n = int(problem.curve_start[c]), int(problem.curve_len[c])
+    step = float(problem.curve_step[c])
+    vals = problem.curve_vals[start:start + n]
+    cum = problem.curve_cum[start + c:start + c + n + 1]
+    period = step * n
+    cycles = math.floor(t / period)
+    r = t - cycles * period
+    i = min(int(r / step), n - 1)
+    return cycles * float(cum[n]) + float(cum[i]) + float(vals[i]) * (r - i * step)
+
+
+def job_penalty(kind: int, weight: float, scale: float, lateness: float) -> float:
+    """Penalty of one job from its lateness ``T >= 0`` (MODEL.md)."""
+    if lateness <= 0.0:
+        return 0.0
+    if kind == PEN_STEP:
+        return weight
+    if kind == PEN_LINEAR:
+        return weight * (lateness / scale)
+    if kind == PEN_EXP:
+        return weight * (math.exp(min(lateness / scale, EXP_CAP)) - 1.0)
+    return 0.0
+
+
+@dataclass
+class Evaluation:
+    """Objective, breakdown and schedule of one assignment.
+
+    ``objective`` is in the caller's sense (a maximised assignment problem reports its
+    total profit); ``search_objective`` is the minimised internal value. Per-job arrays are
+    in the caller's job order; ``start`` and ``completion`` are NaN for no job: every job
+    is placed.
+    """
+
+    objective: float
+    search_objective: float
+    energy_cost: float
+    penalty: float
+    assignment_cost: float
+    feasible: bool
+    violation: float          # sum over servers of max(0, busy - capacity)
+    allowed: bool             # every job on a server that can run it
+    x: np.ndarray             # caller's order
+    start: np.ndarray
+    completion: np.ndarray
+    lateness: np.ndarray
+    job_penalty: np.ndarray
+    job_energy_cost: np.ndarray   # dynamic energy cost of the job
+    server_busy: np.ndarray
+    server_on: np.ndarray         # first start (NaN: unused)
+    server_off: np.ndarray        # last completion (NaN: unused)
+    server_energy_cost: np.ndarray  # idle + dynamic
+
+    def as_dict(self) -> dict:
+        return {"objective": self.objective, "energy_cost": self.energy_cost,
+                "penalty": self.penalty, "assignment_cost": self.assignment_cost,
+                "feasible": self.feasible, "violation": self.violation}
+
+
+def check_assignment(problem: ProblemArrays, x) -> np.ndarray:
+    """Return ``x`` as an int array of shape (n_jobs,), or raise ValueError naming the entry."""
+    x = np.asarray(x)
+    if x.shape != (problem.n_jobs,):
+        raise ValueError(f"assignment: expected shape ({problem.n_jobs},), got {x.shape}")
+    if x.size and not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(f"assignment: expected integer server indices, got dtype {x.dtype}")
+    bad = np.flatnonzero((x < 0) | (x >= problem.n_servers))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(f"assignment: job {problem.job_names[j]!r} has server index {int(x[j])}, "
+                         f"expected 0..{problem.n_servers - 1}")
+    return x.astype(np.int64)
+
+
+def evaluate(problem: ProblemArrays, x) -> Evaluation:
+    """Evaluate assignment ``x`` (server index per job, the caller's job order) in float64.
+
+    Notes
+    -----
+    Time O(N log N + S), one pass over the jobs in dispatch order.
+    """
+    x = check_assignment(problem, x)
+    n, m = problem.n_jobs, problem.n_servers
+    xi = x[problem.order]                    # internal (dispatch) order
+    # stable sort by server keeps dispatch order inside each server
+    seq = np.argsort(xi, kind="stable")
+    lam = problem.lam
+
+    start = np.full(n, np.nan)
+    comp = np.full(n, np.nan)
+    late = np.zeros(n)
+    pen = np.zeros(n)
+    jen = np.zeros(n)
+    busy = np.zeros(m)
+    on = np.full(m, np.nan)
+    off = np.full(m, np.nan)
+    sen = np.zeros(m)
+    fixed_total = 0.0
+    allowed_all = True
+
+    jc, work, rel, due = (problem.job_class.tolist(), problem.work.tolist(),
+                          problem.release.tolist(), problem.due.tolist())
+    pk, pw, ps = problem.pen_kind.tolist(), problem.pen_weight.tolist(), problem.pen_scale.tolist()
+    sc, idle = problem.server_class.tolist(), problem.idle_w.tolist()
+    ut, dw, fc, al = problem.unit_time, problem.dyn_w, problem.fixed_cost, problem.allowed
+    xl = xi.tolist()
+
+    prev_s = -1
+    t = 0.0
+    for j in seq.tolist():
+        s = xl[j]
+        if s != prev_s:
+            if prev_s >= 0:
+                off[prev_s] = t
+            prev_s, t = s, 0.0
+        k, g = jc[j], sc[s]
+        if not al[k, g]:
+            allowed_all = False
+        p = work[j] * float(ut[k, g])
+        st = max(rel[j], t)
+        c = st + p
+        if math.isnan(on[s]):
+            on[s] = st
+        busy[s] += p
+        e = float(dw[k, g]) * price_integral(problem, s, st, c) / JOULES_PER_KWH
+        jen[j] = e
+        sen[s] += e
+        fixed_total += float(fc[k, g])
+        T = max(0.0, c - due[j])
+        late[j] = T
+        pen[j] = job_penalty(pk[j], pw[j], ps[j], T)
+        start[j], comp[j] = st, c
+        t = c
+    if prev_s >= 0:
+        off[prev_s] = t
+    for s in np.flatnonzero(~np.isnan(on)).tolist():
+        sen[s] += idle[s] * price_integral(problem, s, on[s], off[s]) / JOULES_PER_KWH
+
+    energy = float(sen.sum())
+    penalty = float(pen.sum())
+    violation = float(np.maximum(busy - problem.capacity, 0.0).sum())
+    search = energy + lam * penalty + fixed_total
+    back = problem.to_caller
+    return Evaluation(
+        objective=problem.sense * search, search_objective=search,
+        energy_cost=energy, penalty=penalty, assignment_cost=problem.sense * fixed_total,
+        feasible=bool(allowed_all and violation == 0.0), violation=violation,
+        allowed=allowed_all, x=x, start=back(start), completion=back(comp),
+        lateness=back(late), job_penalty=back(pen), job_energy_cost=back(jen),
+        server_busy=busy, server_on=on, server_off=off, server_energy_cost=sen,
+    )
