@@ -1,0 +1,38 @@
+"""CPU sweep drivers: ``prange`` over chains, each running the shared per-chain logic of
+:mod:`satea.kernels.moves` on its own row (chain-major layout, ``cm=True``)."""
+from numba import njit, prange
+
+from .moves import chain_init, chain_resync, run_sweeps
+
+
+@njit(parallel=True, cache=True)
+def init_cpu(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_servers,
+             random_start):
+    """Draw (or take) each chain's assignment and build its state."""
+    nc = chain_f.shape[0] // 6
+    for c in prange(nc):
+        cost, viol = chain_init(P, x, nxt, head, srv_cost, srv_busy, rng, c, nc, True,
+                                n_jobs, n_servers, chain_f[c * 6], random_start)
+        chain_f[c * 6 + 1] = cost
+        chain_f[c * 6 + 2] = viol
+
+
+@njit(parallel=True, cache=True)
+def resync_cpu(P, nxt, head, srv_cost, srv_busy, chain_f, n_jobs, n_servers):
+    """Recompute every server of every chain from scratch (used by tests and checks)."""
+    nc = chain_f.shape[0] // 6
+    for c in prange(nc):
+        cost, viol = chain_resync(P, nxt, head, srv_cost, srv_busy, c, nc, True,
+                                  n_jobs, n_servers, chain_f[c * 6])
+        chain_f[c * 6 + 1] = cost
+        chain_f[c * 6 + 2] = viol
+
+
+@njit(parallel=True, cache=True)
+def sweep_cpu(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs, n_servers,
+              betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
+    """Run ``n_sweeps`` sweeps of every chain, chains in parallel."""
+    nc = chain_f.shape[0] // 6
+    for c in prange(nc):
+        run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, True,
+                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace)

@@ -1,0 +1,205 @@
+"""The NumPy reference annealer: the algorithm's specification in code.
+
+All chains advance together: each step, every chain draws one move (four uniforms from
+its own xoroshiro128+ stream), evaluates the two servers it touches, and accepts or
+rejects it by the Metropolis rule. A sweep is ``n_jobs`` steps. This is the same
+algorithm, draw for draw, as :mod:`satea.kernels.moves`; it trades speed for being
+readable: a server's schedule is recomputed over a (chains x jobs) mask, O(N) per move.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..compile import PEN_EXP, PEN_LINEAR, PEN_STEP, ProblemArrays
+from ..kernels.rng import next_uniform_np, seed_states
+from ..model import EXP_CAP, JOULES_PER_KWH
+from .base import Backend, ChainSnapshot, RunSpec
+
+
+def curve_cumulative(problem: ProblemArrays, cid: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Integral over [0, t] of price curve ``cid`` (elementwise; cid >= 0)."""
+    start = problem.curve_start[cid]
+    n = problem.curve_len[cid]
+    step = problem.curve_step[cid]
+    period = step * n
+    cycles = np.floor(t / period)
+    r = t - cycles * period
+    i = np.minimum((r / step).astype(np.int64), n - 1)
+    return (cycles * problem.curve_cum[start + cid + n] + problem.curve_cum[start + cid + i]
+            + problem.curve_vals[start + i] * (r - i * step))
+
+
+def price_integral(problem: ProblemArrays, s: np.ndarray, a: np.ndarray, b: np.ndarray):
+    """Integral of server ``s``'s price over [a, b] (elementwise, broadcasting)."""
+    s, a, b = np.broadcast_arrays(s, a, b)
+    out = problem.price_const[s] * (b - a)
+    cid = problem.curve_id[s]
+    on_curve = cid >= 0
+    if on_curve.any():
+        c = cid[on_curve]
+        out[on_curve] = (curve_cumulative(problem, c, b[on_curve])
+                         - curve_cumulative(problem, c, a[on_curve]))
+    return out
+
+
+def penalties(problem: ProblemArrays, completion: np.ndarray) -> np.ndarray:
+    """Penalty of every job (last axis) given its completion time."""
+    lateness = completion - problem.due
+    late = lateness > 0
+    u = np.where(late, lateness / problem.pen_scale, 0.0)
+    w, kind = problem.pen_weight, problem.pen_kind
+    pen = np.where(kind == PEN_STEP, w, 0.0)
+    pen = np.where(kind == PEN_LINEAR, w * u, pen)
+    pen = np.where(kind == PEN_EXP, w * np.expm1(np.minimum(u, EXP_CAP)), pen)
+    return np.where(late, pen, 0.0)
+
+
+def server_eval(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam: np.ndarray):
+    """Search cost and busy time of server ``s[c]`` holding the jobs ``member[c]``.
+
+    Parameters
+    ----------
+    member : bool array (n_chains, n_jobs), internal (dispatch) order
+    s : int array (n_chains,)
+
+    Notes
+    -----
+    Completion times of a non-delay schedule in dispatch order,
+    ``C_k = max(r_k, C_{k-1}) + p_k``, unroll to
+    ``C_k = P_k + max_{i <= k} (r_i - P_i + p_i)`` with ``P`` the running sum of
+    processing times: a cumulative sum and a cumulative maximum.
+    """
+    g = problem.server_class[s][:, None]
+    k = problem.job_class[None, :]
+    p = np.where(member, problem.work * problem.unit_time[k, g], 0.0)
+    P = np.cumsum(p, axis=1)
+    slack = np.where(member, problem.release - P + p, -np.inf)
+    C = P + np.maximum.accumulate(slack, axis=1)
+    # non-members carry -inf times: zero them so the price integral stays finite
+    C = np.where(member, C, 0.0)
+    start = np.where(member, C - p, 0.0)
+    used = member.any(axis=1)
+    first = np.argmax(member, axis=1)
+    last = member.shape[1] - 1 - np.argmax(member[:, ::-1], axis=1)
+    rows = np.arange(member.shape[0])
+    s_col = s[:, None]
+    dyn = np.where(member, problem.dyn_w[k, g] * price_integral(problem, s_col, start, C), 0.0)
+    idle = problem.idle_w[s] * price_integral(problem, s, start[rows, first], C[rows, last])
+    energy = np.where(used, (idle + dyn.sum(axis=1)) / JOULES_PER_KWH, 0.0)
+    pen = np.where(member, penalties(problem, C), 0.0).sum(axis=1)
+    fixed = np.where(member, problem.fixed_cost[k, g], 0.0).sum(axis=1)
+    return energy + lam * pen + fixed, p.sum(axis=1)
+
+
+def overload(problem: ProblemArrays, s: np.ndarray, busy: np.ndarray) -> np.ndarray:
+    return np.maximum(busy - problem.capacity[s], 0.0)
+
+
+def draw_index(u: np.ndarray, n) -> np.ndarray:
+    return np.minimum((u * n).astype(np.int64), np.asarray(n) - 1)
+
+
+def allowed_server(problem: ProblemArrays, k: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Server of rank floor(u * n_allowed) among those job class ``k`` may use."""
+    cum = problem.allowed_cum[k]                      # (n, G + 1)
+    r = draw_index(u, cum[:, -1])
+    g = (cum[:, :-1] <= r[:, None]).sum(axis=1) - 1   # last class starting at or before r
+    return problem.servers_by_class[problem.class_ptr[g] + r - cum[np.arange(len(k)), g]]
+
+
+class NumpyReferenceBackend(Backend):
+    """Vectorised over chains; the readable truth the fast backends are checked against."""
+
+    name = "numpy"
+
+    def start(self, problem: ProblemArrays, spec: RunSpec) -> None:
+        self.problem, self.spec = problem, spec
+        nc, n, m = spec.n_chains, problem.n_jobs, problem.n_servers
+        self.rng = seed_states(spec.seed, spec.chain_ids)
+        if spec.x0 is None:
+            x = np.empty((nc, n), np.int64)
+            for j in range(n):  # one draw per job, in job order: the kernels' order
+                x[:, j] = allowed_server(problem, np.full(nc, problem.job_class[j]),
+                                         next_uniform_np(self.rng))
+        else:
+            x = np.asarray(spec.x0, np.int64).copy()
+        self.x = x
+        self.lam = np.asarray(spec.lams, np.float64)
+        self.srv_cost, self.srv_busy = np.zeros((nc, m)), np.zeros((nc, m))
+        for s in range(m):
+            col = np.full(nc, s)
+            self.srv_cost[:, s], self.srv_busy[:, s] = server_eval(problem, x == s, col, self.lam)
+        self.cost, self.viol = self._totals()
+        self.best_x = x.copy()
+        self.best_feasible = np.full(nc, np.inf)
+        self.best_any = np.full(nc, np.inf)
+        self.accepted = np.zeros(nc)
+
+    def _totals(self):
+        viol = overload(self.problem, np.arange(self.problem.n_servers)[None, :], self.srv_busy)
+        return self.srv_cost.sum(axis=1), viol.sum(axis=1)
+
+    def _step(self, beta: float) -> None:
+        pr, sp, x = self.problem, self.spec, self.x
+        nc, n = x.shape
+        rows = np.arange(nc)
+        u_kind, u_job, u_target, u_accept = (next_uniform_np(self.rng) for _ in range(4))
+        j1 = draw_index(u_job, n)
+        a = x[rows, j1]
+        swap = u_kind < sp.p_swap
+        # swap: j2 takes a's place and j1 takes j2's server, if both pairs are allowed
+        j2 = np.where(swap, draw_index(u_target, n), -1)
+        b_swap = x[rows, np.maximum(j2, 0)]
+        swap_ok = (pr.is_allowed(np.maximum(j2, 0), a) & pr.is_allowed(j1, b_swap))
+        b = np.where(swap, np.where(swap_ok, b_swap, a),
+                     allowed_server(pr, pr.job_class[j1], u_target))
+        live = b != a
+        # members of a and b after the move
+        idx = np.arange(n)[None, :]
+        moved_out_a = idx == j1[:, None]
+        moved_in_a = swap[:, None] & (idx == j2[:, None])
+        member_a = ((x == a[:, None]) & ~moved_out_a) | moved_in_a
+        member_b = ((x == b[:, None]) & ~moved_in_a) | moved_out_a
+        cost_a, busy_a = server_eval(pr, member_a, a, self.lam)
+        cost_b, busy_b = server_eval(pr, member_b, b, self.lam)
+        d_cost = cost_a + cost_b - self.srv_cost[rows, a] - self.srv_cost[rows, b]
+        d_viol = (overload(pr, a, busy_a) + overload(pr, b, busy_b)
+                  - overload(pr, a, self.srv_busy[rows, a]) - overload(pr, b, self.srv_busy[rows, b]))
+        delta = d_cost + sp.cap_weight * d_viol
+        with np.errstate(over="ignore"):
+            accept = live & ((delta <= 0) | (u_accept < np.exp(-beta * delta)))
+        c = rows[accept]
+        x[c, j1[accept]] = b[accept]
+        sw = c[swap[accept]]
+        x[sw, j2[sw]] = a[sw]
+        self.srv_cost[c, a[accept]] = cost_a[accept]
+        self.srv_busy[c, a[accept]] = busy_a[accept]
+        self.srv_cost[c, b[accept]] = cost_b[accept]
+        self.srv_busy[c, b[accept]] = busy_b[accept]
+        self.accepted += accept
+
+    def run_block(self, sweep0: int, n_sweeps: int) -> np.ndarray:
+        trace = np.empty(n_sweeps)
+        cw = self.spec.cap_weight
+        for i in range(n_sweeps):
+            beta = self.spec.betas[sweep0 + i]
+            for _ in range(self.problem.n_jobs):
+                self._step(beta)
+            # the chain's best is taken at sweep boundaries, as in the kernels
+            self.cost, self.viol = self._totals()
+            feas = self.viol == 0.0
+            better = feas & (self.cost < self.best_feasible)
+            self.best_feasible[better] = self.cost[better]
+            search = self.cost + cw * self.viol
+            better_any = ~feas & np.isinf(self.best_feasible) & (search < self.best_any)
+            self.best_any[better_any] = search[better_any]
+            keep = better | better_any
+            self.best_x[keep] = self.x[keep]
+            trace[i] = np.where(np.isfinite(self.best_feasible), self.best_feasible,
+                                self.best_any).min()
+        return trace
+
+    def snapshot(self) -> ChainSnapshot:
+        return ChainSnapshot(best_x=self.best_x.astype(np.int32), best_feasible=self.best_feasible.copy(),
+                             best_any=self.best_any.copy(), accepted=self.accepted.copy(),
+                             cost=self.cost.copy(), viol=self.viol.copy())

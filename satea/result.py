@@ -1,0 +1,149 @@
+"""The result of a run (in the spirit of scipy's OptimizeResult) and ``satea-result/1`` I/O."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .compile import ProblemArrays
+from .objective import Evaluation, check_assignment, evaluate
+
+RESULT_FORMAT = "satea-result/1"
+
+
+@dataclass
+class AnnealResult:
+    """Best assignment found, re-scored in float64, with everything about the run.
+
+    Attributes
+    ----------
+    x : ndarray (n_jobs,)
+        Server index of each job (caller's job order).
+    fun : float
+        Objective of ``x`` in the caller's sense (re-scored in float64).
+    energy_cost, penalty, assignment_cost : float
+        Breakdown: ``fun = energy_cost + lam * penalty + assignment_cost``.
+    feasible : bool
+        ``x`` respects every allowed pair and capacity. False only when no chain saw a
+        feasible assignment.
+    message : str
+    samples : ndarray (n_chains, n_jobs)
+        Each chain's best assignment (caller's job order), as a sampler returns all reads.
+    chain_best : ndarray (n_chains,)
+        Each chain's best search objective (+inf where the chain saw no feasible state).
+    trace : ndarray (sweeps,)
+        Best search objective over all chains after each sweep.
+    """
+
+    x: np.ndarray
+    fun: float
+    energy_cost: float
+    penalty: float
+    assignment_cost: float
+    feasible: bool
+    message: str
+    lam: float
+    backend: str
+    seed: int
+    chains: int
+    sweeps: int
+    sweeps_requested: int
+    seconds: float
+    compile_seconds: float
+    acceptance_rate: float
+    samples: np.ndarray
+    chain_best: np.ndarray
+    trace: np.ndarray
+    evaluation: Evaluation
+    problem: ProblemArrays = field(repr=False)
+    stopped_by: str = "sweeps"   # sweeps | time_limit | callback | interrupt
+
+    @property
+    def success(self) -> bool:
+        return self.feasible
+
+    @property
+    def assignment(self) -> dict[str, str]:
+        names = self.problem.server_names
+        return {j: names[s] for j, s in zip(self.problem.job_names, self.x.tolist())}
+
+    def moves_per_second(self) -> float:
+        """Attempted moves per second: chains x sweeps x jobs / search seconds."""
+        return self.chains * self.sweeps * self.problem.n_jobs / max(self.seconds, 1e-12)
+
+    def explain(self) -> list[dict]:
+        """Per job: server, start, completion, lateness, penalty, dynamic energy cost."""
+        ev, names = self.evaluation, self.problem.server_names
+        return [dict(job=j, server=names[s], start=float(ev.start[i]),
+                     completion=float(ev.completion[i]), lateness=float(ev.lateness[i]),
+                     penalty=float(ev.job_penalty[i]), energy_cost=float(ev.job_energy_cost[i]))
+                for i, (j, s) in enumerate(zip(self.problem.job_names, self.x.tolist()))]
+
+    def to_dict(self, explain: bool = False) -> dict:
+        d = {
+            "format": RESULT_FORMAT, "instance": self.problem.name,
+            "assignment": self.assignment,
+            "objective": self.fun, "energy_cost": self.energy_cost, "penalty": self.penalty,
+            "assignment_cost": self.assignment_cost, "lambda": self.lam,
+            "feasible": self.feasible, "message": self.message,
+            "backend": self.backend, "chains": self.chains, "sweeps": self.sweeps,
+            "seed": self.seed, "seconds": self.seconds, "compile_seconds": self.compile_seconds,
+            "acceptance_rate": self.acceptance_rate, "stopped_by": self.stopped_by,
+        }
+        if explain:
+            d["jobs"] = self.explain()
+        return d
+
+    def write(self, path, explain: bool = False) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(explain), indent=1) + "\n")
+
+    def __str__(self) -> str:
+        return (f"{self.message}\n  objective {self.fun:.6g} = energy {self.energy_cost:.6g}"
+                f" + {self.lam:g} x penalty {self.penalty:.6g}"
+                + (f" + assignment {self.assignment_cost:.6g}" if self.assignment_cost else "")
+                + f"\n  feasible {self.feasible}; backend {self.backend}, {self.chains} chains"
+                  f" x {self.sweeps} sweeps, seed {self.seed}; {self.seconds:.3g} s search"
+                  f" (+{self.compile_seconds:.3g} s compile); acceptance {self.acceptance_rate:.3f}")
+
+
+def read_result(path) -> dict:
+    """Read a ``satea-result/1`` file (as a dict), checking its format tag."""
+    from .validate import InstanceError
+    try:
+        d = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InstanceError(f"result file {str(path)!r}: not found") from None
+    except json.JSONDecodeError as e:
+        raise InstanceError(f"result file {str(path)!r}: malformed JSON at line {e.lineno}, "
+                            f"column {e.colno}: {e.msg}") from None
+    if not isinstance(d, dict) or d.get("format") != RESULT_FORMAT:
+        got = d.get("format") if isinstance(d, dict) else type(d).__name__
+        raise InstanceError(f"result file {str(path)!r}: format must be {RESULT_FORMAT!r}, got {got!r}")
+    if not isinstance(d.get("assignment"), dict):
+        raise InstanceError(f"result file {str(path)!r}: missing required field 'assignment'")
+    return d
+
+
+def assignment_from_names(problem: ProblemArrays, assignment: dict) -> np.ndarray:
+    """Map ``{job name: server name}`` to server indices (caller's job order), checking that
+    every job is assigned exactly once to a known server."""
+    from .validate import InstanceError
+    sidx = {s: i for i, s in enumerate(problem.server_names)}
+    jobs = set(problem.job_names)
+    for j, s in assignment.items():
+        if j not in jobs:
+            raise InstanceError(f"assignment: unknown job {j!r}")
+        if s not in sidx:
+            raise InstanceError(f"assignment: job {j!r}: unknown server {s!r}")
+    missing = [j for j in problem.job_names if j not in assignment]
+    if missing:
+        raise InstanceError(f"assignment: job {missing[0]!r} is not assigned "
+                            f"({len(missing)} job(s) missing)")
+    return check_assignment(problem, np.array([sidx[assignment[j]] for j in problem.job_names]))
+
+
+def rescore(problem: ProblemArrays, x) -> Evaluation:
+    """Float64 re-scoring of an assignment (caller's order)."""
+    return evaluate(problem, x)

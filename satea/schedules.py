@@ -1,0 +1,89 @@
+"""Temperature schedules and the defaults derived from an instance."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compile import ProblemArrays
+
+
+@dataclass(frozen=True)
+class MoveScale:
+    """Typical sizes of uphill moves of an instance, sampled from random assignments."""
+
+    median_uphill: float
+    low_uphill: float       # 5th percentile
+    high_uphill: float      # 90th percentile
+    median_resource: float  # median processing time (or resource use) of allowed pairs
+
+
+def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 8,
+                      n_moves: int = 256, lam: float | None = None) -> MoveScale:
+    """Sample uphill cost changes of random moves from random assignments (capacity ignored).
+
+    Uses the reference backend's move evaluation on ``n_chains`` fixed streams, so the
+    result depends on the instance and seed only, never on how many chains a run uses.
+    """
+    from .backends.base import RunSpec
+    from .backends.numpy_ref import NumpyReferenceBackend, draw_index, server_eval, allowed_server
+    from .kernels.rng import next_uniform_np
+
+    lam = problem.lam if lam is None else lam
+    ids = np.arange(n_chains) + (1 << 40)  # streams no annealing chain uses
+    spec = RunSpec(n_chains, seed, ids, np.full(n_chains, lam), np.ones(1), 0.0, 0.0)
+    ref = NumpyReferenceBackend()
+    ref.start(problem, spec)
+    n = problem.n_jobs
+    rows = np.arange(n_chains)
+    ups = []
+    steps = max(1, min(n_moves, 4 * n))
+    for _ in range(steps):
+        j = draw_index(next_uniform_np(ref.rng), n)
+        b = allowed_server(problem, problem.job_class[j], next_uniform_np(ref.rng))
+        a = ref.x[rows, j]
+        live = a != b
+        if not live.any():
+            continue
+        idx = np.arange(n)[None, :]
+        mem_a = (ref.x == a[:, None]) & (idx != j[:, None])
+        mem_b = (ref.x == b[:, None]) | (idx == j[:, None])
+        ca, _ = server_eval(problem, mem_a, a, ref.lam)
+        cb, _ = server_eval(problem, mem_b, b, ref.lam)
+        d = ca + cb - ref.srv_cost[rows, a] - ref.srv_cost[rows, b]
+        ups.append(np.abs(d[live]))
+    d = np.concatenate(ups) if ups else np.zeros(0)
+    d = d[d > 1e-12 * max(1.0, float(d.max(initial=0.0)))]
+    if d.size == 0:
+        d = np.ones(1)
+    k, g = np.nonzero(problem.allowed)
+    res = problem.unit_time[k, g] * float(np.median(problem.work))
+    res = res[res > 0]
+    return MoveScale(float(np.median(d)), float(np.quantile(d, 0.05)),
+                     float(np.quantile(d, 0.9)), float(np.median(res)) if res.size else 1.0)
+
+
+def default_temperature_range(problem: ProblemArrays, seed: int = 0,
+                              scale: MoveScale | None = None) -> tuple[float, float]:
+    """(T_hot, T_cold): the hot end accepts a median uphill move with probability 1/2, the
+    cold end accepts a small (5th-percentile) uphill move with probability 1/1000."""
+    scale = scale or sample_move_scale(problem, seed)
+    t_hot = scale.median_uphill / np.log(2.0)
+    t_cold = min(scale.low_uphill / np.log(1000.0), t_hot)
+    return float(t_hot), float(t_cold)
+
+
+def default_cap_weight(scale: MoveScale) -> float:
+    """Cost per unit of capacity overload in the search objective: overloading a server by
+    one median job costs ten times a large (90th-percentile) uphill move, so chains stay
+    feasible at low temperature but may cross infeasible ground when hot."""
+    return 10.0 * scale.high_uphill / max(scale.median_resource, 1e-300)
+
+
+def geometric_betas(t_hot: float, t_cold: float, n_sweeps: int) -> np.ndarray:
+    """Inverse temperatures, one per sweep, geometric from 1/t_hot to 1/t_cold."""
+    if not (t_hot > 0 and t_cold > 0):
+        raise ValueError(f"schedule: temperatures must be > 0, got t_hot={t_hot}, t_cold={t_cold}")
+    if n_sweeps == 1:
+        return np.array([1.0 / t_cold])
+    return 1.0 / np.geomspace(t_hot, t_cold, n_sweeps)
