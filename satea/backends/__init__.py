@@ -28,7 +28,7 @@ def resolve(name: str = "auto") -> type[Backend]:
     """The backend class for ``name``; "auto" is cuda when a usable GPU is present, else numba."""
     if name == "auto":
         cls = backend_class("cuda")
-        return cls if cls.available() else backend_class("numba")
+        return cls if cls.usable_for_auto() else backend_class("numba")
     cls = backend_class(name)
     if not cls.available():
         raise ValueError(f"backend: {name!r} is not available here: {cls.unavailable_reason()}")

@@ -57,6 +57,11 @@ class Backend(ABC):
         return True
 
     @classmethod
+    def usable_for_auto(cls) -> bool:
+        """Whether ``backend="auto"`` may pick this backend."""
+        return cls.available()
+
+    @classmethod
     def unavailable_reason(cls) -> str:
         return ""
 

@@ -1,0 +1,63 @@
+"""GPU sweep kernels: one chain per thread, running the same per-chain logic as the CPU
+(:mod:`satea.kernels.moves`) on interleaved state (``cm=False``: element ``i`` of chain
+``c`` at ``i * n_chains + c``, so a warp's 32 chains read 32 neighbouring words).
+
+Importing this module needs numba-cuda; compiling needs a GPU or the simulator
+(``NUMBA_ENABLE_CUDASIM=1``), or NVRTC for :func:`compile_ptx_all`.
+"""
+from numba import cuda
+
+from .moves import chain_init, run_sweeps
+
+THREADS_PER_BLOCK = 128
+
+
+def _init_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_servers,
+                 random_start):
+    c = cuda.grid(1)
+    nc = chain_f.shape[0] // 6
+    if c < nc:
+        cost, viol = chain_init(P, x, nxt, head, srv_cost, srv_busy, rng, c, nc, False,
+                                n_jobs, n_servers, chain_f[c], random_start)
+        chain_f[nc + c] = cost
+        chain_f[2 * nc + c] = viol
+
+
+def _sweep_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs,
+                  n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
+    c = cuda.grid(1)
+    nc = chain_f.shape[0] // 6
+    if c < nc:
+        run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, False,
+                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace)
+
+
+init_kernel = cuda.jit(_init_kernel)
+sweep_kernel = cuda.jit(_sweep_kernel)
+KERNELS = {"init": _init_kernel, "sweep": _sweep_kernel}
+
+
+def launch_config(n_chains):
+    """(blocks, threads) covering ``n_chains`` threads."""
+    return (n_chains + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK, THREADS_PER_BLOCK
+
+
+def kernel_signatures(P_types):
+    """Argument types of each kernel for ahead-of-time compilation (PTX check)."""
+    from numba import types as t
+    i32 = t.int32[::1]
+    u64 = t.uint64[::1]
+    f64 = t.float64[::1]
+    P = t.Tuple(P_types)
+    return {
+        "init": (P, i32, i32, i32, f64, f64, u64, f64, t.int64, t.int64, t.boolean),
+        "sweep": (P, i32, i32, i32, f64, f64, u64, i32, f64, t.int64, t.int64, f64, t.int64,
+                  t.int64, t.float64, t.float64, f64),
+    }
+
+
+def compile_ptx_all(P_types, cc=(9, 0)):
+    """Compile every kernel to PTX for compute capability ``cc``: the real CUDA compile
+    path (typing, lowering, NVVM), no GPU needed. Returns {name: ptx}."""
+    sigs = kernel_signatures(P_types)
+    return {name: cuda.compile_ptx(KERNELS[name], sigs[name], cc=cc)[0] for name in KERNELS}

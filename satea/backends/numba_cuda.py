@@ -1,0 +1,210 @@
+"""The CUDA backend: one chain per GPU thread, state interleaved across chains, device
+arrays held by CuPy (numba device arrays under the simulator, where CuPy has no device).
+
+This is the only module that imports CuPy.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ..compile import ProblemArrays, compile_assignment
+from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_VIOL, N_CHAIN_F,
+                   Backend, ChainSnapshot, RunSpec)
+from .numba_cpu import problem_tuple
+
+#: at most this many bytes of per-chain trace per block of sweeps
+TRACE_BYTES = 64 << 20
+#: keep this fraction of free device memory spare
+HEADROOM = 0.9
+
+
+def simulator() -> bool:
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+def _cuda():
+    from numba import cuda
+    return cuda
+
+
+def real_gpu() -> bool:
+    """A physical CUDA device is usable (not the simulator)."""
+    if simulator():
+        return False
+    try:
+        return bool(_cuda().is_available())
+    except Exception:  # numba-cuda missing or broken driver: no GPU for us
+        return False
+
+
+def _cupy():
+    """CuPy, when it is installed and a real device is present."""
+    if not real_gpu():
+        return None
+    try:
+        import cupy
+        return cupy
+    except ImportError:
+        return None
+
+
+def device_free_bytes() -> int:
+    """Free device memory in bytes (a module-level function so tests can replace it)."""
+    if simulator():
+        return 1 << 40
+    free, _total = _cuda().current_context().get_memory_info()
+    return int(free)
+
+
+def chain_bytes(n_jobs: int, n_servers: int, block_sweeps: int) -> int:
+    """Device bytes per chain: x, nxt, best_x (int32 x N), head (int32 x S), server cost and
+    busy (float64 x S), stream, scalars, one block of trace."""
+    return 12 * n_jobs + 20 * n_servers + 16 + 8 * N_CHAIN_F + 8 * block_sweeps
+
+
+def max_block_sweeps(n_chains: int) -> int:
+    return max(1, TRACE_BYTES // (8 * n_chains))
+
+
+def check_fits(problem: ProblemArrays, n_chains: int) -> int:
+    """Estimate the launch's device memory; raise MemoryError saying how many chains fit.
+
+    Returns the estimated bytes.
+    """
+    per_chain = chain_bytes(problem.n_jobs, problem.n_servers, max_block_sweeps(n_chains))
+    need = problem.nbytes() + n_chains * per_chain
+    free = device_free_bytes()
+    budget = int(HEADROOM * free)
+    if need > budget:
+        fit = max(0, (budget - problem.nbytes()) // chain_bytes(problem.n_jobs,
+                                                                  problem.n_servers, 1))
+        raise MemoryError(
+            f"cuda: {n_chains} chains x {problem.n_jobs} jobs x {problem.n_servers} servers need "
+            f"{need / 2**30:.2f} GiB of device memory, {free / 2**30:.2f} GiB free; "
+            f"at most {fit} chains fit: pass chains={fit} or fewer")
+    return need
+
+
+_COMPILED = {"seconds": None}
+
+
+class CudaBackend(Backend):
+    """Numba CUDA kernels over device arrays; see :mod:`satea.kernels.cuda`."""
+
+    name = "cuda"
+
+    @classmethod
+    def available(cls) -> bool:
+        if simulator():
+            return True
+        return real_gpu()
+
+    @classmethod
+    def usable_for_auto(cls) -> bool:
+        return real_gpu()
+
+    @classmethod
+    def unavailable_reason(cls) -> str:
+        try:
+            _cuda()
+        except ImportError:
+            return "numba-cuda is not installed (pip install 'satea[gpu]')"
+        return "no CUDA device found (numba.cuda.is_available() is False)"
+
+    def _to_device(self, a: np.ndarray):
+        cuda = _cuda()
+        if self.cp is not None:
+            return cuda.as_cuda_array(self.cp.asarray(a))
+        return cuda.to_device(np.ascontiguousarray(a))
+
+    def _compile_once(self, kern) -> float:
+        """Compile both kernels on a 2 x 2 problem so compile time stays out of the search."""
+        if _COMPILED["seconds"] is None:
+            t0 = time.perf_counter()
+            p = compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]]))
+            spec = RunSpec(1, 0, np.arange(1), np.ones(1), np.ones(1), 0.5, 1.0)
+            tiny = CudaBackend.__new__(CudaBackend)
+            tiny.cp = self.cp
+            tiny._setup(p, spec, kern)
+            tiny.run_block(0, 1)
+            _cuda().synchronize()
+            _COMPILED["seconds"] = time.perf_counter() - t0
+        return _COMPILED["seconds"]
+
+    def start(self, problem: ProblemArrays, spec: RunSpec) -> None:
+        from ..kernels import cuda as kern
+        self.cp = _cupy()
+        check_fits(problem, spec.n_chains)
+        self.compile_seconds = self._compile_once(kern)
+        self._setup(problem, spec, kern)
+
+    def _setup(self, problem: ProblemArrays, spec: RunSpec, kern) -> None:
+        from ..kernels.rng import seed_states
+        self.kern, self.problem, self.spec = kern, problem, spec
+        n, m, nc = problem.n_jobs, problem.n_servers, spec.n_chains
+        self.P = tuple(self._to_device(a) for a in problem_tuple(problem))
+        # interleaved layout: element i of chain c at i * nc + c
+        x0 = (np.zeros(n * nc, np.int32) if spec.x0 is None
+              else np.ascontiguousarray(np.asarray(spec.x0, np.int32).T).reshape(-1))
+        chain_f = np.zeros((N_CHAIN_F, nc))
+        chain_f[F_LAM] = spec.lams
+        chain_f[F_BEST_FEASIBLE] = np.inf
+        chain_f[F_BEST_ANY] = np.inf
+        d = self._to_device
+        self.x, self.best_x = d(x0), d(x0)
+        self.nxt = d(np.full(n * nc, -1, np.int32))
+        self.head = d(np.full(m * nc, -1, np.int32))
+        self.srv_cost, self.srv_busy = d(np.zeros(m * nc)), d(np.zeros(m * nc))
+        self.rng = d(np.ascontiguousarray(seed_states(spec.seed, spec.chain_ids).T).reshape(-1))
+        self.chain_f = d(chain_f.reshape(-1))
+        self.betas = d(np.ascontiguousarray(spec.betas, np.float64))
+        self.block_cap = max_block_sweeps(nc)
+        blocks, threads = kern.launch_config(nc)
+        kern.init_kernel[blocks, threads](self.P, self.x, self.nxt, self.head, self.srv_cost,
+                                          self.srv_busy, self.rng, self.chain_f, n, m,
+                                          spec.x0 is None)
+
+    def run_block(self, sweep0: int, n_sweeps: int) -> np.ndarray:
+        nc, kern = self.spec.n_chains, self.kern
+        blocks, threads = kern.launch_config(nc)
+        out = np.empty(n_sweeps)
+        done = 0
+        while done < n_sweeps:  # the trace buffer caps sweeps per launch
+            k = min(self.block_cap, n_sweeps - done)
+            trace = self._empty(nc * k)
+            kern.sweep_kernel[blocks, threads](
+                self.P, self.x, self.nxt, self.head, self.srv_cost, self.srv_busy, self.rng,
+                self.best_x, self.chain_f, self.problem.n_jobs, self.problem.n_servers,
+                self.betas, sweep0 + done, k, self.spec.p_swap, self.spec.cap_weight, trace)
+            out[done:done + k] = self._min_over_chains(trace, k, nc)
+            done += k
+        return out
+
+    def _empty(self, size):
+        if self.cp is not None:
+            return _cuda().as_cuda_array(self.cp.empty(size, np.float64))
+        return _cuda().device_array(size, np.float64)
+
+    def _min_over_chains(self, trace, k, nc):
+        # trace[i * nc + c]: sweep i of chain c; reduce over chains on the device
+        if self.cp is not None:
+            return self.cp.asarray(trace).reshape(k, nc).min(axis=1).get()
+        return trace.copy_to_host().reshape(k, nc).min(axis=1)
+
+    def snapshot(self) -> ChainSnapshot:
+        nc, n = self.spec.n_chains, self.problem.n_jobs
+        f = self.chain_f.copy_to_host().reshape(N_CHAIN_F, nc)
+        best_x = self.best_x.copy_to_host().reshape(n, nc).T.copy()
+        return ChainSnapshot(best_x=best_x, best_feasible=f[F_BEST_FEASIBLE].copy(),
+                             best_any=f[F_BEST_ANY].copy(), accepted=f[F_ACCEPTED].copy(),
+                             cost=f[F_COST].copy(), viol=f[F_VIOL].copy())
+
+    def close(self) -> None:
+        for name in ("P", "x", "best_x", "nxt", "head", "srv_cost", "srv_busy", "rng",
+                     "chain_f", "betas"):
+            self.__dict__.pop(name, None)
+        if self.cp is not None:
+            self.cp.get_default_memory_pool().free_all_blocks()

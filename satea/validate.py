@@ -1,0 +1,455 @@
+"""Validation of fleets and of plain assignment arrays, with errors that name the entry.
+
+Everything the model contract (docs/model.md) rejects is reported as an
+:class:`InstanceError` whose message names the offending entry and field, e.g.
+``job 'j3': samples must be > 0, got -5``. Nothing is clipped or dropped.
+
+Per-job checks are vectorised over columns (one NumPy array per field), so a fleet of
+100,000 jobs and 10,000 servers validates in a fraction of a second: the work is
+O(N + S + P + K + G), never O(N * S).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .model import (PENALTY_KINDS, DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve,
+                    Profile, Server)
+
+__all__ = ["InstanceError", "validate_fleet", "validate_assignment_arrays"]
+
+_REAL = (int, float, np.integer, np.floating)
+_BOOL = (bool, np.bool_)
+
+
+class InstanceError(ValueError):
+    """An invalid problem instance. The message names the field and the offending entry."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _is_real(v) -> bool:
+    # bool is an int subclass, but True as a memory size is a mistake, not a number
+    return isinstance(v, _REAL) and not isinstance(v, _BOOL)
+
+
+def _fmt(v) -> str:
+    """A value as it should appear in a message: numbers plainly, anything else repr'd."""
+    if _is_real(v):
+        return str(v.item()) if isinstance(v, np.generic) else str(v)
+    return repr(v)
+
+
+def _known(names) -> str:
+    return ", ".join(str(n) for n in names) if len(names) else "none"
+
+
+def _check_real(v, label: str, fld: str, *, strict: bool, optional: bool = False) -> None:
+    """One number: finite and > 0 (``strict``) or >= 0. ``optional`` allows None."""
+    if v is None and optional:
+        return
+    if not _is_real(v):
+        raise InstanceError(f"{label}: {fld} must be a number, got {_fmt(v)}")
+    try:
+        x = float(v)
+    except OverflowError:
+        x = math.inf
+    if not math.isfinite(x):
+        raise InstanceError(f"{label}: {fld} must be finite, got {_fmt(v)}")
+    if x < 0 or (strict and x == 0):
+        raise InstanceError(f"{label}: {fld} must be {'>' if strict else '>='} 0, got {_fmt(v)}")
+
+
+def _first_invalid(values: list, *, strict: bool, optional: bool = False) -> int | None:
+    """Index of the first value :func:`_check_real` would reject, or None.
+
+    Types are checked once per distinct type and values in one array pass, so that
+    100,000 entries cost milliseconds.
+    """
+    if not values:
+        return None
+    types = set(map(type, values))
+    if optional:
+        types.discard(type(None))
+    if not all(issubclass(t, _REAL) and not issubclass(t, _BOOL) for t in types):
+        return next(i for i, v in enumerate(values)
+                    if not (_is_real(v) or (optional and v is None)))
+    if optional and None in values:
+        values = [0.0 if v is None else v for v in values]  # 0 passes both tests
+    try:
+        arr = np.array(values, dtype=np.float64)
+    except OverflowError:  # a Python int beyond float range
+        arr = np.array([float(v) if abs(v) < 2 ** 1023 else math.inf for v in values])
+    bad = ~np.isfinite(arr) | ((arr <= 0) if strict else (arr < 0))
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def _check_column(values: list, label: Callable[[int], str], fld: str, *, strict: bool,
+                  optional: bool = False) -> None:
+    """:func:`_check_real` over one field of many entries (vectorised)."""
+    i = _first_invalid(values, strict=strict, optional=optional)
+    if i is not None:
+        _check_real(values[i], label(i), fld, strict=strict, optional=optional)
+
+
+def _check_instances(items: Sequence, cls: type, label: Callable[[int], str]) -> None:
+    if all(issubclass(t, cls) for t in set(map(type, items))):
+        return
+    for i, it in enumerate(items):
+        if not isinstance(it, cls):
+            raise InstanceError(f"{label(i)}: expected a {cls.__name__}, got {type(it).__name__}")
+
+
+def _check_strings(values: list, label: Callable[[int], str], fld: str,
+                   optional: bool = False) -> None:
+    """Every value a non-empty str (or None if ``optional``); also makes them hashable."""
+    types = set(map(type, values))
+    if optional:
+        types.discard(type(None))
+    ok = all(issubclass(t, str) for t in types) and "" not in set(values)
+    if ok:
+        return
+    for i, v in enumerate(values):
+        if optional and v is None:
+            continue
+        if not isinstance(v, str) or not v:
+            raise InstanceError(f"{label(i)}: {fld} must be a non-empty string, got {v!r}")
+
+
+def _check_unique(names: list, plural: str, what: str) -> None:
+    if len(set(names)) == len(names):
+        return
+    first: dict = {}
+    for i, n in enumerate(names):
+        if n in first:
+            raise InstanceError(f"{plural}[{i}]: duplicate {what} name {n!r} "
+                                f"(also {plural}[{first[n]}])")
+        first[n] = i
+
+
+def _check_refs(values: list, known, label: Callable[[int], str], fld: str,
+                optional: bool = False) -> None:
+    """Every value names an entry of ``known`` (values already checked to be strings)."""
+    missing = set(values) - set(known)
+    if optional:
+        missing.discard(None)
+    if not missing:
+        return
+    for i, v in enumerate(values):
+        if v in missing:
+            raise InstanceError(f"{label(i)}: unknown {fld} {v!r} (known: {_known(list(known))})")
+
+
+def _entry_label(items: Sequence, plural: str, what: str) -> Callable[[int], str]:
+    """``job 'j3'`` when the entry has a usable name, else ``jobs[3]``."""
+    def label(i: int) -> str:
+        name = getattr(items[i], "name", None)
+        return f"{what} {name!r}" if isinstance(name, str) and name else f"{plural}[{i}]"
+    return label
+
+
+# --------------------------------------------------------------------------- fleet parts
+
+def _check_catalogue(section: dict, plural: str, what: str, cls: type) -> None:
+    """A name-keyed dict (gpus, models, price_curves): keys are the entries' names."""
+    if not isinstance(section, dict):
+        raise InstanceError(f"{plural} must be a dict of name -> {cls.__name__}, "
+                            f"got {type(section).__name__}")
+    for key, item in section.items():
+        if not isinstance(key, str) or not key:
+            raise InstanceError(f"{plural}[{key!r}]: name must be a non-empty string")
+        if not isinstance(item, cls):
+            raise InstanceError(f"{what} {key!r}: expected a {cls.__name__}, "
+                                f"got {type(item).__name__}")
+        if item.name != key:
+            # two entries with one name would otherwise hide behind distinct keys
+            raise InstanceError(f"{plural}[{key!r}]: key does not match its name {item.name!r}")
+
+
+def _check_gpus(gpus: dict) -> None:
+    _check_catalogue(gpus, "gpus", "gpu", GPUType)
+    for name, g in gpus.items():
+        _check_real(g.memory_gb, f"gpu {name!r}", "memory_gb", strict=False)
+        _check_real(g.idle_w, f"gpu {name!r}", "idle_w", strict=False)
+
+
+def _check_models(models: dict) -> None:
+    _check_catalogue(models, "models", "model", DNNModel)
+    for name, m in models.items():
+        _check_real(m.memory_gb, f"model {name!r}", "memory_gb", strict=False)
+
+
+def _check_price_curves(curves: dict) -> None:
+    _check_catalogue(curves, "price_curves", "price curve", PriceCurve)
+    for name, c in curves.items():
+        label = f"price curve {name!r}"
+        _check_real(c.step_s, label, "step_s", strict=True)
+        prices = c.prices_per_kwh
+        if not isinstance(prices, (tuple, list)) or len(prices) == 0:
+            raise InstanceError(f"{label}: prices_per_kwh must be a non-empty sequence of "
+                                f"numbers, got {prices!r}")
+        i = _first_invalid(list(prices), strict=False)
+        if i is not None:
+            _check_real(prices[i], label, f"prices_per_kwh[{i}]", strict=False)
+
+
+def _check_profiles(fleet: Fleet) -> None:
+    profiles = _as_sequence(fleet.profiles, "profiles")
+    label = lambda i: f"profiles[{i}]"  # noqa: E731  (profiles have no name)
+    _check_instances(profiles, Profile, label)
+    models = [p.model for p in profiles]
+    gpus = [p.gpu for p in profiles]
+    _check_strings(models, label, "model")
+    _check_strings(gpus, label, "gpu")
+    _check_refs(models, fleet.models, label, "model")
+    _check_refs(gpus, fleet.gpus, label, "gpu")
+    _check_column([p.throughput for p in profiles], label, "throughput", strict=True)
+    _check_column([p.power_w for p in profiles], label, "power_w", strict=False)
+    seen: dict = {}
+    for i, key in enumerate(zip(models, gpus)):
+        if key in seen:
+            raise InstanceError(f"profiles[{i}]: duplicate profile for model {key[0]!r} on gpu "
+                                f"{key[1]!r} (also profiles[{seen[key]}])")
+        seen[key] = i
+
+
+def _check_servers(fleet: Fleet) -> None:
+    servers = _as_sequence(fleet.servers, "servers")
+    if len(servers) == 0:
+        raise InstanceError("servers: the fleet has no servers")
+    label = _entry_label(servers, "servers", "server")
+    _check_instances(servers, Server, label)
+    names = [s.name for s in servers]
+    _check_strings(names, label, "name")
+    _check_unique(names, "servers", "server")
+    gpus = [s.gpu for s in servers]
+    _check_strings(gpus, label, "gpu")
+    _check_refs(gpus, fleet.gpus, label, "gpu")
+    curves = [s.price_curve for s in servers]
+    consts = [s.price_per_kwh for s in servers]
+    for i, (c, p) in enumerate(zip(curves, consts)):
+        if (c is None) == (p is None):
+            raise InstanceError(f"{label(i)}: exactly one of price_per_kwh and price_curve "
+                                f"must be given, got {'both' if c is not None else 'neither'}")
+    _check_strings(curves, label, "price_curve", optional=True)
+    _check_refs(curves, fleet.price_curves, label, "price curve", optional=True)
+    _check_column(consts, label, "price_per_kwh", strict=False, optional=True)
+    _check_column([s.capacity_s for s in servers], label, "capacity_s", strict=False,
+                  optional=True)
+
+
+def _check_jobs(fleet: Fleet) -> None:
+    jobs = _as_sequence(fleet.jobs, "jobs")
+    label = _entry_label(jobs, "jobs", "job")
+    _check_instances(jobs, Job, label)
+    names = [j.name for j in jobs]
+    _check_strings(names, label, "name")
+    _check_unique(names, "jobs", "job")
+    models = [j.model for j in jobs]
+    _check_strings(models, label, "model")
+    _check_refs(models, fleet.models, label, "model")
+    _check_column([j.samples for j in jobs], label, "samples", strict=True)
+    _check_column([j.release_s for j in jobs], label, "release_s", strict=False)
+    _check_column([j.due_s for j in jobs], label, "due_s", strict=False, optional=True)
+    pens = [j.penalty for j in jobs]
+    _check_instances(pens, Penalty, lambda i: f"{label(i)}: penalty")
+    kinds = [p.kind for p in pens]
+    if not set(map(type, kinds)) <= {str} or not set(kinds) <= set(PENALTY_KINDS):
+        for i, k in enumerate(kinds):
+            if k not in PENALTY_KINDS:
+                raise InstanceError(f"{label(i)}: unknown penalty kind {k!r} "
+                                    f"(known: {_known(PENALTY_KINDS)})")
+    _check_column([p.weight for p in pens], label, "penalty.weight", strict=False)
+    _check_column([p.scale_s for p in pens], label, "penalty.scale_s", strict=True)
+
+
+def _check_runnable(fleet: Fleet) -> None:
+    """Every job's model fits, with a profile, on the GPU type of at least one server."""
+    server_gpus = {s.gpu for s in fleet.servers}
+    runnable = {p.model for p in fleet.profiles
+                if p.gpu in server_gpus
+                and fleet.models[p.model].memory_gb <= fleet.gpus[p.gpu].memory_gb}
+    if not {j.model for j in fleet.jobs} - runnable:
+        return
+    for j in fleet.jobs:
+        if j.model not in runnable:
+            raise InstanceError(f"job {j.name!r}: no server can run it: "
+                                f"{_why_not_runnable(fleet, j.model, server_gpus)}")
+
+
+def _why_not_runnable(fleet: Fleet, model: str, server_gpus: set) -> str:
+    gpus = sorted({p.gpu for p in fleet.profiles if p.model == model and p.gpu in server_gpus})
+    if not gpus:
+        return (f"model {model!r} has no profile on any server's gpu type "
+                f"(servers have: {_known(sorted(server_gpus))})")
+    fits = ", ".join(f"{g}: {fleet.gpus[g].memory_gb:g} GB" for g in gpus)
+    return (f"model {model!r} needs {fleet.models[model].memory_gb:g} GB, more than every "
+            f"server gpu type it has a profile for ({fits})")
+
+
+def _as_sequence(items, fld: str) -> Sequence:
+    if not isinstance(items, (tuple, list)):
+        raise InstanceError(f"{fld} must be a tuple or list, got {type(items).__name__}")
+    return items
+
+
+# --------------------------------------------------------------------------- public
+
+def validate_fleet(fleet: Fleet) -> None:
+    """Check a fleet against the model contract.
+
+    Parameters
+    ----------
+    fleet : Fleet
+
+    Raises
+    ------
+    InstanceError
+        On the first problem found, naming the entry and the field, e.g.
+        ``job 'j3': samples must be > 0, got -5`` or
+        ``server 's1': unknown gpu 'X100' (known: V100, A100)``. Checked: names are
+        non-empty, unique strings (gpus, models, price curves, servers, jobs) and each
+        (model, gpu) profile appears once; every reference (model, gpu, price curve,
+        penalty kind) is known; numbers are finite and non-negative, with throughput,
+        samples, penalty scale and price-curve steps > 0; each server has exactly one of
+        ``price_per_kwh`` and ``price_curve``; there is a server; every job has a server
+        whose GPU type has a profile for its model with enough memory; ``lam`` is finite
+        and >= 0.
+
+    Notes
+    -----
+    Time O(N + S + P + K + G) for N jobs, S servers, P profiles, K models and G GPU types.
+    """
+    if not isinstance(fleet, Fleet):
+        raise InstanceError(f"expected a Fleet, got {type(fleet).__name__}")
+    if not isinstance(fleet.name, str) or not fleet.name:
+        raise InstanceError(f"fleet: name must be a non-empty string, got {fleet.name!r}")
+    _check_real(fleet.lam, "fleet", "lambda", strict=False)
+    _check_gpus(fleet.gpus)
+    _check_models(fleet.models)
+    _check_price_curves(fleet.price_curves)
+    _check_profiles(fleet)
+    _check_servers(fleet)
+    _check_jobs(fleet)
+    _check_runnable(fleet)
+
+
+def _as_float_array(x, param: str) -> np.ndarray:
+    try:
+        arr = np.array(x, dtype=np.float64, order="C")  # a copy: callers may mutate theirs
+    except (TypeError, ValueError) as e:
+        raise InstanceError(f"{param}: cannot be read as an array of numbers ({e})") from None
+    return arr
+
+
+def _first_bad(mask: np.ndarray) -> tuple:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _index(param: str, idx: tuple) -> str:
+    return f"{param}[{', '.join(map(str, idx))}]"
+
+
+def _check_finite(arr: np.ndarray, param: str) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = _first_bad(bad)
+        raise InstanceError(f"{_index(param, idx)} is {arr[idx]}")
+
+
+def _check_nonneg(arr: np.ndarray, param: str) -> None:
+    bad = arr < 0
+    if bad.any():
+        idx = _first_bad(bad)
+        raise InstanceError(f"{_index(param, idx)} must be >= 0, got {arr[idx]:g}")
+
+
+def _check_shape(arr: np.ndarray, shape: tuple, param: str) -> None:
+    if arr.shape != shape:
+        raise InstanceError(f"{param}: expected shape {shape}, got {arr.shape}")
+
+
+def _as_allowed(allowed, shape: tuple) -> np.ndarray:
+    try:
+        arr = np.array(allowed, order="C")
+    except (TypeError, ValueError) as e:
+        raise InstanceError(f"allowed: cannot be read as an array ({e})") from None
+    _check_shape(arr, shape, "allowed")
+    if arr.dtype == np.bool_:
+        return arr
+    if arr.dtype.kind not in "iuf":
+        raise InstanceError(f"allowed: expected bool or 0/1 values, got dtype {arr.dtype}")
+    bad = (arr != 0) & (arr != 1)  # NaN lands here too
+    if bad.any():
+        idx = _first_bad(bad)
+        raise InstanceError(f"{_index('allowed', idx)} must be 0/1 or bool, got {arr[idx]}")
+    return arr.astype(np.bool_)
+
+
+def validate_assignment_arrays(cost, resource=None, capacity=None, allowed=None):
+    """Check and normalise the arrays of a generic (generalized) assignment problem.
+
+    Parameters
+    ----------
+    cost : array_like, shape (n_jobs, n_servers)
+        Finite.
+    resource : array_like, shape (n_jobs, n_servers), optional
+        Finite, >= 0. Given if and only if ``capacity`` is.
+    capacity : array_like, shape (n_servers,), optional
+        >= 0; ``+inf`` means unlimited.
+    allowed : array_like of bool or 0/1, shape (n_jobs, n_servers), optional
+        Every job needs at least one allowed server.
+
+    Returns
+    -------
+    cost, resource, capacity : ndarray of float64, C-contiguous copies
+        ``resource`` defaults to zeros, ``capacity`` to ``+inf``.
+    allowed : ndarray of bool, C-contiguous
+        Defaults to all True.
+
+    Raises
+    ------
+    InstanceError
+        Naming the parameter and the entry, e.g. ``cost[3, 1] is nan``.
+
+    Notes
+    -----
+    Time and memory O(n_jobs * n_servers), inherent to dense input.
+    """
+    if (resource is None) != (capacity is None):
+        given, missing = ("resource", "capacity") if capacity is None else ("capacity",
+                                                                           "resource")
+        raise InstanceError(f"{given} given without {missing}: give both or neither")
+    cost = _as_float_array(cost, "cost")
+    if cost.ndim != 2:
+        raise InstanceError(f"cost: expected a 2-D array (n_jobs, n_servers), "
+                            f"got shape {cost.shape}")
+    n, m = cost.shape
+    if m == 0:
+        raise InstanceError(f"cost: no servers (shape {cost.shape})")
+    _check_finite(cost, "cost")
+    if resource is None:
+        resource = np.zeros((n, m))
+        capacity = np.full(m, np.inf)
+    else:
+        resource = _as_float_array(resource, "resource")
+        _check_shape(resource, (n, m), "resource")
+        _check_finite(resource, "resource")
+        _check_nonneg(resource, "resource")
+        capacity = _as_float_array(capacity, "capacity")
+        _check_shape(capacity, (m,), "capacity")
+        nan = np.isnan(capacity)
+        if nan.any():
+            raise InstanceError(f"capacity[{int(np.argmax(nan))}] is nan")
+        _check_nonneg(capacity, "capacity")
+    if allowed is None:
+        allowed = np.ones((n, m), np.bool_)
+    else:
+        allowed = _as_allowed(allowed, (n, m))
+        none = ~allowed.any(axis=1)
+        if none.any():
+            j = int(np.argmax(none))
+            raise InstanceError(f"allowed[{j}, :]: job {j} has no allowed server")
+    return cost, resource, capacity, allowed
