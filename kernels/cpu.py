@@ -1,8 +1,9 @@
 """CPU sweep drivers: ``prange`` over chains, each running the shared per-chain logic of
 :mod:`satea.kernels.moves` on its own row (chain-major layout, ``cm=True``)."""
+import numpy as np
 from numba import njit, prange
 
-from .moves import chain_init, chain_resync, run_sweeps
+from .moves import chain_init, chain_resync, move_delta, propose, run_sweeps
 
 
 @njit(parallel=True, cache=True)
@@ -36,3 +37,22 @@ def sweep_cpu(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs,
     for c in prange(nc):
         run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, True,
                    n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace)
+
+
+@njit(cache=True)
+def sample_deltas_cpu(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_servers,
+                      p_swap, out):
+    """Search-cost changes of ``out.size // nc`` random moves per chain, none accepted
+    (used to size temperatures). Null moves give NaN."""
+    nc = chain_f.shape[0] // 6
+    per = out.shape[0] // nc
+    for c in range(nc):
+        lam = chain_f[c * 6]
+        for i in range(per):
+            j1, j2, a, b, u = propose(P, x, rng, c, nc, True, n_jobs, p_swap)
+            if a == b:
+                out[c * per + i] = np.nan
+                continue
+            d = move_delta(P, nxt, head, srv_cost, srv_busy, c, nc, True, n_jobs, n_servers,
+                           j1, j2, a, b, lam, 0.0)
+            out[c * per + i] = d[1]

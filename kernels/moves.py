@@ -30,13 +30,13 @@ from .rng import next_uniform
 PROBLEM_FIELDS = (
     "job_class", "work", "release", "due", "pen_kind", "pen_weight", "pen_scale",
     "server_class", "idle_w", "price_const", "curve_id", "capacity",
-    "allowed", "unit_time", "dyn_w", "fixed_cost",
+    "allowed", "work_scale", "throughput", "dyn_w", "fixed_cost",
     "curve_start", "curve_len", "curve_step", "curve_vals", "curve_cum",
     "class_ptr", "servers_by_class", "allowed_cum",
 )
 (JOB_CLASS, WORK, RELEASE, DUE, PEN_KIND, PEN_WEIGHT, PEN_SCALE,
  SERVER_CLASS, IDLE_W, PRICE_CONST, CURVE_ID, CAPACITY,
- ALLOWED, UNIT_TIME, DYN_W, FIXED_COST,
+ ALLOWED, WORK_SCALE, THROUGHPUT, DYN_W, FIXED_COST,
  CURVE_START, CURVE_LEN, CURVE_STEP, CURVE_VALS, CURVE_CUM,
  CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM) = range(len(PROBLEM_FIELDS))
 
@@ -130,7 +130,7 @@ def server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, s, skip, ins, lam):
         else:
             break
         k = P[JOB_CLASS][cur]
-        p = P[WORK][cur] * P[UNIT_TIME][k, g]
+        p = P[WORK][cur] * P[WORK_SCALE][k, g] / P[THROUGHPUT][k, g]
         st = P[RELEASE][cur]
         if t > st:
             st = t

@@ -6,7 +6,9 @@ The compiled form is a struct of flat arrays that every backend reads. Its size 
 * jobs are stored **in dispatch order** (ascending ``(due, release, index)``; no deadline
   last), so a server's jobs run in ascending internal index. ``order[i]`` is the caller's
   index of internal job ``i``; assignments cross the API boundary in the caller's order.
-* processing time ``p[j, s] = work[j] * unit_time[job_class[j], server_class[s]]``;
+* processing time ``p[j, s] = work[j] * work_scale[k, g] / throughput[k, g]`` with
+  ``k = job_class[j]``, ``g = server_class[s]`` (fleets: scale 1, so exactly work /
+  throughput as the model says; assignment problems: throughput 1, scale = resource use);
   dynamic power ``dyn_w[k, g]``; a per-assignment cost ``fixed_cost[k, g]`` (generic
   assignment problems; zero for fleets); ``allowed[k, g]``.
 * a server pays ``price_const[s]`` per kWh, or follows curve ``curve_id[s] >= 0``.
@@ -48,7 +50,8 @@ class ProblemArrays:
     capacity: np.ndarray       # busy seconds (or resource units); +inf: unlimited
     # (job class x server class) tables
     allowed: np.ndarray        # uint8
-    unit_time: np.ndarray      # seconds per unit of work
+    work_scale: np.ndarray     # p = work * work_scale / throughput
+    throughput: np.ndarray     # work units per second (1 where forbidden)
     dyn_w: np.ndarray          # dynamic power while running (W)
     fixed_cost: np.ndarray     # cost per assignment (generic problems)
     # price curves: curve c has values curve_vals[curve_start[c] : curve_start[c] + curve_len[c]]
@@ -103,7 +106,7 @@ class ProblemArrays:
         """Processing times p[j, s] for paired index arrays (internal job indices)."""
         k = self.job_class[jobs]
         g = self.server_class[servers]
-        return self.work[jobs] * self.unit_time[k, g]
+        return self.work[jobs] * self.work_scale[k, g] / self.throughput[k, g]
 
     def is_allowed(self, jobs: np.ndarray, servers: np.ndarray) -> np.ndarray:
         return self.allowed[self.job_class[jobs], self.server_class[servers]] != 0
@@ -180,14 +183,16 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     K, G = len(model_names), len(gpu_names)
 
     allowed = np.zeros((K, G), np.uint8)
-    unit_time = np.zeros((K, G))
+    work_scale = np.zeros((K, G))
+    throughput = np.ones((K, G))
     dyn_w = np.zeros((K, G))
     for pr in fleet.profiles:
         k, g = mi[pr.model], gi[pr.gpu]
         if fleet.models[pr.model].memory_gb > fleet.gpus[pr.gpu].memory_gb:
             continue  # does not fit: the pair stays forbidden (model contract)
         allowed[k, g] = 1
-        unit_time[k, g] = 1.0 / pr.throughput
+        work_scale[k, g] = 1.0
+        throughput[k, g] = pr.throughput
         dyn_w[k, g] = max(pr.power_w - fleet.gpus[pr.gpu].idle_w, 0.0)
 
     jobs = fleet.jobs
@@ -224,7 +229,7 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
                            for s in servers], np.int32),
         capacity=np.array([np.inf if s.capacity_s is None else s.capacity_s
                            for s in servers], np.float64),
-        allowed=allowed, unit_time=unit_time, dyn_w=dyn_w, fixed_cost=np.zeros((K, G)),
+        allowed=allowed, work_scale=work_scale, throughput=throughput, dyn_w=dyn_w, fixed_cost=np.zeros((K, G)),
         curve_start=cs, curve_len=cl, curve_step=cstep, curve_vals=cv, curve_cum=cc,
         class_ptr=class_ptr, servers_by_class=sbc, allowed_cum=acum,
         lam=float(fleet.lam if lam is None else lam), name=fleet.name,
@@ -273,7 +278,7 @@ def compile_assignment(cost, resource=None, capacity=None, allowed=None, *,
         pen_weight=np.zeros(n), pen_scale=np.ones(n),
         server_class=server_class, idle_w=np.zeros(m), price_const=np.zeros(m),
         curve_id=np.full(m, -1, np.int32), capacity=capacity,
-        allowed=allowed_u8, unit_time=resource, dyn_w=np.zeros((n, m)),
+        allowed=allowed_u8, work_scale=resource, throughput=np.ones((n, m)), dyn_w=np.zeros((n, m)),
         fixed_cost=sense * cost,
         curve_start=cs, curve_len=cl, curve_step=cstep, curve_vals=cv, curve_cum=cc,
         class_ptr=class_ptr, servers_by_class=sbc, allowed_cum=acum, lam=1.0, name=name,

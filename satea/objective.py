@@ -128,7 +128,8 @@ def evaluate(problem: ProblemArrays, x) -> Evaluation:
                           problem.release.tolist(), problem.due.tolist())
     pk, pw, ps = problem.pen_kind.tolist(), problem.pen_weight.tolist(), problem.pen_scale.tolist()
     sc, idle = problem.server_class.tolist(), problem.idle_w.tolist()
-    ut, dw, fc, al = problem.unit_time, problem.dyn_w, problem.fixed_cost, problem.allowed
+    ws, tp = problem.work_scale, problem.throughput
+    dw, fc, al = problem.dyn_w, problem.fixed_cost, problem.allowed
     xl = xi.tolist()
 
     prev_s = -1
@@ -142,7 +143,7 @@ def evaluate(problem: ProblemArrays, x) -> Evaluation:
         k, g = jc[j], sc[s]
         if not al[k, g]:
             allowed_all = False
-        p = work[j] * float(ut[k, g])
+        p = work[j] * float(ws[k, g]) / float(tp[k, g])  # work / throughput for fleets
         st = max(rel[j], t)
         c = st + p
         if math.isnan(on[s]):

@@ -18,46 +18,35 @@ class MoveScale:
     median_resource: float  # median processing time (or resource use) of allowed pairs
 
 
-def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 8,
-                      n_moves: int = 256, lam: float | None = None) -> MoveScale:
-    """Sample uphill cost changes of random moves from random assignments (capacity ignored).
+def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
+                      n_moves: int = 512, lam: float | None = None) -> MoveScale:
+    """Sample cost changes of random moves from random assignments (none accepted).
 
-    Uses the reference backend's move evaluation on ``n_chains`` fixed streams, so the
-    result depends on the instance and seed only, never on how many chains a run uses.
+    Runs on fixed streams no annealing chain uses, so the result depends on the instance
+    and the seed only, never on the number of chains. O(n_chains * (N + S + n_moves *
+    jobs per server)).
     """
     from .backends.base import RunSpec
-    from .backends.numpy_ref import NumpyReferenceBackend, draw_index, server_eval, allowed_server
-    from .kernels.rng import next_uniform_np
+    from .backends.numba_cpu import chain_state, problem_tuple
+    from .kernels import cpu
 
     lam = problem.lam if lam is None else lam
-    ids = np.arange(n_chains) + (1 << 40)  # streams no annealing chain uses
-    spec = RunSpec(n_chains, seed, ids, np.full(n_chains, lam), np.ones(1), 0.0, 0.0)
-    ref = NumpyReferenceBackend()
-    ref.start(problem, spec)
-    n = problem.n_jobs
-    rows = np.arange(n_chains)
-    ups = []
-    steps = max(1, min(n_moves, 4 * n))
-    for _ in range(steps):
-        j = draw_index(next_uniform_np(ref.rng), n)
-        b = allowed_server(problem, problem.job_class[j], next_uniform_np(ref.rng))
-        a = ref.x[rows, j]
-        live = a != b
-        if not live.any():
-            continue
-        idx = np.arange(n)[None, :]
-        mem_a = (ref.x == a[:, None]) & (idx != j[:, None])
-        mem_b = (ref.x == b[:, None]) | (idx == j[:, None])
-        ca, _ = server_eval(problem, mem_a, a, ref.lam)
-        cb, _ = server_eval(problem, mem_b, b, ref.lam)
-        d = ca + cb - ref.srv_cost[rows, a] - ref.srv_cost[rows, b]
-        ups.append(np.abs(d[live]))
-    d = np.concatenate(ups) if ups else np.zeros(0)
+    spec = RunSpec(n_chains, seed, np.arange(n_chains) + (1 << 40), np.full(n_chains, lam),
+                   np.ones(1), 0.3, 0.0)
+    st = chain_state(problem, spec)
+    P = problem_tuple(problem)
+    n, m = problem.n_jobs, problem.n_servers
+    cpu.init_cpu(P, st["x"], st["nxt"], st["head"], st["srv_cost"], st["srv_busy"], st["rng"],
+                 st["chain_f"], n, m, True)
+    out = np.empty(n_chains * n_moves)
+    cpu.sample_deltas_cpu(P, st["x"], st["nxt"], st["head"], st["srv_cost"], st["srv_busy"],
+                          st["rng"], st["chain_f"], n, m, 0.3, out)
+    d = np.abs(out[np.isfinite(out)])
     d = d[d > 1e-12 * max(1.0, float(d.max(initial=0.0)))]
-    if d.size == 0:
+    if d.size == 0:  # every move is free: any temperature will do
         d = np.ones(1)
     k, g = np.nonzero(problem.allowed)
-    res = problem.unit_time[k, g] * float(np.median(problem.work))
+    res = problem.work_scale[k, g] / problem.throughput[k, g] * float(np.median(problem.work))
     res = res[res > 0]
     return MoveScale(float(np.median(d)), float(np.quantile(d, 0.05)),
                      float(np.quantile(d, 0.9)), float(np.median(res)) if res.size else 1.0)

@@ -71,7 +71,7 @@ def server_eval(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam: 
     """
     g = problem.server_class[s][:, None]
     k = problem.job_class[None, :]
-    p = np.where(member, problem.work * problem.unit_time[k, g], 0.0)
+    p = np.where(member, problem.work * problem.work_scale[k, g] / problem.throughput[k, g], 0.0)
     P = np.cumsum(p, axis=1)
     slack = np.where(member, problem.release - P + p, -np.inf)
     C = P + np.maximum.accumulate(slack, axis=1)

@@ -1,0 +1,145 @@
+"""Side-by-side speed measurement of backends (``satea bench``, ``benchmarks/gpu_check.py``).
+
+Every row is measured in this one process, so ratios between rows are meaningful;
+absolute figures depend on the machine. ``moves_per_s`` counts attempted moves,
+``chains * sweeps * jobs / seconds``, with compile time and chain initialisation excluded.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+BENCH_FORMAT = "satea-bench/1"
+DEFAULT_SIZES = ((1000, 100), (10000, 1000))
+DEFAULT_CHAINS = {"numpy": 16, "numba": 256, "cuda": 16384}
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """"1000x100,10000x1000" -> [(1000, 100), (10000, 1000)]."""
+    out = []
+    for part in text.split(","):
+        try:
+            j, s = part.lower().split("x")
+            out.append((int(j), int(s)))
+        except ValueError:
+            raise ValueError(f"sizes: expected JOBSxSERVERS[,JOBSxSERVERS...], got {part!r}") from None
+        if out[-1][0] < 1 or out[-1][1] < 1:
+            raise ValueError(f"sizes: jobs and servers must be >= 1, got {part!r}")
+    return out
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} logical cores)"
+    except OSError:
+        pass
+    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} logical cores)"
+
+
+def gpu_name() -> str | None:
+    from .backends.numba_cuda import real_gpu
+    if not real_gpu():
+        return None
+    from numba import cuda
+    dev = cuda.get_current_device()
+    name = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
+    _free, total = cuda.current_context().get_memory_info()
+    return f"{name} ({total / 2**30:.0f} GiB, cc {dev.compute_capability[0]}.{dev.compute_capability[1]})"
+
+
+def git_commit() -> str:
+    env = os.environ.get("SATEA_COMMIT")
+    if env:
+        return env
+    try:
+        here = Path(__file__).resolve().parent
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine_info() -> dict:
+    import numba
+    return {"device": gpu_name() or "cpu only", "cpu": cpu_name(),
+            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "commit": git_commit(), "numba": numba.__version__, "numpy": np.__version__,
+            "threads": numba.get_num_threads()}
+
+
+def bench_instance(n_jobs: int, n_servers: int, seed: int = 0):
+    """The generated fleet every benchmark of this size uses (seeded)."""
+    from .compile import compile_fleet
+    from .generate import generate_fleet
+    return compile_fleet(generate_fleet(n_jobs, n_servers, seed=seed))
+
+
+def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
+            schedule=None, max_sweeps: int = 100000) -> dict:
+    """One row: run ``backend`` on ``problem`` for about ``seconds`` of search.
+
+    A first one-sweep run (its compile and start-up excluded by ``anneal``) sizes the
+    number of sweeps; the timed run then does that many.
+    """
+    from .anneal import anneal
+    from .schedules import default_temperature_range
+    if schedule is None:
+        schedule = default_temperature_range(problem, seed)
+    probe = anneal(problem, chains=chains, sweeps=1, backend=backend, seed=seed,
+                   schedule=schedule)
+    per_sweep = max(probe.seconds, 1e-6)
+    sweeps = int(min(max_sweeps, max(1, seconds / per_sweep)))
+    r = anneal(problem, chains=chains, sweeps=sweeps, backend=backend, seed=seed,
+               schedule=schedule)
+    return {"backend": r.backend, "jobs": problem.n_jobs, "servers": problem.n_servers,
+            "chains": chains, "sweeps": r.sweeps, "seconds": r.seconds,
+            "moves_per_s": r.moves_per_second(), "best_objective": r.fun,
+            "feasible": r.feasible, "compile_seconds": r.compile_seconds}
+
+
+def run_bench(backends, sizes, chains: dict | int | None = None, seconds: float = 3.0,
+              seed: int = 0, log=None) -> dict:
+    """Measure every backend at every size; returns the ``satea bench --json`` document."""
+    doc = machine_info()
+    doc["format"] = BENCH_FORMAT
+    rows = []
+    for n_jobs, n_servers in sizes:
+        problem = bench_instance(n_jobs, n_servers, seed)
+        for be in backends:
+            nc = chains if isinstance(chains, int) else (chains or DEFAULT_CHAINS).get(
+                be, DEFAULT_CHAINS[be])
+            row = measure(problem, be, nc, seconds, seed)
+            rows.append(row)
+            if log:
+                log(format_row(row))
+    doc["rows"] = rows
+    return doc
+
+
+HEADER = f"{'backend':>8} {'jobs':>7} {'servers':>7} {'chains':>6} {'sweeps':>6} " \
+         f"{'seconds':>8} {'moves/s':>10} {'best objective':>15}"
+
+
+def format_row(r: dict) -> str:
+    return (f"{r['backend']:>8} {r['jobs']:>7} {r['servers']:>7} {r['chains']:>6} "
+            f"{r['sweeps']:>6} {r['seconds']:>8.3f} {r['moves_per_s']:>10.3g} "
+            f"{r['best_objective']:>15.6g}")
+
+
+def format_table(doc: dict) -> str:
+    lines = [f"device: {doc['device']}; cpu: {doc['cpu']}; {doc['date']}; commit {doc['commit'][:12]}",
+             HEADER]
+    lines += [format_row(r) for r in doc["rows"]]
+    return "\n".join(lines)
+
+
+def write_json(doc: dict, path) -> None:
+    Path(path).write_text(json.dumps(doc, indent=1) + "\n")
