@@ -1,0 +1,118 @@
+"""The annealer on every CPU backend: optima, parity, determinism, arguments."""
+import numpy as np
+import pytest
+
+from conftest import brute_force, tiny_assignment_arrays, tiny_fleets
+from satea.anneal import anneal
+from satea.compile import compile_assignment, compile_fleet
+from satea.objective import evaluate
+
+TINY = tiny_fleets()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("name,fleet", TINY, ids=[n for n, _ in TINY])
+def test_finds_brute_force_optimum(backend, name, fleet):
+    problem = compile_fleet(fleet)
+    best, _, _ = brute_force(problem)
+    for seed in (0, 1, 2):
+        r = anneal(problem, backend=backend, seed=seed)
+        assert r.feasible
+        assert r.fun == pytest.approx(best, rel=1e-9), f"seed {seed}"
+
+
+@pytest.mark.parametrize("name,fleet", TINY, ids=[n for n, _ in TINY])
+def test_result_rescored_exactly(name, fleet):
+    problem = compile_fleet(fleet)
+    r = anneal(problem, backend="numba", seed=3, chains=8, sweeps=50)
+    ev = evaluate(problem, r.x)
+    assert (r.fun, r.energy_cost, r.penalty, r.feasible) == (
+        ev.objective, ev.energy_cost, ev.penalty, ev.feasible)
+
+
+def test_numpy_and_numba_draw_the_same_chains():
+    """Same streams and the same move definition: each chain's best agrees."""
+    for name, fleet in TINY:
+        problem = compile_fleet(fleet)
+        a = anneal(problem, backend="numpy", seed=11, chains=6, sweeps=40)
+        b = anneal(problem, backend="numba", seed=11, chains=6, sweeps=40)
+        np.testing.assert_allclose(a.chain_best, b.chain_best, rtol=1e-9, err_msg=name)
+        assert a.acceptance_rate == pytest.approx(b.acceptance_rate, rel=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_same_seed_same_result(backend):
+    problem = compile_fleet(dict(TINY)["mixed"])
+    a = anneal(problem, backend=backend, seed=5, chains=4, sweeps=30)
+    b = anneal(problem, backend=backend, seed=5, chains=4, sweeps=30)
+    assert np.array_equal(a.samples, b.samples) and a.fun == b.fun
+    assert np.array_equal(a.trace, b.trace)
+
+
+def test_chain_does_not_depend_on_chain_count():
+    problem = compile_fleet(dict(TINY)["mixed"])
+    few = anneal(problem, backend="numba", seed=9, chains=3, sweeps=30)
+    many = anneal(problem, backend="numba", seed=9, chains=16, sweeps=30)
+    np.testing.assert_array_equal(few.chain_best, many.chain_best[:3])
+    np.testing.assert_array_equal(few.samples, many.samples[:3])
+
+
+def test_generic_assignment_optimum():
+    d = tiny_assignment_arrays()
+    problem = compile_assignment(d["cost"], d.get("resource"), d.get("capacity"))
+    best, _, _ = brute_force(problem)
+    r = anneal(problem, backend="numba", seed=0)
+    assert r.feasible and r.fun == pytest.approx(best)
+
+
+def test_maximize_reports_in_asked_sense():
+    cost = np.array([[1.0, 5.0], [4.0, 2.0], [3.0, 3.0]])
+    r = anneal(compile_assignment(cost, maximize=True), backend="numba", seed=0)
+    assert r.fun == 5.0 + 4.0 + 3.0
+
+
+def test_infeasible_everywhere_says_so():
+    cost = np.ones((3, 2))
+    res = np.full((3, 2), 10.0)
+    r = anneal(compile_assignment(cost, res, np.array([10.0, 10.0])), backend="numba", seed=0,
+               chains=4, sweeps=20)
+    assert not r.feasible
+    assert "No chain found a feasible assignment" in r.message
+    assert r.evaluation.violation == 10.0
+
+
+def test_warm_start_and_per_chain_lambda():
+    problem = compile_fleet(dict(TINY)["mixed"])
+    best, x_best, _ = brute_force(problem)
+    r = anneal(problem, backend="numba", seed=0, chains=4, sweeps=1, x0=x_best,
+               schedule=np.array([1e9]))
+    assert r.fun == pytest.approx(best)  # cold start at the optimum stays there
+    lams = np.array([0.0, 0.0, 100.0, 100.0])
+    r = anneal(problem, backend="numba", seed=0, chains=4, sweeps=100, lam=lams)
+    assert r.lam in (0.0, 100.0)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(chains=0), "chains"), (dict(sweeps=-1), "sweeps"), (dict(backend="gpu"), "valid"),
+    (dict(p_swap=2.0), "p_swap"), (dict(lam=-1.0), "lam"), (dict(lam=[1.0, 2.0]), "lam"),
+    (dict(time_limit=0), "time_limit"), (dict(x0=[0]), "x0"), (dict(seed=-3), "seed"),
+    (dict(schedule=np.ones(3)), "schedule"), (dict(cap_weight=float("nan")), "cap_weight"),
+])
+def test_bad_arguments_named(kwargs, match):
+    problem = compile_fleet(dict(TINY)["step"])
+    with pytest.raises(ValueError, match=match):
+        anneal(problem, **kwargs)
+
+
+def test_callback_stops_and_sees_progress():
+    problem = compile_fleet(dict(TINY)["mixed"])
+    seen = []
+
+    def cb(p):
+        seen.append(p)
+        return len(seen) == 2
+
+    r = anneal(problem, backend="numba", seed=0, sweeps=10**6, callback=cb)
+    assert r.stopped_by == "callback" and r.sweeps == seen[-1].sweeps_done < 10**6
+    assert seen[0].sweeps_done >= 1 and np.isfinite(seen[-1].best_objective)
+    assert "Stopped by callback" in r.message
