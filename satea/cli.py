@@ -1,0 +1,223 @@
+"""``satea`` command line: solve, generate, evaluate, info, bench.
+
+Errors in what the user gave print one line (``satea: error: ...``) and exit with 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, like every other input error
+        self.exit(2, f"satea: error: {message} (see 'satea --help')\n")
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _nonneg_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v >= 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return v
+
+
+def _load_problem(args):
+    """The compiled problem named by ``args`` (instance file, GAP file or built-in example)."""
+    from .compile import compile_assignment, compile_fleet
+    if args.format == "orlib-gap":
+        from .io import read_orlib_gap_problem
+        if args.instance is None:
+            raise ValueError("--format orlib-gap needs an INSTANCE file")
+        cost, res, cap = read_orlib_gap_problem(args.instance, args.index)
+        from pathlib import Path
+        return compile_assignment(cost, res, cap, maximize=args.maximize,
+                                  name=f"{Path(args.instance).stem}-{args.index}")
+    if args.instance is None:
+        from .catalogue import example_fleet
+        fleet = example_fleet()
+    else:
+        from .io import read_instance
+        fleet = read_instance(args.instance)
+    return compile_fleet(fleet, lam=getattr(args, "lam", None))
+
+
+def cmd_solve(args) -> int:
+    from .anneal import anneal
+    if args.lam is not None and args.format == "orlib-gap":
+        raise ValueError("--lambda has no meaning for an assignment problem (no penalties)")
+    problem = _load_problem(args)
+    r = anneal(problem, chains=args.chains, sweeps=args.sweeps, backend=args.backend,
+               seed=args.seed, time_limit=args.time_limit)
+    if not args.quiet:
+        print(f"{problem.name}: {problem.n_jobs} jobs x {problem.n_servers} servers")
+        print(r)
+    if args.out:
+        r.write(args.out, explain=args.explain)
+        if not args.quiet:
+            print(f"  result written to {args.out}")
+    if args.explain and not args.quiet:
+        print(f"  {'job':>12} {'server':>10} {'start_s':>12} {'completion_s':>12} "
+              f"{'lateness_s':>10} {'penalty':>10} {'energy':>10}")
+        for e in r.explain():
+            print(f"  {e['job']:>12} {e['server']:>10} {e['start']:>12.1f} {e['completion']:>12.1f}"
+                  f" {e['lateness']:>10.1f} {e['penalty']:>10.4g} {e['energy_cost']:>10.4g}")
+    return 0 if r.feasible else 1
+
+
+def cmd_generate(args) -> int:
+    from .generate import generate_fleet
+    from .io import write_instance
+    pens = tuple(p.strip() for p in args.penalties.split(",") if p.strip())
+    fleet = generate_fleet(args.jobs, args.servers, seed=args.seed, penalties=pens,
+                           load=args.load, capacity=args.capacity)
+    write_instance(fleet, args.out)
+    print(f"wrote {args.out}: {fleet.n_jobs} jobs x {fleet.n_servers} servers (seed {args.seed})")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .compile import compile_fleet
+    from .io import read_instance
+    from .objective import evaluate
+    from .result import assignment_from_names, read_result
+    fleet = read_instance(args.instance)
+    res = read_result(args.result)
+    lam = res.get("lambda", None) if args.lam is None else args.lam
+    problem = compile_fleet(fleet, lam=lam)
+    ev = evaluate(problem, assignment_from_names(problem, res["assignment"]))
+    out = {"format": "satea-evaluation/1", "instance": problem.name, "lambda": problem.lam,
+           **ev.as_dict()}
+    print(json.dumps(out, indent=1))
+    return 0 if ev.feasible else 1
+
+
+def cmd_info(args) -> int:
+    import platform
+
+    import numba
+    import numpy
+
+    from . import __version__
+    from .backends import BACKEND_NAMES, backend_class, resolve
+    from .bench import cpu_name, gpu_name
+    print(f"satea {__version__}; python {platform.python_version()}; numpy {numpy.__version__};"
+          f" numba {numba.__version__} ({numba.get_num_threads()} threads)")
+    try:
+        import numba_cuda
+        print(f"numba-cuda {getattr(numba_cuda, '__version__', '?')}")
+    except ImportError:
+        print("numba-cuda not installed (pip install 'satea[gpu]')")
+    try:
+        import cupy
+        print(f"cupy {cupy.__version__}")
+    except ImportError:
+        print("cupy not installed")
+    print(f"cpu: {cpu_name()}")
+    print(f"gpu: {gpu_name() or 'none'}")
+    for name in BACKEND_NAMES:
+        cls = backend_class(name)
+        ok = cls.available()
+        print(f"backend {name:>6}: {'available' if ok else 'unavailable: ' + cls.unavailable_reason()}")
+    print(f"backend auto -> {resolve('auto').name}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .backends import BACKEND_NAMES
+    from .bench import DEFAULT_SIZES, format_table, parse_sizes, run_bench, write_json
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    for b in backends:
+        if b not in BACKEND_NAMES:
+            raise ValueError(f"--backends: unknown backend {b!r}; valid: {', '.join(BACKEND_NAMES)}")
+    sizes = parse_sizes(args.sizes) if args.sizes else list(DEFAULT_SIZES)
+    doc = run_bench(backends, sizes, chains=args.chains, seconds=args.seconds, seed=args.seed,
+                    log=None if args.quiet else (lambda line: print(line, file=sys.stderr)))
+    if args.json:
+        write_json(doc, args.json)
+    print(format_table(doc))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="satea", description="Simulated-annealing placement of deep-learning "
+                "training jobs on GPU fleets (energy cost vs timeliness).")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
+
+    s = sub.add_parser("solve", help="anneal an instance (default: the built-in example)")
+    s.add_argument("instance", nargs="?", help="satea-instance/1 JSON (or OR-Library GAP file "
+                   "with --format orlib-gap); omitted: the built-in example fleet")
+    s.add_argument("--format", choices=["instance", "orlib-gap"], default="instance")
+    s.add_argument("--index", type=int, default=1, help="problem number in a GAP file (from 1)")
+    s.add_argument("--maximize", action="store_true", help="GAP: maximise the total cost")
+    s.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
+    s.add_argument("--chains", type=int, default=64)
+    s.add_argument("--sweeps", type=int, default=500)
+    s.add_argument("--seed", type=int, default=None, help="default: fresh entropy, recorded")
+    s.add_argument("--lambda", dest="lam", type=_nonneg_float, default=None,
+                   help="weight of penalties (default: the instance's)")
+    s.add_argument("--time-limit", type=_positive_float, default=None, metavar="SEC")
+    s.add_argument("--out", help="write the satea-result/1 file here")
+    s.add_argument("--explain", action="store_true", help="per-job schedule and costs")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_solve)
+
+    g = sub.add_parser("generate", help="write a generated fleet instance")
+    g.add_argument("--jobs", type=int, required=True)
+    g.add_argument("--servers", type=int, required=True)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--penalties", default="step,linear,exponential")
+    g.add_argument("--load", type=float, default=0.8)
+    g.add_argument("--capacity", action="store_true", help="give servers busy-time capacities")
+    g.add_argument("--out", required=True)
+    g.set_defaults(func=cmd_generate)
+
+    e = sub.add_parser("evaluate", help="re-score a result's assignment in float64")
+    e.add_argument("instance")
+    e.add_argument("result")
+    e.add_argument("--lambda", dest="lam", type=_nonneg_float, default=None,
+                   help="default: the result's lambda, else the instance's")
+    e.set_defaults(func=cmd_evaluate)
+
+    i = sub.add_parser("info", help="versions, backends, GPU")
+    i.set_defaults(func=cmd_info)
+
+    b = sub.add_parser("bench", help="attempted moves per second, backends side by side")
+    b.add_argument("--backends", default="numpy,numba")
+    b.add_argument("--sizes", default=None, help="JOBSxSERVERS,... (default 1000x100,10000x1000)")
+    b.add_argument("--chains", type=int, default=None, help="default: per backend")
+    b.add_argument("--seconds", type=_positive_float, default=3.0, help="search time per row")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", help="write the satea-bench/1 document here")
+    b.add_argument("--quiet", action="store_true")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, MemoryError, OSError) as e:  # InstanceError is a ValueError
+        msg = str(e).replace("\n", " ")
+        print(f"satea: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("satea: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
