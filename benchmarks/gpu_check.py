@@ -30,6 +30,7 @@ from satea.bench import format_table, machine_info, measure, bench_instance
 from satea.compile import compile_assignment, compile_fleet
 from satea.generate import generate_fleet
 from satea.objective import evaluate
+from satea.kernels import cuda as kcuda
 
 
 def brute_force(problem):
@@ -86,7 +87,7 @@ def run_checks(quick: bool, checks: list) -> None:
           np.array_equal(rc.samples, rc2.samples) and rc.fun == rc2.fun,
           f"{rc.fun!r} vs {rc2.fun!r}", checks)
     try:
-        anneal(p, chains=10**9, sweeps=1, backend="cuda", seed=0)
+        anneal(p, chains=10**12 if quick else 10**9, sweeps=1, backend="cuda", seed=0)
         check("over-large launch refused", False, "no error raised", checks)
     except MemoryError as e:
         check("over-large launch refused", "chains fit" in str(e), str(e), checks)
@@ -111,9 +112,20 @@ def run_timings(quick: bool, seconds: float, log) -> list:
                 except MemoryError as e:
                     log(f"# {be} {n}x{m} {nc} chains refused: {e}")
                     continue
+                if be == "cuda":
+                    row["threads_per_block"] = kcuda.THREADS_PER_BLOCK
                 rows.append(row)
                 log(f"{be:>6} {n:>7}x{m:<6} chains {nc:>7}: {row['moves_per_s']:.3e} moves/s "
                     f"({row['sweeps']} sweeps, {row['seconds']:.2f} s) best {row['best_objective']:.6g}")
+        if (n, m) == (1000, 100) and not quick:  # block size: does occupancy matter?
+            default = kcuda.THREADS_PER_BLOCK
+            for tpb in (64, 256):
+                kcuda.THREADS_PER_BLOCK = tpb
+                row = measure(p, "cuda", 65536, seconds, seed=0)
+                row["threads_per_block"] = tpb
+                rows.append(row)
+                log(f"  cuda 1000x100 chains 65536 threads/block {tpb}: {row['moves_per_s']:.3e} moves/s")
+            kcuda.THREADS_PER_BLOCK = default
     return rows
 
 

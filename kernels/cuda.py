@@ -5,11 +5,14 @@
 Importing this module needs numba-cuda; compiling needs a GPU or the simulator
 (``NUMBA_ENABLE_CUDASIM=1``), or NVRTC for :func:`compile_ptx_all`.
 """
+import os
+
 from numba import cuda
 
 from .moves import chain_init, run_sweeps
 
-THREADS_PER_BLOCK = 128
+#: threads (chains) per block; SATEA_CUDA_TPB overrides it for tuning runs
+THREADS_PER_BLOCK = int(os.environ.get("SATEA_CUDA_TPB", "128"))
 
 
 def _init_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_servers,

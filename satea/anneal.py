@@ -102,7 +102,7 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
            seed: int | None = None, schedule=None, lam=None, p_swap: float = 0.3,
            cap_weight: float | None = None, x0=None, time_limit: float | None = None,
            callback: Callable[[Progress], bool | None] | None = None,
-           chain_offset: int = 0) -> AnnealResult:
+           chain_offset: int = 0, return_samples: bool | None = None) -> AnnealResult:
     """Minimise the model's objective by simulated annealing over many independent chains.
 
     Parameters
@@ -131,6 +131,11 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
         Seconds of search; checked between blocks of sweeps, best so far returned.
     callback : callable(Progress) -> bool, optional
         Called between blocks; returning True stops the run.
+    chain_offset : int
+        First stream index (shards of one logical run use disjoint ranges).
+    return_samples : bool, optional
+        Keep every chain's best assignment in ``result.samples``; default: when
+        ``chains * n_jobs <= 2**24``, else only the best chain's.
 
     Returns
     -------
@@ -153,6 +158,7 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
         seed = int(np.random.SeedSequence().entropy % (1 << 63))
     seed = _positive_int("seed", seed, 0) if seed else 0
     cls = resolve(backend)
+    cls.check_capacity(prob, n_chains)
     lams = _lams(lam, n_chains, prob)
     xi = _x0(x0, n_chains, prob)
     scale = None
@@ -179,7 +185,7 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
             now = time.perf_counter()
             per_sweep = (now - tb) / block
             if callback is not None:
-                snap = be.snapshot()
+                snap = be.snapshot(with_x=False)
                 acc = float(snap.accepted.sum()) / (n_chains * done * prob.n_jobs)
                 if callback(Progress(done, n_sweeps, float(trace[done - 1]), acc, now - t0)):
                     stopped_by = "callback"
@@ -195,19 +201,25 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
     except KeyboardInterrupt:
         stopped_by = "interrupt"
     seconds = time.perf_counter() - t0
-    snap = be.snapshot()
-    be.close()
-    return _result(prob, be, spec, snap, trace[:done], done, n_sweeps, seconds, stopped_by)
-
-
-def _result(prob, be, spec, snap, trace, done, n_sweeps, seconds, stopped_by) -> AnnealResult:
+    if return_samples is None:
+        return_samples = n_chains * prob.n_jobs <= 1 << 24
+    snap = be.snapshot(with_x=return_samples)
     feasible_chains = np.isfinite(snap.best_feasible)
     if feasible_chains.any():
         best = int(np.argmin(np.where(feasible_chains, snap.best_feasible, np.inf)))
     else:
         best = int(np.argmin(snap.best_any))
-    samples = prob.to_caller(snap.best_x)
-    x = samples[best].astype(np.int64)
+    best_x = snap.best_x if return_samples else be.chain_x(best)[None, :]
+    be.close()
+    return _result(prob, be, spec, snap, best, best_x, trace[:done], done, n_sweeps, seconds,
+                   stopped_by)
+
+
+def _result(prob, be, spec, snap, best, best_x, trace, done, n_sweeps, seconds,
+            stopped_by) -> AnnealResult:
+    feasible_chains = np.isfinite(snap.best_feasible)
+    samples = prob.to_caller(best_x)
+    x = samples[best if samples.shape[0] > 1 else 0].astype(np.int64)
     lam = float(spec.lams[best])
     ev = evaluate(prob.with_lambda(lam), x)
     if done == 0:

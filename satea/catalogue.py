@@ -179,8 +179,9 @@ def _named_section(doc: dict, section: str, what: str, label: str) -> dict:
         raise ValueError(f"{label}: {section} must be an object of name -> entry, "
                          f"got {type(sec).__name__}")
     for name, entry in sec.items():
-        if not name:
-            raise ValueError(f"{label}: {section}: names must be non-empty strings")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{label}: {section}: names must be non-empty strings, "
+                             f"got {name!r}")
         if not isinstance(entry, dict):
             raise ValueError(f"{label}: {what} {name!r}: expected an object, "
                              f"got {type(entry).__name__}")
@@ -296,8 +297,8 @@ def load_catalogue(path=None, *, extend=None) -> Catalogue:
     else:
         extras = [extend]
     labels_of_profiles = {key: base_label for key in base["profiles"]}
-    for ext in extras:
-        doc, label = _read(ext, "catalogue extension")
+    for i, ext in enumerate(extras):
+        doc, label = _read(ext, f"catalogue extension{f' [{i}]' if len(extras) > 1 else ''}")
         part = _parse_doc(doc, label, full=False)
         for sec in _SECTIONS:
             base[sec].update(part[sec])         # a dict keeps the first key's position
@@ -337,9 +338,12 @@ _EXAMPLE_SERVERS = (
 )
 
 # (name, model, epochs, release h, due h or None, penalty kind, weight, scale h).
-# Work is in epochs of the model's dataset (ImageNet, SQuAD, CIFAR-10, ...). Deadlines fall within 1-16 h of a 24-job batch that keeps the
-# six servers busy for about as long, so the fast servers are contended; weights are a
-# few times a job's energy cost (cents to dollars), so lateness and energy trade off.
+# Work is in epochs of the model's dataset (ImageNet, SQuAD, CIFAR-10, ...). The batch
+# needs ~43 h even with every job on its fastest GPU type (27 h of it on the A100 or
+# H100) against deadlines of 1.5-16 h, so the fast servers are contended: every job on
+# its fastest server misses deadlines and overruns the V100's budget, while the slow
+# servers cost more energy per sample. Weights are cents to
+# dollars, a few times a job's energy cost, so lateness and energy trade off.
 _EXAMPLE_JOBS = (
     ("resnet50-1", "ResNet-50", 5, 0, 3, "linear", 0.20, 1),
     ("resnet50-2", "ResNet-50", 2, 0, 2, "step", 0.15, 1),

@@ -30,7 +30,8 @@ class AnnealResult:
         feasible assignment.
     message : str
     samples : ndarray (n_chains, n_jobs)
-        Each chain's best assignment (caller's job order), as a sampler returns all reads.
+        Each chain's best assignment (caller's job order), as a sampler returns all reads;
+        only the best chain's, shape (1, n_jobs), when ``return_samples`` was False.
     chain_best : ndarray (n_chains,)
         Each chain's best search objective (+inf where the chain saw no feasible state).
     trace : ndarray (sweeps,)

@@ -128,7 +128,8 @@ def test_capacities_bind_but_stay_feasible(cat):
 
 def test_custom_catalogue_and_memory_limits():
     doc = {"format": CATALOGUE_FORMAT,
-           "gpus": {"small": {"memory_gb": 8, "idle_w": 5}, "big": {"memory_gb": 80, "idle_w": 50}},
+           "gpus": {"small": {"memory_gb": 8, "idle_w": 5},
+                    "big": {"memory_gb": 80, "idle_w": 50}},
            "models": {"tiny": {"memory_gb": 2}, "huge": {"memory_gb": 40}},
            "profiles": [{"model": "tiny", "gpu": "small", "throughput": 100, "power_w": 60},
                         {"model": "huge", "gpu": "small", "throughput": 10, "power_w": 60},

@@ -36,7 +36,7 @@ class RunSpec:
 class ChainSnapshot:
     """Per-chain results, host arrays. ``best_x`` in internal job order."""
 
-    best_x: np.ndarray
+    best_x: np.ndarray | None  # None when not asked for (large runs)
     best_feasible: np.ndarray   # best feasible search objective; +inf: none seen
     best_any: np.ndarray        # best search objective (with capacity weight) while none feasible
     accepted: np.ndarray
@@ -65,6 +65,10 @@ class Backend(ABC):
     def unavailable_reason(cls) -> str:
         return ""
 
+    @classmethod
+    def check_capacity(cls, problem: ProblemArrays, n_chains: int) -> None:
+        """Raise MemoryError, before anything is allocated, if the chains cannot fit."""
+
     @abstractmethod
     def start(self, problem: ProblemArrays, spec: RunSpec) -> None:
         """Allocate and initialise the chains."""
@@ -75,8 +79,13 @@ class Backend(ABC):
         over chains after each sweep (length ``n_sweeps``)."""
 
     @abstractmethod
-    def snapshot(self) -> ChainSnapshot:
-        """Copy the per-chain results to the host."""
+    def snapshot(self, with_x: bool = True) -> ChainSnapshot:
+        """Copy the per-chain results to the host (every chain's best assignment too when
+        ``with_x``)."""
+
+    @abstractmethod
+    def chain_x(self, c: int) -> np.ndarray:
+        """Best assignment of chain ``c`` (internal order)."""
 
     def close(self) -> None:
         """Release resources (device memory)."""

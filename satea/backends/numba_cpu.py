@@ -90,11 +90,15 @@ class NumbaCPUBackend(Backend):
         self._cpu.resync_cpu(self.P, s["nxt"], s["head"], s["srv_cost"], s["srv_busy"],
                              s["chain_f"], self.problem.n_jobs, self.problem.n_servers)
 
-    def snapshot(self) -> ChainSnapshot:
+    def chain_x(self, c: int) -> np.ndarray:
+        n = self.problem.n_jobs
+        return self.st["best_x"][c * n:(c + 1) * n].copy()
+
+    def snapshot(self, with_x: bool = True) -> ChainSnapshot:
         nc, n = self.spec.n_chains, self.problem.n_jobs
         f = self.st["chain_f"].reshape(nc, N_CHAIN_F)
         return ChainSnapshot(
-            best_x=self.st["best_x"].reshape(nc, n).copy(),
+            best_x=self.st["best_x"].reshape(nc, n).copy() if with_x else None,
             best_feasible=f[:, F_BEST_FEASIBLE].copy(), best_any=f[:, F_BEST_ANY].copy(),
             accepted=f[:, F_ACCEPTED].copy(), cost=f[:, F_COST].copy(),
             viol=f[:, F_VIOL].copy())

@@ -107,6 +107,10 @@ class CudaBackend(Backend):
         return real_gpu()
 
     @classmethod
+    def check_capacity(cls, problem: ProblemArrays, n_chains: int) -> None:
+        check_fits(problem, n_chains)
+
+    @classmethod
     def unavailable_reason(cls) -> str:
         try:
             _cuda()
@@ -147,17 +151,21 @@ class CudaBackend(Backend):
         n, m, nc = problem.n_jobs, problem.n_servers, spec.n_chains
         self.P = tuple(self._to_device(a) for a in problem_tuple(problem))
         # interleaved layout: element i of chain c at i * nc + c
-        x0 = (np.zeros(n * nc, np.int32) if spec.x0 is None
+        x0 = (None if spec.x0 is None
               else np.ascontiguousarray(np.asarray(spec.x0, np.int32).T).reshape(-1))
         chain_f = np.zeros((N_CHAIN_F, nc))
         chain_f[F_LAM] = spec.lams
         chain_f[F_BEST_FEASIBLE] = np.inf
         chain_f[F_BEST_ANY] = np.inf
         d = self._to_device
-        self.x, self.best_x = d(x0), d(x0)
-        self.nxt = d(np.full(n * nc, -1, np.int32))
-        self.head = d(np.full(m * nc, -1, np.int32))
-        self.srv_cost, self.srv_busy = d(np.zeros(m * nc)), d(np.zeros(m * nc))
+        if spec.x0 is None:
+            self.x, self.best_x = self._full(n * nc, 0, np.int32), self._full(n * nc, 0, np.int32)
+        else:
+            self.x, self.best_x = d(x0), d(x0)
+        self.nxt = self._full(n * nc, -1, np.int32)
+        self.head = self._full(m * nc, -1, np.int32)
+        self.srv_cost, self.srv_busy = self._full(m * nc, 0.0, np.float64), self._full(
+            m * nc, 0.0, np.float64)
         self.rng = d(np.ascontiguousarray(seed_states(spec.seed, spec.chain_ids).T).reshape(-1))
         self.chain_f = d(chain_f.reshape(-1))
         self.betas = d(np.ascontiguousarray(spec.betas, np.float64))
@@ -183,6 +191,11 @@ class CudaBackend(Backend):
             done += k
         return out
 
+    def _full(self, size, value, dtype):
+        if self.cp is not None:
+            return _cuda().as_cuda_array(self.cp.full(size, value, dtype))
+        return _cuda().to_device(np.full(size, value, dtype))
+
     def _empty(self, size):
         if self.cp is not None:
             return _cuda().as_cuda_array(self.cp.empty(size, np.float64))
@@ -194,10 +207,16 @@ class CudaBackend(Backend):
             return self.cp.asarray(trace).reshape(k, nc).min(axis=1).get()
         return trace.copy_to_host().reshape(k, nc).min(axis=1)
 
-    def snapshot(self) -> ChainSnapshot:
+    def chain_x(self, c: int) -> np.ndarray:
+        nc, n = self.spec.n_chains, self.problem.n_jobs
+        if self.cp is not None:  # one strided column: n words, not n * nc
+            return self.cp.asarray(self.best_x).reshape(n, nc)[:, c].get()
+        return self.best_x.copy_to_host().reshape(n, nc)[:, c].copy()
+
+    def snapshot(self, with_x: bool = True) -> ChainSnapshot:
         nc, n = self.spec.n_chains, self.problem.n_jobs
         f = self.chain_f.copy_to_host().reshape(N_CHAIN_F, nc)
-        best_x = self.best_x.copy_to_host().reshape(n, nc).T.copy()
+        best_x = self.best_x.copy_to_host().reshape(n, nc).T.copy() if with_x else None
         return ChainSnapshot(best_x=best_x, best_feasible=f[F_BEST_FEASIBLE].copy(),
                              best_any=f[F_BEST_ANY].copy(), accepted=f[F_ACCEPTED].copy(),
                              cost=f[F_COST].copy(), viol=f[F_VIOL].copy())

@@ -199,7 +199,11 @@ class NumpyReferenceBackend(Backend):
                                 self.best_any).min()
         return trace
 
-    def snapshot(self) -> ChainSnapshot:
-        return ChainSnapshot(best_x=self.best_x.astype(np.int32), best_feasible=self.best_feasible.copy(),
+    def chain_x(self, c: int) -> np.ndarray:
+        return self.best_x[c].astype(np.int32)
+
+    def snapshot(self, with_x: bool = True) -> ChainSnapshot:
+        return ChainSnapshot(best_x=self.best_x.astype(np.int32) if with_x else None,
+                             best_feasible=self.best_feasible.copy(),
                              best_any=self.best_any.copy(), accepted=self.accepted.copy(),
                              cost=self.cost.copy(), viol=self.viol.copy())
