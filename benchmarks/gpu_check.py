@@ -93,7 +93,7 @@ def run_checks(quick: bool, checks: list) -> None:
         check("over-large launch refused", "chains fit" in str(e), str(e), checks)
 
 
-def run_timings(quick: bool, seconds: float, log) -> list:
+def run_timings(quick: bool, seconds: float, log, deadline: float, save) -> list:
     if quick:
         plan = [((20, 4), [8, 16], 4)]
     else:
@@ -107,6 +107,9 @@ def run_timings(quick: bool, seconds: float, log) -> list:
         log(f"# instance {n}x{m} generated and compiled in {time.perf_counter() - t0:.1f} s")
         for be, chain_list in (("numba", [cpu_chains]), ("cuda", gpu_chains)):
             for nc in chain_list:
+                if time.perf_counter() > deadline:
+                    log(f"# {be} {n}x{m} {nc} chains skipped: past the time budget")
+                    continue
                 try:
                     row = measure(p, be, nc, seconds, seed=0)
                 except MemoryError as e:
@@ -115,9 +118,10 @@ def run_timings(quick: bool, seconds: float, log) -> list:
                 if be == "cuda":
                     row["threads_per_block"] = kcuda.THREADS_PER_BLOCK
                 rows.append(row)
+                save(rows)
                 log(f"{be:>6} {n:>7}x{m:<6} chains {nc:>7}: {row['moves_per_s']:.3e} moves/s "
                     f"({row['sweeps']} sweeps, {row['seconds']:.2f} s) best {row['best_objective']:.6g}")
-        if (n, m) == (1000, 100) and not quick:  # block size: does occupancy matter?
+        if (n, m) == (1000, 100) and not quick and time.perf_counter() < deadline:  # block size: does occupancy matter?
             default = kcuda.THREADS_PER_BLOCK
             for tpb in (64, 256):
                 kcuda.THREADS_PER_BLOCK = tpb
@@ -135,6 +139,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes (simulator rehearsal)")
     ap.add_argument("--seconds", type=float, default=1.5, help="search seconds per timing row")
     ap.add_argument("--skip-checks", action="store_true")
+    ap.add_argument("--budget", type=float, default=330.0,
+                    help="start no new timing row after this many seconds")
     args = ap.parse_args(argv)
 
     def log(msg):
@@ -154,7 +160,7 @@ def main(argv=None) -> int:
     except ImportError:
         log("# cupy not installed")
     checks: list = []
-    t0 = time.perf_counter()
+    t0 = t_start = time.perf_counter()
     if not args.skip_checks:
         try:
             run_checks(args.quick, checks)
@@ -163,10 +169,14 @@ def main(argv=None) -> int:
             check("checks ran", False, repr(e), checks)
     log(f"# checks took {time.perf_counter() - t0:.1f} s")
     doc["checks"] = checks
-    doc["rows"] = run_timings(args.quick, args.seconds, log)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(doc, f, indent=1)
+
+    def save(rows):  # after every row, so a cut-off run still leaves its figures
+        doc["rows"] = rows
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(doc, f, indent=1)
+
+    save(run_timings(args.quick, args.seconds, log, t_start + args.budget, save))
     print()
     print("checks: " + ", ".join(f"{c['check']}={'ok' if c['ok'] else 'FAIL'}" for c in checks))
     print(format_table(doc))
