@@ -7,7 +7,9 @@ Importing this module needs numba-cuda; compiling needs a GPU or the simulator
 """
 import os
 
-from numba import cuda
+from satea.backends.numba_cuda import _cuda
+
+cuda = _cuda()
 
 from .moves import chain_init, run_sweeps
 
