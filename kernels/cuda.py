@@ -7,9 +7,14 @@ Importing this module needs numba-cuda; compiling needs a GPU or the simulator
 """
 import os
 
-from satea.backends.numba_cuda import _cuda
+import numpy as np
 
-cuda = _cuda()
+if not hasattr(np, "row_stack"):
+    # numba-cuda 0.30 registers an overload for np.row_stack, an alias NumPy 2.5 removed;
+    # restore it so numba-cuda's typing registry loads (seen on an H200 image, 2026-11).
+    np.row_stack = np.vstack
+
+from numba import cuda  # noqa: E402
 
 from .moves import chain_init, run_sweeps
 

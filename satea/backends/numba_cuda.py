@@ -26,10 +26,6 @@ def simulator() -> bool:
 
 
 def _cuda():
-    if not hasattr(np, "row_stack"):
-        # numba-cuda 0.30 registers an overload for np.row_stack, an alias NumPy 2.5
-        # removed; restore the alias so its typing registry loads (seen on an H200 image).
-        np.row_stack = np.vstack
     from numba import cuda
     return cuda
 
