@@ -98,8 +98,8 @@ def run_timings(quick: bool, seconds: float, log, deadline: float, save) -> list
         plan = [((20, 4), [8, 16], 4)]
     else:
         plan = [((1000, 100), [1024, 8192, 65536, 262144], 256),
-                ((10000, 1000), [1024, 8192, 65536], 256),
-                ((100000, 10000), [1024, 8192, 32768], 64)]
+                ((10000, 1000), [8192, 65536, 131072], 256),
+                ((100000, 10000), [8192, 32768], 64)]
     rows = []
     for (n, m), gpu_chains, cpu_chains in plan:
         t0 = time.perf_counter()
@@ -117,19 +117,33 @@ def run_timings(quick: bool, seconds: float, log, deadline: float, save) -> list
                     continue
                 if be == "cuda":
                     row["threads_per_block"] = kcuda.THREADS_PER_BLOCK
+                    row["max_registers"] = kcuda.MAX_REGISTERS
                 rows.append(row)
                 save(rows)
                 log(f"{be:>6} {n:>7}x{m:<6} chains {nc:>7}: {row['moves_per_s']:.3e} moves/s "
                     f"({row['sweeps']} sweeps, {row['seconds']:.2f} s) best {row['best_objective']:.6g}")
-        if (n, m) == (1000, 100) and not quick and time.perf_counter() < deadline:  # block size: does occupancy matter?
-            default = kcuda.THREADS_PER_BLOCK
-            for tpb in (64, 256):
-                kcuda.THREADS_PER_BLOCK = tpb
-                row = measure(p, "cuda", 65536, seconds, seed=0)
-                row["threads_per_block"] = tpb
-                rows.append(row)
-                log(f"  cuda 1000x100 chains 65536 threads/block {tpb}: {row['moves_per_s']:.3e} moves/s")
-            kcuda.THREADS_PER_BLOCK = default
+    return rows
+
+
+def tune_registers(quick: bool, seconds: float, log) -> list:
+    """Time the sweep kernel under several register caps at 1,000 x 100 and keep the
+    fastest for the rest of the run (the kernel is latency-bound: resident threads count)."""
+    n, m, nc = (20, 4, 16) if quick else (1000, 100, 262144)
+    caps = [None, 64] if quick else [None, 64, 48, 32]
+    p = bench_instance(n, m, seed=0)
+    rows = []
+    for cap in caps:
+        kcuda.MAX_REGISTERS = cap
+        row = measure(p, "cuda", nc, seconds, seed=0)
+        row["max_registers"] = cap
+        row["threads_per_block"] = kcuda.THREADS_PER_BLOCK
+        row["tuning"] = True
+        rows.append(row)
+        log(f"  tune: cuda {n}x{m} chains {nc} max_registers {cap}: "
+            f"{row['moves_per_s']:.3e} moves/s")
+    best = max(rows, key=lambda r: r["moves_per_s"])
+    kcuda.MAX_REGISTERS = best["max_registers"]
+    log(f"# register cap chosen: {kcuda.MAX_REGISTERS}")
     return rows
 
 
@@ -139,6 +153,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes (simulator rehearsal)")
     ap.add_argument("--seconds", type=float, default=1.5, help="search seconds per timing row")
     ap.add_argument("--skip-checks", action="store_true")
+    ap.add_argument("--no-tune", action="store_true", help="keep the default register cap")
     ap.add_argument("--budget", type=float, default=330.0,
                     help="start no new timing row after this many seconds")
     args = ap.parse_args(argv)
@@ -161,6 +176,8 @@ def main(argv=None) -> int:
         log("# cupy not installed")
     checks: list = []
     t0 = t_start = time.perf_counter()
+    tuning = [] if args.no_tune else tune_registers(args.quick, args.seconds, log)
+    doc["cuda_max_registers"] = kcuda.MAX_REGISTERS
     if not args.skip_checks:
         try:
             run_checks(args.quick, checks)
@@ -176,7 +193,8 @@ def main(argv=None) -> int:
             with open(args.json, "w") as f:
                 json.dump(doc, f, indent=1)
 
-    save(run_timings(args.quick, args.seconds, log, t_start + args.budget, save))
+    save(tuning + run_timings(args.quick, args.seconds, log, t_start + args.budget,
+                              lambda rows: save(tuning + rows)))
     print()
     print("checks: " + ", ".join(f"{c['check']}={'ok' if c['ok'] else 'FAIL'}" for c in checks))
     print(format_table(doc))

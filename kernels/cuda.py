@@ -14,12 +14,17 @@ if not hasattr(np, "row_stack"):
     # restore it so numba-cuda's typing registry loads (seen on an H200 image, 2026-11).
     np.row_stack = np.vstack
 
-from numba import cuda  # noqa: E402
+from numba import config, cuda  # noqa: E402
+
+SIMULATOR = bool(config.ENABLE_CUDASIM)
 
 from .moves import chain_init, run_sweeps
 
 #: threads (chains) per block; SATEA_CUDA_TPB overrides it for tuning runs
 THREADS_PER_BLOCK = int(os.environ.get("SATEA_CUDA_TPB", "128"))
+#: register cap per thread of the sweep kernel (None: the compiler's choice). The kernel is
+#: latency-bound (list walks), so resident threads matter; SATEA_CUDA_MAXREG overrides it.
+MAX_REGISTERS = int(os.environ.get("SATEA_CUDA_MAXREG", "0")) or None
 
 
 def _init_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_servers,
@@ -43,7 +48,17 @@ def _sweep_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_j
 
 
 init_kernel = cuda.jit(_init_kernel)
-sweep_kernel = cuda.jit(_sweep_kernel)
+_sweep_kernels = {}
+
+
+def sweep_kernel(max_registers=None):
+    """The sweep kernel compiled with the given register cap (cached per cap)."""
+    k = _sweep_kernels.get(max_registers)
+    if k is None:
+        # the simulator has no registers (and no such option)
+        opts = {"max_registers": max_registers} if max_registers and not SIMULATOR else {}
+        k = _sweep_kernels[max_registers] = cuda.jit(_sweep_kernel, **opts)
+    return k
 KERNELS = {"init": _init_kernel, "sweep": _sweep_kernel}
 
 

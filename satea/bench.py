@@ -86,19 +86,19 @@ def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
             schedule=None, max_sweeps: int = 100000) -> dict:
     """One row: run ``backend`` on ``problem`` for about ``seconds`` of search.
 
-    A first one-sweep run (its compile and start-up excluded by ``anneal``) sizes the
-    number of sweeps; the timed run then does that many.
+    A first one-sweep run (its compile and start-up excluded by ``anneal``) is the row
+    when it took at least ``seconds / 2``; otherwise it sizes a second, timed run.
     """
     from .anneal import anneal
     from .schedules import default_temperature_range
     if schedule is None:
         schedule = default_temperature_range(problem, seed)
-    probe = anneal(problem, chains=chains, sweeps=1, backend=backend, seed=seed,
-                   schedule=schedule)
-    per_sweep = max(probe.seconds, 1e-6)
-    sweeps = int(min(max_sweeps, max(1, seconds / per_sweep)))
-    r = anneal(problem, chains=chains, sweeps=sweeps, backend=backend, seed=seed,
+    r = anneal(problem, chains=chains, sweeps=1, backend=backend, seed=seed,
                schedule=schedule)
+    if r.seconds < 0.5 * seconds:  # one sweep is short: time enough sweeps for `seconds`
+        sweeps = int(min(max_sweeps, max(1, seconds / max(r.seconds, 1e-6))))
+        r = anneal(problem, chains=chains, sweeps=sweeps, backend=backend, seed=seed,
+                   schedule=schedule)
     return {"backend": r.backend, "jobs": problem.n_jobs, "servers": problem.n_servers,
             "chains": chains, "sweeps": r.sweeps, "seconds": r.seconds,
             "moves_per_s": r.moves_per_second(), "best_objective": r.fun,

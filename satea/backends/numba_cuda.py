@@ -183,7 +183,7 @@ class CudaBackend(Backend):
         while done < n_sweeps:  # the trace buffer caps sweeps per launch
             k = min(self.block_cap, n_sweeps - done)
             trace = self._empty(nc * k)
-            kern.sweep_kernel[blocks, threads](
+            kern.sweep_kernel(kern.MAX_REGISTERS)[blocks, threads](
                 self.P, self.x, self.nxt, self.head, self.srv_cost, self.srv_busy, self.rng,
                 self.best_x, self.chain_f, self.problem.n_jobs, self.problem.n_servers,
                 self.betas, sweep0 + done, k, self.spec.p_swap, self.spec.cap_weight, trace)
