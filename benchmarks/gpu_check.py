@@ -93,8 +93,11 @@ def run_checks(quick: bool, checks: list) -> None:
         check("over-large launch refused", "chains fit" in str(e), str(e), checks)
 
 
-def run_timings(quick: bool, seconds: float, log, deadline: float, save) -> list:
-    if quick:
+def run_timings(quick: bool, seconds: float, log, deadline: float, save,
+                short: bool = False) -> list:
+    if short:  # one size, for a quick A/B of a kernel change
+        plan = [((1000, 100), [65536, 262144], 256), ((10000, 1000), [65536], 256)]
+    elif quick:
         plan = [((20, 4), [8, 16], 4)]
     else:
         plan = [((1000, 100), [1024, 8192, 65536, 262144], 256),
@@ -154,6 +157,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=1.5, help="search seconds per timing row")
     ap.add_argument("--skip-checks", action="store_true")
     ap.add_argument("--no-tune", action="store_true", help="keep the default register cap")
+    ap.add_argument("--short", action="store_true", help="time only 1000x100 and 10000x1000")
     ap.add_argument("--budget", type=float, default=330.0,
                     help="start no new timing row after this many seconds")
     args = ap.parse_args(argv)
@@ -194,7 +198,7 @@ def main(argv=None) -> int:
                 json.dump(doc, f, indent=1)
 
     save(tuning + run_timings(args.quick, args.seconds, log, t_start + args.budget,
-                              lambda rows: save(tuning + rows)))
+                              lambda rows: save(tuning + rows), short=args.short))
     print()
     print("checks: " + ", ".join(f"{c['check']}={'ok' if c['ok'] else 'FAIL'}" for c in checks))
     print(format_table(doc))

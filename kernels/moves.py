@@ -4,7 +4,10 @@ Everything here is a scalar function over flat arrays, registered with
 ``register_jitable`` so that both ``numba.njit`` and ``numba.cuda.jit`` kernels inline it.
 
 Problem arrays travel as one tuple ``P`` (see :data:`PROBLEM_FIELDS`, built by
-:func:`problem_tuple`). Chain state travels as flat arrays; element ``i`` of a length-``L``
+:func:`problem_tuple`). What a list walk reads per job is packed into one row of ``JOBS``
+(work, release, due, penalty weight, scale, kind, class) and per (job class, server class)
+into one row of ``PAIRS`` (work scale, throughput, dynamic power, fixed cost), so a job
+visited costs two cache lines instead of eleven. Chain state travels as flat arrays; element ``i`` of a length-``L``
 per-chain array of chain ``c`` sits at :func:`ix` ``(c, i, L, nc, cm)``: row-major per chain
 on the CPU (``cm=True``: a thread owns a contiguous row) and interleaved on the GPU
 (``cm=False``: neighbouring threads read neighbouring words).
@@ -28,25 +31,42 @@ from numba.extending import register_jitable
 from .rng import next_uniform
 
 PROBLEM_FIELDS = (
-    "job_class", "work", "release", "due", "pen_kind", "pen_weight", "pen_scale",
+    "jobs", "job_class",
     "server_class", "idle_w", "price_const", "curve_id", "capacity",
-    "allowed", "work_scale", "throughput", "dyn_w", "fixed_cost",
+    "allowed", "pairs",
     "curve_start", "curve_len", "curve_step", "curve_vals", "curve_cum",
     "class_ptr", "servers_by_class", "allowed_cum",
 )
-(JOB_CLASS, WORK, RELEASE, DUE, PEN_KIND, PEN_WEIGHT, PEN_SCALE,
+(JOBS, JOB_CLASS,
  SERVER_CLASS, IDLE_W, PRICE_CONST, CURVE_ID, CAPACITY,
- ALLOWED, WORK_SCALE, THROUGHPUT, DYN_W, FIXED_COST,
+ ALLOWED, PAIRS,
  CURVE_START, CURVE_LEN, CURVE_STEP, CURVE_VALS, CURVE_CUM,
  CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM) = range(len(PROBLEM_FIELDS))
+#: columns of a JOBS row and of a PAIRS row
+J_WORK, J_RELEASE, J_DUE, J_WEIGHT, J_SCALE, J_KIND, J_CLASS = range(7)
+JOB_COLUMNS = 8  # one 64-byte row
+R_SCALE, R_THROUGHPUT, R_DYN_W, R_FIXED = range(4)
 
 EXP_CAP = 20.0
 JOULES_PER_KWH = 3.6e6
 
 
 def problem_tuple(problem):
-    """The arrays of a :class:`satea.compile.ProblemArrays` in :data:`PROBLEM_FIELDS` order."""
-    return tuple(getattr(problem, f) for f in PROBLEM_FIELDS)
+    """The arrays the kernels take, in :data:`PROBLEM_FIELDS` order, contiguous."""
+    import numpy as np
+    jobs = np.zeros((problem.n_jobs, JOB_COLUMNS))
+    jobs[:, J_WORK] = problem.work
+    jobs[:, J_RELEASE] = problem.release
+    jobs[:, J_DUE] = problem.due
+    jobs[:, J_WEIGHT] = problem.pen_weight
+    jobs[:, J_SCALE] = problem.pen_scale
+    jobs[:, J_KIND] = problem.pen_kind
+    jobs[:, J_CLASS] = problem.job_class
+    pairs = np.stack([problem.work_scale, problem.throughput, problem.dyn_w,
+                      problem.fixed_cost], axis=-1)
+    packed = {"jobs": jobs, "pairs": pairs}
+    return tuple(np.ascontiguousarray(packed[f] if f in packed else getattr(problem, f))
+                 for f in PROBLEM_FIELDS)
 
 
 @register_jitable
@@ -84,19 +104,21 @@ def price_integral(P, s, a, b):
 
 @register_jitable
 def job_penalty(P, j, completion):
-    lateness = completion - P[DUE][j]
+    """Penalty of job ``j`` completing at ``completion`` (kinds: 1 step, 2 linear, 3 exp)."""
+    lateness = completion - P[JOBS][j, J_DUE]
     if not lateness > 0.0:
         return 0.0
-    kind = P[PEN_KIND][j]
-    if kind == 1:
-        return P[PEN_WEIGHT][j]
-    if kind == 2:
-        return P[PEN_WEIGHT][j] * (lateness / P[PEN_SCALE][j])
-    if kind == 3:
-        u = lateness / P[PEN_SCALE][j]
+    kind = P[JOBS][j, J_KIND]
+    weight = P[JOBS][j, J_WEIGHT]
+    if kind == 1.0:
+        return weight
+    if kind == 2.0:
+        return weight * (lateness / P[JOBS][j, J_SCALE])
+    if kind == 3.0:
+        u = lateness / P[JOBS][j, J_SCALE]
         if u > EXP_CAP:
             u = EXP_CAP
-        return P[PEN_WEIGHT][j] * (math.exp(u) - 1.0)
+        return weight * (math.exp(u) - 1.0)
     return 0.0
 
 
@@ -129,9 +151,9 @@ def server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, s, skip, ins, lam):
             j = nxt[ix(c, j, n_jobs, nc, cm)]
         else:
             break
-        k = P[JOB_CLASS][cur]
-        p = P[WORK][cur] * P[WORK_SCALE][k, g] / P[THROUGHPUT][k, g]
-        st = P[RELEASE][cur]
+        k = int(P[JOBS][cur, J_CLASS])
+        p = P[JOBS][cur, J_WORK] * P[PAIRS][k, g, R_SCALE] / P[PAIRS][k, g, R_THROUGHPUT]
+        st = P[JOBS][cur, J_RELEASE]
         if t > st:
             st = t
         if not started:
@@ -139,8 +161,8 @@ def server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, s, skip, ins, lam):
             started = True
         t = st + p
         busy += p
-        dyn += P[DYN_W][k, g] * price_integral(P, s, st, t)
-        fixed += P[FIXED_COST][k, g]
+        dyn += P[PAIRS][k, g, R_DYN_W] * price_integral(P, s, st, t)
+        fixed += P[PAIRS][k, g, R_FIXED]
         pen += job_penalty(P, cur, t)
     if not started:
         return 0.0, 0.0

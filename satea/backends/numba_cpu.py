@@ -11,9 +11,9 @@ from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_VIO
 
 
 def problem_tuple(problem: ProblemArrays) -> tuple:
-    """The problem's arrays as the kernels take them (contiguous, in PROBLEM_FIELDS order)."""
-    from ..kernels.moves import PROBLEM_FIELDS
-    return tuple(np.ascontiguousarray(getattr(problem, f)) for f in PROBLEM_FIELDS)
+    """The problem's arrays as the kernels take them (packed rows, contiguous)."""
+    from ..kernels.moves import problem_tuple as pack
+    return pack(problem)
 
 
 def chain_state(problem: ProblemArrays, spec: RunSpec):
