@@ -40,26 +40,42 @@ def _init_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_se
 
 def _sweep_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs,
                   n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
+    """The two server walks of a move interleaved: their dependent loads overlap."""
     c = cuda.grid(1)
     nc = chain_f.shape[0] // 6
     if c < nc:
         run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, False,
-                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace)
+                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace,
+                   True)
+
+
+def _sweep_kernel_serial(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs,
+                         n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
+    """The two server walks one after the other (as on the CPU); for comparison."""
+    c = cuda.grid(1)
+    nc = chain_f.shape[0] // 6
+    if c < nc:
+        run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, False,
+                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace,
+                   False)
 
 
 init_kernel = cuda.jit(_init_kernel)
 _sweep_kernels = {}
 
 
-def sweep_kernel(max_registers=None):
-    """The sweep kernel compiled with the given register cap (cached per cap)."""
-    k = _sweep_kernels.get(max_registers)
+def sweep_kernel(max_registers=None, paired=True):
+    """The sweep kernel (interleaved walks, or serial ones) compiled with the given
+    register cap; cached per variant."""
+    key = (max_registers, paired)
+    k = _sweep_kernels.get(key)
     if k is None:
         # the simulator has no registers (and no such option)
         opts = {"max_registers": max_registers} if max_registers and not SIMULATOR else {}
-        k = _sweep_kernels[max_registers] = cuda.jit(_sweep_kernel, **opts)
+        k = _sweep_kernels[key] = cuda.jit(_sweep_kernel if paired else _sweep_kernel_serial,
+                                           **opts)
     return k
-KERNELS = {"init": _init_kernel, "sweep": _sweep_kernel}
+KERNELS = {"init": _init_kernel, "sweep": _sweep_kernel, "sweep_serial": _sweep_kernel_serial}
 
 
 def launch_config(n_chains):
@@ -85,4 +101,5 @@ def compile_ptx_all(P_types, cc=(9, 0)):
     """Compile every kernel to PTX for compute capability ``cc``: the real CUDA compile
     path (typing, lowering, NVVM), no GPU needed. Returns {name: ptx}."""
     sigs = kernel_signatures(P_types)
+    sigs["sweep_serial"] = sigs["sweep"]
     return {name: cuda.compile_ptx(KERNELS[name], sigs[name], cc=cc)[0] for name in KERNELS}

@@ -95,6 +95,8 @@ class CudaBackend(Backend):
     """Numba CUDA kernels over device arrays; see :mod:`satea.kernels.cuda`."""
 
     name = "cuda"
+    #: interleave the two server walks of a move (same results; overlaps their loads)
+    paired_walks = True
 
     @classmethod
     def available(cls) -> bool:
@@ -183,7 +185,7 @@ class CudaBackend(Backend):
         while done < n_sweeps:  # the trace buffer caps sweeps per launch
             k = min(self.block_cap, n_sweeps - done)
             trace = self._empty(nc * k)
-            kern.sweep_kernel(kern.MAX_REGISTERS)[blocks, threads](
+            kern.sweep_kernel(kern.MAX_REGISTERS, self.paired_walks)[blocks, threads](
                 self.P, self.x, self.nxt, self.head, self.srv_cost, self.srv_busy, self.rng,
                 self.best_x, self.chain_f, self.problem.n_jobs, self.problem.n_servers,
                 self.betas, sweep0 + done, k, self.spec.p_swap, self.spec.cap_weight, trace)
