@@ -4,10 +4,9 @@ Everything here is a scalar function over flat arrays, registered with
 ``register_jitable`` so that both ``numba.njit`` and ``numba.cuda.jit`` kernels inline it.
 
 Problem arrays travel as one tuple ``P`` (see :data:`PROBLEM_FIELDS`, built by
-:func:`problem_tuple`). What a list walk reads per job is packed into one row of ``JOBS``
-(work, release, due, penalty weight, scale, kind, class) and per (job class, server class)
-into one row of ``PAIRS`` (work scale, throughput, dynamic power, fixed cost), so a job
-visited costs two cache lines instead of eleven. Chain state travels as flat arrays; element ``i`` of a length-``L``
+:func:`problem_tuple`), one array per field. (Packing each job's fields into one 64-byte
+row made the CPU kernel 20% faster but the GPU kernel four times slower on an H200,
+2026-11-26: benchmarks/results/gpu-h200-2026-11-26-variants.json.) Chain state travels as flat arrays; element ``i`` of a length-``L``
 per-chain array of chain ``c`` sits at :func:`ix` ``(c, i, L, nc, cm)``: row-major per chain
 on the CPU (``cm=True``: a thread owns a contiguous row) and interleaved on the GPU
 (``cm=False``: neighbouring threads read neighbouring words).
@@ -31,21 +30,17 @@ from numba.extending import register_jitable
 from .rng import next_uniform
 
 PROBLEM_FIELDS = (
-    "jobs", "job_class",
+    "job_class", "work", "release", "due", "pen_kind", "pen_weight", "pen_scale",
     "server_class", "idle_w", "price_const", "curve_id", "capacity",
-    "allowed", "pairs",
+    "allowed", "work_scale", "throughput", "dyn_w", "fixed_cost",
     "curve_start", "curve_len", "curve_step", "curve_vals", "curve_cum",
     "class_ptr", "servers_by_class", "allowed_cum",
 )
-(JOBS, JOB_CLASS,
+(JOB_CLASS, WORK, RELEASE, DUE, PEN_KIND, PEN_WEIGHT, PEN_SCALE,
  SERVER_CLASS, IDLE_W, PRICE_CONST, CURVE_ID, CAPACITY,
- ALLOWED, PAIRS,
+ ALLOWED, WORK_SCALE, THROUGHPUT, DYN_W, FIXED_COST,
  CURVE_START, CURVE_LEN, CURVE_STEP, CURVE_VALS, CURVE_CUM,
  CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM) = range(len(PROBLEM_FIELDS))
-#: columns of a JOBS row and of a PAIRS row
-J_WORK, J_RELEASE, J_DUE, J_WEIGHT, J_SCALE, J_KIND, J_CLASS = range(7)
-JOB_COLUMNS = 8  # one 64-byte row
-R_SCALE, R_THROUGHPUT, R_DYN_W, R_FIXED = range(4)
 
 EXP_CAP = 20.0
 JOULES_PER_KWH = 3.6e6
@@ -54,19 +49,7 @@ JOULES_PER_KWH = 3.6e6
 def problem_tuple(problem):
     """The arrays the kernels take, in :data:`PROBLEM_FIELDS` order, contiguous."""
     import numpy as np
-    jobs = np.zeros((problem.n_jobs, JOB_COLUMNS))
-    jobs[:, J_WORK] = problem.work
-    jobs[:, J_RELEASE] = problem.release
-    jobs[:, J_DUE] = problem.due
-    jobs[:, J_WEIGHT] = problem.pen_weight
-    jobs[:, J_SCALE] = problem.pen_scale
-    jobs[:, J_KIND] = problem.pen_kind
-    jobs[:, J_CLASS] = problem.job_class
-    pairs = np.stack([problem.work_scale, problem.throughput, problem.dyn_w,
-                      problem.fixed_cost], axis=-1)
-    packed = {"jobs": jobs, "pairs": pairs}
-    return tuple(np.ascontiguousarray(packed[f] if f in packed else getattr(problem, f))
-                 for f in PROBLEM_FIELDS)
+    return tuple(np.ascontiguousarray(getattr(problem, f)) for f in PROBLEM_FIELDS)
 
 
 @register_jitable
@@ -105,17 +88,17 @@ def price_integral(P, s, a, b):
 @register_jitable
 def job_penalty(P, j, completion):
     """Penalty of job ``j`` completing at ``completion`` (kinds: 1 step, 2 linear, 3 exp)."""
-    lateness = completion - P[JOBS][j, J_DUE]
+    lateness = completion - P[DUE][j]
     if not lateness > 0.0:
         return 0.0
-    kind = P[JOBS][j, J_KIND]
-    weight = P[JOBS][j, J_WEIGHT]
-    if kind == 1.0:
+    kind = P[PEN_KIND][j]
+    weight = P[PEN_WEIGHT][j]
+    if kind == 1:
         return weight
-    if kind == 2.0:
-        return weight * (lateness / P[JOBS][j, J_SCALE])
-    if kind == 3.0:
-        u = lateness / P[JOBS][j, J_SCALE]
+    if kind == 2:
+        return weight * (lateness / P[PEN_SCALE][j])
+    if kind == 3:
+        u = lateness / P[PEN_SCALE][j]
         if u > EXP_CAP:
             u = EXP_CAP
         return weight * (math.exp(u) - 1.0)
@@ -126,14 +109,14 @@ def job_penalty(P, j, completion):
 def schedule_job(P, s, g, cur, t):
     """Run job ``cur`` on server ``s`` (class ``g``) after time ``t``: returns (start,
     completion, processing time, dynamic energy x price, fixed cost, penalty)."""
-    k = int(P[JOBS][cur, J_CLASS])
-    p = P[JOBS][cur, J_WORK] * P[PAIRS][k, g, R_SCALE] / P[PAIRS][k, g, R_THROUGHPUT]
-    st = P[JOBS][cur, J_RELEASE]
+    k = P[JOB_CLASS][cur]
+    p = P[WORK][cur] * P[WORK_SCALE][k, g] / P[THROUGHPUT][k, g]
+    st = P[RELEASE][cur]
     if t > st:
         st = t
     end = st + p
-    return (st, end, p, P[PAIRS][k, g, R_DYN_W] * price_integral(P, s, st, end),
-            P[PAIRS][k, g, R_FIXED], job_penalty(P, cur, end))
+    return (st, end, p, P[DYN_W][k, g] * price_integral(P, s, st, end),
+            P[FIXED_COST][k, g], job_penalty(P, cur, end))
 
 
 @register_jitable

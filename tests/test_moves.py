@@ -11,7 +11,7 @@ from satea.backends.base import RunSpec
 from satea.backends.numba_cpu import chain_state, problem_tuple
 from satea.compile import compile_fleet
 from satea.kernels import cpu
-from satea.kernels.moves import JOBS, J_WORK, move_apply, move_delta, propose
+from satea.kernels.moves import WORK, move_apply, move_delta, propose
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.objective import evaluate
 
@@ -126,11 +126,10 @@ def test_delta_touches_only_two_servers():
 
     class Counting(np.ndarray):
         def __getitem__(self, i):
-            if isinstance(i, tuple) and i[1] == J_WORK:
-                visited.append(i)
+            visited.append(i)
             return super().__getitem__(i)
 
     P2 = list(P)
-    P2[JOBS] = P[JOBS].view(Counting)
+    P2[WORK] = P[WORK].view(Counting)
     server_eval(tuple(P2), s["nxt"], s["head"], 0, 1, True, 500, 50, 3, -1, -1, 1.0)
     assert len(visited) == int((s["x"] == 3).sum())
