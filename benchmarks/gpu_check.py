@@ -31,7 +31,6 @@ from satea.compile import compile_assignment, compile_fleet
 from satea.generate import generate_fleet
 from satea.objective import evaluate
 from satea.kernels import cuda as kcuda
-from satea.backends.numba_cuda import CudaBackend
 
 
 def brute_force(problem):
@@ -121,29 +120,10 @@ def run_timings(quick: bool, seconds: float, log, deadline: float, save,
                     continue
                 if be == "cuda":
                     row["threads_per_block"] = kcuda.THREADS_PER_BLOCK
-                    row["paired_walks"] = CudaBackend.paired_walks
                 rows.append(row)
                 save(rows)
                 log(f"{be:>6} {n:>7}x{m:<6} chains {nc:>7}: {row['moves_per_s']:.3e} moves/s "
                     f"({row['sweeps']} sweeps, {row['seconds']:.2f} s) best {row['best_objective']:.6g}")
-    return rows
-
-
-def tune_variants(quick: bool, seconds: float, log) -> list:
-    """Time the sweep kernel's variants at 1,000 x 100 (the two server walks of a move
-    interleaved or serial) and keep the fastest for the rest of the run."""
-    n, m, nc = (20, 4, 16) if quick else (1000, 100, 131072)
-    p = bench_instance(n, m, seed=0)
-    rows = []
-    for paired in (True, False):
-        CudaBackend.paired_walks = paired
-        row = measure(p, "cuda", nc, seconds, seed=0)
-        row.update(paired_walks=paired, threads_per_block=kcuda.THREADS_PER_BLOCK, tuning=True)
-        rows.append(row)
-        log(f"  variant: cuda {n}x{m} chains {nc} paired walks {paired}: "
-            f"{row['moves_per_s']:.3e} moves/s")
-    CudaBackend.paired_walks = max(rows, key=lambda r: r["moves_per_s"])["paired_walks"]
-    log(f"# kernel variant chosen: paired walks {CudaBackend.paired_walks}")
     return rows
 
 
@@ -153,7 +133,6 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes (simulator rehearsal)")
     ap.add_argument("--seconds", type=float, default=1.5, help="search seconds per timing row")
     ap.add_argument("--skip-checks", action="store_true")
-    ap.add_argument("--no-tune", action="store_true", help="keep the default kernel variant")
     ap.add_argument("--short", action="store_true", help="time only 1000x100 and 10000x1000")
     ap.add_argument("--budget", type=float, default=330.0,
                     help="start no new timing row after this many seconds")
@@ -177,8 +156,6 @@ def main(argv=None) -> int:
         log("# cupy not installed")
     checks: list = []
     t0 = t_start = time.perf_counter()
-    tuning = [] if args.no_tune else tune_variants(args.quick, args.seconds, log)
-    doc["cuda_paired_walks"] = CudaBackend.paired_walks
     if not args.skip_checks:
         try:
             run_checks(args.quick, checks)
@@ -194,8 +171,8 @@ def main(argv=None) -> int:
             with open(args.json, "w") as f:
                 json.dump(doc, f, indent=1)
 
-    save(tuning + run_timings(args.quick, args.seconds, log, t_start + args.budget,
-                              lambda rows: save(tuning + rows), short=args.short))
+    save(run_timings(args.quick, args.seconds, log, t_start + args.budget, save,
+                     short=args.short))
     print()
     print("checks: " + ", ".join(f"{c['check']}={'ok' if c['ok'] else 'FAIL'}" for c in checks))
     print(format_table(doc))

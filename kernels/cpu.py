@@ -32,14 +32,11 @@ def resync_cpu(P, nxt, head, srv_cost, srv_busy, chain_f, n_jobs, n_servers):
 @njit(parallel=True, cache=True)
 def sweep_cpu(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs, n_servers,
               betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
-    """Run ``n_sweeps`` sweeps of every chain, chains in parallel. The two server walks of
-    a move run one after the other (interleaving them measured no faster on CPU cores; the
-    literal False lets numba prune the interleaved path, keeping the kernel small)."""
+    """Run ``n_sweeps`` sweeps of every chain, chains in parallel."""
     nc = chain_f.shape[0] // 6
     for c in prange(nc):
         run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, True,
-                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace,
-                   False)
+                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace)
 
 
 @njit(cache=True)
@@ -57,5 +54,5 @@ def sample_deltas_cpu(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs,
                 out[c * per + i] = np.nan
                 continue
             d = move_delta(P, nxt, head, srv_cost, srv_busy, c, nc, True, n_jobs, n_servers,
-                           j1, j2, a, b, lam, 0.0, False)
+                           j1, j2, a, b, lam, 0.0)
             out[c * per + i] = d[1]

@@ -14,17 +14,12 @@ if not hasattr(np, "row_stack"):
     # restore it so numba-cuda's typing registry loads (seen on an H200 image, 2026-11).
     np.row_stack = np.vstack
 
-from numba import config, cuda  # noqa: E402
-
-SIMULATOR = bool(config.ENABLE_CUDASIM)
+from numba import cuda  # noqa: E402
 
 from .moves import chain_init, run_sweeps
 
 #: threads (chains) per block; SATEA_CUDA_TPB overrides it for tuning runs
 THREADS_PER_BLOCK = int(os.environ.get("SATEA_CUDA_TPB", "128"))
-#: register cap per thread of the sweep kernel (None: the compiler's choice). The kernel is
-#: latency-bound (list walks), so resident threads matter; SATEA_CUDA_MAXREG overrides it.
-MAX_REGISTERS = int(os.environ.get("SATEA_CUDA_MAXREG", "0")) or None
 
 
 def _init_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_servers,
@@ -40,42 +35,16 @@ def _init_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_se
 
 def _sweep_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs,
                   n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
-    """The two server walks of a move interleaved: their dependent loads overlap."""
     c = cuda.grid(1)
     nc = chain_f.shape[0] // 6
     if c < nc:
         run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, False,
-                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace,
-                   True)
-
-
-def _sweep_kernel_serial(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs,
-                         n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
-    """The two server walks one after the other (as on the CPU); for comparison."""
-    c = cuda.grid(1)
-    nc = chain_f.shape[0] // 6
-    if c < nc:
-        run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, False,
-                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace,
-                   False)
+                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace)
 
 
 init_kernel = cuda.jit(_init_kernel)
-_sweep_kernels = {}
-
-
-def sweep_kernel(max_registers=None, paired=True):
-    """The sweep kernel (interleaved walks, or serial ones) compiled with the given
-    register cap; cached per variant."""
-    key = (max_registers, paired)
-    k = _sweep_kernels.get(key)
-    if k is None:
-        # the simulator has no registers (and no such option)
-        opts = {"max_registers": max_registers} if max_registers and not SIMULATOR else {}
-        k = _sweep_kernels[key] = cuda.jit(_sweep_kernel if paired else _sweep_kernel_serial,
-                                           **opts)
-    return k
-KERNELS = {"init": _init_kernel, "sweep": _sweep_kernel, "sweep_serial": _sweep_kernel_serial}
+sweep_kernel = cuda.jit(_sweep_kernel)
+KERNELS = {"init": _init_kernel, "sweep": _sweep_kernel}
 
 
 def launch_config(n_chains):
@@ -101,5 +70,4 @@ def compile_ptx_all(P_types, cc=(9, 0)):
     """Compile every kernel to PTX for compute capability ``cc``: the real CUDA compile
     path (typing, lowering, NVVM), no GPU needed. Returns {name: ptx}."""
     sigs = kernel_signatures(P_types)
-    sigs["sweep_serial"] = sigs["sweep"]
     return {name: cuda.compile_ptx(KERNELS[name], sigs[name], cc=cc)[0] for name in KERNELS}

@@ -5,8 +5,8 @@ Everything here is a scalar function over flat arrays, registered with
 
 Problem arrays travel as one tuple ``P`` (see :data:`PROBLEM_FIELDS`, built by
 :func:`problem_tuple`), one array per field. (Packing each job's fields into one 64-byte
-row made the CPU kernel 20% faster but the GPU kernel four times slower on an H200,
-2026-11-26: benchmarks/results/gpu-h200-2026-11-26-variants.json.) Chain state travels as flat arrays; element ``i`` of a length-``L``
+row made the CPU kernel 20% faster and the GPU kernel slower on an H200, 2026-11-26:
+benchmarks/results/README.md.) Chain state travels as flat arrays; element ``i`` of a length-``L``
 per-chain array of chain ``c`` sits at :func:`ix` ``(c, i, L, nc, cm)``: row-major per chain
 on the CPU (``cm=True``: a thread owns a contiguous row) and interleaved on the GPU
 (``cm=False``: neighbouring threads read neighbouring words).
@@ -119,9 +119,7 @@ def server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, s, skip, ins, lam):
     """Search cost and busy time of server ``s`` with job ``skip`` removed and job ``ins``
     merged in at its dispatch position (either may be -1).
 
-    Walks the server's list once: O(jobs on s). The per-job step is written out here and
-    in :func:`server_eval_pair` rather than shared through a helper: a helper taking ``P``
-    that the GPU compiler does not inline cost a factor of four on an H200.
+    Walks the server's list once: O(jobs on s).
     """
     g = P[SERVER_CLASS][s]
     t, first, busy, dyn, pen, fixed = 0.0, -1.0, 0.0, 0.0, 0.0, 0.0
@@ -150,76 +148,6 @@ def server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, s, skip, ins, lam):
         fixed += P[FIXED_COST][k, g]
         pen += job_penalty(P, cur, t)
     return server_total(P, s, lam, first, t, busy, dyn, pen, fixed)
-
-
-@register_jitable
-def server_eval_pair(P, nxt, head, c, nc, cm, n_jobs, n_servers, a, skip_a, ins_a,
-                     b, skip_b, ins_b, lam):
-    """:func:`server_eval` of two servers with their walks interleaved, so that their two
-    chains of dependent loads overlap (memory-level parallelism on the GPU). Each server's
-    arithmetic runs in the same order as alone: the results are bitwise the same."""
-    ga = P[SERVER_CLASS][a]
-    gb = P[SERVER_CLASS][b]
-    ta, fa, ba, da, pa, xa = 0.0, -1.0, 0.0, 0.0, 0.0, 0.0
-    tb, fb, bb, db, pb, xb = 0.0, -1.0, 0.0, 0.0, 0.0, 0.0
-    ja = head[ix(c, a, n_servers, nc, cm)]
-    jb = head[ix(c, b, n_servers, nc, cm)]
-    more_a = True
-    more_b = True
-    while more_a or more_b:
-        cur_a = -1
-        if more_a:
-            if ja >= 0 and ja == skip_a:
-                ja = nxt[ix(c, ja, n_jobs, nc, cm)]
-            if ins_a >= 0 and (ja < 0 or ins_a < ja):
-                cur_a = ins_a
-                ins_a = -1
-            elif ja >= 0:
-                cur_a = ja
-                ja = nxt[ix(c, ja, n_jobs, nc, cm)]
-            else:
-                more_a = False
-        cur_b = -1
-        if more_b:
-            if jb >= 0 and jb == skip_b:
-                jb = nxt[ix(c, jb, n_jobs, nc, cm)]
-            if ins_b >= 0 and (jb < 0 or ins_b < jb):
-                cur_b = ins_b
-                ins_b = -1
-            elif jb >= 0:
-                cur_b = jb
-                jb = nxt[ix(c, jb, n_jobs, nc, cm)]
-            else:
-                more_b = False
-        if cur_a >= 0:
-            k = P[JOB_CLASS][cur_a]
-            p = P[WORK][cur_a] * P[WORK_SCALE][k, ga] / P[THROUGHPUT][k, ga]
-            st = P[RELEASE][cur_a]
-            if ta > st:
-                st = ta
-            if fa < 0.0:
-                fa = st
-            ta = st + p
-            ba += p
-            da += P[DYN_W][k, ga] * price_integral(P, a, st, ta)
-            xa += P[FIXED_COST][k, ga]
-            pa += job_penalty(P, cur_a, ta)
-        if cur_b >= 0:
-            k = P[JOB_CLASS][cur_b]
-            p = P[WORK][cur_b] * P[WORK_SCALE][k, gb] / P[THROUGHPUT][k, gb]
-            st = P[RELEASE][cur_b]
-            if tb > st:
-                st = tb
-            if fb < 0.0:
-                fb = st
-            tb = st + p
-            bb += p
-            db += P[DYN_W][k, gb] * price_integral(P, b, st, tb)
-            xb += P[FIXED_COST][k, gb]
-            pb += job_penalty(P, cur_b, tb)
-    cost_a, busy_a = server_total(P, a, lam, fa, ta, ba, da, pa, xa)
-    cost_b, busy_b = server_total(P, b, lam, fb, tb, bb, db, pb, xb)
-    return cost_a, busy_a, cost_b, busy_b
 
 
 @register_jitable
@@ -369,18 +297,13 @@ def propose(P, x, rng, c, nc, cm, n_jobs, p_swap):
 
 @register_jitable
 def move_delta(P, nxt, head, srv_cost, srv_busy, c, nc, cm, n_jobs, n_servers,
-               j1, j2, a, b, lam, cap_weight, paired):
+               j1, j2, a, b, lam, cap_weight):
     """Change of the search objective (cost + cap_weight * violation) if the move were made,
-    and the two servers' new (cost, busy). O(jobs on a and b). ``paired`` interleaves the
-    two walks (same result; faster where memory latency dominates)."""
+    and the two servers' new (cost, busy). O(jobs on a and b)."""
     ha = ix(c, a, n_servers, nc, cm)
     hb = ix(c, b, n_servers, nc, cm)
-    if paired:
-        cost_a, busy_a, cost_b, busy_b = server_eval_pair(
-            P, nxt, head, c, nc, cm, n_jobs, n_servers, a, j1, j2, b, j2, j1, lam)
-    else:
-        cost_a, busy_a = server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
-        cost_b, busy_b = server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
+    cost_a, busy_a = server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
+    cost_b, busy_b = server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
     d_cost = cost_a + cost_b - srv_cost[ha] - srv_cost[hb]
     d_viol = (overload(P, a, busy_a) + overload(P, b, busy_b)
               - overload(P, a, srv_busy[ha]) - overload(P, b, srv_busy[hb]))
@@ -414,8 +337,7 @@ def metropolis(delta, beta, u):
 
 @register_jitable
 def run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, cm,
-               n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace,
-               paired):
+               n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
     """Run ``n_sweeps`` sweeps (``n_jobs`` attempted moves each) of chain ``c``.
 
     ``chain_f`` holds this chain's scalars at ``ix(c, i, 6, ...)``: 0 lambda, 1 running
@@ -439,7 +361,7 @@ def run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc,
                 continue
             delta, d_cost, d_viol, cost_a, busy_a, cost_b, busy_b = move_delta(
                 P, nxt, head, srv_cost, srv_busy, c, nc, cm, n_jobs, n_servers,
-                j1, j2, a, b, lam, cap_weight, paired)
+                j1, j2, a, b, lam, cap_weight)
             if metropolis(delta, beta, u):
                 move_apply(x, nxt, head, srv_cost, srv_busy, c, nc, cm, n_jobs, n_servers,
                            j1, j2, a, b, cost_a, busy_a, cost_b, busy_b)
