@@ -59,8 +59,16 @@ def cmd_solve(args) -> int:
     if args.lam is not None and args.format == "orlib-gap":
         raise ValueError("--lambda has no meaning for an assignment problem (no penalties)")
     problem = _load_problem(args)
+    started = []
+
+    def announce(progress):  # once the first block ran: compile and start-up are behind us
+        if not started and not args.quiet:
+            started.append(True)
+            print(f"satea: searching ({progress.sweeps_done}/{progress.n_sweeps} sweeps done; "
+                  "Ctrl-C stops and keeps the best so far)", file=sys.stderr, flush=True)
+
     r = anneal(problem, chains=args.chains, sweeps=args.sweeps, backend=args.backend,
-               seed=args.seed, time_limit=args.time_limit)
+               seed=args.seed, time_limit=args.time_limit, callback=announce)
     if not args.quiet:
         print(f"{problem.name}: {problem.n_jobs} jobs x {problem.n_servers} servers")
         print(r)

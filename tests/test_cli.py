@@ -1,0 +1,124 @@
+"""The command line: the main job, one-line errors with exit code 2, result files."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from satea.cli import main
+from satea.compile import compile_fleet
+from satea.io import read_instance
+from satea.objective import evaluate
+from satea.result import assignment_from_names
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "satea.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_solve_builtin_example_writes_rescored_result(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["solve", "--seed", "0", "--chains", "16", "--sweeps", "100", "--out", str(out),
+                 "--quiet"]) == 0
+    d = json.loads(out.read_text())
+    assert d["format"] == "satea-result/1" and d["backend"] == "numba" and d["seed"] == 0
+    from satea.catalogue import example_fleet
+    problem = compile_fleet(example_fleet())
+    ev = evaluate(problem, assignment_from_names(problem, d["assignment"]))
+    assert d["objective"] == pytest.approx(ev.objective, rel=1e-12)
+    assert (d["energy_cost"], d["penalty"], d["feasible"]) == (
+        pytest.approx(ev.energy_cost, rel=1e-12), pytest.approx(ev.penalty, rel=1e-12),
+        ev.feasible)
+
+
+def test_generate_solve_evaluate_round_trip(tmp_path, capsys):
+    inst, res = tmp_path / "f.json", tmp_path / "r.json"
+    assert main(["generate", "--jobs", "30", "--servers", "5", "--seed", "3", "--capacity",
+                 "--out", str(inst)]) == 0
+    rc = main(["solve", str(inst), "--backend", "numba", "--seed", "1", "--chains", "8",
+               "--sweeps", "50", "--lambda", "2.5", "--explain", "--out", str(res), "--quiet"])
+    d = json.loads(res.read_text())
+    assert rc == (0 if d["feasible"] else 1)
+    assert d["lambda"] == 2.5 and len(d["jobs"]) == 30
+    capsys.readouterr()
+    main(["evaluate", str(inst), str(res)])
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["objective"] == pytest.approx(d["objective"], rel=1e-12)
+    assert ev["lambda"] == 2.5
+    # same seed, same result
+    res2 = tmp_path / "r2.json"
+    main(["solve", str(inst), "--backend", "numba", "--seed", "1", "--chains", "8",
+          "--sweeps", "50", "--lambda", "2.5", "--out", str(res2), "--quiet"])
+    assert json.loads(res2.read_text())["assignment"] == d["assignment"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["solve", "missing.json"], "missing.json: no such file"),
+    (["solve", "--chains", "0"], "chains"),
+    (["solve", "--backend", "tpu"], "unknown backend 'tpu'"),
+    (["solve", "--time-limit", "-1"], "time-limit"),
+    (["solve", "--lambda", "nan"], "lambda"),
+    (["generate", "--jobs", "0", "--servers", "2", "--out", "x.json"], "n_jobs"),
+    (["bench", "--sizes", "10by4"], "sizes"),
+    (["bench", "--backends", "gpu"], "unknown backend 'gpu'"),
+])
+def test_bad_input_one_line_exit_2(args, needle, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "satea.cli", *args], capture_output=True,
+                       text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("satea: error:"), r.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_instance_file_named_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "satea-instance/1", "name": "x", "gpus": {},
+                               "models": {}, "profiles": [], "servers": [], "jobs": []}))
+    r = run_cli("solve", str(bad))
+    assert r.returncode == 2 and "bad.json" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_time_limit_stops_and_writes(tmp_path):
+    inst, res = tmp_path / "f.json", tmp_path / "r.json"
+    main(["generate", "--jobs", "400", "--servers", "40", "--seed", "0", "--out", str(inst)])
+    t0 = time.perf_counter()
+    r = run_cli("solve", str(inst), "--backend", "numba", "--seed", "0", "--sweeps", "10000000",
+                "--time-limit", "2", "--out", str(res), "--quiet")
+    d = json.loads(res.read_text())
+    assert r.returncode in (0, 1), r.stderr
+    assert d["stopped_by"] == "time_limit"
+    assert 1.8 <= d["seconds"] <= 2.2  # within 10% of the limit
+    assert time.perf_counter() - t0 < 60
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_writes_best_so_far(tmp_path):
+    inst, res = tmp_path / "f.json", tmp_path / "r.json"
+    main(["generate", "--jobs", "400", "--servers", "40", "--seed", "0", "--out", str(inst)])
+    p = subprocess.Popen([sys.executable, "-m", "satea.cli", "solve", str(inst), "--backend",
+                          "numba", "--seed", "0", "--sweeps", "10000000", "--out", str(res)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # wait until the search runs (compile and start-up behind it), then interrupt
+    line = p.stderr.readline()
+    assert line.startswith("satea: searching"), line
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    d = json.loads(res.read_text())
+    assert d["stopped_by"] == "interrupt", err
+    problem = compile_fleet(read_instance(inst))
+    ev = evaluate(problem, assignment_from_names(problem, d["assignment"]))
+    assert d["objective"] == pytest.approx(ev.objective, rel=1e-12)
+
+
+def test_info_lists_backends(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "backend  numba: available" in out and "backend auto -> numba" in out
