@@ -122,3 +122,66 @@ def test_info_lists_backends(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "backend  numba: available" in out and "backend auto -> numba" in out
+
+
+def _valid_instance():
+    return {
+        "format": "satea-instance/1", "name": "x", "lambda": 1.0,
+        "gpus": {"V100": {"memory_gb": 32, "idle_w": 40}},
+        "price_curves": {"pjm": {"step_s": 3600, "prices_per_kwh": [0.02, 0.05]}},
+        "models": {"resnet50": {"memory_gb": 9}},
+        "profiles": [{"model": "resnet50", "gpu": "V100", "throughput": 1200.0, "power_w": 290}],
+        "servers": [{"name": "s0", "gpu": "V100", "price_per_kwh": 0.12, "capacity_s": 86400},
+                    {"name": "s1", "gpu": "V100", "price_curve": "pjm"}],
+        "jobs": [{"name": "j0", "model": "resnet50", "samples": 4.0e7, "due_s": 36000,
+                  "penalty": {"kind": "linear", "weight": 5.0, "scale_s": 3600}}],
+    }
+
+
+def _mutate(path, value):
+    d = _valid_instance()
+    *keys, last = path
+    node = d
+    for k in keys:
+        node = node[k]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[last] = value
+    return d
+
+
+BAD = {
+    "unknown model in job": ((("jobs", 0, "model"), "vgg"), "job 'j0'"),
+    "unknown gpu in server": ((("servers", 0, "gpu"), "X100"), "server 's0'"),
+    "unknown gpu in profile": ((("profiles", 0, "gpu"), "X100"), "profiles[0]"),
+    "unknown model in profile": ((("profiles", 0, "model"), "vgg"), "profiles[0]"),
+    "duplicate server name": ((("servers", 1, "name"), "s0"), "s0"),
+    "negative work": ((("jobs", 0, "samples"), -5), "samples"),
+    "NaN throughput": ((("profiles", 0, "throughput"), float("nan")), "throughput"),
+    "negative power": ((("profiles", 0, "power_w"), -1), "power_w"),
+    "negative price": ((("servers", 0, "price_per_kwh"), -0.1), "price_per_kwh"),
+    "missing samples": ((("jobs", 0, "samples"), KeyError), "samples"),
+    "unknown penalty kind": ((("jobs", 0, "penalty", "kind"), "quadratic"), "quadratic"),
+    "non-positive scale": ((("jobs", 0, "penalty", "scale_s"), 0), "scale_s"),
+    "no server can run": ((("models", "resnet50", "memory_gb"), 64), "no server can run"),
+    "wrong format tag": ((("format",), "satea-instance/2"), "satea-instance/1"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_bad_instance_refused_with_named_entry(case, tmp_path, capsys):
+    (path, value), needle = BAD[case]
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(_mutate(path, value)))  # json writes NaN as the bare token
+    assert main(["solve", str(f), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("satea: error:") and needle in err[0], err
+
+
+def test_malformed_json_refused(tmp_path, capsys):
+    f = tmp_path / "bad.json"
+    f.write_text('{"format": "satea-instance/1",')
+    assert main(["solve", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.json" in err and "line 1" in err
