@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 
+from .io import _reject_duplicate_keys
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 
 __all__ = ["Catalogue", "load_catalogue", "example_fleet", "CATALOGUE_FORMAT"]
@@ -103,17 +104,6 @@ class Catalogue:
 
 # --------------------------------------------------------------------------- reading
 
-def _reject_duplicates(pairs):
-    # json.load would silently keep the last of two equal keys: a typo'd catalogue
-    # (two "V100" entries) must fail instead
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key {k!r}")
-        out[k] = v
-    return out
-
-
 def _read(src, what: str) -> tuple[dict, str]:
     """A catalogue document from a path or a mapping; returns it and a label for errors."""
     if isinstance(src, Mapping):
@@ -131,7 +121,7 @@ def _read(src, what: str) -> tuple[dict, str]:
 
 def _parse(text: str, label: str) -> dict:
     try:
-        doc = json.loads(text, object_pairs_hook=_reject_duplicates)
+        doc = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
     except json.JSONDecodeError as e:
         raise ValueError(f"{label}: not valid JSON ({e})") from None
     except ValueError as e:
