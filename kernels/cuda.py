@@ -2,8 +2,10 @@
 (:mod:`satea.kernels.moves`) on interleaved state (``cm=False``: element ``i`` of chain
 ``c`` at ``i * n_chains + c``, so a warp's 32 chains read 32 neighbouring words).
 
-Importing this module needs numba-cuda; compiling needs a GPU or the simulator
-(``NUMBA_ENABLE_CUDASIM=1``), or NVRTC for :func:`compile_ptx_all`.
+Importing this module needs numba-cuda and the CUDA runtime library; compiling needs a GPU
+or the simulator (``NUMBA_ENABLE_CUDASIM=1``); :func:`compile_ptx_all` needs NVVM and NVRTC
+but no GPU (with numba-cuda 0.30 the caller must also stand in for the current device's
+compute capability: see tests/test_cuda.py).
 """
 import os
 

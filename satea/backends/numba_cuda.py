@@ -65,8 +65,30 @@ def chain_bytes(n_jobs: int, n_servers: int, block_sweeps: int) -> int:
     return 12 * n_jobs + 20 * n_servers + 16 + 8 * N_CHAIN_F + 8 * block_sweeps
 
 
-def max_block_sweeps(n_chains: int) -> int:
-    return max(1, TRACE_BYTES // (8 * n_chains))
+def max_block_sweeps(n_chains: int, spare_bytes: int = TRACE_BYTES) -> int:
+    """Sweeps per launch: as many as a trace of min(TRACE_BYTES, spare) bytes holds."""
+    return max(1, min(TRACE_BYTES, spare_bytes) // (8 * n_chains))
+
+
+def launch_bytes(problem: ProblemArrays, n_chains: int) -> int:
+    """Device bytes of a launch of ``n_chains`` running one sweep per launch: problem arrays,
+    per-chain state and one sweep of trace. Increasing in ``n_chains``; longer launches
+    (:func:`max_block_sweeps`) only use memory left over."""
+    return problem.nbytes() + n_chains * chain_bytes(problem.n_jobs, problem.n_servers, 1)
+
+
+def max_chains(problem: ProblemArrays, budget: int) -> int:
+    """The most chains whose :func:`launch_bytes` is within ``budget`` (0 if none)."""
+    lo, hi = 0, 1
+    while launch_bytes(problem, hi) <= budget:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:  # launch_bytes(lo) <= budget < launch_bytes(hi)
+        mid = (lo + hi) // 2
+        if launch_bytes(problem, mid) <= budget:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def check_fits(problem: ProblemArrays, n_chains: int) -> int:
@@ -74,17 +96,16 @@ def check_fits(problem: ProblemArrays, n_chains: int) -> int:
 
     Returns the estimated bytes.
     """
-    per_chain = chain_bytes(problem.n_jobs, problem.n_servers, max_block_sweeps(n_chains))
-    need = problem.nbytes() + n_chains * per_chain
+    need = launch_bytes(problem, n_chains)
     free = device_free_bytes()
     budget = int(HEADROOM * free)
     if need > budget:
-        fit = max(0, (budget - problem.nbytes()) // chain_bytes(problem.n_jobs,
-                                                                  problem.n_servers, 1))
+        fit = max_chains(problem, budget)
         raise MemoryError(
             f"cuda: {n_chains} chains x {problem.n_jobs} jobs x {problem.n_servers} servers need "
             f"{need / 2**30:.2f} GiB of device memory, {free / 2**30:.2f} GiB free; "
-            f"at most {fit} chains fit: pass chains={fit} or fewer")
+            + (f"at most {fit} chains fit: pass chains={fit} or fewer" if fit else
+               "not even one chain fits"))
     return need
 
 
@@ -116,6 +137,8 @@ class CudaBackend(Backend):
             _cuda()
         except ImportError:
             return "numba-cuda is not installed (pip install 'satea[gpu]')"
+        except Exception as e:  # installed, but its CUDA libraries do not load
+            return f"numba-cuda cannot load the CUDA libraries: {type(e).__name__}: {e}"
         return "no CUDA device found (numba.cuda.is_available() is False)"
 
     def _to_device(self, a: np.ndarray):
@@ -169,7 +192,8 @@ class CudaBackend(Backend):
         self.rng = d(np.ascontiguousarray(seed_states(spec.seed, spec.chain_ids).T).reshape(-1))
         self.chain_f = d(chain_f.reshape(-1))
         self.betas = d(np.ascontiguousarray(spec.betas, np.float64))
-        self.block_cap = max_block_sweeps(nc)
+        spare = int(HEADROOM * device_free_bytes()) - launch_bytes(problem, nc)
+        self.block_cap = max_block_sweeps(nc, spare)
         blocks, threads = kern.launch_config(nc)
         kern.init_kernel[blocks, threads](self.P, self.x, self.nxt, self.head, self.srv_cost,
                                           self.srv_busy, self.rng, self.chain_f, n, m,
