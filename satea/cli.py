@@ -59,16 +59,23 @@ def cmd_solve(args) -> int:
     if args.lam is not None and args.format == "orlib-gap":
         raise ValueError("--lambda has no meaning for an assignment problem (no penalties)")
     problem = _load_problem(args)
+    from .progress import chain_callbacks
+    prog = _progress_for(args, args.time_limit)
     started = []
 
     def announce(progress):  # once the first block ran: compile and start-up are behind us
-        if not started and not args.quiet:
+        if not started and not args.quiet and prog is None:
             started.append(True)
             print(f"satea: searching ({progress.sweeps_done}/{progress.n_sweeps} sweeps done; "
                   "Ctrl-C stops and keeps the best so far)", file=sys.stderr, flush=True)
 
-    r = anneal(problem, chains=args.chains, sweeps=args.sweeps, backend=args.backend,
-               seed=args.seed, time_limit=args.time_limit, callback=announce)
+    try:
+        r = anneal(problem, chains=args.chains, sweeps=args.sweeps, backend=args.backend,
+                   seed=args.seed, time_limit=args.time_limit,
+                   callback=chain_callbacks(announce, prog))
+    finally:
+        if prog is not None:
+            prog.close()
     if not args.quiet:
         print(f"{problem.name}: {problem.n_jobs} jobs x {problem.n_servers} servers")
         print(r)
@@ -82,6 +89,14 @@ def cmd_solve(args) -> int:
         for e in r.explain():
             print(f"  {e['job']:>12} {e['server']:>10} {e['start']:>12.1f} {e['completion']:>12.1f}"
                   f" {e['lateness']:>10.1f} {e['penalty']:>10.4g} {e['energy_cost']:>10.4g}")
+    if args.report:
+        from .report import write_report
+        fleet = None if args.format == "orlib-gap" else _read_fleet(args.instance)
+        page = _plot_or_exit(write_report, problem, r, args.report, fleet=fleet)
+        if not args.quiet:
+            print(f"  report written to {page}")
+    if r.stopped_by == "interrupt" and not args.quiet:
+        print("  interrupted: best result so far", file=sys.stderr)
     return 0 if r.feasible else 1
 
 
@@ -159,6 +174,147 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _parse_lambdas(text):
+    """'0,0.01,0.1,1' -> [0.0, 0.01, 0.1, 1.0] (each finite and >= 0)."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if part:
+            out.append(_nonneg_float(part))
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected comma-separated lambdas, got {text!r}")
+    return out
+
+
+def _progress_for(args, time_limit=None):
+    """The progress display for a run, or None: --quiet turns it off, --progress /
+    --no-progress force it, otherwise on exactly when stderr is a terminal."""
+    from .progress import make_progress
+    enabled = False if args.quiet else args.progress
+    return make_progress(enabled, sys.stderr, time_limit=time_limit)
+
+
+def _read_fleet(path):
+    if path is None:
+        from .catalogue import example_fleet
+        return example_fleet()
+    from .io import read_instance
+    return read_instance(path)
+
+
+def _plot_or_exit(fn, *a, **kw):
+    """Run a plotting call; without matplotlib, one line naming the install, exit 2."""
+    try:
+        return fn(*a, **kw)
+    except ImportError as e:
+        raise ValueError(str(e)) from None   # main() prints "satea: error: ..." and exits 2
+
+
+def cmd_pareto(args) -> int:
+    from .compile import compile_fleet
+    from .pareto import pareto
+    fleet = _read_fleet(args.instance)
+    problem = compile_fleet(fleet)
+    prog = _progress_for(args, args.time_limit)
+    try:
+        front = pareto(problem, lambdas=args.lambdas, points=args.points,
+                       lam_max=args.lam_max, chains_per_lambda=args.chains_per_lambda,
+                       sweeps=args.sweeps, backend=args.backend, seed=args.seed,
+                       time_limit=args.time_limit, callback=prog)
+    finally:
+        if prog is not None:
+            prog.close()
+    if not args.quiet:
+        print(f"{problem.name}: {problem.n_jobs} jobs x {problem.n_servers} servers")
+        print(front)
+        if front.run.stopped_by != "sweeps":
+            print(f"  stopped by {front.run.stopped_by.replace('_', ' ')} after "
+                  f"{front.run.sweeps} of {front.run.sweeps_requested} sweeps")
+    if args.out:
+        front.write_json(args.out, explain=args.explain)
+        if not args.quiet:
+            print(f"  front written to {args.out}")
+    if args.csv:
+        front.write_csv(args.csv)
+        if not args.quiet:
+            print(f"  table written to {args.csv}")
+    if args.plot:
+        from .report import write_front_plot
+        _plot_or_exit(write_front_plot, front, args.plot)
+        if not args.quiet:
+            print(f"  plot written to {args.plot}")
+    return 0 if len(front) else 1
+
+
+def cmd_report(args) -> int:
+    from .compile import compile_fleet
+    from .io import read_instance
+    from .pareto import read_front
+    from .report import write_report
+    from .result import read_result
+    fleet = read_instance(args.instance)
+    res = read_result(args.result)
+    problem = compile_fleet(fleet)
+    front = read_front(args.front) if args.front else None
+    traces = None
+    if args.trace:   # other results (e.g. one per backend) whose "trace" lines to compare
+        traces = [res] + [read_result(t) for t in args.trace]
+        traces = [t for t in traces if t.get("trace") is not None] or None
+    page = _plot_or_exit(write_report, problem, res, args.out, front=front, traces=traces,
+                         fleet=fleet)
+    print(f"report written to {page}")
+    return 0
+
+
+# --- parsers ------------------------------------------------------------------------
+
+def _add_progress_flag(parser):
+    parser.add_argument("--progress", dest="progress", action="store_true", default=None,
+                        help="show the progress line on stderr even when it is not a "
+                             "terminal (default: only on a terminal; --quiet: never)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="never show the progress line")
+
+
+def _add_issue7_parsers(sub):
+    from .pareto import DEFAULT_SWEEPS
+    q = sub.add_parser("pareto", help="energy / penalty Pareto front over lambda, one launch")
+    q.add_argument("instance", nargs="?", help="satea-instance/1 JSON; omitted: the built-in "
+                   "example fleet")
+    lam = q.add_mutually_exclusive_group()
+    lam.add_argument("--lambdas", type=_parse_lambdas, default=None, metavar="L1,L2,...",
+                     help="the lambda ladder (comma-separated, >= 0)")
+    lam.add_argument("--points", type=int, default=16, metavar="K",
+                     help="default ladder: 0 then K-1 geometric lambdas derived from the "
+                          "instance (default 16)")
+    q.add_argument("--lam-max", type=_positive_float, default=None, metavar="LAMBDA",
+                   help="top of the default ladder (default: from the instance)")
+    q.add_argument("--chains-per-lambda", type=int, default=8)
+    q.add_argument("--sweeps", type=int, default=DEFAULT_SWEEPS)
+    q.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
+    q.add_argument("--seed", type=int, default=None, help="default: fresh entropy, recorded")
+    q.add_argument("--time-limit", type=_positive_float, default=None, metavar="SEC")
+    q.add_argument("--out", help="write the satea-front/1 JSON here")
+    q.add_argument("--csv", help="write lambda, energy_cost, penalty, objective, feasible here")
+    q.add_argument("--plot", help="write the front as a PNG here (needs satea[plot])")
+    q.add_argument("--explain", action="store_true",
+                   help="per-job schedule in each point of --out")
+    q.add_argument("--quiet", action="store_true")
+    _add_progress_flag(q)
+    q.set_defaults(func=cmd_pareto)
+
+    r = sub.add_parser("report", help="HTML page and PNG figures of a result "
+                       "(needs satea[plot])")
+    r.add_argument("instance", help="satea-instance/1 JSON")
+    r.add_argument("result", help="satea-result/1 JSON (re-scored at its lambda)")
+    r.add_argument("--out", required=True, metavar="DIR", help="folder for index.html and PNGs")
+    r.add_argument("--front", help="a satea-front/1 JSON to plot")
+    r.add_argument("--trace", nargs="+", default=None, metavar="RESULT",
+                   help="more satea-result/1 files (e.g. other backends) whose 'trace' to "
+                        "draw in the convergence figure")
+    r.set_defaults(func=cmd_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="satea", description="Simulated-annealing placement of deep-learning "
                 "training jobs on GPU fleets (energy cost vs timeliness).")
@@ -180,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="write the satea-result/1 file here")
     s.add_argument("--explain", action="store_true", help="per-job schedule and costs")
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("--report", metavar="DIR",
+                   help="also write an HTML report with figures here (needs satea[plot])")
+    _add_progress_flag(s)
     s.set_defaults(func=cmd_solve)
 
     g = sub.add_parser("generate", help="write a generated fleet instance")
@@ -211,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", help="write the satea-bench/1 document here")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=cmd_bench)
+    _add_issue7_parsers(sub)
     return p
 
 

@@ -92,6 +92,7 @@ class AnnealResult:
             "backend": self.backend, "chains": self.chains, "sweeps": self.sweeps,
             "seed": self.seed, "seconds": self.seconds, "compile_seconds": self.compile_seconds,
             "acceptance_rate": self.acceptance_rate, "stopped_by": self.stopped_by,
+            "trace": [float(v) for v in self.trace],  # best search objective after each sweep
         }
         if explain:
             d["jobs"] = self.explain()

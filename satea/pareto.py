@@ -1,0 +1,419 @@
+"""The energy / timeliness trade-off in one run: a Pareto front over lambda.
+
+``F(x) = energy_cost(x) + lambda * penalty(x)`` has one optimum per lambda; together they
+trace the trade-off an operator chooses from. :func:`pareto` explores it in **one** anneal
+launch: every chain carries its own lambda from a ladder (:func:`lambda_ladder`), every
+chain's best assignment is re-scored in float64, and the non-dominated ones in
+``(energy_cost, penalty)`` form the front (:func:`nondominated`).
+
+The front is written as ``satea-front/1``::
+
+    {"format": "satea-front/1", "instance": ..., "lambdas": [...], "trace": [...],
+     "points": [<satea-result/1 object with its "lambda">, ...]}     (ascending energy)
+
+``trace`` is the launch's best search objective after each sweep (over chains of every
+lambda: the smallest lambda's chains dominate it).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .compile import ProblemArrays
+from .model import JOULES_PER_KWH
+from .objective import Evaluation, evaluate, job_penalty
+from .result import AnnealResult
+
+FRONT_FORMAT = "satea-front/1"
+
+#: The ladder spans [LOW_FACTOR * q_low, HIGH_FACTOR * q_high] of the per-job break-even
+#: lambdas (see :func:`break_even_lambdas`), q_low / q_high their QUANTILES.
+LOW_FACTOR, HIGH_FACTOR, QUANTILES = 0.01, 10.0, (0.1, 0.9)
+
+#: Default sweeps of :func:`pareto`: the chains of one lambda spend only part of a wide
+#: schedule in their own temperature window, so they need more sweeps than a single-lambda
+#: run of the same quality.
+DEFAULT_SWEEPS = 500
+
+
+# ---------------------------------------------------------------------------------------
+# the lambda ladder
+# ---------------------------------------------------------------------------------------
+
+def break_even_lambdas(problem: ProblemArrays) -> np.ndarray:
+    """Per job with a penalty, the lambda at which its penalty weighs as much as its energy.
+
+    ``lambda_j = e_j / pen_j`` where ``e_j`` is the job's typical energy cost (its work at
+    the mean cost per unit of work over the servers allowed to it: dynamic plus idle power
+    while it runs, at the mean price of each server class) and ``pen_j`` its penalty when
+    it is late by its typical processing time (the step weight; for linear and exponential
+    penalties the value at that lateness). Below ``min(lambda_j)`` penalties hardly change
+    where jobs go (energy rules); far above ``max(lambda_j)`` every job's lateness costs more
+    than any energy it could save (timeliness at any price). Jobs without a deadline or
+    with a zero weight are left out. Time O(N + S + K*G), no N x S table.
+    """
+    G = problem.n_server_classes
+    sc = problem.server_class
+    counts = np.bincount(sc, minlength=G).astype(np.float64)
+    price = problem.price_const.astype(np.float64).copy()
+    for s in np.flatnonzero(problem.curve_id >= 0):           # curve: its mean price
+        c = int(problem.curve_id[s])
+        a = int(problem.curve_start[c])
+        price[s] = float(np.mean(problem.curve_vals[a:a + int(problem.curve_len[c])]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cls_price = np.bincount(sc, weights=price, minlength=G) / np.maximum(counts, 1)
+        cls_idle = np.bincount(sc, weights=problem.idle_w, minlength=G) / np.maximum(counts, 1)
+        sec_per_work = problem.work_scale / problem.throughput               # (K, G)
+        cost_per_work = ((problem.dyn_w + cls_idle[None, :]) * sec_per_work
+                         * cls_price[None, :] / JOULES_PER_KWH)             # currency / work
+        w = problem.allowed * counts[None, :]                                # servers per pair
+        nw = w.sum(axis=1)
+        mean_cost = np.where(nw > 0, (w * cost_per_work).sum(axis=1) / np.maximum(nw, 1), 0.0)
+        mean_sec = np.where(nw > 0, (w * sec_per_work).sum(axis=1) / np.maximum(nw, 1), 0.0)
+    k = problem.job_class
+    e = problem.work * mean_cost[k]
+    p = problem.work * mean_sec[k]
+    has = (problem.pen_kind > 0) & (problem.pen_weight > 0) & np.isfinite(problem.due)
+    out = []
+    for j in np.flatnonzero(has).tolist():
+        pen = job_penalty(int(problem.pen_kind[j]), float(problem.pen_weight[j]),
+                          float(problem.pen_scale[j]), max(float(p[j]), 1e-12))
+        if pen > 0 and e[j] > 0 and math.isfinite(e[j] / pen):
+            out.append(e[j] / pen)
+    return np.asarray(out, np.float64)
+
+
+def lambda_ladder(problem: ProblemArrays, points: int = 16, lam_max: float | None = None,
+                  lam_min: float | None = None) -> np.ndarray:
+    """``points`` lambdas: 0 (energy only), then ``points - 1`` geometric from ``lam_min``
+    to ``lam_max``.
+
+    Defaults come from the instance's per-job break-even lambdas ``b``
+    (:func:`break_even_lambdas`): ``lam_min = 0.01 * quantile(b, 0.1)``, where penalties
+    barely matter, and ``lam_max = 10 * quantile(b, 0.9)``, "timeliness at any price":
+    there nine jobs in ten would rather pay ten times their energy than be late by their
+    own length. An instance with no penalty or no energy cost (a plain assignment problem)
+    gets ``[1e-3, 1e3]``; lambda then changes nothing. A ``lam_max`` given below the
+    default ``lam_min`` moves ``lam_min`` to ``1e-3 * lam_max``.
+
+    Notes
+    -----
+    Beyond ``lam_max`` the optimum hardly moves while the search gets harder (the penalty
+    scale swamps the energy differences the search must still resolve), so a larger value
+    buys nothing; ``lam_max`` may still be set by hand.
+    """
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 2:
+        raise ValueError(f"points: expected an integer >= 2, got {points!r}")
+    b = break_even_lambdas(problem)
+    if b.size:
+        lo_d = LOW_FACTOR * float(np.quantile(b, QUANTILES[0]))
+        hi_d = HIGH_FACTOR * float(np.quantile(b, QUANTILES[1]))
+    else:
+        lo_d, hi_d = 1e-3, 1e3
+    hi = hi_d if lam_max is None else float(lam_max)
+    if not (hi > 0 and math.isfinite(hi)):
+        raise ValueError(f"lam_max: must be a positive finite number, got {lam_max!r}")
+    lo = float(lam_min) if lam_min is not None else (lo_d if lo_d < hi else 1e-3 * hi)
+    if not (0 < lo <= hi and math.isfinite(lo)):
+        raise ValueError(f"lam_min: must be in (0, lam_max={hi:g}], got {lam_min!r}")
+    if points == 2:
+        return np.array([0.0, hi])
+    return np.concatenate(([0.0], np.geomspace(lo, hi, points - 1)))
+
+
+def _check_lambdas(lambdas) -> np.ndarray:
+    lams = np.asarray(lambdas, np.float64).reshape(-1)
+    if lams.size == 0:
+        raise ValueError("lambdas: expected at least one value")
+    bad = np.flatnonzero(~np.isfinite(lams) | (lams < 0))
+    if bad.size:
+        raise ValueError(f"lambdas[{bad[0]}]: must be finite and >= 0, got {lams[bad[0]]}")
+    return np.unique(lams)   # sorted, each once
+
+
+# ---------------------------------------------------------------------------------------
+# non-dominated filtering
+# ---------------------------------------------------------------------------------------
+
+def nondominated(energy, penalty) -> np.ndarray:
+    """Indices of the non-dominated points of ``(energy, penalty)`` (both minimised).
+
+    A point is dominated when another is no worse in both and better in one. Identical
+    points are kept once (the lowest index). Points with a NaN are dropped. The indices
+    come in ascending energy (so descending penalty). O(n log n): sort by (energy,
+    penalty, index), then keep each point whose penalty is below every one before it.
+    """
+    e = np.asarray(energy, np.float64).reshape(-1)
+    p = np.asarray(penalty, np.float64).reshape(-1)
+    if e.shape != p.shape:
+        raise ValueError(f"energy and penalty: shapes differ, {e.shape} vs {p.shape}")
+    idx = np.flatnonzero(~(np.isnan(e) | np.isnan(p)))
+    if idx.size == 0:
+        return np.zeros(0, np.int64)
+    o = idx[np.lexsort((idx, p[idx], e[idx]))]
+    ps = p[o]
+    prev_min = np.minimum.accumulate(np.concatenate(([np.inf], ps[:-1])))
+    keep = ps < prev_min
+    return o[keep].astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------
+# the front
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class FrontPoint:
+    """One non-dominated assignment, re-scored in float64 at its lambda.
+
+    ``lam`` is the lambda of the chain that found it (the smallest one when chains of
+    several lambdas found the same point); ``objective = energy_cost + lam * penalty``
+    (+ assignment cost for generic problems); ``chain`` the chain's index in the run.
+    """
+
+    lam: float
+    x: np.ndarray
+    evaluation: Evaluation
+    chain: int
+    chain_objective: float   # the chain's own best search objective (search precision)
+
+    @property
+    def energy_cost(self) -> float:
+        return self.evaluation.energy_cost
+
+    @property
+    def penalty(self) -> float:
+        return self.evaluation.penalty
+
+    @property
+    def objective(self) -> float:
+        return self.evaluation.objective
+
+    @property
+    def feasible(self) -> bool:
+        return self.evaluation.feasible
+
+
+@dataclass
+class ParetoFront:
+    """The non-dominated ``(energy_cost, penalty)`` assignments of one :func:`pareto` run.
+
+    ``points`` are in ascending energy (descending penalty). ``run`` is the underlying
+    :class:`AnnealResult` (its trace, seconds, backend, samples); ``lambdas`` the ladder;
+    ``n_candidates`` / ``n_feasible`` how many distinct chain-best assignments were
+    re-scored and how many of them were feasible; ``candidates`` their (energy, penalty,
+    lambda) rows (the feasible ones, for plots).
+    """
+
+    points: list
+    lambdas: np.ndarray
+    chains_per_lambda: int
+    run: AnnealResult
+    problem: ProblemArrays = field(repr=False)
+    n_candidates: int = 0
+    n_feasible: int = 0
+    schedule: tuple | np.ndarray | None = None   # what the launch used
+    cap_weight: float = 0.0
+    #: every feasible distinct chain best, shape (n_feasible, 3): energy, penalty, lambda
+    candidates: np.ndarray | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __iter__(self):
+        return iter(self.points)
+
+    @property
+    def energy_cost(self) -> np.ndarray:
+        return np.array([q.energy_cost for q in self.points])
+
+    @property
+    def penalty(self) -> np.ndarray:
+        return np.array([q.penalty for q in self.points])
+
+    @property
+    def lam(self) -> np.ndarray:
+        return np.array([q.lam for q in self.points])
+
+    def best_at(self, lam: float) -> FrontPoint:
+        """The front's point of least ``energy + lam * penalty``, re-scored at ``lam`` (the
+        best over every feasible chain-best of the run: a dominated one is never better)."""
+        if not self.points:
+            raise ValueError("the front is empty: no chain found a feasible assignment")
+        lam = float(lam)
+        f = [q.energy_cost + lam * q.penalty for q in self.points]
+        q = self.points[int(np.argmin(f))]
+        ev = evaluate(self.problem.with_lambda(lam), q.x)
+        return FrontPoint(lam, q.x, ev, q.chain, q.chain_objective)
+
+    def point_result(self, q: FrontPoint) -> AnnealResult:
+        """A point as an :class:`AnnealResult` (run fields from the front's run)."""
+        r = self.run
+        return replace(r, x=q.x, fun=q.objective, energy_cost=q.energy_cost,
+                       penalty=q.penalty, assignment_cost=q.evaluation.assignment_cost,
+                       feasible=q.feasible, lam=q.lam, evaluation=q.evaluation,
+                       message=f"Non-dominated point found by chain {q.chain} "
+                               f"(lambda {q.lam:g}).",
+                       samples=q.x[None, :], chain_best=np.array([q.chain_objective]),
+                       problem=self.problem.with_lambda(q.lam))
+
+    def to_dict(self, explain: bool = False) -> dict:
+        pts = []
+        for q in self.points:
+            d = self.point_result(q).to_dict(explain=explain)
+            d["chain"] = q.chain
+            pts.append(d)
+        return {"format": FRONT_FORMAT, "instance": self.problem.name,
+                "lambdas": [float(v) for v in self.lambdas],
+                "chains_per_lambda": self.chains_per_lambda,
+                "backend": self.run.backend, "seed": self.run.seed,
+                "sweeps": self.run.sweeps, "seconds": self.run.seconds,
+                "candidates": self.n_candidates, "feasible_candidates": self.n_feasible,
+                "trace": [float(v) for v in self.run.trace],
+                "points": pts}
+
+    def write_json(self, path, explain: bool = False) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(explain), indent=1) + "\n")
+
+    def write_csv(self, path) -> None:
+        """One row per point: lambda, energy_cost, penalty, objective, feasible."""
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["lambda", "energy_cost", "penalty", "objective", "feasible"])
+            for q in self.points:
+                w.writerow([repr(q.lam), repr(q.energy_cost), repr(q.penalty),
+                            repr(q.objective), str(q.feasible).lower()])
+
+    def __str__(self) -> str:
+        r = self.run
+        lines = [f"Pareto front: {len(self.points)} non-dominated of {self.n_feasible} feasible "
+                 f"chain bests ({self.n_candidates} distinct); {len(self.lambdas)} lambdas x "
+                 f"{self.chains_per_lambda} chains, {r.sweeps} sweeps, backend {r.backend}, "
+                 f"seed {r.seed}, {r.seconds:.3g} s",
+                 f"  {'lambda':>11} {'energy_cost':>13} {'penalty':>13} {'objective':>13}"]
+        for q in self.points:
+            lines.append(f"  {q.lam:>11.4g} {q.energy_cost:>13.6g} {q.penalty:>13.6g}"
+                         f" {q.objective:>13.6g}")
+        return "\n".join(lines)
+
+
+def read_front(path) -> dict:
+    """Read a ``satea-front/1`` file (as a dict), checking its format tag."""
+    from .validate import InstanceError
+    try:
+        d = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InstanceError(f"front file {str(path)!r}: not found") from None
+    except json.JSONDecodeError as e:
+        raise InstanceError(f"front file {str(path)!r}: malformed JSON at line {e.lineno}, "
+                            f"column {e.colno}: {e.msg}") from None
+    if not isinstance(d, dict) or d.get("format") != FRONT_FORMAT:
+        got = d.get("format") if isinstance(d, dict) else type(d).__name__
+        raise InstanceError(f"front file {str(path)!r}: format must be {FRONT_FORMAT!r}, "
+                            f"got {got!r}")
+    if not isinstance(d.get("points"), list):
+        raise InstanceError(f"front file {str(path)!r}: missing required field 'points'")
+    return d
+
+
+#: hot end of the default schedule of :func:`pareto`, in units of the energy-only hot end
+HOT_FACTOR = 2.0
+
+
+def _schedule(problem: ProblemArrays, lams: np.ndarray, seed: int):
+    """``((t_hot, t_cold), cap_weight)``: one schedule for every lambda of the ladder.
+
+    Both ends come from the energy-only move scale (lambda 0): ``t_cold`` is its default
+    cold end, so every chain ends resolving small energy differences (near the optimum of
+    any lambda on the ladder the penalties left are small, and what remains to settle is
+    energy), and ``t_hot = HOT_FACTOR`` times its hot end. The single-lambda defaults
+    cannot be used for large lambdas: they are sized from random assignments, whose
+    exponential penalties are astronomically late, so their cold end stays far too hot to
+    settle energy (measured: lambda 18 on a 200 x 20 instance ends 9% worse). The capacity
+    weight is the largest lambda's, so chains of every lambda end feasible.
+    """
+    from .schedules import default_cap_weight, default_temperature_range, sample_move_scale
+    t_hot, t_cold = default_temperature_range(problem, seed,
+                                              sample_move_scale(problem, seed, lam=0.0))
+    cap = 0.0
+    if problem.has_capacity:
+        cap = default_cap_weight(sample_move_scale(problem, seed, lam=float(lams.max())))
+    return (HOT_FACTOR * t_hot, t_cold), cap
+
+
+def pareto(problem, *, lambdas=None, points: int = 16, chains_per_lambda: int = 8,
+           sweeps: int = DEFAULT_SWEEPS, backend: str = "auto", seed: int | None = None,
+           schedule=None, lam_max: float | None = None, p_swap: float = 0.3,
+           cap_weight: float | None = None, time_limit: float | None = None,
+           callback=None) -> ParetoFront:
+    """The energy / penalty Pareto front of ``problem`` from one anneal launch.
+
+    Parameters
+    ----------
+    problem : Fleet or ProblemArrays
+    lambdas : sequence of float >= 0, optional
+        The ladder (sorted, repeats dropped); default :func:`lambda_ladder` with
+        ``points`` values (and ``lam_max``).
+    chains_per_lambda : int
+        Chains per lambda; the run has ``len(lambdas) * chains_per_lambda`` chains,
+        lambdas interleaved (chain ``c`` has ``lambdas[c % len(lambdas)]``) so that the
+        slow chains of small lambdas (everything piles onto cheap servers) spread over
+        the CPU threads.
+    sweeps, backend, seed, p_swap, time_limit, callback
+        As :func:`satea.anneal.anneal` (one launch; ``time_limit`` and ``callback`` stop
+        it between blocks and the front is built from what the chains found).
+    schedule : (t_hot, t_cold) or array, optional
+        Default: one geometric schedule for every lambda, from the energy-only move
+        scale (see ``_schedule``).
+    cap_weight : float, optional
+        Default: the largest lambda's, so chains of every lambda end feasible.
+
+    Returns
+    -------
+    ParetoFront
+        Every chain's best assignment re-scored in float64; the feasible ones that no
+        other dominates in ``(energy_cost, penalty)``, identical points once, each with
+        its lambda and its objective at that lambda.
+    """
+    from .anneal import _as_problem, _positive_int, anneal
+
+    prob = _as_problem(problem)
+    cpl = _positive_int("chains_per_lambda", chains_per_lambda)
+    lams = (lambda_ladder(prob, points, lam_max=lam_max) if lambdas is None
+            else _check_lambdas(lambdas))
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (1 << 63))
+    L = lams.size
+    chain_lams = np.tile(lams, cpl)
+    if schedule is None or cap_weight is None:
+        sched, cw = _schedule(prob, lams, int(seed) if seed else 0)
+        schedule = sched if schedule is None else schedule
+        cap_weight = cw if cap_weight is None else cap_weight
+    run = anneal(prob, chains=L * cpl, sweeps=sweeps, backend=backend, seed=seed,
+                 schedule=schedule, lam=chain_lams, p_swap=p_swap, cap_weight=cap_weight,
+                 time_limit=time_limit, callback=callback, return_samples=True)
+    samples = np.asarray(run.samples, np.int64)
+    # distinct assignments; a repeat keeps the chain of the smallest lambda (then index)
+    order = np.lexsort((np.arange(samples.shape[0]), chain_lams))
+    _, first = np.unique(samples[order], axis=0, return_index=True)
+    cand = np.sort(order[first])
+    evs = {int(c): evaluate(prob.with_lambda(float(chain_lams[c])), samples[c]) for c in cand}
+    feas = [c for c in evs if evs[c].feasible]
+    e = np.array([evs[c].energy_cost for c in feas])
+    p = np.array([evs[c].penalty for c in feas])
+    keep = nondominated(e, p) if feas else np.zeros(0, np.int64)
+    # identical (energy, penalty) from different assignments: keep the smallest lambda's
+    pts = []
+    for i in keep.tolist():
+        same = [c for c in feas if evs[c].energy_cost == e[i] and evs[c].penalty == p[i]]
+        c = min(same, key=lambda c: (chain_lams[c], c))
+        pts.append(FrontPoint(float(chain_lams[c]), samples[c].copy(), evs[c], int(c),
+                              float(run.chain_best[c])))
+    cands = np.array([[evs[c].energy_cost, evs[c].penalty, chain_lams[c]] for c in feas],
+                     np.float64).reshape(-1, 3)
+    return ParetoFront(pts, lams, cpl, run, prob, n_candidates=len(evs), n_feasible=len(feas),
+                       schedule=schedule, cap_weight=float(cap_weight), candidates=cands)
