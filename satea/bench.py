@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,9 @@ import numpy as np
 BENCH_FORMAT = "satea-bench/1"
 DEFAULT_SIZES = ((1000, 100), (10000, 1000))
 DEFAULT_CHAINS = {"numpy": 16, "numba": 256, "cuda": 16384}
+#: the numpy reference costs O(jobs) per move (a sweep of 4 chains at 10,000 x 1,000 takes
+#: 40-100 s on 2 cores): next to other backends it is measured only up to this size
+NUMPY_MAX_JOBS = 2000
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -28,7 +32,8 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
             j, s = part.lower().split("x")
             out.append((int(j), int(s)))
         except ValueError:
-            raise ValueError(f"sizes: expected JOBSxSERVERS[,JOBSxSERVERS...], got {part!r}") from None
+            raise ValueError(f"sizes: expected JOBSxSERVERS[,JOBSxSERVERS...], "
+                             f"got {part!r}") from None
         if out[-1][0] < 1 or out[-1][1] < 1:
             raise ValueError(f"sizes: jobs and servers must be >= 1, got {part!r}")
     return out
@@ -52,7 +57,8 @@ def gpu_name() -> str | None:
     dev = cuda.get_current_device()
     name = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
     _free, total = cuda.current_context().get_memory_info()
-    return f"{name} ({total / 2**30:.0f} GiB, cc {dev.compute_capability[0]}.{dev.compute_capability[1]})"
+    cc = dev.compute_capability
+    return f"{name} ({total / 2**30:.0f} GiB, cc {cc[0]}.{cc[1]})"
 
 
 def git_commit() -> str:
@@ -106,14 +112,31 @@ def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
 
 
 def run_bench(backends, sizes, chains: dict | int | None = None, seconds: float = 3.0,
-              seed: int = 0, log=None) -> dict:
-    """Measure every backend at every size; returns the ``satea bench --json`` document."""
+              seed: int = 0, log=None, numpy_max_jobs: int | None = NUMPY_MAX_JOBS) -> dict:
+    """Measure every backend at every size; returns the ``satea bench --json`` document.
+
+    The numpy reference is skipped above ``numpy_max_jobs`` jobs when other backends are
+    measured too (one of its sweeps there takes minutes); asked for alone, or with
+    ``numpy_max_jobs=None``, it runs at every size. Skipped rows are listed under
+    ``skipped`` (and logged).
+    """
+    backends = list(backends)
     doc = machine_info()
     doc["format"] = BENCH_FORMAT
-    rows = []
+    rows, skipped = [], []
+    cap = numpy_max_jobs if backends != ["numpy"] else None
     for n_jobs, n_servers in sizes:
-        problem = bench_instance(n_jobs, n_servers, seed)
+        problem = None
         for be in backends:
+            if be == "numpy" and cap is not None and n_jobs > cap:
+                skipped.append({"backend": be, "jobs": n_jobs, "servers": n_servers,
+                                "reason": f"numpy reference above {cap} jobs (O(jobs) per "
+                                          "move); ask for --backends numpy alone"})
+                if log:
+                    log(f"{be:>8} {n_jobs:>7} {n_servers:>7}  skipped: {skipped[-1]['reason']}")
+                continue
+            if problem is None:
+                problem = bench_instance(n_jobs, n_servers, seed)
             nc = chains if isinstance(chains, int) else (chains or DEFAULT_CHAINS).get(
                 be, DEFAULT_CHAINS[be])
             row = measure(problem, be, nc, seconds, seed)
@@ -121,7 +144,41 @@ def run_bench(backends, sizes, chains: dict | int | None = None, seconds: float 
             if log:
                 log(format_row(row))
     doc["rows"] = rows
+    if skipped:
+        doc["skipped"] = skipped
     return doc
+
+
+def measure_steps(problem, chains: int, steps: int, seed: int = 0) -> dict:
+    """Attempted moves per second of the numpy reference over ``steps`` moves per chain
+    (a part of one sweep), for sizes where a whole sweep takes minutes.
+
+    One step advances every chain by one attempted move at the cold end of the default
+    schedule; chain start-up is excluded. ``moves_per_s`` is ``chains * steps / seconds``.
+    """
+    from .backends import RunSpec
+    from .backends.numpy_ref import NumpyReferenceBackend
+    from .schedules import (default_cap_weight, default_temperature_range, geometric_betas,
+                            sample_move_scale)
+    scale = sample_move_scale(problem, seed)
+    t_hot, t_cold = default_temperature_range(problem, seed, scale)
+    spec = RunSpec(chains, seed, np.arange(chains, dtype=np.int64),
+                   np.full(chains, float(problem.lam)),
+                   geometric_betas(t_hot, t_cold, 1), 0.3,
+                   default_cap_weight(scale) if problem.has_capacity else 0.0, None)
+    be = NumpyReferenceBackend()
+    be.start(problem, spec)
+    beta = float(spec.betas[0])
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        be._step(beta)
+    seconds = time.perf_counter() - t0
+    accepted = float(be.accepted.sum())
+    be.close()
+    return {"backend": "numpy", "jobs": problem.n_jobs, "servers": problem.n_servers,
+            "chains": chains, "steps": steps, "seconds": seconds,
+            "moves_per_s": chains * steps / max(seconds, 1e-12),
+            "accepted": accepted}
 
 
 HEADER = f"{'backend':>8} {'jobs':>7} {'servers':>7} {'chains':>6} {'sweeps':>6} " \
@@ -135,9 +192,11 @@ def format_row(r: dict) -> str:
 
 
 def format_table(doc: dict) -> str:
-    lines = [f"device: {doc['device']}; cpu: {doc['cpu']}; {doc['date']}; commit {doc['commit'][:12]}",
-             HEADER]
+    lines = [f"device: {doc['device']}; cpu: {doc['cpu']}; {doc['date']}; "
+             f"commit {doc['commit'][:12]}", HEADER]
     lines += [format_row(r) for r in doc["rows"]]
+    lines += [f"{r['backend']:>8} {r['jobs']:>7} {r['servers']:>7}  skipped: {r['reason']}"
+              for r in doc.get("skipped", [])]
     return "\n".join(lines)
 
 
