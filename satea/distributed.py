@@ -1,0 +1,620 @@
+"""Chains and trade-off points spread over a Dask cluster (``satea[distributed]``).
+
+:func:`solve` splits ``chains`` into shards, runs one :func:`satea.anneal.anneal` task per
+shard on the workers (each with its own best backend: cuda on a GPU worker, else numba)
+and reduces to the best result; :func:`pareto` spreads lambda points over shards and
+merges a non-dominated ``(energy_cost, penalty)`` front. Both take ``client=None`` to run
+the very same shards one after another in this process (no Dask needed), which is how a
+distributed run is reproduced locally.
+
+Reproducibility: shard ``k`` of ``n`` runs with seed ``shard_seeds(seed, n)[k]`` (from
+``numpy.random.SeedSequence(seed).spawn(n)``) and chain offset equal to its first global
+chain index, so a run is reproducible for a given seed and shard count, and no two shards
+share a random stream. The temperature schedule and the capacity weight are derived once
+on the client (from the instance and ``seed``, as :func:`~satea.anneal.anneal` would) and
+passed explicitly to every shard, so shards differ only in their streams.
+
+Network: the compiled problem is scattered once per call (client -> scheduler -> every
+worker, ``ProblemArrays.nbytes()`` bytes each) and the tasks receive its future, never
+the problem itself. Each shard sends back its result: the best assignment, per-chain best
+objectives and trace, and ``samples`` (chains x jobs int32) unless ``return_samples`` is
+False; a :func:`pareto` shard sends only its own non-dominated points.
+
+Faults: tasks have explicit deterministic keys, so Dask recomputes the shard of a worker
+that died; a shard that raises makes the call raise ``ShardError`` (a RuntimeError) naming
+the shard, chained to the original exception. Dask is imported lazily: ``import satea``
+and this module work without it.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compile import ProblemArrays
+from .result import AnnealResult
+
+INSTALL_HINT = "pip install 'satea[distributed]'  (installs dask[distributed])"
+
+#: anneal arguments a shard cannot take from the caller (set per shard or meaningless remotely)
+_RESERVED = ("chains", "seed", "chain_offset", "callback")
+
+
+class ShardError(RuntimeError):
+    """A shard failed; ``shard`` is its :class:`Shard`, ``__cause__`` the original error."""
+
+    def __init__(self, message: str, shard: Shard):
+        super().__init__(message)
+        self.shard = shard
+
+
+def require_dask():
+    """Import and return ``distributed``, or raise ImportError telling how to install it."""
+    try:
+        import dask  # noqa: F401
+        import distributed
+    except ImportError as e:
+        raise ImportError(f"satea.distributed needs Dask's distributed scheduler, which is not "
+                          f"installed ({e}). Install it with: {INSTALL_HINT}") from e
+    return distributed
+
+
+# ---------------------------------------------------------------------------------------
+# shard plan
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Shard:
+    """One task: ``chains`` chains with global indices ``chain_offset ..
+    chain_offset + chains - 1``, random streams of ``seed``. ``index`` counts from 0."""
+
+    index: int
+    n_shards: int
+    seed: int
+    chain_offset: int
+    chains: int
+
+    def label(self) -> str:
+        return (f"shard {self.index + 1} of {self.n_shards} (index {self.index}, seed "
+                f"{self.seed}, chains {self.chain_offset}..{self.chain_offset + self.chains - 1})")
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """What one shard did (``result.shards`` of :func:`solve`, ``front.shards``)."""
+
+    index: int
+    seed: int
+    chain_offset: int
+    chains: int
+    worker: str            # worker address, "local" without a cluster
+    backend: str
+    sweeps: int
+    seconds: float         # the shard's search seconds (anneal's ``seconds``)
+    compile_seconds: float
+    best: float            # the shard's best search objective (+inf: no feasible chain)
+    feasible: bool
+    stopped_by: str
+
+
+def shard_seeds(seed: int, n_shards: int) -> list[int]:
+    """Per-shard seeds: ``SeedSequence(seed).spawn(n_shards)``, each as a 63-bit int."""
+    kids = np.random.SeedSequence(int(seed)).spawn(int(n_shards))
+    return [int(k.generate_state(1, np.uint64)[0] >> np.uint64(1)) for k in kids]
+
+
+def plan_shards(chains: int, n_shards: int, seed: int, chain_offset: int = 0) -> list[Shard]:
+    """Split ``chains`` into ``min(n_shards, chains)`` contiguous shards of near-equal size
+    (the first ``chains % n`` get one more chain), each with its derived seed."""
+    chains = _pos_int("chains", chains)
+    n = min(_pos_int("shards", n_shards), chains)
+    seeds = shard_seeds(seed, n)
+    base, extra = divmod(chains, n)
+    out, start = [], chain_offset
+    for k in range(n):
+        size = base + (k < extra)
+        out.append(Shard(k, n, seeds[k], start, size))
+        start += size
+    return out
+
+
+def _pos_int(name, v, minimum=1):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {v!r}")
+    return int(v)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every shard shares, decided on the client."""
+
+    seed: int
+    schedule: object       # (t_hot, t_cold) or inverse temperatures per sweep
+    cap_weight: float
+    lams: np.ndarray       # one per global chain
+    return_samples: bool
+
+
+def shared_settings(problem: ProblemArrays, chains: int, sweeps: int, seed=None,
+                    schedule=None, cap_weight=None, lam=None,
+                    return_samples=None) -> Settings:
+    """The seed (drawn when None, as anneal does), schedule, capacity weight, per-chain
+    lambdas and ``return_samples`` of a whole run, computed once as :func:`anneal` would
+    for ``chains`` chains: the move scale is sampled with the median lambda."""
+    from .anneal import _lams
+    from .schedules import default_cap_weight, default_temperature_range, sample_move_scale
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (1 << 63))
+    seed = _pos_int("seed", seed, 0)
+    lams = _lams(lam, chains, problem)
+    scale = None
+    if schedule is None or cap_weight is None:
+        scale = sample_move_scale(problem, seed, lam=float(np.median(lams)))
+    if schedule is None:
+        schedule = default_temperature_range(problem, seed, scale)
+    elif isinstance(schedule, tuple) and len(schedule) == 2:
+        schedule = (float(schedule[0]), float(schedule[1]))
+    else:
+        schedule = np.asarray(schedule, np.float64)
+        if schedule.shape != (sweeps,):
+            raise ValueError(f"schedule: expected (t_hot, t_cold) or {sweeps} inverse "
+                             f"temperatures, got shape {schedule.shape}")
+    if cap_weight is None:
+        cap_weight = default_cap_weight(scale) if problem.has_capacity else 0.0
+    if return_samples is None:
+        return_samples = chains * problem.n_jobs <= 1 << 24
+    return Settings(seed, schedule, float(cap_weight), lams, bool(return_samples))
+
+
+# ---------------------------------------------------------------------------------------
+# what runs on a worker
+# ---------------------------------------------------------------------------------------
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+        return get_worker().address
+    except (ImportError, ValueError):
+        return "local"
+
+
+def _run_shard(problem: ProblemArrays, shard: Shard, kwargs: dict, front: bool = False):
+    """One shard: anneal its chains; return (result without its problem, worker address,
+    front points or None). With ``front``, every chain's best assignment is re-scored with
+    its own lambda and only the shard's non-dominated feasible points are sent back."""
+    from .anneal import anneal
+    r = anneal(problem, chains=shard.chains, seed=shard.seed, chain_offset=shard.chain_offset,
+               **kwargs)
+    points = None
+    if front:
+        points = _shard_front(problem, r, kwargs["lam"], shard.chain_offset)
+        r = dataclasses.replace(r, samples=r.samples[:0])   # the points carry their x
+    return dataclasses.replace(r, problem=None), _worker_address(), points
+
+
+def _shard_front(problem, r, lams, chain_offset):
+    from .objective import evaluate
+    samples = np.asarray(r.samples)
+    lams = np.asarray(lams, np.float64)
+    # each distinct assignment once: the chain of the smallest lambda (then index) keeps it
+    order = np.lexsort((np.arange(samples.shape[0]), lams))
+    _, first = np.unique(samples[order], axis=0, return_index=True)
+    pts = []
+    for c in np.sort(order[first]).tolist():
+        x = samples[c].astype(np.int64)
+        ev = evaluate(problem.with_lambda(float(lams[c])), x)
+        if ev.feasible:
+            pts.append(ParetoPoint(float(ev.energy_cost), float(ev.penalty),
+                                   float(ev.assignment_cost), float(lams[c]),
+                                   chain_offset + c, samples[c].copy()))
+    return nondominated(pts)
+
+
+# ---------------------------------------------------------------------------------------
+# running shards: on a cluster, or here
+# ---------------------------------------------------------------------------------------
+
+def _run_all(problem, client, shards, kwargs_of, *, front=False, timeout=None, retries=0):
+    """Run every shard; returns [(result, worker, points)] in shard order. Raises
+    ShardError naming the first failed shard (lowest index among those failed so far)."""
+    if client is None:
+        out = []
+        for s in shards:
+            try:
+                out.append(_run_shard(problem, s, kwargs_of(s), front))
+            except Exception as e:
+                raise ShardError(f"{s.label()}: {type(e).__name__}: {e}", s) from e
+        return out
+
+    distributed = require_dask()
+    from dask.base import tokenize
+    pf = client.scatter(problem, broadcast=True, hash=False)   # a fresh key per call
+    futures = []
+    try:
+        for s in shards:
+            kw = kwargs_of(s)
+            key = f"satea-shard-{tokenize(pf.key, s, kw, front)}-{s.index}"
+            futures.append(client.submit(_run_shard, pf, s, kw, front, key=key, pure=True,
+                                         retries=retries))
+        index = {f.key: k for k, f in enumerate(futures)}
+        pending = list(futures)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pending:   # wake on every finished shard, so the first error raises at once
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            try:
+                distributed.wait(pending, timeout=left, return_when="FIRST_COMPLETED")
+            except (TimeoutError, asyncio.TimeoutError):   # noqa: UP041 (distinct in 3.10)
+                late = [shards[index[f.key]].label() for f in pending if not f.done()]
+                raise TimeoutError(f"{len(late)} shard(s) unfinished after {timeout} s: "
+                                   + "; ".join(late)) from None
+            failed = [f for f in futures if f.status in ("error", "cancelled")]
+            if failed:
+                f = failed[0]
+                s = shards[index[f.key]]
+                exc = (f.exception() if f.status == "error" else RuntimeError(
+                    "the task was cancelled (its worker or the scheduler gave it up)"))
+                raise ShardError(f"{s.label()}: {type(exc).__name__}: {exc}", s) from exc
+            pending = [f for f in pending if not f.done()]
+        return client.gather(futures)
+    except BaseException:
+        client.cancel(futures)     # stop the shards still running; then raise
+        raise
+
+
+def register_sizeof(sizeof) -> None:
+    """Teach ``dask.sizeof`` the size of a ProblemArrays (its arrays' bytes), so the
+    scheduler accounts for the scattered problem; the ``dask.sizeof`` entry point."""
+    sizeof.register(ProblemArrays)(lambda p: int(p.nbytes()) + 1024)
+
+
+# ---------------------------------------------------------------------------------------
+# solve
+# ---------------------------------------------------------------------------------------
+
+def default_shards(client) -> int:
+    """One shard per worker thread of the cluster (``sum(client.nthreads().values())``)."""
+    if client is None:
+        return 1
+    n = sum(client.nthreads().values())
+    if n < 1:
+        raise RuntimeError("the Dask cluster has no workers yet (client.wait_for_workers(n) "
+                           "waits for them)")
+    return n
+
+
+def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
+             return_samples, chain_offset, x0, kwargs):
+    from .anneal import _as_problem, _x0
+    prob = _as_problem(problem)
+    chains = _pos_int("chains", chains)
+    sweeps = _pos_int("sweeps", sweeps)
+    chain_offset = _pos_int("chain_offset", chain_offset, 0)
+    bad = [k for k in _RESERVED if k in kwargs]
+    if "callback" in bad:
+        raise ValueError("callback: not supported by satea.distributed (shards run on "
+                         "workers); use time_limit")
+    if bad:
+        raise TypeError(f"unexpected argument {bad[0]!r}")
+    n_shards = default_shards(client) if shards is None else _pos_int("shards", shards)
+    st = shared_settings(prob, chains, sweeps, seed, schedule, cap_weight, lam, return_samples)
+    if x0 is not None:
+        _x0(x0, chains, prob)                       # validated here, global chain indices
+        x0 = np.asarray(x0)
+    plan = plan_shards(chains, n_shards, st.seed, chain_offset)
+
+    def kwargs_of(s: Shard) -> dict:
+        lo = s.chain_offset - chain_offset
+        kw = dict(kwargs, sweeps=sweeps, schedule=st.schedule, cap_weight=st.cap_weight,
+                  lam=st.lams[lo:lo + s.chains].copy(), return_samples=st.return_samples)
+        if x0 is not None:
+            kw["x0"] = x0 if x0.ndim == 1 else x0[lo:lo + s.chains].copy()
+        return kw
+
+    return prob, sweeps, st, plan, kwargs_of
+
+
+def solve(problem, client, *, chains: int = 64, sweeps: int = 500, shards: int | None = None,
+          seed: int | None = None, backend: str = "auto", schedule=None, lam=None,
+          cap_weight: float | None = None, x0=None, return_samples: bool | None = None,
+          chain_offset: int = 0, timeout: float | None = None, retries: int = 0,
+          **anneal_kwargs) -> AnnealResult:
+    """Anneal ``chains`` chains split into shards over a Dask cluster; the best result.
+
+    Parameters
+    ----------
+    problem : Fleet or ProblemArrays
+    client : distributed.Client or None
+        None runs the same shards one after another in this process.
+    chains, sweeps : int
+        Total chains (over all shards) and sweeps per chain.
+    shards : int, optional
+        Number of tasks; default one per worker thread (:func:`default_shards`).
+    seed : int, optional
+        Seed of the run; shard ``k`` uses ``shard_seeds(seed, shards)[k]``.
+    backend : str
+        Passed to every shard: "auto" is each worker's best (cuda on a GPU, else numba).
+    schedule, lam, cap_weight, x0, return_samples, chain_offset
+        As :func:`satea.anneal.anneal`, for the whole run (``lam`` and a 2-D ``x0`` have one
+        row per global chain); the defaults of ``schedule`` and ``cap_weight`` are computed
+        once here and passed to every shard.
+    timeout : float, optional
+        Seconds to wait for every shard, else TimeoutError naming the unfinished ones.
+    retries : int
+        Dask retries of a shard that raised (a lost worker's shard is recomputed anyway).
+    **anneal_kwargs
+        ``p_swap``, ``time_limit`` (per shard), ...
+
+    Returns
+    -------
+    AnnealResult
+        The best shard's assignment (lowest search objective among feasible chains, else
+        the least infeasible shard result), with ``samples`` and ``chain_best`` of every
+        chain in global chain order, ``trace`` the elementwise minimum over shards,
+        ``chains`` the total, ``seed`` the run's seed, ``seconds`` the wall time of the
+        call, ``sweeps`` the most any shard completed, ``backend`` the backends used, and
+        an extra attribute ``shards``: a tuple of :class:`ShardInfo` (seeds, workers, ...).
+
+    Raises
+    ------
+    ShardError
+        A shard raised (its label names index, seed and chains); ``__cause__`` is the
+        shard's exception.
+    """
+    t0 = time.perf_counter()
+    prob, sweeps, st, plan, kwargs_of = _prepare(
+        problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
+        return_samples, chain_offset, x0, dict(anneal_kwargs, backend=backend))
+    outs = _run_all(prob, client, plan, kwargs_of, timeout=timeout, retries=retries)
+    return merge_results(prob, plan, [o[0] for o in outs], [o[1] for o in outs], seed=st.seed,
+                         sweeps_requested=sweeps, cap_weight=st.cap_weight,
+                         seconds=time.perf_counter() - t0,
+                         return_samples=st.return_samples)
+
+
+def _shard_key(r: AnnealResult, cap_weight: float):
+    """Sort key of a shard result: feasible ones by their best search objective (what
+    anneal's own choice of chain uses), then infeasible ones by penalised objective."""
+    cb = np.asarray(r.chain_best)
+    if np.isfinite(cb).any():
+        return (0, float(cb.min()))
+    ev = r.evaluation
+    return (1, float(ev.search_objective + cap_weight * ev.violation))
+
+
+def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: int,
+                  sweeps_requested: int, cap_weight: float, seconds: float,
+                  return_samples: bool = True) -> AnnealResult:
+    """Reduce per-shard results (in shard order) to one :class:`AnnealResult` (see
+    :func:`solve` for the fields). Ties go to the lowest shard index."""
+    workers = workers or ["local"] * len(results)
+    keys = [_shard_key(r, cap_weight) for r in results]
+    b = min(range(len(results)), key=lambda k: keys[k])
+    best = results[b]
+    if return_samples:
+        samples = np.concatenate([r.samples for r in results], axis=0)
+    else:
+        samples = best.samples
+    done = [len(r.trace) for r in results]
+    n_tr = max(done)
+    trace = np.full(n_tr, np.inf)
+    for r in results:   # a shard stopped early keeps its last best (the trace is a running best)
+        t = np.asarray(r.trace)
+        if t.size:
+            trace = np.minimum(trace, np.concatenate([t, np.full(n_tr - t.size, t[-1])]))
+    moves = np.array([r.chains * max(r.sweeps, 1) for r in results], float)
+    acc = float(np.dot(moves, [r.acceptance_rate for r in results]) / moves.sum())
+    stops = [r.stopped_by for r in results if r.stopped_by != "sweeps"]
+    backends = sorted({r.backend for r in results})
+    n_workers = len(set(workers))
+    infos = tuple(ShardInfo(s.index, s.seed, s.chain_offset, s.chains, w, r.backend, r.sweeps,
+                            r.seconds, r.compile_seconds, k[1] if k[0] == 0 else math.inf,
+                            k[0] == 0, r.stopped_by)
+                  for s, r, w, k in zip(plan, results, workers, keys))
+    where = "in this process" if workers[0] == "local" else f"on {n_workers} worker(s)"
+    msg = (f"{best.message} Merged from {len(results)} shard(s) {where}; best: "
+           f"{plan[b].label()} (all shard seeds in result.shards).")
+    out = dataclasses.replace(
+        best, message=msg, backend=",".join(backends), seed=int(seed),
+        chains=int(sum(r.chains for r in results)), sweeps=int(max(r.sweeps for r in results)),
+        sweeps_requested=int(sweeps_requested), seconds=float(seconds),
+        compile_seconds=float(max(r.compile_seconds for r in results)), acceptance_rate=acc,
+        samples=samples, chain_best=np.concatenate([r.chain_best for r in results]),
+        trace=trace, problem=problem, stopped_by=stops[0] if stops else "sweeps")
+    out.shards = infos
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# pareto
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class ParetoPoint:
+    """A feasible assignment on the front: its float64 ``energy_cost`` and ``penalty``,
+    the lambda its chain used and the chain's global index; ``x`` in the caller's order."""
+
+    energy_cost: float
+    penalty: float
+    assignment_cost: float
+    lam: float
+    chain: int
+    x: np.ndarray
+
+
+@dataclass
+class ParetoFront:
+    """Non-dominated ``(energy_cost, penalty)`` points, sorted by energy cost ascending
+    (so penalty descending); of equal points, the smallest lambda's (then chain's)."""
+
+    points: list
+    lambdas: np.ndarray
+    chains_per_lambda: int
+    seed: int
+    sweeps: int
+    seconds: float         # wall time of the call
+    shards: tuple          # ShardInfo per shard
+    problem: ProblemArrays = dataclasses.field(repr=False, default=None)
+
+    def as_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(energy_cost, penalty) of the points, as float64 arrays."""
+        return (np.array([p.energy_cost for p in self.points], float),
+                np.array([p.penalty for p in self.points], float))
+
+    def to_dict(self) -> dict:
+        names = self.problem.server_names if self.problem is not None else None
+        return {"lambdas": [float(v) for v in self.lambdas],
+                "chains_per_lambda": self.chains_per_lambda, "seed": self.seed,
+                "sweeps": self.sweeps, "seconds": self.seconds, "shards": len(self.shards),
+                "points": [{"energy_cost": p.energy_cost, "penalty": p.penalty,
+                            "assignment_cost": p.assignment_cost, "lambda": p.lam,
+                            "chain": p.chain,
+                            "assignment": ({j: names[s] for j, s in
+                                            zip(self.problem.job_names, p.x.tolist())}
+                                           if names is not None else p.x.tolist())}
+                           for p in self.points]}
+
+
+def nondominated(points: list) -> list:
+    """The points no other point dominates in (energy_cost, penalty), both minimised,
+    sorted by energy cost; of equal points the one of the smallest lambda (then chain) is
+    kept, as :func:`satea.pareto.pareto` does. O(n log n). Filtering each shard's points
+    first and then their union gives the same front as filtering all points at once.
+
+    Temporary: to be replaced by ``satea.pareto.nondominated`` once that module lands."""
+    out, best_pen = [], math.inf
+    for p in sorted(points, key=lambda p: (p.energy_cost, p.penalty, p.lam, p.chain)):
+        if p.penalty < best_pen:
+            out.append(p)
+            best_pen = p.penalty
+    return out
+
+
+def pareto(problem, client, *, lambdas, chains_per_lambda: int = 16, sweeps: int = 500,
+           shards: int | None = None, seed: int | None = None, backend: str = "auto",
+           schedule=None, cap_weight: float | None = None, timeout: float | None = None,
+           retries: int = 0, **anneal_kwargs) -> ParetoFront:
+    """The energy-cost / penalty trade-off: ``chains_per_lambda`` chains for each lambda
+    (``lambdas`` sorted, repeats dropped), interleaved as in :func:`satea.pareto.pareto`
+    (chain ``c`` has ``lambdas[c % len(lambdas)]``), split into contiguous shards over the
+    cluster (``client=None``: in this process), so every shard holds chains of every
+    lambda and shards take about equal time. Each shard re-scores its chains' best
+    assignments in float64 and sends back only its non-dominated feasible points; the
+    union is filtered again with :func:`nondominated`.
+
+    Schedule and capacity weight default as in :func:`solve` (once, on the client, with
+    the median lambda); pass ``schedule`` and ``cap_weight`` to use other ones. Raises
+    :class:`ShardError` as :func:`solve` does.
+    """
+    t0 = time.perf_counter()
+    lams = np.asarray(lambdas, np.float64).reshape(-1)
+    if lams.size == 0:
+        raise ValueError("lambdas: expected at least one value")
+    bad = np.flatnonzero(~np.isfinite(lams) | (lams < 0))
+    if bad.size:
+        raise ValueError(f"lambdas[{bad[0]}]: must be finite and >= 0, got {lams[bad[0]]}")
+    lams = np.unique(lams)
+    cpl = _pos_int("chains_per_lambda", chains_per_lambda)
+    if "lam" in anneal_kwargs or "return_samples" in anneal_kwargs:
+        raise TypeError("pareto: lam and return_samples are set from lambdas")
+    prob, sweeps, st, plan, kwargs_of = _prepare(
+        problem, client, lams.size * cpl, sweeps, shards, seed, schedule, cap_weight,
+        np.tile(lams, cpl), True, 0, anneal_kwargs.pop("x0", None),
+        dict(anneal_kwargs, backend=backend))
+    outs = _run_all(prob, client, plan, kwargs_of, front=True, timeout=timeout,
+                    retries=retries)
+    pts = nondominated([p for o in outs for p in o[2]])
+    infos = tuple(ShardInfo(s.index, s.seed, s.chain_offset, s.chains, w, r.backend, r.sweeps,
+                            r.seconds, r.compile_seconds, _shard_key(r, st.cap_weight)[1],
+                            bool(np.isfinite(r.chain_best).any()), r.stopped_by)
+                  for s, (r, w, _p) in zip(plan, outs))
+    return ParetoFront(pts, lams, cpl, st.seed, sweeps, time.perf_counter() - t0, infos, prob)
+
+
+# ---------------------------------------------------------------------------------------
+# clusters (for the command line)
+# ---------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def connect(scheduler: str | None = None, workers: int | None = None,
+            numba_threads: int | None = 1, timeout: float = 20.0, **cluster_kwargs):
+    """A ``distributed.Client``: to the scheduler at ``scheduler`` ("tcp://host:8786" or a
+    scheduler file path ending in .json; OSError when it cannot be reached within
+    ``timeout`` seconds), or to a new ``LocalCluster`` of ``workers`` single-threaded
+    worker processes (each with ``NUMBA_NUM_THREADS=numba_threads`` so workers do not
+    oversubscribe the cores). Closed on exit."""
+    distributed = require_dask()
+    if (scheduler is None) == (workers is None):
+        raise ValueError("connect: give exactly one of scheduler (an address) and workers")
+    if scheduler is not None:
+        try:
+            if str(scheduler).endswith(".json"):
+                client = distributed.Client(scheduler_file=str(scheduler), timeout=timeout)
+            else:
+                client = distributed.Client(str(scheduler), timeout=timeout)
+        except (OSError, TimeoutError, asyncio.TimeoutError) as e:  # noqa: UP041 (3.10)
+            raise OSError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler "
+                          f"({type(e).__name__}: {e})") from e
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    workers = _pos_int("workers", workers)
+    env = dict(cluster_kwargs.pop("env", {}) or {})
+    if numba_threads is not None:
+        env.setdefault("NUMBA_NUM_THREADS", str(int(numba_threads)))
+    cluster_kwargs.setdefault("dashboard_address", ":0")   # a free port
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  env=env, **cluster_kwargs) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def _worker_facts() -> dict:
+    import numba
+
+    from . import __version__
+    from .backends import available_backends, resolve
+    try:
+        from .bench import gpu_name
+        gpu = gpu_name()
+    except Exception as e:  # noqa: BLE001 (a broken driver must not break `satea info`)
+        gpu = f"unusable ({type(e).__name__}: {e})"
+    return {"satea": __version__, "backends": available_backends(),
+            "auto": resolve("auto").name, "numba_threads": numba.get_num_threads(), "gpu": gpu}
+
+
+def cluster_info(client) -> dict:
+    """Scheduler address and, per worker, threads, memory limit, satea version, backends,
+    the backend "auto" picks there, numba threads and GPU (``satea info --scheduler``)."""
+    info = client.scheduler_info()
+    facts = client.run(_worker_facts)
+    workers = []
+    for addr, w in sorted(info.get("workers", {}).items()):
+        workers.append(dict(address=addr, name=str(w.get("name")), nthreads=w.get("nthreads"),
+                            memory_limit=w.get("memory_limit"), **facts.get(addr, {})))
+    return {"scheduler": info.get("address"), "n_workers": len(workers),
+            "nthreads": sum(w["nthreads"] or 0 for w in workers), "workers": workers}
+
+
+def format_cluster_info(d: dict) -> str:
+    lines = [(f"dask scheduler {d['scheduler']}: {d['n_workers']} worker(s), "
+              f"{d['nthreads']} thread(s)")]
+    for w in d["workers"]:
+        mem = w.get("memory_limit")
+        lines.append(f"  {w['address']}: {w['nthreads']} thread(s), "
+                     f"{(mem or 0) / 2**30:.1f} GiB, satea {w.get('satea')}, auto -> "
+                     f"{w.get('auto')}, numba threads {w.get('numba_threads')}"
+                     + (f", GPU {w['gpu']}" if w.get("gpu") else ""))
+    return "\n".join(lines)
+
+
+__all__ = ["ParetoFront", "ParetoPoint", "Shard", "ShardError", "ShardInfo", "cluster_info",
+           "connect", "default_shards", "format_cluster_info", "merge_results", "nondominated",
+           "pareto", "plan_shards", "register_sizeof", "require_dask", "shard_seeds",
+           "shared_settings", "solve"]

@@ -1,0 +1,280 @@
+"""satea.distributed: shards over a Dask LocalCluster (2 worker processes) and in-process.
+
+Tests that need Dask skip cleanly without it (the ``client`` fixture); the shard plan, the
+merge, the front filter and the "works without Dask" checks run everywhere.
+"""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import satea.distributed as sd
+from satea.anneal import anneal
+from satea.compile import compile_fleet
+from satea.generate import generate_fleet
+from satea.objective import evaluate
+from satea.schedules import default_cap_weight, default_temperature_range, sample_move_scale
+
+
+@pytest.fixture(scope="module")
+def problem():
+    # capacities bind, so the client-side capacity weight matters
+    return compile_fleet(generate_fleet(200, 20, seed=1, capacity=True))
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    import logging
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", silence_logs=logging.CRITICAL,
+                                  env={"NUMBA_NUM_THREADS": "1"}) as cl:
+        yield cl
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(cluster) as c:
+        c.run(lambda: __import__("satea.distributed"))   # warm imports and numba caches
+        yield c
+
+
+def local_reference(problem, chains, shards, seed, sweeps, **kw):
+    """The shards run here with plain anneal: seeds from SeedSequence(seed).spawn, schedule
+    and capacity weight derived once from (instance, seed), as the issue prescribes."""
+    kids = np.random.SeedSequence(seed).spawn(shards)
+    seeds = [int(k.generate_state(1, np.uint64)[0] >> np.uint64(1)) for k in kids]
+    scale = sample_move_scale(problem, seed, lam=problem.lam)
+    sched = default_temperature_range(problem, seed, scale)
+    cw = default_cap_weight(scale)
+    sizes = [chains // shards + (k < chains % shards) for k in range(shards)]
+    offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return seeds, [anneal(problem, chains=n, sweeps=sweeps, seed=s, chain_offset=int(o),
+                          schedule=sched, cap_weight=cw, **kw)
+                   for n, s, o in zip(sizes, seeds, offs)]
+
+
+def best_of(results):
+    feas = [k for k, r in enumerate(results) if np.isfinite(r.chain_best).any()]
+    assert feas
+    return results[min(feas, key=lambda k: (results[k].chain_best.min(), k))]
+
+
+# ---------------------------------------------------------------------------------------
+# without Dask
+# ---------------------------------------------------------------------------------------
+
+def test_shard_plan_seeds_and_ranges():
+    plan = sd.plan_shards(10, 4, seed=7, chain_offset=5)
+    assert [s.chains for s in plan] == [3, 3, 2, 2]
+    assert [s.chain_offset for s in plan] == [5, 8, 11, 13]
+    assert len({s.seed for s in plan}) == 4
+    assert [s.seed for s in plan] == sd.shard_seeds(7, 4) == sd.shard_seeds(7, 4)
+    assert sd.shard_seeds(8, 4) != sd.shard_seeds(7, 4)
+    assert len(sd.plan_shards(3, 8, seed=0)) == 3              # never an empty shard
+    with pytest.raises(ValueError, match="shards"):
+        sd.plan_shards(3, 0, seed=0)
+
+
+def test_nondominated_filter_matches_quadratic_definition():
+    rng = np.random.default_rng(0)
+    vals = rng.integers(0, 12, size=(300, 2)).astype(float)   # many ties and duplicates
+    lam = rng.integers(0, 3, size=300).astype(float)
+    pts = [sd.ParetoPoint(e, p, 0.0, lam[c], c, np.zeros(1)) for c, (e, p) in enumerate(vals)]
+    front = sd.nondominated(pts)
+    dom = lambda a, b: a[0] <= b[0] and a[1] <= b[1] and (a[0] < b[0] or a[1] < b[1])
+    want = {(e, p) for e, p in vals if not any(dom(o, (e, p)) for o in vals)}
+    assert {(q.energy_cost, q.penalty) for q in front} == want and len(front) == len(want)
+    for q in front:   # of duplicates, the smallest lambda's, then the lowest chain index
+        same = [c for c, v in enumerate(vals) if tuple(v) == (q.energy_cost, q.penalty)]
+        assert q.chain == min(same, key=lambda c: (lam[c], c))
+    # per-shard fronts, then the front of their union: the same points
+    halves = sd.nondominated(sd.nondominated(pts[:150]) + sd.nondominated(pts[150:]))
+    assert [q.chain for q in halves] == [q.chain for q in front]
+    assert [q.energy_cost for q in front] == sorted(q.energy_cost for q in front)
+
+
+def test_in_process_shards_equal_plain_anneal(problem):
+    seeds, ref = local_reference(problem, 10, 3, seed=4, sweeps=40)
+    r = sd.solve(problem, None, chains=10, shards=3, sweeps=40, seed=4)
+    assert [s.seed for s in r.shards] == seeds
+    b = best_of(ref)
+    assert np.array_equal(r.x, b.x) and r.fun == b.fun and r.feasible
+    assert np.array_equal(r.samples, np.concatenate([q.samples for q in ref]))
+
+
+def test_works_without_dask(problem, tmp_path):
+    """No dask installed: the package and satea.distributed import; client=None works; a
+    client path says how to install the extra."""
+    code = (
+        "import sys; sys.modules['dask'] = None; sys.modules['distributed'] = None\n"
+        "import satea, satea.distributed as sd\n"
+        "from satea.catalogue import example_fleet\n"
+        "r = sd.solve(example_fleet(), None, chains=4, shards=2, sweeps=5, seed=0)\n"
+        "assert r.chains == 4 and len(r.shards) == 2\n"
+        "try:\n"
+        "    sd.solve(example_fleet(), object(), chains=4, shards=2, sweeps=5, seed=0)\n"
+        "except ImportError as e:\n"
+        "    assert \"pip install 'satea[distributed]'\" in str(e), e\n"
+        "else:\n"
+        "    raise SystemExit('no ImportError')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+
+
+def test_bad_arguments_refused_on_the_client(problem):
+    with pytest.raises(ValueError, match="callback"):
+        sd.solve(problem, None, chains=4, callback=lambda p: None)
+    with pytest.raises(ValueError, match="lam"):
+        sd.solve(problem, None, chains=4, lam=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"x0\[3, "):   # global chain index, not the shard's
+        x0 = np.zeros((4, problem.n_jobs), np.int64)
+        x0[3, 0] = problem.n_servers
+        sd.solve(problem, None, chains=4, shards=2, x0=x0)
+
+
+# ---------------------------------------------------------------------------------------
+# on a LocalCluster of 2 worker processes
+# ---------------------------------------------------------------------------------------
+
+def test_distributed_equals_best_of_local_shards(problem, client):
+    seeds, ref = local_reference(problem, 12, 2, seed=21, sweeps=60)
+    r = sd.solve(problem, client, chains=12, sweeps=60, seed=21)   # shards: 2 worker threads
+    b = best_of(ref)
+    assert [s.seed for s in r.shards] == seeds
+    assert np.array_equal(r.x, b.x) and r.fun == b.fun and r.feasible == b.feasible
+    assert (r.energy_cost, r.penalty) == (b.energy_cost, b.penalty)
+    assert np.array_equal(r.samples, np.concatenate([q.samples for q in ref]))
+    assert np.array_equal(r.chain_best, np.concatenate([q.chain_best for q in ref]))
+    assert np.array_equal(r.trace, np.minimum(ref[0].trace, ref[1].trace))
+    assert r.chains == 12 and r.seed == 21 and r.backend == "numba"
+    assert len({s.worker for s in r.shards}) == 2          # one shard per worker
+    again = sd.solve(problem, client, chains=12, sweeps=60, seed=21)
+    assert np.array_equal(again.samples, r.samples)         # reproducible
+
+
+def test_problem_is_scattered_once_and_tasks_get_its_future(problem, client, monkeypatch):
+    from distributed import Future
+    scattered, submitted = [], []
+    real_scatter, real_submit = client.scatter, client.submit
+
+    def spy_scatter(data, **kw):
+        scattered.append(real_scatter(data, **kw))   # kept: the key stays alive to inspect
+        return scattered[-1]
+
+    def spy_submit(fn, *args, **kw):
+        submitted.append(args)
+        return real_submit(fn, *args, **kw)
+
+    problem_keys = lambda: client.run_on_scheduler(lambda dask_scheduler: [
+        (str(ts.key), sorted(ws.address for ws in ts.who_has or ()))
+        for ts in dask_scheduler.tasks.values() if str(ts.key).startswith("ProblemArrays-")])
+    deadline = time.monotonic() + 10          # earlier calls' keys are released asynchronously
+    while problem_keys() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    monkeypatch.setattr(client, "scatter", spy_scatter)
+    monkeypatch.setattr(client, "submit", spy_submit)
+    events0 = len(client.get_events(client.id))
+    sd.solve(problem, client, chains=8, shards=4, sweeps=20, seed=2)
+
+    assert len(scattered) == 1 and len(submitted) == 4
+    key = scattered[0].key
+    for args in submitted:   # every task gets the future, none the arrays
+        assert isinstance(args[0], Future) and args[0].key == key
+        assert not any(isinstance(a, type(problem)) for a in args)
+    assert problem_keys() == [(str(key), sorted(client.nthreads()))]   # one, on both workers
+    # one scatter event (client -> scheduler -> a worker), then worker-to-worker copies of
+    # the problem: one per further worker (the broadcast replica), none per task
+    scatters = [e for _, e in client.get_events(client.id)[events0:]
+                if e.get("action") == "scatter"]
+    assert len(scatters) == 1 and scatters[0]["count"] == 1
+    logs = client.run(lambda dask_worker: [list(t["keys"]) for t in
+                                           dask_worker.transfer_outgoing_log])
+    copies = sum(key in keys for log in logs.values() for keys in log)
+    assert copies == len(client.nthreads()) - 1
+
+
+def test_shard_error_names_the_shard(problem, client):
+    bad_seed = sd.shard_seeds(5, 2)[1]
+
+    def patch():   # nested: pickled by value to the workers
+        import satea.anneal as m
+        if not hasattr(m, "_real_anneal"):
+            m._real_anneal = m.anneal
+
+        def failing(prob, **kw):
+            if kw.get("seed") == bad_seed:
+                raise FloatingPointError("injected failure")
+            return m._real_anneal(prob, **kw)
+        m.anneal = failing
+
+    def unpatch():
+        import satea.anneal as m
+        m.anneal = m.__dict__.pop("_real_anneal", m.anneal)
+
+    client.run(patch)
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(sd.ShardError, match=rf"shard 2 of 2 \(index 1, seed {bad_seed}, "
+                                                r"chains 4\.\.7\): FloatingPointError: injected"
+                           ) as ei:
+            sd.solve(problem, client, chains=8, sweeps=20, seed=5, timeout=60)
+        assert isinstance(ei.value.__cause__, FloatingPointError)
+        assert ei.value.shard.index == 1 and time.perf_counter() - t0 < 30
+    finally:
+        client.run(unpatch)
+    # an argument only the workers check: every shard fails, the first to fail is named
+    with pytest.raises(sd.ShardError, match=r"shard [12] of 2 .*ValueError: p_swap"):
+        sd.solve(problem, client, chains=4, sweeps=5, seed=0, p_swap=3.0, timeout=60)
+
+
+def test_pareto_through_dask_equals_local(problem, client):
+    kw = {"lambdas": [100.0, 0.0, 0.3, 1.0, 3.0, 10.0, 0.3], "chains_per_lambda": 3,
+          "sweeps": 60, "seed": 8, "shards": 2}
+    lams = sorted(set(kw["lambdas"]))
+    far = sd.pareto(problem, client, **kw)
+    here = sd.pareto(problem, None, **kw)
+    assert len(far.points) >= 2
+    assert [(p.energy_cost, p.penalty, p.lam, p.chain) for p in far.points] == \
+           [(p.energy_cost, p.penalty, p.lam, p.chain) for p in here.points]
+    assert all(np.array_equal(a.x, b.x) for a, b in zip(far.points, here.points))
+    assert [s.seed for s in far.shards] == sd.shard_seeds(8, 2)
+    e, p = far.as_arrays()
+    assert np.all(np.diff(e) > 0) and np.all(np.diff(p) < 0)        # non-dominated, sorted
+    for q in far.points:   # float64 truth, and the lambda its chain used
+        ev = evaluate(problem, q.x)
+        assert ev.feasible and (ev.energy_cost, ev.penalty) == (q.energy_cost, q.penalty)
+        assert q.lam == lams[q.chain % len(lams)]                    # interleaved ladder
+    assert list(far.lambdas) == lams
+
+
+def test_killed_worker_does_not_lose_the_result(problem, client):
+    """SIGKILL one worker process while both shards run: Dask recomputes its shard (on the
+    survivor or the nanny's fresh worker) and the result equals an undisturbed run's."""
+    kw = {"chains": 8, "sweeps": 1500, "seed": 13}          # ~1.5 s per shard on one core
+    pids = client.run(os.getpid)
+    box = {}
+    th = threading.Thread(target=lambda: box.update(r=sd.solve(problem, client, timeout=120,
+                                                               **kw)))
+    th.start()
+    running = lambda dask_worker: sum(ts.state == "executing"
+                                      for ts in dask_worker.state.tasks.values())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sum(client.run(running).values()) < 2:
+        time.sleep(0.05)
+    victim = min(pids)
+    os.kill(pids[victim], signal.SIGKILL)
+    th.join(120)
+    assert not th.is_alive() and "r" in box
+    r = box["r"]
+    assert victim not in {s.worker for s in r.shards}
+    undisturbed = sd.solve(problem, None, shards=2, **kw)
+    assert np.array_equal(r.samples, undisturbed.samples) and r.fun == undisturbed.fun
+    client.wait_for_workers(2, timeout=60)
