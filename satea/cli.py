@@ -70,9 +70,16 @@ def cmd_solve(args) -> int:
                   "Ctrl-C stops and keeps the best so far)", file=sys.stderr, flush=True)
 
     try:
-        r = anneal(problem, chains=args.chains, sweeps=args.sweeps, backend=args.backend,
-                   seed=args.seed, time_limit=args.time_limit,
-                   callback=chain_callbacks(announce, prog))
+        if args.method != "anneal":
+            from .baselines import solve_baseline
+            r = solve_baseline(problem, args.method, seed=args.seed or 0,
+                               time_limit=args.time_limit)
+        elif args.scheduler or args.workers:
+            r = _solve_distributed(problem, args)
+        else:
+            r = anneal(problem, chains=args.chains, sweeps=args.sweeps, backend=args.backend,
+                       seed=args.seed, time_limit=args.time_limit,
+                       callback=chain_callbacks(announce, prog))
     finally:
         if prog is not None:
             prog.close()
@@ -98,6 +105,31 @@ def cmd_solve(args) -> int:
     if r.stopped_by == "interrupt" and not args.quiet:
         print("  interrupted: best result so far", file=sys.stderr)
     return 0 if r.feasible else 1
+
+
+def _client(args):
+    """A Dask client for --scheduler ADDRESS or --workers K (a LocalCluster), or None."""
+    if not (getattr(args, "scheduler", None) or getattr(args, "workers", None)):
+        return None
+    from .distributed import require_dask
+    require_dask()
+    from distributed import Client, LocalCluster
+    if args.scheduler:
+        return Client(args.scheduler)
+    return Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True))
+
+
+def _solve_distributed(problem, args):
+    from .distributed import solve
+    client = _client(args)
+    try:
+        return solve(problem, client, chains=args.chains, sweeps=args.sweeps,
+                     backend=args.backend, seed=args.seed, time_limit=args.time_limit)
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if args.workers and cluster is not None:
+            cluster.close()
 
 
 def cmd_generate(args) -> int:
@@ -155,6 +187,12 @@ def cmd_info(args) -> int:
         ok = cls.available()
         print(f"backend {name:>6}: {'available' if ok else 'unavailable: ' + cls.unavailable_reason()}")
     print(f"backend auto -> {resolve('auto').name}")
+    client = _client(args)
+    if client is not None:
+        info = client.scheduler_info()
+        print(f"cluster: {client.scheduler.address}, {len(info['workers'])} workers, "
+              f"{sum(client.nthreads().values())} threads")
+        client.close()
     return 0
 
 
@@ -336,6 +374,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="write the satea-result/1 file here")
     s.add_argument("--explain", action="store_true", help="per-job schedule and costs")
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("--method", choices=["anneal", "greedy", "greedy-cost", "list", "random",
+                                        "milp"], default="anneal",
+                   help="anneal (default) or a baseline; milp is exact for small instances")
+    cl = s.add_mutually_exclusive_group()
+    cl.add_argument("--scheduler", metavar="ADDRESS",
+                    help="anneal on a Dask cluster (pip install 'satea[distributed]')")
+    cl.add_argument("--workers", type=int, metavar="K", help="start a local Dask cluster")
     s.add_argument("--report", metavar="DIR",
                    help="also write an HTML report with figures here (needs satea[plot])")
     _add_progress_flag(s)
@@ -358,7 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: the result's lambda, else the instance's")
     e.set_defaults(func=cmd_evaluate)
 
-    i = sub.add_parser("info", help="versions, backends, GPU")
+    i = sub.add_parser("info", help="versions, backends, GPU (and a Dask cluster)")
+    i.add_argument("--scheduler", metavar="ADDRESS", help="also describe this Dask cluster")
+    i.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     i.set_defaults(func=cmd_info)
 
     b = sub.add_parser("bench", help="attempted moves per second, backends side by side")
@@ -378,7 +425,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, MemoryError, OSError) as e:  # InstanceError is a ValueError
+    except (ValueError, MemoryError, OSError, NotImplementedError) as e:  # InstanceError: a ValueError
         msg = str(e).replace("\n", " ")
         print(f"satea: error: {msg}", file=sys.stderr)
         return 2

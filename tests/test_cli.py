@@ -189,3 +189,15 @@ def test_malformed_json_refused(tmp_path, capsys):
     assert main(["solve", str(f)]) == 2
     err = capsys.readouterr().err
     assert "bad.json" in err and "line 1" in err
+
+
+@pytest.mark.parametrize("method", ["greedy", "list", "random"])
+def test_solve_with_baseline_method(method, tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["solve", "--method", method, "--quiet", "--out", str(out)]) in (0, 1)
+    d = json.loads(out.read_text())
+    assert d["backend"] == method
+    from satea.catalogue import example_fleet
+    problem = compile_fleet(example_fleet())
+    ev = evaluate(problem, assignment_from_names(problem, d["assignment"]))
+    assert d["objective"] == pytest.approx(ev.objective, rel=1e-12)
