@@ -72,8 +72,12 @@ def test_report_from_result_dict_with_front(tmp_path, example):
                         front=front.to_dict())
     html = _check_page(page, ["gantt.png", "breakdown.png", "convergence.png", "front.png"])
     assert "Pareto front" in html
-    # a result dict without a trace and no front: no convergence figure
+    # a result dict carries its trace: convergence drawn; without it and no front: none
     page = write_report(problem, r.to_dict(), tmp_path / "rep2", fleet=fleet)
+    _check_page(page, ["gantt.png", "breakdown.png", "convergence.png"])
+    d = r.to_dict()
+    del d["trace"]
+    page = write_report(problem, d, tmp_path / "rep3", fleet=fleet)
     _check_page(page, ["gantt.png", "breakdown.png"])
 
 
