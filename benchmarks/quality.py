@@ -45,13 +45,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))      # tiny fleets and brute force live in conftest
 
-from satea.anneal import anneal                                          # noqa: E402
-from satea.baselines import baseline_assignment                          # noqa: E402
-from satea.compile import compile_assignment, compile_fleet              # noqa: E402
-from satea.generate import generate_fleet                                # noqa: E402
-from satea.io import read_orlib_gap                                      # noqa: E402
-from satea.milp import solve_milp                                        # noqa: E402
-from satea.objective import evaluate                                     # noqa: E402
+from satea.anneal import anneal
+from satea.baselines import baseline_assignment
+from satea.compile import compile_assignment, compile_fleet
+from satea.generate import generate_fleet
+from satea.io import read_orlib_gap
+from satea.milp import solve_milp
+from satea.objective import evaluate
 
 GAP_DIR = ROOT.parent / "shared" / "data" / "gap"
 DOC = ROOT / "docs" / "quality.md"
@@ -73,6 +73,7 @@ GAP_VARIANTS = {
     "16 x 8000, p_swap 0.6": dict(chains=16, sweeps=8000, p_swap=0.6),
     "16 x 30000, p_swap 0.6, t_hot / 2, 2 t_cold": dict(chains=16, sweeps=30000, p_swap=0.6,
                                                          hot=2.0, cold=0.5),
+    "restarts: 4 x (64 x 500), reheat t_hot / 2^k": dict(restarts=4),
     "16 x 30000, 2 t_cold": dict(chains=16, sweeps=30000, cold=0.5),
     "recommended: 16 x rule, 2 t_cold": dict(RECOMMENDED, seeds=(0, 1, 2)),
 }
@@ -87,7 +88,7 @@ def commit() -> str:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+                               cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
         return out + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -119,7 +120,9 @@ def table(header: list[str], rows: list[list]) -> str:
 
 
 def pct(v: float) -> str:
-    return "-" if v is None or not math.isfinite(v) else f"{100 * v:.3f}%"
+    if v is None or not math.isfinite(v):
+        return "-"
+    return f"{100 * v + 0.0:.3f}%".replace("-0.000%", "0.000%")
 
 
 def rel_gap(value: float, ref: float, sense: int = 1) -> float:
@@ -153,16 +156,35 @@ def annealer_settings(problem, kw: dict, seed: int) -> dict:
 
 def run_anneal(problem, seed: int, **kw):
     t0 = time.perf_counter()
-    r = anneal(problem, backend=BACKEND, seed=seed, **annealer_settings(problem, kw, seed))
+    if "restarts" in kw:
+        r = anneal_restarts(problem, seed, **kw)
+    else:
+        r = anneal(problem, backend=BACKEND, seed=seed, **annealer_settings(problem, kw, seed))
     return r, time.perf_counter() - t0
 
 
-def fit_sweeps(problem, seconds: float, chains: int, **kw) -> int:
+def anneal_restarts(problem, seed: int, restarts: int, **kw):
+    """Restarts with reheats through anneal's arguments: run k starts every chain from its
+    own best of run k-1 (``x0``) with the hot end of the schedule divided by 2^k; the best
+    feasible result of all runs is returned."""
+    from satea.schedules import default_temperature_range
+    kw.pop("seeds", None)
+    th, tc = default_temperature_range(problem, seed)
+    best = r = anneal(problem, backend=BACKEND, seed=seed, **kw)
+    for k in range(1, restarts):
+        r = anneal(problem, backend=BACKEND, seed=seed + 1000 * k, x0=r.samples,
+                   schedule=(max(th / 2 ** k, tc), tc), **kw)
+        if r.feasible and (not best.feasible
+                           or problem.sense * r.fun < problem.sense * best.fun):
+            best = r
+    return best
+
+
+def fit_sweeps(problem, seconds: float, chains: int, p_swap: float = 0.3) -> int:
     """Sweeps that fill ``seconds`` of search (a geometric schedule must end cold, so a
     time-limited run needs its sweeps sized, not cut): time 100 sweeps, scale, keep 85%."""
     t0 = time.perf_counter()
-    r = anneal(problem, backend=BACKEND, seed=12345, chains=chains, sweeps=100,
-               **{k: v for k, v in kw.items() if k in ("p_swap",)})
+    r = anneal(problem, backend=BACKEND, seed=12345, chains=chains, sweeps=100, p_swap=p_swap)
     per = max(r.seconds, time.perf_counter() - t0 - r.compile_seconds) / 100
     return max(100, int(0.85 * seconds / max(per, 1e-9)))
 
@@ -360,7 +382,8 @@ def part_gapabcd(args) -> str:
             rd, td = run_anneal(p, 0)
             kw = dict(long_kw)
             if kw.get("sweeps") == "fit":
-                kw["sweeps"] = fit_sweeps(p, args.abcd_time, kw.get("chains", 64), **kw)
+                kw["sweeps"] = fit_sweeps(p, args.abcd_time, kw.get("chains", 64),
+                                         p_swap=kw.get("p_swap", 0.3))
             rl, tl = run_anneal(p, 0, time_limit=args.abcd_time, **kw)
             ev_g = evaluate(p, baseline_assignment(p, "greedy"))
             g = ev_g.objective if ev_g.feasible else math.nan
@@ -381,11 +404,12 @@ def part_gapabcd(args) -> str:
             "except d20200, whose best known feasible value 12238 is used). \"default\": "
             f"64 chains x 500 sweeps; \"{args.abcd_time:g} s\": `{desc}` with `time_limit="
             f"{args.abcd_time:g}` (sweeps='fit': the sweeps that fill 85% of the time, "
-            "measured on 100 sweeps first; sweeps done shown). Gap = (found - best known) / best known. Greedy: "
+            "measured on 100 sweeps first; sweeps done shown). Gap = (found - best known) / "
+            "best known. Greedy: "
             "`greedy_energy` (cheapest agent with room, job order).\n\n"
             "### Mean gap per type\n\n"
             + table(["type", "problems", "mean gap, default", f"mean gap, {args.abcd_time:g} s",
-                     f"max gap, {args.abcd_time:g} s", f"max s"], summ)
+                     f"max gap, {args.abcd_time:g} s", "max s"], summ)
             + "\n### Per problem\n\n"
             + table(["problem", "agents x jobs", "best known", "status", "default", "gap",
                      "s", f"{args.abcd_time:g} s run", "gap", "s", "chains x sweeps",
@@ -399,9 +423,7 @@ def part_large(args) -> str:
     rows = []
     for (n, m) in sizes:
         for seed in seeds:
-            t0 = time.perf_counter()
             p = compile_fleet(generate_fleet(n, m, seed=seed, capacity=True))
-            tgen = time.perf_counter() - t0
             b, bt = {}, {}
             for meth in BASELINES:
                 t0 = time.perf_counter()
@@ -410,8 +432,8 @@ def part_large(args) -> str:
                 b[meth] = ev.objective if ev.feasible else math.inf
             greedy = {k: v for k, v in b.items() if k != "random"}
             best_m = min(greedy, key=greedy.get)
-            for label, kw in args.large_settings.items():
-                kw = dict(kw)
+            for label, settings in args.large_settings.items():
+                kw = dict(settings)
                 if kw.pop("warm", False):
                     kw["x0"] = baseline_assignment(p, best_m)
                 r, t = run_anneal(p, 0, time_limit=args.large_time, **kw)
@@ -432,8 +454,9 @@ def part_large(args) -> str:
             "greedy baseline is the least of greedy (min energy), greedy-cost (min marginal "
             "objective) and list (earliest completion); each runs in about 0.1-0.2 s. The "
             f"annealer runs under `time_limit={args.large_time:g}` s (search time; the "
-            "compile is cached). \"warm\": every chain starts from the best greedy "
-            "assignment (`x0`).\n\n"
+            "compile is cached); settings named in the table (recommended: "
+            f"{RECOMMENDED_TEXT}). A label with \"warm\" starts every chain from the best "
+            "greedy assignment (`x0`).\n\n"
             + table(hdr, rows) + footer(args))
 
 
@@ -462,7 +485,8 @@ def part_highs(args) -> str:
                          best_b, ref])
             log("highs", rows[-1])
     hdr = ["jobs x servers", "seed", "anneal best", "anneal mean", "anneal s",
-           "recommended", "its s", "HiGHS (same time)", "status", "s", "gap to its bound", "HiGHS (10x time)",
+           "recommended", "its s", "HiGHS (same time)", "status", "s", "gap to its bound",
+           "HiGHS (10x time)",
            "status", "s", "its bound", "gap to its bound", "anneal best vs bound",
            "best baseline", "best of all"]
     return ("## Generated fleets of 100-200 jobs: annealer against HiGHS at equal wall time\n\n"
@@ -472,7 +496,8 @@ def part_highs(args) -> str:
             "...)`, model building included), then ten times that. HiGHS's objective is its "
             "incumbent re-scored in float64 (\"nan\": none found); its bound is a lower bound "
             "on the optimum, so \"anneal best vs bound\" bounds how far the annealer can be "
-            f"from optimal. \"recommended\": seed 0 at {RECOMMENDED_TEXT}.\n\n" + table(hdr, rows) + footer(args))
+            f"from optimal. \"recommended\": seed 0 at {RECOMMENDED_TEXT}.\n\n"
+            + table(hdr, rows) + footer(args))
 
 
 PARTS = {"tiny": part_tiny, "fleet20": part_fleet20, "gap": part_gap,
@@ -501,12 +526,15 @@ Methods (API; the CLI names are `satea solve --method ...`):
 
 | method | function | what it does |
 |---|---|---|
-| `anneal` | `satea.anneal.anneal(problem, ...)` | simulated annealing, many chains |
-| `milp` | `satea.milp.solve_milp(problem, time_limit=...)` | exact MILP (HiGHS), bound and gap at a time limit |
-| `greedy` | `satea.baselines.greedy_energy(problem)` | dispatch order, each job to the allowed server with room adding the least energy cost |
-| `greedy-cost` | `satea.baselines.greedy_cost(problem)` | the same with the marginal objective (energy + lambda x penalty + assignment cost) |
-| `list` | `satea.baselines.list_schedule(problem)` | dispatch order, each job to the allowed server with room where it completes earliest |
-| `random` | `satea.baselines.random_feasible(problem, seed)` | random allowed servers, repaired for capacity |
+| `anneal` | `satea.anneal.anneal(problem)` | simulated annealing, many chains |
+| `milp` | `satea.milp.solve_milp(problem)` | exact MILP (HiGHS); bound and gap at a time limit |
+| `greedy` | `satea.baselines.greedy_energy(problem)` | each job to the server adding least energy |
+| `greedy-cost` | `satea.baselines.greedy_cost(problem)` | least marginal objective |
+| `list` | `satea.baselines.list_schedule(problem)` | each job where it completes earliest |
+| `random` | `satea.baselines.random_feasible(problem, seed)` | random, repaired for capacity |
+
+The greedy and list baselines take jobs in dispatch order and only servers with room
+(busy + p <= capacity); ties go to the lower marginal objective, then the lower index.
 
 `satea.baselines.solve_baseline(problem, method)` wraps any of them (and `milp`) in an
 `AnnealResult` (`backend` = the method), so results print and write (`satea-result/1`)
@@ -620,7 +648,7 @@ def existing_sections() -> dict:
         return {}
     text = DOC.read_text()
     return {m.group(1): m.group(2) for m in re.finditer(
-        r"<!-- part:(\w+) -->\n(.*?)<!-- /part:\1 -->", text, re.S)}
+        r"<!-- part:(\w+) -->\n(.*?)<!-- /part:\1 -->", text, re.DOTALL)}
 
 
 def main(argv=None) -> int:
@@ -651,8 +679,8 @@ def main(argv=None) -> int:
     args.command = "python benchmarks/quality.py " + " ".join(
         a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[1:]))
     args.command = args.command.strip()
-    args.abcd_settings = eval(args.abcd_settings, {})        # noqa: S307 (trusted CLI)
-    args.large_settings = eval(args.large_settings, {"RECOMMENDED": RECOMMENDED})  # noqa
+    args.abcd_settings = eval(args.abcd_settings, {})        # trusted CLI input
+    args.large_settings = eval(args.large_settings, {"RECOMMENDED": RECOMMENDED})
     args.large_seeds = [int(s) for s in args.large_seeds.split(",")]
     args.highs_seeds = [int(s) for s in args.highs_seeds.split(",")]
     if args.gap_variants is not None:

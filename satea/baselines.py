@@ -34,10 +34,26 @@ import numpy as np
 from numba import njit
 
 from .compile import ProblemArrays
-from .kernels.moves import (ALLOWED, CAPACITY, CLASS_PTR, CURVE_ID, DYN_W, FIXED_COST,
-                            IDLE_W, JOB_CLASS, JOULES_PER_KWH, PRICE_CONST, RELEASE,
-                            SERVER_CLASS, SERVERS_BY_CLASS, THROUGHPUT, WORK, WORK_SCALE,
-                            curve_cumulative, job_penalty)
+from .kernels.moves import (
+    ALLOWED,
+    CAPACITY,
+    CLASS_PTR,
+    CURVE_ID,
+    DYN_W,
+    FIXED_COST,
+    IDLE_W,
+    JOB_CLASS,
+    JOULES_PER_KWH,
+    PRICE_CONST,
+    RELEASE,
+    SERVER_CLASS,
+    SERVERS_BY_CLASS,
+    THROUGHPUT,
+    WORK,
+    WORK_SCALE,
+    curve_cumulative,
+    job_penalty,
+)
 from .objective import evaluate
 
 __all__ = ["METHODS", "random_feasible", "greedy_energy", "greedy_cost", "list_schedule",
@@ -192,8 +208,7 @@ def random_feasible(problem, seed: int = 0, *, rounds: int = 20) -> np.ndarray:
     from .generate import _random_allowed_server
     prob = _as_problem(problem)
     rng = np.random.default_rng(seed)
-    n, m = prob.n_jobs, prob.n_servers
-    if n == 0:
+    if prob.n_jobs == 0:
         return np.zeros(0, np.int64)
     xi = _random_allowed_server(rng, prob.job_class, prob.allowed, prob.server_class,
                                 prob.n_server_classes)
@@ -202,40 +217,41 @@ def random_feasible(problem, seed: int = 0, *, rounds: int = 20) -> np.ndarray:
     return prob.to_caller(xi).astype(np.int64)
 
 
-def _proc(prob: ProblemArrays) -> np.ndarray:
-    """Dense p[j, s] (internal order); used only by the repair, O(N * S)."""
-    k, g = prob.job_class[:, None], prob.server_class[None, :]
+def _proc_row(prob: ProblemArrays, i: int) -> np.ndarray:
+    """p[i, s] for every server (internal job ``i``); +inf where not allowed. O(S)."""
+    k, g = prob.job_class[i], prob.server_class
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = prob.work[:, None] * prob.work_scale[k, g] / prob.throughput[k, g]
+        p = prob.work[i] * prob.work_scale[k, g] / prob.throughput[k, g]
     return np.where(prob.allowed[k, g] != 0, p, np.inf)
 
 
 def _repair(prob: ProblemArrays, xi: np.ndarray, rng, rounds: int) -> np.ndarray:
+    """Move jobs off overloaded servers to random allowed servers with room.
+    O(rounds * (N + moved jobs * S)) time, O(N + S) memory."""
     n, m = prob.n_jobs, prob.n_servers
-    if n * m > 5e7:   # the dense table would be too big; leave it to the caller
-        return xi
-    p = _proc(prob)
     cap = prob.capacity
-    busy = np.bincount(xi, weights=p[np.arange(n), xi], minlength=m)
+    busy = np.bincount(xi, weights=prob.proc_time(np.arange(n), xi), minlength=m)
     for _ in range(rounds):
         over = np.flatnonzero(busy > cap)
         if over.size == 0:
             break
+        by_server = np.argsort(xi, kind="stable")
+        bounds = np.searchsorted(xi[by_server], np.arange(m + 1))
         for s in rng.permutation(over):
-            jobs = rng.permutation(np.flatnonzero(xi == s))
-            for j in jobs:
+            for i in rng.permutation(by_server[bounds[s]:bounds[s + 1]]):
                 if busy[s] <= cap[s]:
                     break
+                p = _proc_row(prob, i)
                 with np.errstate(invalid="ignore"):
-                    room = cap - busy - p[j]
+                    room = cap - busy - p
                 room[s] = -np.inf
                 ok = np.flatnonzero(room >= 0)
                 if ok.size == 0:
                     continue
                 t = int(rng.choice(ok))
-                busy[s] -= p[j, s]
-                busy[t] += p[j, t]
-                xi[j] = t
+                busy[s] -= p[s]
+                busy[t] += p[t]
+                xi[i] = t
     return xi
 
 

@@ -233,8 +233,8 @@ def _build(problem: ProblemArrays, exp_rel_error: float):
             bound = np.maximum.accumulate(r[jobs]) + np.cumsum(p[jobs, s])
             prev_R, prev_B = -1, 0.0
             f_vars = []
-            for l, i in enumerate(jobs):
-                Bl = float(bound[l])
+            for pos, i in enumerate(jobs):
+                Bl = float(bound[pos])
                 C[i, s] = M.var(0.0, 0.0, Bl)
                 completion_ub[i] = max(completion_ub[i], Bl)
                 # C >= (r + p) y ; C <= B y
@@ -253,7 +253,7 @@ def _build(problem: ProblemArrays, exp_rel_error: float):
                     # first-job indicator, worth -idle_rate * r_i (on-time starts at r_i)
                     f = M.var(-idle_rate[s] * r[i], 0.0, 1.0)
                     M.row([(f, 1.0), (y[i, s], -1.0)], hi=0.0)
-                    M.row([(f, 1.0), (y[i, s], -1.0)] + [(y[i2, s], 1.0) for i2 in jobs[:l]],
+                    M.row([(f, 1.0), (y[i, s], -1.0)] + [(y[i2, s], 1.0) for i2 in jobs[:pos]],
                           lo=0.0)
                     f_vars.append(f)
             if idle_rate[s] > 0:

@@ -7,10 +7,17 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import brute_force, tiny_assignment_arrays, tiny_fleets
-from satea.baselines import (METHODS, baseline_assignment, greedy_cost, greedy_energy,
-                             list_schedule, random_feasible, solve_baseline)
+
+from satea.baselines import (
+    METHODS,
+    baseline_assignment,
+    greedy_cost,
+    greedy_energy,
+    list_schedule,
+    random_feasible,
+    solve_baseline,
+)
 from satea.compile import compile_assignment, compile_fleet
 from satea.generate import generate_fleet
 from satea.objective import evaluate

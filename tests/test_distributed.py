@@ -156,6 +156,8 @@ def test_distributed_equals_best_of_local_shards(problem, client):
     assert np.array_equal(r.trace, np.minimum(ref[0].trace, ref[1].trace))
     assert r.chains == 12 and r.seed == 21 and r.backend == "numba"
     assert len({s.worker for s in r.shards}) == 2          # one shard per worker
+    d = r.to_dict()                                         # the usual result file
+    assert d["chains"] == 12 and d["objective"] == b.fun and len(d["assignment"]) == 200
     again = sd.solve(problem, client, chains=12, sweeps=60, seed=21)
     assert np.array_equal(again.samples, r.samples)         # reproducible
 

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from conftest import _job, brute_force, make_fleet, tiny_assignment_arrays, tiny_fleets
 
-from conftest import brute_force, make_fleet, tiny_assignment_arrays, tiny_fleets, _job
 from satea.compile import compile_assignment, compile_fleet
 from satea.generate import generate_fleet
 from satea.milp import MilpResult, exp_tangent_error, exp_tangent_spacing, solve_milp
