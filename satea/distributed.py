@@ -1,29 +1,32 @@
 """Chains and trade-off points spread over a Dask cluster (``satea[distributed]``).
 
-:func:`solve` splits ``chains`` into shards, runs one :func:`satea.anneal.anneal` task per
-shard on the workers (each with its own best backend: cuda on a GPU worker, else numba)
-and reduces to the best result; :func:`pareto` spreads lambda points over shards and
-merges a non-dominated ``(energy_cost, penalty)`` front. Both take ``client=None`` to run
-the very same shards one after another in this process (no Dask needed), which is how a
-distributed run is reproduced locally.
+:func:`solve` splits ``chains`` into shards, runs one :func:`satea.anneal.anneal` task
+per shard on the workers (each with its own best backend: cuda on a GPU worker, else
+numba) and reduces to the best result; :func:`pareto` does what
+:func:`satea.pareto.pareto` does with its chains (every lambda of the ladder) split the
+same way, and merges the shards' non-dominated ``(energy_cost, penalty)`` points into one
+front. Both take ``client=None`` to run the very same shards one after another in this
+process (no Dask needed), which is how a distributed run is reproduced locally.
 
 Reproducibility: shard ``k`` of ``n`` runs with seed ``shard_seeds(seed, n)[k]`` (from
 ``numpy.random.SeedSequence(seed).spawn(n)``) and chain offset equal to its first global
 chain index, so a run is reproducible for a given seed and shard count, and no two shards
 share a random stream. The temperature schedule and the capacity weight are derived once
-on the client (from the instance and ``seed``, as :func:`~satea.anneal.anneal` would) and
-passed explicitly to every shard, so shards differ only in their streams.
+on the client (from the instance and ``seed``, as :func:`~satea.anneal.anneal` or
+:func:`satea.pareto.pareto` would) and passed explicitly to every shard, so shards differ
+only in their streams.
 
-Network: the compiled problem is scattered once per call (client -> scheduler -> every
-worker, ``ProblemArrays.nbytes()`` bytes each) and the tasks receive its future, never
-the problem itself. Each shard sends back its result: the best assignment, per-chain best
-objectives and trace, and ``samples`` (chains x jobs int32) unless ``return_samples`` is
-False; a :func:`pareto` shard sends only its own non-dominated points.
+Network: the compiled problem is scattered once per call (client -> scheduler -> one
+worker, then copied worker to worker once to each other worker; ``ProblemArrays.nbytes()``
+bytes each time) and the tasks receive its future, never the problem itself. Each shard
+sends back its result: the best assignment, per-chain best objectives and trace, and
+``samples`` (chains x jobs int32) unless ``return_samples`` is False; a :func:`pareto`
+shard sends only its best chain's sample and its own non-dominated points.
 
 Faults: tasks have explicit deterministic keys, so Dask recomputes the shard of a worker
 that died; a shard that raises makes the call raise ``ShardError`` (a RuntimeError) naming
 the shard, chained to the original exception. Dask is imported lazily: ``import satea``
-and this module work without it.
+and this module work without it. See docs/distributed.md.
 """
 from __future__ import annotations
 
@@ -185,16 +188,41 @@ def _worker_address() -> str:
 
 def _run_shard(problem: ProblemArrays, shard: Shard, kwargs: dict, front: bool = False):
     """One shard: anneal its chains; return (result without its problem, worker address,
-    front points or None). With ``front``, every chain's best assignment is re-scored with
-    its own lambda and only the shard's non-dominated feasible points are sent back."""
+    front or None). With ``front``, the chains' best assignments are re-scored in float64
+    with their own lambdas and only the shard's non-dominated feasible ones are sent back
+    (as :class:`_Candidate`), with (distinct assignments, feasible ones) counted; the
+    result keeps only its best chain's sample."""
     from .anneal import anneal
     r = anneal(problem, chains=shard.chains, seed=shard.seed, chain_offset=shard.chain_offset,
                **kwargs)
-    points = None
+    found = None
     if front:
-        points = _shard_front(problem, r, kwargs["lam"], shard.chain_offset)
-        r = dataclasses.replace(r, samples=r.samples[:0])   # the points carry their x
-    return dataclasses.replace(r, problem=None), _worker_address(), points
+        found = _shard_front(problem, r, kwargs["lam"], shard.chain_offset)
+        r = dataclasses.replace(r, samples=r.x[None, :].astype(r.samples.dtype))
+    return dataclasses.replace(r, problem=None), _worker_address(), found
+
+
+@dataclass(frozen=True, eq=False)
+class _Candidate:
+    """A feasible chain-best assignment, compact for the wire (no per-job arrays)."""
+
+    energy_cost: float
+    penalty: float
+    lam: float
+    chain: int             # global chain index
+    chain_objective: float
+    x: np.ndarray          # caller's order, int32
+
+
+def front_filter(cands: list) -> list:
+    """The non-dominated candidates in ``(energy_cost, penalty)``, ascending energy, by
+    :func:`satea.pareto.nondominated`; of equal points the one of the smallest lambda,
+    then chain, is kept (as :func:`satea.pareto.pareto` does). Filtering each shard's
+    candidates and then their union gives the same points as filtering all at once."""
+    from .pareto import nondominated
+    cands = sorted(cands, key=lambda c: (c.lam, c.chain))
+    keep = nondominated([c.energy_cost for c in cands], [c.penalty for c in cands])
+    return [cands[k] for k in keep.tolist()]
 
 
 def _shard_front(problem, r, lams, chain_offset):
@@ -204,15 +232,15 @@ def _shard_front(problem, r, lams, chain_offset):
     # each distinct assignment once: the chain of the smallest lambda (then index) keeps it
     order = np.lexsort((np.arange(samples.shape[0]), lams))
     _, first = np.unique(samples[order], axis=0, return_index=True)
-    pts = []
-    for c in np.sort(order[first]).tolist():
-        x = samples[c].astype(np.int64)
-        ev = evaluate(problem.with_lambda(float(lams[c])), x)
+    cands = []
+    distinct = np.sort(order[first]).tolist()
+    for c in distinct:
+        ev = evaluate(problem.with_lambda(float(lams[c])), samples[c].astype(np.int64))
         if ev.feasible:
-            pts.append(ParetoPoint(float(ev.energy_cost), float(ev.penalty),
-                                   float(ev.assignment_cost), float(lams[c]),
-                                   chain_offset + c, samples[c].copy()))
-    return nondominated(pts)
+            cands.append(_Candidate(float(ev.energy_cost), float(ev.penalty), float(lams[c]),
+                                    chain_offset + c, float(r.chain_best[c]),
+                                    samples[c].copy()))
+    return front_filter(cands), len(distinct), len(cands)
 
 
 # ---------------------------------------------------------------------------------------
@@ -433,106 +461,75 @@ def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: 
 # pareto
 # ---------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False)
-class ParetoPoint:
-    """A feasible assignment on the front: its float64 ``energy_cost`` and ``penalty``,
-    the lambda its chain used and the chain's global index; ``x`` in the caller's order."""
+def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | None = None,
+           chains_per_lambda: int = 8, sweeps: int | None = None, shards: int | None = None,
+           seed: int | None = None, backend: str = "auto", schedule=None,
+           cap_weight: float | None = None, timeout: float | None = None, retries: int = 0,
+           **anneal_kwargs):
+    """:func:`satea.pareto.pareto` with its chains split into shards over a Dask cluster
+    (``client=None``: the same shards in this process); a :class:`satea.pareto.ParetoFront`.
 
-    energy_cost: float
-    penalty: float
-    assignment_cost: float
-    lam: float
-    chain: int
-    x: np.ndarray
+    As there: ``lambdas`` (sorted, repeats dropped; default :func:`satea.pareto.lambda_ladder`
+    with ``points`` and ``lam_max``), ``chains_per_lambda`` chains each, interleaved (chain
+    ``c`` has ``lambdas[c % len(lambdas)]``), one schedule and capacity weight for every
+    lambda (default ``satea.pareto._schedule``, computed once here), and the same
+    non-dominated filter and tie rule. The chains are split into contiguous shards, so
+    every shard holds chains of every lambda and shards take about equal time. Each shard
+    re-scores its distinct chain-best assignments in float64 and sends back only its
+    non-dominated feasible ones; their union is filtered again (same points as filtering
+    every chain at once) and the front's points are re-scored here.
 
-
-@dataclass
-class ParetoFront:
-    """Non-dominated ``(energy_cost, penalty)`` points, sorted by energy cost ascending
-    (so penalty descending); of equal points, the smallest lambda's (then chain's)."""
-
-    points: list
-    lambdas: np.ndarray
-    chains_per_lambda: int
-    seed: int
-    sweeps: int
-    seconds: float         # wall time of the call
-    shards: tuple          # ShardInfo per shard
-    problem: ProblemArrays = dataclasses.field(repr=False, default=None)
-
-    def as_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(energy_cost, penalty) of the points, as float64 arrays."""
-        return (np.array([p.energy_cost for p in self.points], float),
-                np.array([p.penalty for p in self.points], float))
-
-    def to_dict(self) -> dict:
-        names = self.problem.server_names if self.problem is not None else None
-        return {"lambdas": [float(v) for v in self.lambdas],
-                "chains_per_lambda": self.chains_per_lambda, "seed": self.seed,
-                "sweeps": self.sweeps, "seconds": self.seconds, "shards": len(self.shards),
-                "points": [{"energy_cost": p.energy_cost, "penalty": p.penalty,
-                            "assignment_cost": p.assignment_cost, "lambda": p.lam,
-                            "chain": p.chain,
-                            "assignment": ({j: names[s] for j, s in
-                                            zip(self.problem.job_names, p.x.tolist())}
-                                           if names is not None else p.x.tolist())}
-                           for p in self.points]}
-
-
-def nondominated(points: list) -> list:
-    """The points no other point dominates in (energy_cost, penalty), both minimised,
-    sorted by energy cost; of equal points the one of the smallest lambda (then chain) is
-    kept, as :func:`satea.pareto.pareto` does. O(n log n). Filtering each shard's points
-    first and then their union gives the same front as filtering all points at once.
-
-    Temporary: to be replaced by ``satea.pareto.nondominated`` once that module lands."""
-    out, best_pen = [], math.inf
-    for p in sorted(points, key=lambda p: (p.energy_cost, p.penalty, p.lam, p.chain)):
-        if p.penalty < best_pen:
-            out.append(p)
-            best_pen = p.penalty
-    return out
-
-
-def pareto(problem, client, *, lambdas, chains_per_lambda: int = 16, sweeps: int = 500,
-           shards: int | None = None, seed: int | None = None, backend: str = "auto",
-           schedule=None, cap_weight: float | None = None, timeout: float | None = None,
-           retries: int = 0, **anneal_kwargs) -> ParetoFront:
-    """The energy-cost / penalty trade-off: ``chains_per_lambda`` chains for each lambda
-    (``lambdas`` sorted, repeats dropped), interleaved as in :func:`satea.pareto.pareto`
-    (chain ``c`` has ``lambdas[c % len(lambdas)]``), split into contiguous shards over the
-    cluster (``client=None``: in this process), so every shard holds chains of every
-    lambda and shards take about equal time. Each shard re-scores its chains' best
-    assignments in float64 and sends back only its non-dominated feasible points; the
-    union is filtered again with :func:`nondominated`.
-
-    Schedule and capacity weight default as in :func:`solve` (once, on the client, with
-    the median lambda); pass ``schedule`` and ``cap_weight`` to use other ones. Raises
-    :class:`ShardError` as :func:`solve` does.
+    The front's ``run`` is the merged :class:`AnnealResult` of the shards (as
+    :func:`solve` merges them; ``samples``: the best chain's only), ``n_candidates`` and
+    ``n_feasible`` are summed over shards (an assignment found by two shards counts
+    twice), and ``front.shards`` lists the :class:`ShardInfo`. Raises :class:`ShardError`
+    as :func:`solve` does.
     """
+    from .anneal import _as_problem
+    from .objective import evaluate
+    from .pareto import (
+        DEFAULT_SWEEPS,
+        FrontPoint,
+        ParetoFront,
+        _check_lambdas,
+        _schedule,
+        lambda_ladder,
+    )
     t0 = time.perf_counter()
-    lams = np.asarray(lambdas, np.float64).reshape(-1)
-    if lams.size == 0:
-        raise ValueError("lambdas: expected at least one value")
-    bad = np.flatnonzero(~np.isfinite(lams) | (lams < 0))
-    if bad.size:
-        raise ValueError(f"lambdas[{bad[0]}]: must be finite and >= 0, got {lams[bad[0]]}")
-    lams = np.unique(lams)
-    cpl = _pos_int("chains_per_lambda", chains_per_lambda)
     if "lam" in anneal_kwargs or "return_samples" in anneal_kwargs:
         raise TypeError("pareto: lam and return_samples are set from lambdas")
+    prob = _as_problem(problem)
+    cpl = _pos_int("chains_per_lambda", chains_per_lambda)
+    lams = (lambda_ladder(prob, points, lam_max=lam_max) if lambdas is None
+            else _check_lambdas(lambdas))
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (1 << 63))
+    seed = _pos_int("seed", seed, 0)
+    if schedule is None or cap_weight is None:
+        sched, cw = _schedule(prob, lams, seed)
+        schedule = sched if schedule is None else schedule
+        cap_weight = cw if cap_weight is None else cap_weight
+    sweeps = DEFAULT_SWEEPS if sweeps is None else sweeps
     prob, sweeps, st, plan, kwargs_of = _prepare(
-        problem, client, lams.size * cpl, sweeps, shards, seed, schedule, cap_weight,
+        prob, client, lams.size * cpl, sweeps, shards, seed, schedule, cap_weight,
         np.tile(lams, cpl), True, 0, anneal_kwargs.pop("x0", None),
         dict(anneal_kwargs, backend=backend))
     outs = _run_all(prob, client, plan, kwargs_of, front=True, timeout=timeout,
                     retries=retries)
-    pts = nondominated([p for o in outs for p in o[2]])
-    infos = tuple(ShardInfo(s.index, s.seed, s.chain_offset, s.chains, w, r.backend, r.sweeps,
-                            r.seconds, r.compile_seconds, _shard_key(r, st.cap_weight)[1],
-                            bool(np.isfinite(r.chain_best).any()), r.stopped_by)
-                  for s, (r, w, _p) in zip(plan, outs))
-    return ParetoFront(pts, lams, cpl, st.seed, sweeps, time.perf_counter() - t0, infos, prob)
+    results, workers = [o[0] for o in outs], [o[1] for o in outs]
+    kept = front_filter([c for o in outs for c in o[2][0]])
+    pts = [FrontPoint(c.lam, c.x.astype(np.int64),
+                      evaluate(prob.with_lambda(c.lam), c.x.astype(np.int64)), c.chain,
+                      c.chain_objective) for c in kept]
+    run = merge_results(prob, plan, results, workers, seed=st.seed, sweeps_requested=sweeps,
+                        cap_weight=st.cap_weight, seconds=time.perf_counter() - t0,
+                        return_samples=False)
+    front = ParetoFront(pts, lams, cpl, run, prob,
+                        n_candidates=sum(o[2][1] for o in outs),
+                        n_feasible=sum(o[2][2] for o in outs), schedule=st.schedule,
+                        cap_weight=st.cap_weight)
+    front.shards = run.shards
+    return front
 
 
 # ---------------------------------------------------------------------------------------
@@ -614,7 +611,6 @@ def format_cluster_info(d: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ParetoFront", "ParetoPoint", "Shard", "ShardError", "ShardInfo", "cluster_info",
-           "connect", "default_shards", "format_cluster_info", "merge_results", "nondominated",
-           "pareto", "plan_shards", "register_sizeof", "require_dask", "shard_seeds",
-           "shared_settings", "solve"]
+__all__ = ["Shard", "ShardError", "ShardInfo", "cluster_info", "connect", "default_shards",
+           "format_cluster_info", "front_filter", "merge_results", "pareto", "plan_shards",
+           "register_sizeof", "require_dask", "shard_seeds", "shared_settings", "solve"]

@@ -82,22 +82,23 @@ def test_shard_plan_seeds_and_ranges():
         sd.plan_shards(3, 0, seed=0)
 
 
-def test_nondominated_filter_matches_quadratic_definition():
+def test_front_filter_ties_and_shard_split():
     rng = np.random.default_rng(0)
     vals = rng.integers(0, 12, size=(300, 2)).astype(float)   # many ties and duplicates
     lam = rng.integers(0, 3, size=300).astype(float)
-    pts = [sd.ParetoPoint(e, p, 0.0, lam[c], c, np.zeros(1)) for c, (e, p) in enumerate(vals)]
-    front = sd.nondominated(pts)
+    pts = [sd._Candidate(e, p, lam[c], c, 0.0, np.zeros(1, np.int32))
+           for c, (e, p) in enumerate(vals)]
+    front = sd.front_filter(pts)
     dom = lambda a, b: a[0] <= b[0] and a[1] <= b[1] and (a[0] < b[0] or a[1] < b[1])
     want = {(e, p) for e, p in vals if not any(dom(o, (e, p)) for o in vals)}
     assert {(q.energy_cost, q.penalty) for q in front} == want and len(front) == len(want)
     for q in front:   # of duplicates, the smallest lambda's, then the lowest chain index
         same = [c for c, v in enumerate(vals) if tuple(v) == (q.energy_cost, q.penalty)]
         assert q.chain == min(same, key=lambda c: (lam[c], c))
-    # per-shard fronts, then the front of their union: the same points
-    halves = sd.nondominated(sd.nondominated(pts[:150]) + sd.nondominated(pts[150:]))
-    assert [q.chain for q in halves] == [q.chain for q in front]
     assert [q.energy_cost for q in front] == sorted(q.energy_cost for q in front)
+    # per-shard fronts, then the front of their union: the same points
+    halves = sd.front_filter(sd.front_filter(pts[:150]) + sd.front_filter(pts[150:]))
+    assert [q.chain for q in halves] == [q.chain for q in front]
 
 
 def test_in_process_shards_equal_plain_anneal(problem):
@@ -238,23 +239,32 @@ def test_shard_error_names_the_shard(problem, client):
 
 
 def test_pareto_through_dask_equals_local(problem, client):
+    from satea.pareto import ParetoFront, _schedule
     kw = {"lambdas": [100.0, 0.0, 0.3, 1.0, 3.0, 10.0, 0.3], "chains_per_lambda": 3,
           "sweeps": 60, "seed": 8, "shards": 2}
     lams = sorted(set(kw["lambdas"]))
     far = sd.pareto(problem, client, **kw)
     here = sd.pareto(problem, None, **kw)
-    assert len(far.points) >= 2
-    assert [(p.energy_cost, p.penalty, p.lam, p.chain) for p in far.points] == \
-           [(p.energy_cost, p.penalty, p.lam, p.chain) for p in here.points]
+    assert isinstance(far, ParetoFront) and len(far) >= 2
+    key = lambda f: [(q.energy_cost, q.penalty, q.lam, q.chain, q.chain_objective)
+                     for q in f.points]
+    assert key(far) == key(here)
     assert all(np.array_equal(a.x, b.x) for a, b in zip(far.points, here.points))
+    assert (far.n_candidates, far.n_feasible) == (here.n_candidates, here.n_feasible)
     assert [s.seed for s in far.shards] == sd.shard_seeds(8, 2)
-    e, p = far.as_arrays()
+    assert len({s.worker for s in far.shards}) == 2
+    # the schedule of satea.pareto, derived once from (instance, lambdas, seed)
+    sched, cw = _schedule(problem, np.array(lams), 8)
+    assert far.schedule == sched and far.cap_weight == cw
+    assert list(far.lambdas) == lams and far.run.chains == len(lams) * 3
+    e, p = far.energy_cost, far.penalty
     assert np.all(np.diff(e) > 0) and np.all(np.diff(p) < 0)        # non-dominated, sorted
     for q in far.points:   # float64 truth, and the lambda its chain used
         ev = evaluate(problem, q.x)
         assert ev.feasible and (ev.energy_cost, ev.penalty) == (q.energy_cost, q.penalty)
         assert q.lam == lams[q.chain % len(lams)]                    # interleaved ladder
-    assert list(far.lambdas) == lams
+    d = far.to_dict()                                               # satea-front/1
+    assert d["format"] == "satea-front/1" and len(d["points"]) == len(far)
 
 
 def test_killed_worker_does_not_lose_the_result(problem, client):
