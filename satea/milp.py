@@ -335,8 +335,9 @@ def solve_milp(problem, *, time_limit: float | None = 60.0, mip_rel_gap: float =
     Notes
     -----
     Size: O(N S) variables and rows, O(N^2 S) nonzeros (the first-job indicators) when
-    servers draw idle power; practical up to a few dozen jobs to proven optimality, and
-    usable with a time limit on a few hundred.
+    servers draw idle power. Practical up to a few dozen jobs to proven optimality; at
+    100-200 jobs the big-M bound is weak and a time-limited run returns a poor incumbent
+    (or none): see docs/quality.md.
     """
     from .anneal import _as_problem
     prob = _as_problem(problem)
