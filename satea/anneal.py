@@ -47,6 +47,13 @@ def _positive_int(name, v, minimum=1):
     return int(v)
 
 
+def resolve_seed(seed: int | None) -> int:
+    """The seed a run uses: ``seed`` checked, or fresh entropy when None (then recorded)."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (1 << 63))
+    return _positive_int("seed", seed, 0)
+
+
 def _betas(schedule, n_sweeps, problem, seed, scale):
     if schedule is None:
         t_hot, t_cold = default_temperature_range(problem, seed, scale)
@@ -154,9 +161,7 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
         raise ValueError(f"p_swap: must be in [0, 1], got {p_swap}")
     if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
         raise ValueError(f"time_limit: must be a positive number of seconds, got {time_limit}")
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (1 << 63))
-    seed = _positive_int("seed", seed, 0) if seed else 0
+    seed = resolve_seed(seed)
     cls = resolve(backend)
     cls.check_capacity(prob, n_chains)
     lams = _lams(lam, n_chains, prob)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .anneal import _positive_int, resolve_seed
 from .compile import ProblemArrays
 from .result import AnnealResult
 
@@ -114,8 +115,8 @@ def shard_seeds(seed: int, n_shards: int) -> list[int]:
 def plan_shards(chains: int, n_shards: int, seed: int, chain_offset: int = 0) -> list[Shard]:
     """Split ``chains`` into ``min(n_shards, chains)`` contiguous shards of near-equal size
     (the first ``chains % n`` get one more chain), each with its derived seed."""
-    chains = _pos_int("chains", chains)
-    n = min(_pos_int("shards", n_shards), chains)
+    chains = _positive_int("chains", chains)
+    n = min(_positive_int("shards", n_shards), chains)
     seeds = shard_seeds(seed, n)
     base, extra = divmod(chains, n)
     out, start = [], chain_offset
@@ -124,12 +125,6 @@ def plan_shards(chains: int, n_shards: int, seed: int, chain_offset: int = 0) ->
         out.append(Shard(k, n, seeds[k], start, size))
         start += size
     return out
-
-
-def _pos_int(name, v, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {v!r}")
-    return int(v)
 
 
 @dataclass(frozen=True)
@@ -151,9 +146,7 @@ def shared_settings(problem: ProblemArrays, chains: int, sweeps: int, seed=None,
     for ``chains`` chains: the move scale is sampled with the median lambda."""
     from .anneal import _lams
     from .schedules import default_cap_weight, default_temperature_range, sample_move_scale
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (1 << 63))
-    seed = _pos_int("seed", seed, 0)
+    seed = resolve_seed(seed)
     lams = _lams(lam, chains, problem)
     scale = None
     if schedule is None or cap_weight is None:
@@ -319,16 +312,16 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
              return_samples, chain_offset, x0, kwargs):
     from .anneal import _as_problem, _x0
     prob = _as_problem(problem)
-    chains = _pos_int("chains", chains)
-    sweeps = _pos_int("sweeps", sweeps)
-    chain_offset = _pos_int("chain_offset", chain_offset, 0)
+    chains = _positive_int("chains", chains)
+    sweeps = _positive_int("sweeps", sweeps)
+    chain_offset = _positive_int("chain_offset", chain_offset, 0)
     bad = [k for k in _RESERVED if k in kwargs]
     if "callback" in bad:
         raise ValueError("callback: not supported by satea.distributed (shards run on "
                          "workers); use time_limit")
     if bad:
         raise TypeError(f"unexpected argument {bad[0]!r}")
-    n_shards = default_shards(client) if shards is None else _pos_int("shards", shards)
+    n_shards = default_shards(client) if shards is None else _positive_int("shards", shards)
     st = shared_settings(prob, chains, sweeps, seed, schedule, cap_weight, lam, return_samples)
     if x0 is not None:
         _x0(x0, chains, prob)                       # validated here, global chain indices
@@ -499,12 +492,10 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     if "lam" in anneal_kwargs or "return_samples" in anneal_kwargs:
         raise TypeError("pareto: lam and return_samples are set from lambdas")
     prob = _as_problem(problem)
-    cpl = _pos_int("chains_per_lambda", chains_per_lambda)
+    cpl = _positive_int("chains_per_lambda", chains_per_lambda)
     lams = (lambda_ladder(prob, points, lam_max=lam_max) if lambdas is None
             else _check_lambdas(lambdas))
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (1 << 63))
-    seed = _pos_int("seed", seed, 0)
+    seed = resolve_seed(seed)
     if schedule is None or cap_weight is None:
         sched, cw = _schedule(prob, lams, seed)
         schedule = sched if schedule is None else schedule
@@ -561,7 +552,7 @@ def connect(scheduler: str | None = None, workers: int | None = None,
         finally:
             client.close()
         return
-    workers = _pos_int("workers", workers)
+    workers = _positive_int("workers", workers)
     env = dict(cluster_kwargs.pop("env", {}) or {})
     if numba_threads is not None:
         env.setdefault("NUMBA_NUM_THREADS", str(int(numba_threads)))

@@ -303,21 +303,8 @@ class ParetoFront:
 
 def read_front(path) -> dict:
     """Read a ``satea-front/1`` file (as a dict), checking its format tag."""
-    from .validate import InstanceError
-    try:
-        d = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InstanceError(f"front file {str(path)!r}: not found") from None
-    except json.JSONDecodeError as e:
-        raise InstanceError(f"front file {str(path)!r}: malformed JSON at line {e.lineno}, "
-                            f"column {e.colno}: {e.msg}") from None
-    if not isinstance(d, dict) or d.get("format") != FRONT_FORMAT:
-        got = d.get("format") if isinstance(d, dict) else type(d).__name__
-        raise InstanceError(f"front file {str(path)!r}: format must be {FRONT_FORMAT!r}, "
-                            f"got {got!r}")
-    if not isinstance(d.get("points"), list):
-        raise InstanceError(f"front file {str(path)!r}: missing required field 'points'")
-    return d
+    from .result import read_tagged_json
+    return read_tagged_json(path, "front", FRONT_FORMAT, "points", list)
 
 
 #: hot end of the default schedule of :func:`pareto`, in units of the energy-only hot end
@@ -379,14 +366,13 @@ def pareto(problem, *, lambdas=None, points: int = 16, chains_per_lambda: int = 
         other dominates in ``(energy_cost, penalty)``, identical points once, each with
         its lambda and its objective at that lambda.
     """
-    from .anneal import _as_problem, _positive_int, anneal
+    from .anneal import _as_problem, _positive_int, anneal, resolve_seed
 
     prob = _as_problem(problem)
     cpl = _positive_int("chains_per_lambda", chains_per_lambda)
     lams = (lambda_ladder(prob, points, lam_max=lam_max) if lambdas is None
             else _check_lambdas(lambdas))
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (1 << 63))
+    seed = resolve_seed(seed)
     L = lams.size
     chain_lams = np.tile(lams, cpl)
     if schedule is None or cap_weight is None:

@@ -110,22 +110,29 @@ class AnnealResult:
                   f" (+{self.compile_seconds:.3g} s compile); acceptance {self.acceptance_rate:.3f}")
 
 
-def read_result(path) -> dict:
-    """Read a ``satea-result/1`` file (as a dict), checking its format tag."""
+def read_tagged_json(path, what: str, fmt: str, required: str, kind: type) -> dict:
+    """Read a JSON file of ours (``what`` file), checking its format tag ``fmt`` and that
+    field ``required`` holds a ``kind``; errors name the file and what is wrong."""
     from .validate import InstanceError
+    label = f"{what} file {str(path)!r}"
     try:
         d = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise InstanceError(f"result file {str(path)!r}: not found") from None
+        raise InstanceError(f"{label}: not found") from None
     except json.JSONDecodeError as e:
-        raise InstanceError(f"result file {str(path)!r}: malformed JSON at line {e.lineno}, "
-                            f"column {e.colno}: {e.msg}") from None
-    if not isinstance(d, dict) or d.get("format") != RESULT_FORMAT:
+        raise InstanceError(f"{label}: malformed JSON at line {e.lineno}, column {e.colno}: "
+                            f"{e.msg}") from None
+    if not isinstance(d, dict) or d.get("format") != fmt:
         got = d.get("format") if isinstance(d, dict) else type(d).__name__
-        raise InstanceError(f"result file {str(path)!r}: format must be {RESULT_FORMAT!r}, got {got!r}")
-    if not isinstance(d.get("assignment"), dict):
-        raise InstanceError(f"result file {str(path)!r}: missing required field 'assignment'")
+        raise InstanceError(f"{label}: format must be {fmt!r}, got {got!r}")
+    if not isinstance(d.get(required), kind):
+        raise InstanceError(f"{label}: missing required field {required!r}")
     return d
+
+
+def read_result(path) -> dict:
+    """Read a ``satea-result/1`` file (as a dict), checking its format tag."""
+    return read_tagged_json(path, "result", RESULT_FORMAT, "assignment", dict)
 
 
 def assignment_from_names(problem: ProblemArrays, assignment: dict) -> np.ndarray:
