@@ -74,8 +74,11 @@ def cmd_solve(args) -> int:
             from .baselines import solve_baseline
             r = solve_baseline(problem, args.method, seed=args.seed or 0,
                                time_limit=args.time_limit)
-        elif args.scheduler or args.workers:
-            r = _solve_distributed(problem, args)
+        elif _distributed(args):
+            from .distributed import solve
+            r = _with_cluster(args, lambda client: solve(
+                problem, client, chains=args.chains, sweeps=args.sweeps, shards=args.shards,
+                backend=args.backend, seed=args.seed, time_limit=args.time_limit))
         else:
             r = anneal(problem, chains=args.chains, sweeps=args.sweeps, backend=args.backend,
                        seed=args.seed, time_limit=args.time_limit,
@@ -107,29 +110,20 @@ def cmd_solve(args) -> int:
     return 0 if r.feasible else 1
 
 
-def _client(args):
-    """A Dask client for --scheduler ADDRESS or --workers K (a LocalCluster), or None."""
-    if not (getattr(args, "scheduler", None) or getattr(args, "workers", None)):
-        return None
-    from .distributed import require_dask
-    require_dask()
-    from distributed import Client, LocalCluster
-    if args.scheduler:
-        return Client(args.scheduler)
-    return Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True))
+def _distributed(args):
+    """Whether the run goes through satea.distributed (a cluster, or shards in process)."""
+    return bool(getattr(args, "scheduler", None) or getattr(args, "workers", None)
+                or getattr(args, "shards", None))
 
 
-def _solve_distributed(problem, args):
-    from .distributed import solve
-    client = _client(args)
-    try:
-        return solve(problem, client, chains=args.chains, sweeps=args.sweeps,
-                     backend=args.backend, seed=args.seed, time_limit=args.time_limit)
-    finally:
-        cluster = getattr(client, "cluster", None)
-        client.close()
-        if args.workers and cluster is not None:
-            cluster.close()
+def _with_cluster(args, fn):
+    """``fn(client)`` with a Dask client for --scheduler / --workers (workers get one numba
+    thread each), or ``fn(None)`` (shards one after another here) for --shards alone."""
+    from . import distributed as sd
+    if not (args.scheduler or args.workers):
+        return fn(None)
+    with sd.connect(scheduler=args.scheduler, workers=args.workers) as client:
+        return fn(client)
 
 
 def cmd_generate(args) -> int:
@@ -187,12 +181,10 @@ def cmd_info(args) -> int:
         ok = cls.available()
         print(f"backend {name:>6}: {'available' if ok else 'unavailable: ' + cls.unavailable_reason()}")
     print(f"backend auto -> {resolve('auto').name}")
-    client = _client(args)
-    if client is not None:
-        info = client.scheduler_info()
-        print(f"cluster: {client.scheduler.address}, {len(info['workers'])} workers, "
-              f"{sum(client.nthreads().values())} threads")
-        client.close()
+    if args.scheduler:
+        from . import distributed as sd
+        with sd.connect(scheduler=args.scheduler) as client:
+            print(sd.format_cluster_info(sd.cluster_info(client)))
     return 0
 
 
@@ -254,11 +246,16 @@ def cmd_pareto(args) -> int:
     fleet = _read_fleet(args.instance)
     problem = compile_fleet(fleet)
     prog = _progress_for(args, args.time_limit)
+    kw = dict(lambdas=args.lambdas, points=args.points, lam_max=args.lam_max,
+              chains_per_lambda=args.chains_per_lambda, sweeps=args.sweeps,
+              backend=args.backend, seed=args.seed, time_limit=args.time_limit)
     try:
-        front = pareto(problem, lambdas=args.lambdas, points=args.points,
-                       lam_max=args.lam_max, chains_per_lambda=args.chains_per_lambda,
-                       sweeps=args.sweeps, backend=args.backend, seed=args.seed,
-                       time_limit=args.time_limit, callback=prog)
+        if _distributed(args):
+            from . import distributed as sd
+            front = _with_cluster(args, lambda client: sd.pareto(problem, client,
+                                                                 shards=args.shards, **kw))
+        else:
+            front = pareto(problem, callback=prog, **kw)
     finally:
         if prog is not None:
             prog.close()
@@ -306,6 +303,18 @@ def cmd_report(args) -> int:
 
 # --- parsers ------------------------------------------------------------------------
 
+def _add_cluster_flags(parser):
+    cl = parser.add_mutually_exclusive_group()
+    cl.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run the shards on a Dask cluster: tcp://host:port or a scheduler "
+                         "file .json (pip install 'satea[distributed]')")
+    cl.add_argument("--workers", type=int, metavar="K",
+                    help="start a local Dask cluster of K single-threaded workers")
+    parser.add_argument("--shards", type=int, default=None, metavar="N",
+                        help="split the chains into N tasks (default: one per worker thread; "
+                             "alone: the same shards one after another here)")
+
+
 def _add_progress_flag(parser):
     parser.add_argument("--progress", dest="progress", action="store_true", default=None,
                         help="show the progress line on stderr even when it is not a "
@@ -339,6 +348,7 @@ def _add_issue7_parsers(sub):
                    help="per-job schedule in each point of --out")
     q.add_argument("--quiet", action="store_true")
     _add_progress_flag(q)
+    _add_cluster_flags(q)
     q.set_defaults(func=cmd_pareto)
 
     r = sub.add_parser("report", help="HTML page and PNG figures of a result "
@@ -377,10 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", choices=["anneal", "greedy", "greedy-cost", "list", "random",
                                         "milp"], default="anneal",
                    help="anneal (default) or a baseline; milp is exact for small instances")
-    cl = s.add_mutually_exclusive_group()
-    cl.add_argument("--scheduler", metavar="ADDRESS",
-                    help="anneal on a Dask cluster (pip install 'satea[distributed]')")
-    cl.add_argument("--workers", type=int, metavar="K", help="start a local Dask cluster")
+    _add_cluster_flags(s)
     s.add_argument("--report", metavar="DIR",
                    help="also write an HTML report with figures here (needs satea[plot])")
     _add_progress_flag(s)
@@ -405,7 +412,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="versions, backends, GPU (and a Dask cluster)")
     i.add_argument("--scheduler", metavar="ADDRESS", help="also describe this Dask cluster")
-    i.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     i.set_defaults(func=cmd_info)
 
     b = sub.add_parser("bench", help="attempted moves per second, backends side by side")

@@ -201,3 +201,12 @@ def test_solve_with_baseline_method(method, tmp_path):
     problem = compile_fleet(example_fleet())
     ev = evaluate(problem, assignment_from_names(problem, d["assignment"]))
     assert d["objective"] == pytest.approx(ev.objective, rel=1e-12)
+
+
+def test_solve_in_process_shards_reproducible(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (a, b):
+        assert main(["solve", "--shards", "2", "--chains", "8", "--sweeps", "30", "--seed", "4",
+                     "--quiet", "--out", str(out)]) in (0, 1)
+    da, db = json.loads(a.read_text()), json.loads(b.read_text())
+    assert da["assignment"] == db["assignment"] and da["chains"] == 8
