@@ -15,7 +15,7 @@ with the command, date, commit and machine written under its tables):
   optimum (acceptance: within 1e-6 relative on >= 19 of 20).
 * ``gap``: OR-Library gap1-gap12, all 60 problems, maximised as OR-Library states them,
   against the published optima (acceptance: >= 57 of 60), at the default settings and at
-  the candidate settings of :data:`GAP_VARIANTS`.
+  the previous defaults (:data:`GAP_VARIANTS`).
 * ``gapabcd``: gapa-gapd (minimised), per problem, within 60 s each (acceptance: mean gap
   <= 1.0% for type C, <= 1.5% for type D).
 * ``large``: generated fleets of 10,000 jobs x 1,000 servers: the annealer (under 5 min)
@@ -58,24 +58,22 @@ DOC = ROOT / "docs" / "quality.md"
 BACKEND = "numba"
 BASELINES = ("random", "greedy", "greedy-cost", "list")
 
-#: The settings this report recommends as new defaults (anneal keyword arguments, with the
-#: shorthands of :func:`annealer_settings`): 16 chains; sweeps by the size rule; the cold
-#: end of the schedule twice the current default temperature.
-RECOMMENDED = dict(chains=16, sweeps="rule", cold=0.5)
-RECOMMENDED_TEXT = ("16 chains x clip(2e6 / n_jobs, 2000, 50000) sweeps, t_cold = 2 x the "
-                    "default (accept a 5th-percentile uphill move with probability ~1/32 "
-                    "instead of 1/1000 at the end)")
+#: What the defaults are (satea.anneal.anneal with no chains, sweeps or schedule).
+DEFAULT_TEXT = ("16 chains x clip(2e6 / n_jobs, 2000, 50000) sweeps, a geometric schedule "
+                "sized from move costs after a short descent (t_hot accepts the median "
+                "uphill move with probability 1/2, t_cold a 5th-percentile one with "
+                "1/1000, or a one-step rise with 1/32 when costs are integers)")
 
-#: candidate settings measured on gap1-12 beside the defaults. ``seeds``: which seeds.
+#: The defaults before this report's measurements (commit 6f55b42 and earlier): 64 chains x
+#: 500 sweeps, both temperatures sized from random assignments (``sched="random"``).
+PREVIOUS = dict(chains=64, sweeps=500, sched="random")
+PREVIOUS_TEXT = ("64 chains x 500 sweeps, t_hot / t_cold sized from random assignments "
+                 "(median uphill at 1/2, 5th percentile at 1/1000)")
+
+#: settings measured on gap1-12 beside the defaults. ``seeds``: which seeds.
 GAP_VARIANTS = {
-    "default (64 x 500)": dict(seeds=(0, 1, 2)),
-    "64 x 2000": dict(sweeps=2000),
-    "16 x 8000, p_swap 0.6": dict(chains=16, sweeps=8000, p_swap=0.6),
-    "16 x 30000, p_swap 0.6, t_hot / 2, 2 t_cold": dict(chains=16, sweeps=30000, p_swap=0.6,
-                                                         hot=2.0, cold=0.5),
-    "restarts: 4 x (64 x 500), reheat t_hot / 2^k": dict(restarts=4),
-    "16 x 30000, 2 t_cold": dict(chains=16, sweeps=30000, cold=0.5),
-    "recommended: 16 x rule, 2 t_cold": dict(RECOMMENDED, seeds=(0, 1, 2)),
+    "default": dict(seeds=(0, 1, 2)),
+    "previous default": dict(PREVIOUS),
 }
 
 
@@ -135,15 +133,21 @@ def matches(value: float, ref: float, rel: float = 1e-6) -> bool:
 
 
 def rule_sweeps(n_jobs: int) -> int:
-    """The recommended size rule: about 2e6 attempted moves per chain, 2000-50000 sweeps."""
+    """The default size rule (satea.schedules.default_sweeps)."""
     return int(min(50_000, max(2_000, 2e6 / max(n_jobs, 1))))
 
 
 def annealer_settings(problem, kw: dict, seed: int) -> dict:
     """Resolve the shorthands: ``hot``/``cold`` divide the instance's default t_hot / t_cold
-    (satea.schedules.default_temperature_range); ``sweeps="rule"`` is :func:`rule_sweeps`."""
+    (satea.schedules.default_temperature_range); ``sweeps="rule"`` is :func:`rule_sweeps`;
+    ``sched="random"`` sizes both ends from random assignments (the previous default)."""
     kw = dict(kw)
     kw.pop("seeds", None)
+    if kw.pop("sched", None) == "random":
+        from satea.schedules import sample_move_scale
+        sc = sample_move_scale(problem, seed)
+        th = sc.median_uphill / math.log(2.0)
+        kw["schedule"] = (th, min(sc.low_uphill / math.log(1000.0), th))
     if kw.get("sweeps") == "rule":
         kw["sweeps"] = rule_sweeps(problem.n_jobs)
     hot, cold = kw.pop("hot", None), kw.pop("cold", None)
@@ -274,7 +278,7 @@ def part_fleet20(args) -> str:
         m = solve_milp(p, time_limit=args.milp_time)
         res = [run_anneal(p, s) for s in range(args.seeds)]
         vals = [r.fun for r, _ in res]
-        rr, tr = run_anneal(p, 0, **RECOMMENDED)
+        rr, tr = run_anneal(p, 0, **PREVIOUS)
         ok_rec = m.status == "optimal" and matches(rr.fun, m.objective)
         matched_rec += ok_rec
         ok0 = m.status == "optimal" and matches(vals[0], m.objective)
@@ -291,7 +295,7 @@ def part_fleet20(args) -> str:
         log("fleet20", rows[-1])
     hdr = ["seed", "MILP status", "MILP optimum", "MILP gap", "MILP s", "anneal (seed 0)",
            "= optimum", f"anneal best of {args.seeds}", "anneal mean", "mean gap",
-           "anneal s", "recommended = optimum", "recommended s", "best baseline",
+           "anneal s", "previous default = optimum", "its s", "best baseline",
            "baseline gap"]
     return (f"## Generated fleets, 20 jobs x 4 servers, against the MILP\n\n"
             "`generate_fleet(20, 4, seed=s, penalties=('step', 'linear'), capacity=True, "
@@ -302,8 +306,9 @@ def part_fleet20(args) -> str:
             "relative of the proven optimum. Best baseline: the least of random, greedy, "
             "greedy-cost and list.\n\n"
             f"**Annealer (default settings, seed 0) matches the proven optimum on {matched} of "
-            f"{n}** (best of {args.seeds} seeds: {matched_any} of {n}; recommended settings, seed "
-            f"0: {matched_rec} of {n}). Recommended: {RECOMMENDED_TEXT}.\n\n"
+            f"{n}** (best of {args.seeds} seeds: {matched_any} of {n}; previous default, seed "
+            f"0: {matched_rec} of {n}). Default: {DEFAULT_TEXT}. Previous default: "
+            f"{PREVIOUS_TEXT}.\n\n"
             + table(hdr, rows) + footer(args))
 
 
@@ -338,7 +343,7 @@ def part_gap(args) -> str:
                 if not ok:
                     miss.append(f"{Path(f).stem}-{k} {r.fun:g}/{ref:g}"
                                 + ("" if r.feasible else " (infeasible)"))
-                if seed == 0 and (vname.startswith("default") or vname.startswith("recomm")):
+                if seed == 0 and (vname.startswith("default")):
                     per_file.setdefault(f, {}).setdefault(vname, []).append((ok, g, t))
             summary.append([vname, seed, f"{hits}/{len(probs)}", pct(float(np.mean(gaps))),
                             pct(max(gaps)), secs, secs / len(probs)])
@@ -352,7 +357,7 @@ def part_gap(args) -> str:
                     pct(float(np.mean([g for _, g, _ in lst]))),
                     float(np.mean([t for *_, t in lst]))]
         rows.append(row)
-    vn = [v for v in variants if v.startswith("default") or v.startswith("recomm")]
+    vn = [v for v in variants if v.startswith("default")]
     hdr = ["file"] + [h for v in vn for h in (f"{v.split(':')[0]}: optimum", "mean gap",
                                               "s / problem")]
     text = ("## OR-Library gap1-gap12 (60 problems, maximised)\n\n"
@@ -360,9 +365,8 @@ def part_gap(args) -> str:
             "capacity, maximize=True)` (jobs j1..jn, agents a1..am) and solved by "
             "`anneal(problem, backend='numba', seed=s, **settings)`; a problem counts when the "
             "best feasible profit equals the published optimum (OR-Library gapinfo). Gap = "
-            "(optimum - found) / optimum. \"t_hot / 2\", \"2 t_cold\": the instance's default "
-            "temperatures (`satea.schedules.default_temperature_range`) scaled. Recommended: "
-            f"{RECOMMENDED_TEXT}.\n\n"
+            "(optimum - found) / optimum. Default: "
+            f"{DEFAULT_TEXT}. Previous default: {PREVIOUS_TEXT}.\n\n"
             "### Settings compared (all 60 problems)\n\n"
             + table(["settings", "seed", "optimum reached", "mean gap", "max gap", "total s",
                      "s / problem"], summary)
@@ -410,8 +414,8 @@ def part_gapabcd(args) -> str:
             "Best-known values from ../shared/data/gap/best_known.csv (types A-C and d05100 "
             "proven optimal by MILP; d05200-d20100 optimal per the literature; d20200 open, "
             "its best known feasible value 12238 used; the status column says which). "
-            "\"default\": "
-            f"64 chains x 500 sweeps; \"{args.abcd_time:g} s\": `{desc}` with `time_limit="
+            f"\"default\": {DEFAULT_TEXT}; "
+            f"\"{args.abcd_time:g} s\": `{desc}` with `time_limit="
             f"{args.abcd_time:g}` (sweeps='fit': the sweeps that fill 85% of the time left "
             "after timing runs of 200 and 1200 sweeps; the time shown includes that "
             "calibration; sweeps done shown). Gap = (found - best known) / best known. "
@@ -464,8 +468,8 @@ def part_large(args) -> str:
             "greedy baseline is the least of greedy (min energy), greedy-cost (min marginal "
             "objective) and list (earliest completion); each runs in about 0.1-0.2 s. The "
             f"annealer runs under `time_limit={args.large_time:g}` s (search time; the "
-            "compile is cached); settings named in the table (recommended: "
-            f"{RECOMMENDED_TEXT}). A label with \"warm\" starts every chain from the best "
+            "compile is cached); settings named in the table (default: "
+            f"{DEFAULT_TEXT}; previous default: {PREVIOUS_TEXT}). A label with \"warm\" starts every chain from the best "
             "greedy assignment (`x0`).\n\n"
             + table(hdr, rows) + footer(args))
 
@@ -480,7 +484,7 @@ def part_highs(args) -> str:
             res = [run_anneal(p, s) for s in range(args.seeds)]
             vals = [r.fun for r, _ in res]
             ta = float(np.mean([t for _, t in res]))
-            rr, tr = run_anneal(p, 0, **RECOMMENDED)
+            rr, tr = run_anneal(p, 0, **PREVIOUS)
             h1 = solve_milp(p, time_limit=max(ta, 1.0))
             h10 = solve_milp(p, time_limit=max(10 * ta, 10.0))
             ref = min([v for v in (h1.objective, h10.objective) if math.isfinite(v)] + vals
@@ -495,7 +499,7 @@ def part_highs(args) -> str:
                          best_b, ref])
             log("highs", rows[-1])
     hdr = ["jobs x servers", "seed", "anneal best", "anneal mean", "anneal s",
-           "recommended", "its s", "HiGHS (same time)", "status", "s", "gap to its bound",
+           "previous default", "its s", "HiGHS (same time)", "status", "s", "gap to its bound",
            "HiGHS (10x time)",
            "status", "s", "its bound", "gap to its bound", "anneal best vs bound",
            "best baseline", "best of all"]
@@ -506,7 +510,8 @@ def part_highs(args) -> str:
             "...)`, model building included), then ten times that. HiGHS's objective is its "
             "incumbent re-scored in float64 (\"nan\": none found); its bound is a lower bound "
             "on the optimum, so \"anneal best vs bound\" bounds how far the annealer can be "
-            f"from optimal. \"recommended\": seed 0 at {RECOMMENDED_TEXT}.\n\n"
+            f"from optimal. Default: {DEFAULT_TEXT}. \"previous default\": seed 0 at "
+            f"{PREVIOUS_TEXT}.\n\n"
             + table(hdr, rows) + footer(args))
 
 
@@ -671,14 +676,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="annealer seeds where several")
     ap.add_argument("--milp-time", type=float, default=300.0)
     ap.add_argument("--abcd-time", type=float, default=60.0)
-    ap.add_argument("--abcd-settings", default="dict(chains=4, sweeps='fit', cold=0.5)",
+    ap.add_argument("--abcd-settings", default="dict(chains=4, sweeps='fit')",
                     help="anneal keywords of the time-limited gapa-d run (a Python dict; "
                          "sweeps='fit': as many as fill the time)")
     ap.add_argument("--large-time", type=float, default=240.0)
     ap.add_argument("--large-seeds", default="7,8", help="comma-separated")
     ap.add_argument("--large-settings",
-                    default="{'default (64 x 500)': {}, '16 x 2000': dict(chains=16, "
-                            "sweeps=2000), 'recommended': RECOMMENDED}",
+                    default="{'default': {}, 'previous default': PREVIOUS}",
                     help="label -> anneal keywords (a Python dict; 'warm': start from the "
                          "best greedy)")
     ap.add_argument("--highs-seeds", default="0", help="comma-separated")
@@ -691,7 +695,7 @@ def main(argv=None) -> int:
         a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[1:]))
     args.command = args.command.strip()
     args.abcd_settings = eval(args.abcd_settings, {})        # trusted CLI input
-    args.large_settings = eval(args.large_settings, {"RECOMMENDED": RECOMMENDED})
+    args.large_settings = eval(args.large_settings, {"PREVIOUS": PREVIOUS})
     args.large_seeds = [int(s) for s in args.large_seeds.split(",")]
     args.highs_seeds = [int(s) for s in args.highs_seeds.split(",")]
     if args.gap_variants is not None:

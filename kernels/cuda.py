@@ -18,7 +18,7 @@ if not hasattr(np, "row_stack"):
 
 from numba import cuda  # noqa: E402
 
-from .moves import chain_init, run_sweeps
+from .moves import NF, chain_init, run_sweeps
 
 #: threads (chains) per block; SATEA_CUDA_TPB overrides it for tuning runs
 THREADS_PER_BLOCK = int(os.environ.get("SATEA_CUDA_TPB", "128"))
@@ -27,7 +27,7 @@ THREADS_PER_BLOCK = int(os.environ.get("SATEA_CUDA_TPB", "128"))
 def _init_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_servers,
                  random_start):
     c = cuda.grid(1)
-    nc = chain_f.shape[0] // 6
+    nc = chain_f.shape[0] // NF
     if c < nc:
         cost, viol = chain_init(P, x, nxt, head, srv_cost, srv_busy, rng, c, nc, False,
                                 n_jobs, n_servers, chain_f[c], random_start)
@@ -38,7 +38,7 @@ def _init_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_se
 def _sweep_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs,
                   n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
     c = cuda.grid(1)
-    nc = chain_f.shape[0] // 6
+    nc = chain_f.shape[0] // NF
     if c < nc:
         run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, False,
                    n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace)

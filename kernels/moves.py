@@ -43,6 +43,8 @@ PROBLEM_FIELDS = (
  CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM) = range(len(PROBLEM_FIELDS))
 
 EXP_CAP = 20.0
+#: per-chain scalars in ``chain_f`` (satea.backends.base names them)
+NF = 7
 JOULES_PER_KWH = 3.6e6
 
 
@@ -340,21 +342,23 @@ def run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc,
                n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
     """Run ``n_sweeps`` sweeps (``n_jobs`` attempted moves each) of chain ``c``.
 
-    ``chain_f`` holds this chain's scalars at ``ix(c, i, 6, ...)``: 0 lambda, 1 running
+    ``chain_f`` holds this chain's scalars at ``ix(c, i, NF, ...)``: 0 lambda, 1 running
     cost, 2 running violation, 3 best feasible cost (+inf: none yet), 4 best infeasible
-    search objective, 5 accepted moves. After each sweep the running totals are
+    search objective, 5 accepted moves, 6 temperature scale (the chain's inverse
+    temperature at sweep s is ``betas[s] / scale``: one schedule shape, per-chain levels). After each sweep the running totals are
     re-synchronised exactly from the server costs, and the chain's best is updated from
     the state at the sweep boundary (copying x there keeps a move O(jobs touched)).
     ``trace[i]`` (at ``ix(c, i, n_sweeps, ...)``) receives the chain's best after sweep i.
     """
-    lam = chain_f[ix(c, 0, 6, nc, cm)]
-    cost = chain_f[ix(c, 1, 6, nc, cm)]
-    viol = chain_f[ix(c, 2, 6, nc, cm)]
-    best_feasible = chain_f[ix(c, 3, 6, nc, cm)]
-    best_any = chain_f[ix(c, 4, 6, nc, cm)]
-    accepted = chain_f[ix(c, 5, 6, nc, cm)]
+    lam = chain_f[ix(c, 0, NF, nc, cm)]
+    cost = chain_f[ix(c, 1, NF, nc, cm)]
+    viol = chain_f[ix(c, 2, NF, nc, cm)]
+    best_feasible = chain_f[ix(c, 3, NF, nc, cm)]
+    best_any = chain_f[ix(c, 4, NF, nc, cm)]
+    accepted = chain_f[ix(c, 5, NF, nc, cm)]
+    t_scale = chain_f[ix(c, 6, NF, nc, cm)]
     for sw in range(n_sweeps):
-        beta = betas[sweep0 + sw]
+        beta = betas[sweep0 + sw] / t_scale
         for _ in range(n_jobs):
             j1, j2, a, b, u = propose(P, x, rng, c, nc, cm, n_jobs, p_swap)
             if a == b:
@@ -382,8 +386,8 @@ def run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc,
             trace[ix(c, sw, n_sweeps, nc, cm)] = best_feasible
         else:
             trace[ix(c, sw, n_sweeps, nc, cm)] = best_any
-    chain_f[ix(c, 1, 6, nc, cm)] = cost
-    chain_f[ix(c, 2, 6, nc, cm)] = viol
-    chain_f[ix(c, 3, 6, nc, cm)] = best_feasible
-    chain_f[ix(c, 4, 6, nc, cm)] = best_any
-    chain_f[ix(c, 5, 6, nc, cm)] = accepted
+    chain_f[ix(c, 1, NF, nc, cm)] = cost
+    chain_f[ix(c, 2, NF, nc, cm)] = viol
+    chain_f[ix(c, 3, NF, nc, cm)] = best_feasible
+    chain_f[ix(c, 4, NF, nc, cm)] = best_any
+    chain_f[ix(c, 5, NF, nc, cm)] = accepted

@@ -15,8 +15,8 @@ from .compile import ProblemArrays, compile_fleet
 from .model import Fleet
 from .objective import evaluate
 from .result import AnnealResult
-from .schedules import (default_cap_weight, default_temperature_range, geometric_betas,
-                        sample_move_scale)
+from .schedules import (default_cap_weight, default_sweeps, default_temperature_range,
+                        geometric_betas, sample_move_scale)
 
 #: wall time a block of sweeps aims at: short enough for time limits and Ctrl-C
 BLOCK_SECONDS = 0.2
@@ -79,6 +79,19 @@ def _lams(lam, n_chains, problem):
     return np.ascontiguousarray(lams)
 
 
+def _t_scale(t_scale, n_chains):
+    if t_scale is None:
+        return None
+    ts = np.asarray(t_scale, np.float64)
+    if ts.shape != (n_chains,):
+        raise ValueError(f"t_scale: expected {n_chains} values (one per chain), got shape "
+                         f"{ts.shape}")
+    bad = np.flatnonzero(~np.isfinite(ts) | (ts <= 0))
+    if bad.size:
+        raise ValueError(f"t_scale[{bad[0]}]: must be finite and > 0, got {ts[bad[0]]}")
+    return np.ascontiguousarray(ts)
+
+
 def _x0(x0, n_chains, problem):
     if x0 is None:
         return None
@@ -105,20 +118,26 @@ def _x0(x0, n_chains, problem):
     return xi
 
 
-def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto",
+def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
+           backend: str = "auto",
            seed: int | None = None, schedule=None, lam=None, p_swap: float = 0.3,
            cap_weight: float | None = None, x0=None, time_limit: float | None = None,
            callback: Callable[[Progress], bool | None] | None = None,
-           chain_offset: int = 0, return_samples: bool | None = None) -> AnnealResult:
+           chain_offset: int = 0, return_samples: bool | None = None,
+           t_scale=None) -> AnnealResult:
     """Minimise the model's objective by simulated annealing over many independent chains.
 
     Parameters
     ----------
     problem : Fleet or ProblemArrays
-    chains : int
-        Number of independent chains (``num_reads``).
-    sweeps : int
-        Sweeps per chain; a sweep is ``n_jobs`` attempted moves.
+    chains : int, optional
+        Number of independent chains (``num_reads``); default the backend's
+        ``default_chains`` (16 on the CPU backends, 1024 on cuda).
+    sweeps : int, optional
+        Sweeps per chain; a sweep is ``n_jobs`` attempted moves. Default
+        :func:`~satea.schedules.default_sweeps`: about 2e6 moves per chain, 2,000-50,000
+        sweeps (long chains find better optima than many short ones: docs/quality.md);
+        at most 500 on the numpy reference, whose moves cost O(n_jobs * chains).
     backend : {"auto", "numpy", "numba", "cuda"}
         "auto" picks cuda when a GPU is usable, else numba.
     seed : int, optional
@@ -143,6 +162,9 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
     return_samples : bool, optional
         Keep every chain's best assignment in ``result.samples``; default: when
         ``chains * n_jobs <= 2**24``, else only the best chain's.
+    t_scale : array of ``chains`` floats > 0, optional
+        Per-chain temperature multipliers: chain ``i`` runs the schedule at ``t_scale[i]``
+        times its temperatures (the Pareto ladder gives each lambda its own level).
 
     Returns
     -------
@@ -154,7 +176,12 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
     (O(n_jobs) in the numpy reference). Chains keep their best state at sweep boundaries.
     """
     prob = _as_problem(problem)
-    n_chains = _positive_int("chains", chains)
+    cls = resolve(backend)
+    n_chains = _positive_int("chains", cls.default_chains if chains is None else chains)
+    if sweeps is None:
+        sweeps = default_sweeps(prob.n_jobs)
+        if cls.max_default_sweeps is not None:
+            sweeps = min(sweeps, cls.max_default_sweeps)
     n_sweeps = _positive_int("sweeps", sweeps)
     chain_offset = _positive_int("chain_offset", chain_offset, 0)
     if not (0.0 <= p_swap <= 1.0):
@@ -162,7 +189,6 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
     if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
         raise ValueError(f"time_limit: must be a positive number of seconds, got {time_limit}")
     seed = resolve_seed(seed)
-    cls = resolve(backend)
     cls.check_capacity(prob, n_chains)
     lams = _lams(lam, n_chains, prob)
     xi = _x0(x0, n_chains, prob)
@@ -176,7 +202,8 @@ def anneal(problem, *, chains: int = 64, sweeps: int = 500, backend: str = "auto
         raise ValueError(f"cap_weight: must be finite and >= 0, got {cap_weight}")
 
     spec = RunSpec(n_chains, seed, np.arange(n_chains, dtype=np.int64) + chain_offset, lams,
-                   np.ascontiguousarray(betas), float(p_swap), float(cap_weight), xi)
+                   np.ascontiguousarray(betas), float(p_swap), float(cap_weight), xi,
+                   _t_scale(t_scale, n_chains))
     be = cls()
     be.start(prob, spec)
     trace = np.empty(n_sweeps)

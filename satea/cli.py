@@ -375,8 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--index", type=int, default=1, help="problem number in a GAP file (from 1)")
     s.add_argument("--maximize", action="store_true", help="GAP: maximise the total cost")
     s.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
-    s.add_argument("--chains", type=int, default=64)
-    s.add_argument("--sweeps", type=int, default=500)
+    s.add_argument("--chains", type=int, default=None,
+                   help="default: the backend's (16 on the CPU, 1024 on cuda)")
+    s.add_argument("--sweeps", type=int, default=None,
+                   help="default: about 2e6 moves per chain, 2000-50000 sweeps")
     s.add_argument("--seed", type=int, default=None, help="default: fresh entropy, recorded")
     s.add_argument("--lambda", dest="lam", type=_nonneg_float, default=None,
                    help="weight of penalties (default: the instance's)")

@@ -310,10 +310,14 @@ def default_shards(client) -> int:
 
 def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
              return_samples, chain_offset, x0, kwargs):
-    from .anneal import _as_problem, _x0
+    from .anneal import _as_problem, _t_scale, _x0
+    kwargs = dict(kwargs)
+    from .schedules import default_sweeps
     prob = _as_problem(problem)
-    chains = _positive_int("chains", chains)
-    sweeps = _positive_int("sweeps", sweeps)
+    n_shards = default_shards(client) if shards is None else _positive_int("shards", shards)
+    chains = _positive_int("chains", 16 * n_shards if chains is None else chains)
+    sweeps = _positive_int("sweeps", default_sweeps(prob.n_jobs) if sweeps is None
+                           else sweeps)
     chain_offset = _positive_int("chain_offset", chain_offset, 0)
     bad = [k for k in _RESERVED if k in kwargs]
     if "callback" in bad:
@@ -321,11 +325,13 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
                          "workers); use time_limit")
     if bad:
         raise TypeError(f"unexpected argument {bad[0]!r}")
-    n_shards = default_shards(client) if shards is None else _positive_int("shards", shards)
     st = shared_settings(prob, chains, sweeps, seed, schedule, cap_weight, lam, return_samples)
     if x0 is not None:
         _x0(x0, chains, prob)                       # validated here, global chain indices
         x0 = np.asarray(x0)
+    t_scale = kwargs.pop("t_scale", None)
+    if t_scale is not None:
+        t_scale = _t_scale(t_scale, chains)         # one per global chain, sliced per shard
     plan = plan_shards(chains, n_shards, st.seed, chain_offset)
 
     def kwargs_of(s: Shard) -> dict:
@@ -334,12 +340,15 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
                   lam=st.lams[lo:lo + s.chains].copy(), return_samples=st.return_samples)
         if x0 is not None:
             kw["x0"] = x0 if x0.ndim == 1 else x0[lo:lo + s.chains].copy()
+        if t_scale is not None:
+            kw["t_scale"] = t_scale[lo:lo + s.chains].copy()
         return kw
 
     return prob, sweeps, st, plan, kwargs_of
 
 
-def solve(problem, client, *, chains: int = 64, sweeps: int = 500, shards: int | None = None,
+def solve(problem, client, *, chains: int | None = None, sweeps: int | None = None,
+          shards: int | None = None,
           seed: int | None = None, backend: str = "auto", schedule=None, lam=None,
           cap_weight: float | None = None, x0=None, return_samples: bool | None = None,
           chain_offset: int = 0, timeout: float | None = None, retries: int = 0,
@@ -351,8 +360,9 @@ def solve(problem, client, *, chains: int = 64, sweeps: int = 500, shards: int |
     problem : Fleet or ProblemArrays
     client : distributed.Client or None
         None runs the same shards one after another in this process.
-    chains, sweeps : int
-        Total chains (over all shards) and sweeps per chain.
+    chains, sweeps : int, optional
+        Total chains (over all shards) and sweeps per chain; default 16 chains per shard
+        and :func:`satea.schedules.default_sweeps`, as :func:`satea.anneal.anneal`.
     shards : int, optional
         Number of tasks; default one per worker thread (:func:`default_shards`).
     seed : int, optional
@@ -465,7 +475,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     As there: ``lambdas`` (sorted, repeats dropped; default :func:`satea.pareto.lambda_ladder`
     with ``points`` and ``lam_max``), ``chains_per_lambda`` chains each, interleaved (chain
     ``c`` has ``lambdas[c % len(lambdas)]``), one schedule and capacity weight for every
-    lambda (default ``satea.pareto._schedule``, computed once here), and the same
+    lambda (default :func:`satea.pareto.pareto_schedule`, computed once here), and the same
     non-dominated filter and tie rule. The chains are split into contiguous shards, so
     every shard holds chains of every lambda and shards take about equal time. Each shard
     re-scores its distinct chain-best assignments in float64 and sends back only its
@@ -484,9 +494,9 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
         DEFAULT_SWEEPS,
         FrontPoint,
         ParetoFront,
-        _check_lambdas,
-        _schedule,
+        check_lambdas,
         lambda_ladder,
+        pareto_schedule,
     )
     t0 = time.perf_counter()
     if "lam" in anneal_kwargs or "return_samples" in anneal_kwargs:
@@ -494,12 +504,16 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     prob = _as_problem(problem)
     cpl = _positive_int("chains_per_lambda", chains_per_lambda)
     lams = (lambda_ladder(prob, points, lam_max=lam_max) if lambdas is None
-            else _check_lambdas(lambdas))
+            else check_lambdas(lambdas))
     seed = resolve_seed(seed)
+    t_scale = None
     if schedule is None or cap_weight is None:
-        sched, cw = _schedule(prob, lams, seed)
-        schedule = sched if schedule is None else schedule
+        sched, level, cw = pareto_schedule(prob, lams, seed)
+        if schedule is None:
+            schedule, t_scale = sched, np.tile(level, cpl)
         cap_weight = cw if cap_weight is None else cap_weight
+    if t_scale is not None:
+        anneal_kwargs["t_scale"] = t_scale
     sweeps = DEFAULT_SWEEPS if sweeps is None else sweeps
     prob, sweeps, st, plan, kwargs_of = _prepare(
         prob, client, lams.size * cpl, sweeps, shards, seed, schedule, cap_weight,
@@ -518,7 +532,8 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     front = ParetoFront(pts, lams, cpl, run, prob,
                         n_candidates=sum(o[2][1] for o in outs),
                         n_feasible=sum(o[2][2] for o in outs), schedule=st.schedule,
-                        cap_weight=st.cap_weight)
+                        cap_weight=st.cap_weight,
+                        t_scale=None if t_scale is None else t_scale[:lams.size].copy())
     front.shards = run.shards
     return front
 

@@ -239,7 +239,7 @@ def test_shard_error_names_the_shard(problem, client):
 
 
 def test_pareto_through_dask_equals_local(problem, client):
-    from satea.pareto import ParetoFront, _schedule
+    from satea.pareto import ParetoFront, pareto_schedule
     kw = {"lambdas": [100.0, 0.0, 0.3, 1.0, 3.0, 10.0, 0.3], "chains_per_lambda": 3,
           "sweeps": 60, "seed": 8, "shards": 2}
     lams = sorted(set(kw["lambdas"]))
@@ -254,8 +254,9 @@ def test_pareto_through_dask_equals_local(problem, client):
     assert [s.seed for s in far.shards] == sd.shard_seeds(8, 2)
     assert len({s.worker for s in far.shards}) == 2
     # the schedule of satea.pareto, derived once from (instance, lambdas, seed)
-    sched, cw = _schedule(problem, np.array(lams), 8)
+    sched, level, cw = pareto_schedule(problem, np.array(lams), 8)
     assert far.schedule == sched and far.cap_weight == cw
+    assert np.array_equal(far.t_scale, level) and np.array_equal(here.t_scale, level)
     assert list(far.lambdas) == lams and far.run.chains == len(lams) * 3
     e, p = far.energy_cost, far.penalty
     assert np.all(np.diff(e) > 0) and np.all(np.diff(p) < 0)        # non-dominated, sorted
@@ -290,3 +291,11 @@ def test_killed_worker_does_not_lose_the_result(problem, client):
     undisturbed = sd.solve(problem, None, shards=2, **kw)
     assert np.array_equal(r.samples, undisturbed.samples) and r.fun == undisturbed.fun
     client.wait_for_workers(2, timeout=60)
+
+
+def test_dask_sizes_a_problem_by_its_arrays(problem):
+    """The dask.sizeof entry point (setup.cfg) registers satea's size on dask's first
+    import of dask.sizeof, in any process where satea is installed."""
+    sizeof = pytest.importorskip("dask.sizeof").sizeof
+    assert sizeof(problem) == problem.nbytes() + 1024
+    assert problem.nbytes() > 1000

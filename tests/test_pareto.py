@@ -207,8 +207,7 @@ def test_acceptance_200x20_front():
     """One launch, 16 lambdas x 8 chains, 500 sweeps (numba, ~10-20 s on 2 cores):
     >= 10 distinct non-dominated points, all re-scored exactly, and at lambda 0, the
     smallest positive lambda and the largest, the front's point is within 1% of a separate
-    single-lambda run with the same chains and sweeps per lambda (at the largest lambda
-    the front is better: see the note in the assertion)."""
+    single-lambda run with the same chains and sweeps per lambda."""
     problem = compile_fleet(generate_fleet(200, 20, seed=3))
     front = pareto(problem, points=16, chains_per_lambda=8, sweeps=500, backend="numba",
                    seed=0)
@@ -220,9 +219,4 @@ def test_acceptance_200x20_front():
         sep = anneal(problem, lam=float(lam), chains=8, sweeps=500, backend="numba", seed=1)
         got = front.best_at(lam).objective
         rel = (got - sep.fun) / sep.fun
-        assert rel <= 0.01, f"lambda {lam:g}: front {got} vs separate {sep.fun}"
-        if lam != lams[-1]:
-            assert abs(rel) <= 0.01, f"lambda {lam:g}: front {got} vs separate {sep.fun}"
-        # at lambda_max the default single-lambda schedule ends too hot (its cold end is
-        # sized from random assignments, whose exponential penalties are huge): the
-        # separate run is several % worse there, so only "not worse" is asserted
+        assert abs(rel) <= 0.01, f"lambda {lam:g}: front {got} vs separate {sep.fun}"

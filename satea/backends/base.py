@@ -9,8 +9,8 @@ import numpy as np
 from ..compile import ProblemArrays
 
 #: per-chain scalars, in kernels.moves.run_sweeps order
-F_LAM, F_COST, F_VIOL, F_BEST_FEASIBLE, F_BEST_ANY, F_ACCEPTED = range(6)
-N_CHAIN_F = 6
+F_LAM, F_COST, F_VIOL, F_BEST_FEASIBLE, F_BEST_ANY, F_ACCEPTED, F_TSCALE = range(7)
+N_CHAIN_F = 7
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class RunSpec:
     ``chain_ids`` name the random streams (chain ``i`` of a run uses stream
     ``chain_ids[i]``), so shards of one logical run draw disjoint, reproducible streams.
     ``x0`` (internal order, shape (n_chains, n_jobs)) or None for random starts.
+    ``t_scale`` (n_chains,): chain ``i`` anneals at temperatures ``t_scale[i] / betas``;
+    None means ones.
     """
 
     n_chains: int
@@ -30,6 +32,12 @@ class RunSpec:
     p_swap: float
     cap_weight: float
     x0: np.ndarray | None = None
+    t_scale: np.ndarray | None = None
+
+    def chain_t_scale(self) -> np.ndarray:
+        if self.t_scale is None:
+            return np.ones(self.n_chains)
+        return np.asarray(self.t_scale, np.float64)
 
 
 @dataclass
@@ -49,6 +57,11 @@ class Backend(ABC):
     loop, the clock, callbacks and the result."""
 
     name: str = "?"
+    #: chains when the caller gives none: enough to use the cores (or the GPU's
+    #: multiprocessors) without diluting sweeps per chain, which buy more quality
+    default_chains: int = 16
+    #: cap on the default sweeps (None: :func:`satea.schedules.default_sweeps` as is)
+    max_default_sweeps: int | None = None
     #: seconds spent compiling (JIT) in this process for this backend, measured once
     compile_seconds: float = 0.0
 

@@ -6,8 +6,8 @@ import time
 import numpy as np
 
 from ..compile import ProblemArrays, compile_assignment
-from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_VIOL, N_CHAIN_F,
-                   Backend, ChainSnapshot, RunSpec)
+from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL,
+                   N_CHAIN_F, Backend, ChainSnapshot, RunSpec)
 
 
 def problem_tuple(problem: ProblemArrays) -> tuple:
@@ -32,6 +32,7 @@ def chain_state(problem: ProblemArrays, spec: RunSpec):
     f[:, F_LAM] = spec.lams
     f[:, F_BEST_FEASIBLE] = np.inf
     f[:, F_BEST_ANY] = np.inf
+    f[:, F_TSCALE] = spec.chain_t_scale()
     return st
 
 

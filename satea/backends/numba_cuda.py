@@ -11,8 +11,8 @@ import time
 import numpy as np
 
 from ..compile import ProblemArrays, compile_assignment
-from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_VIOL, N_CHAIN_F,
-                   Backend, ChainSnapshot, RunSpec)
+from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL,
+                   N_CHAIN_F, Backend, ChainSnapshot, RunSpec)
 from .numba_cpu import problem_tuple
 
 #: at most this many bytes of per-chain trace per block of sweeps
@@ -116,6 +116,7 @@ class CudaBackend(Backend):
     """Numba CUDA kernels over device arrays; see :mod:`satea.kernels.cuda`."""
 
     name = "cuda"
+    default_chains = 1024  # not measured for quality (no GPU in this session): one wave
 
     @classmethod
     def available(cls) -> bool:
@@ -180,6 +181,7 @@ class CudaBackend(Backend):
         chain_f[F_LAM] = spec.lams
         chain_f[F_BEST_FEASIBLE] = np.inf
         chain_f[F_BEST_ANY] = np.inf
+        chain_f[F_TSCALE] = spec.chain_t_scale()
         d = self._to_device
         if spec.x0 is None:
             self.x, self.best_x = self._full(n * nc, 0, np.int32), self._full(n * nc, 0, np.int32)

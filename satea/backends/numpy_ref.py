@@ -111,6 +111,8 @@ class NumpyReferenceBackend(Backend):
     """Vectorised over chains; the readable truth the fast backends are checked against."""
 
     name = "numpy"
+    # each move costs O(n_jobs * chains) here: the reference checks, it does not race
+    max_default_sweeps = 500
 
     def start(self, problem: ProblemArrays, spec: RunSpec) -> None:
         self.problem, self.spec = problem, spec
@@ -125,6 +127,7 @@ class NumpyReferenceBackend(Backend):
             x = np.asarray(spec.x0, np.int64).copy()
         self.x = x
         self.lam = np.asarray(spec.lams, np.float64)
+        self.t_scale = spec.chain_t_scale()
         self.srv_cost, self.srv_busy = np.zeros((nc, m)), np.zeros((nc, m))
         for s in range(m):
             col = np.full(nc, s)
@@ -167,7 +170,7 @@ class NumpyReferenceBackend(Backend):
                   - overload(pr, a, self.srv_busy[rows, a]) - overload(pr, b, self.srv_busy[rows, b]))
         delta = d_cost + sp.cap_weight * d_viol
         with np.errstate(over="ignore"):
-            accept = live & ((delta <= 0) | (u_accept < np.exp(-beta * delta)))
+            accept = live & ((delta <= 0) | (u_accept < np.exp(-(beta / self.t_scale) * delta)))
         c = rows[accept]
         x[c, j1[accept]] = b[accept]
         sw = c[swap[accept]]
