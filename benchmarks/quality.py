@@ -61,7 +61,7 @@ BASELINES = ("random", "greedy", "greedy-cost", "list")
 #: What the defaults are (satea.anneal.anneal with no chains, sweeps or schedule).
 DEFAULT_TEXT = ("16 chains x clip(2e6 / n_jobs, 2000, 50000) sweeps, a geometric schedule "
                 "sized from move costs after a short descent (t_hot accepts the median "
-                "uphill move with probability 1/2, t_cold a 5th-percentile one with "
+                "uphill move with probability 1/4, t_cold a 5th-percentile one with "
                 "1/1000, or a one-step rise with 1/32 when costs are integers)")
 
 #: The defaults before this report's measurements (commit 6f55b42 and earlier): 64 chains x

@@ -98,7 +98,7 @@ def default_temperature_range(problem: ProblemArrays, seed: int = 0,
                               scale: MoveScale | None = None) -> tuple[float, float]:
     """(T_hot, T_cold), both from the move sizes after a short descent
     (:func:`sample_move_scale`): the hot end accepts a median uphill move with probability
-    1/2, the cold end a small (5th-percentile) one with probability 1/1000.
+    1/4, the cold end a small (5th-percentile) one with probability 1/1000.
 
     Random assignments are the wrong place to size them: with a large lambda their
     exponential penalties are astronomically late, and a schedule sized there spends its
@@ -107,14 +107,16 @@ def default_temperature_range(problem: ProblemArrays, seed: int = 0,
     changes lie on a lattice (integer costs) the cold end accepts a one-step rise with
     probability ``LATTICE_ACCEPT`` instead: no finer difference exists to resolve, and
     chains that keep crossing one-step ridges find more optima (OR-Library gap1-12,
-    docs/quality.md).
+    docs/quality.md). The hot end at 1/4 rather than 1/2: on gap8 + gap12 (10 problems,
+    seed 0) 9 optima instead of 6, and on 200 x 20 fleets no worse at any lambda (up to
+    10% better at the largest).
     """
     scale = scale or sample_move_scale(problem, seed)
     if np.isfinite(scale.local_median_uphill):
         med, low = scale.local_median_uphill, scale.local_low_uphill
     else:  # a MoveScale built by hand without the descent
         med, low = scale.median_uphill, scale.low_uphill
-    t_hot = med / np.log(2.0)
+    t_hot = med / np.log(4.0)
     t_cold = low / np.log(1000.0)
     if scale.quantum > 0:
         t_cold = max(t_cold, scale.quantum / np.log(1.0 / LATTICE_ACCEPT))
