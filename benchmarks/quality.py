@@ -22,6 +22,9 @@ with the command, date, commit and machine written under its tables):
   against the best greedy baseline (acceptance: >= 10% lower).
 * ``highs``: generated fleets of 100-200 jobs: the annealer against HiGHS given the same
   wall time (and HiGHS given ten times more).
+* ``pareto``: 200 x 20 fleets: the Pareto front's extremes (``satea.pareto.pareto`` at its
+  defaults) against separate default runs at the smallest and largest lambda (acceptance:
+  within 1%).
 
 The OR-Library data is read from ``../shared/data/gap`` (beside the repository); the
 GAP parts are skipped, saying so, when it is absent.
@@ -133,8 +136,9 @@ def matches(value: float, ref: float, rel: float = 1e-6) -> bool:
 
 
 def rule_sweeps(n_jobs: int) -> int:
-    """The default size rule (satea.schedules.default_sweeps)."""
-    return int(min(50_000, max(2_000, 2e6 / max(n_jobs, 1))))
+    """The default size rule."""
+    from satea.schedules import default_sweeps
+    return default_sweeps(n_jobs)
 
 
 def annealer_settings(problem, kw: dict, seed: int) -> dict:
@@ -258,8 +262,8 @@ def part_tiny(args) -> str:
            "anneal best", "anneal mean", "anneal = optimum", "anneal s",
            *[f"{m} gap" for m in BASELINES]]
     return ("## Tiny fleets: brute force, MILP, annealer\n\n"
-            f"All assignments enumerated (at most 3^9). Annealer: default settings (64 chains x "
-            f"500 sweeps), seeds 0-{args.seeds - 1}; \"= optimum\" within 1e-9 relative. "
+            f"All assignments enumerated (at most 3^9). Annealer: default settings "
+            f"({DEFAULT_TEXT}), seeds 0-{args.seeds - 1}; \"= optimum\" within 1e-9 relative. "
             "Baseline gaps are relative to the optimum.\n\n"
             + table(hdr, rows) + footer(args))
 
@@ -515,8 +519,42 @@ def part_highs(args) -> str:
             + table(hdr, rows) + footer(args))
 
 
+def part_pareto(args) -> str:
+    """Issue 7's check: the front's extremes against separate single-lambda runs."""
+    from satea.pareto import pareto
+    seeds = [3] if args.quick else args.pareto_seeds
+    rows = []
+    for s in seeds:
+        p = compile_fleet(generate_fleet(200, 20, seed=s))
+        t0 = time.perf_counter()
+        front = pareto(p, backend=BACKEND, seed=0)
+        tf = time.perf_counter() - t0
+        lams = front.lambdas
+        for label, lam in (("0", lams[0]), ("smallest > 0", lams[1]), ("largest", lams[-1])):
+            sep, ts = run_anneal(p.with_lambda(float(lam)), 1)
+            got = front.best_at(float(lam)).objective
+            rel = (got - sep.fun) / abs(sep.fun)
+            rows.append([s, len(front), f"{front.run.chains} x {front.run.sweeps}", tf,
+                         label, float(lam), got, sep.fun, f"{sep.chains} x {sep.sweeps}", ts,
+                         pct(rel), "yes" if abs(rel) <= 0.01 else "NO"])
+            log("pareto", rows[-1])
+    hdr = ["seed", "front points", "front chains x sweeps", "front s", "lambda",
+           "value", "front's best at lambda", "separate run", "its chains x sweeps",
+           "its s", "front vs separate", "within 1%"]
+    return ("## Pareto front extremes against separate runs (200 jobs x 20 servers)\n\n"
+            "`generate_fleet(200, 20, seed=s)` (all penalty kinds, releases, price curves). "
+            "Front: `satea.pareto.pareto(problem, backend='numba', seed=0)` at its defaults "
+            "(16-point ladder, 4 chains per lambda, each lambda at its own temperature "
+            "level, sweeps as a single run). Separate run: `anneal(problem.with_lambda(l), "
+            "backend='numba', seed=1)` at its defaults. \"front's best at lambda\": the "
+            "least `energy + lambda * penalty` over the front's points (what an operator "
+            "picks at that lambda). Positive: the front is worse.\n\n"
+            + table(hdr, rows) + footer(args))
+
+
 PARTS = {"tiny": part_tiny, "fleet20": part_fleet20, "gap": part_gap,
-         "gapabcd": part_gapabcd, "large": part_large, "highs": part_highs}
+         "gapabcd": part_gapabcd, "large": part_large, "highs": part_highs,
+         "pareto": part_pareto}
 
 
 # ---------------------------------------------------------------------------------------
@@ -530,7 +568,7 @@ exact optima (brute force on tiny fleets, the HiGHS MILP of `satea.milp` on smal
 the published optima and best-known values of the OR-Library generalized assignment
 problems, and constructive baselines (`satea.baselines`). Every table below is written by
 
-    python benchmarks/quality.py [--parts tiny,fleet20,gap,gapabcd,large,highs]
+    python benchmarks/quality.py [--parts tiny,fleet20,gap,gapabcd,large,highs,pareto]
 
 with the command, date, commit and machine under it; a part not rerun keeps its last
 section. Objectives are re-scored in float64 by `satea.evaluate`; for the GAP problems
@@ -686,6 +724,7 @@ def main(argv=None) -> int:
                     help="label -> anneal keywords (a Python dict; 'warm': start from the "
                          "best greedy)")
     ap.add_argument("--highs-seeds", default="0", help="comma-separated")
+    ap.add_argument("--pareto-seeds", default="3,4,5", help="comma-separated")
     ap.add_argument("--gap-variants", default=None,
                     help="semicolon-separated names of GAP_VARIANTS to run besides the "
                          "default (default: all)")
@@ -698,6 +737,7 @@ def main(argv=None) -> int:
     args.large_settings = eval(args.large_settings, {"PREVIOUS": PREVIOUS})
     args.large_seeds = [int(s) for s in args.large_seeds.split(",")]
     args.highs_seeds = [int(s) for s in args.highs_seeds.split(",")]
+    args.pareto_seeds = [int(s) for s in args.pareto_seeds.split(",")]
     if args.gap_variants is not None:
         args.gap_variants = set(args.gap_variants.split(";"))
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]

@@ -79,6 +79,15 @@ def _lams(lam, n_chains, problem):
     return np.ascontiguousarray(lams)
 
 
+def run_sweeps_default(cls, n_jobs: int) -> int:
+    """Sweeps when none are given: :func:`~satea.schedules.default_sweeps`, capped by the
+    backend class's ``max_default_sweeps``."""
+    sweeps = default_sweeps(n_jobs)
+    if cls.max_default_sweeps is not None:
+        sweeps = min(sweeps, cls.max_default_sweeps)
+    return sweeps
+
+
 def _t_scale(t_scale, n_chains):
     if t_scale is None:
         return None
@@ -154,7 +163,9 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     x0 : int array (n_jobs,) or (chains, n_jobs), optional
         Warm start (caller's job order); default: uniform random allowed servers.
     time_limit : float, optional
-        Seconds of search; checked between blocks of sweeps, best so far returned.
+        Seconds of search; checked between blocks of sweeps, best so far returned. The
+        schedule is not compressed: a run stopped early has not reached its cold end, so
+        for a fixed time budget size ``sweeps`` to fit it.
     callback : callable(Progress) -> bool, optional
         Called between blocks; returning True stops the run.
     chain_offset : int
@@ -179,9 +190,7 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     cls = resolve(backend)
     n_chains = _positive_int("chains", cls.default_chains if chains is None else chains)
     if sweeps is None:
-        sweeps = default_sweeps(prob.n_jobs)
-        if cls.max_default_sweeps is not None:
-            sweeps = min(sweeps, cls.max_default_sweeps)
+        sweeps = run_sweeps_default(cls, prob.n_jobs)
     n_sweeps = _positive_int("sweeps", sweeps)
     chain_offset = _positive_int("chain_offset", chain_offset, 0)
     if not (0.0 <= p_swap <= 1.0):
@@ -192,9 +201,12 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     cls.check_capacity(prob, n_chains)
     lams = _lams(lam, n_chains, prob)
     xi = _x0(x0, n_chains, prob)
+    ts = _t_scale(t_scale, n_chains)
     scale = None
     if schedule is None or cap_weight is None:
-        scale = sample_move_scale(prob, seed, lam=float(np.median(lams)))
+        # the descent only sizes the schedule; the capacity weight needs random states only
+        scale = sample_move_scale(prob, seed, lam=float(np.median(lams)),
+                                  descend=schedule is None)
     betas = _betas(schedule, n_sweeps, prob, seed, scale)
     if cap_weight is None:
         cap_weight = default_cap_weight(scale) if prob.has_capacity else 0.0
@@ -202,8 +214,7 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         raise ValueError(f"cap_weight: must be finite and >= 0, got {cap_weight}")
 
     spec = RunSpec(n_chains, seed, np.arange(n_chains, dtype=np.int64) + chain_offset, lams,
-                   np.ascontiguousarray(betas), float(p_swap), float(cap_weight), xi,
-                   _t_scale(t_scale, n_chains))
+                   np.ascontiguousarray(betas), float(p_swap), float(cap_weight), xi, ts)
     be = cls()
     be.start(prob, spec)
     trace = np.empty(n_sweeps)

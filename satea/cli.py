@@ -324,7 +324,7 @@ def _add_progress_flag(parser):
 
 
 def _add_issue7_parsers(sub):
-    from .pareto import DEFAULT_SWEEPS
+    from .pareto import DEFAULT_CHAINS_PER_LAMBDA
     q = sub.add_parser("pareto", help="energy / penalty Pareto front over lambda, one launch")
     q.add_argument("instance", nargs="?", help="satea-instance/1 JSON; omitted: the built-in "
                    "example fleet")
@@ -336,8 +336,9 @@ def _add_issue7_parsers(sub):
                           "instance (default 16)")
     q.add_argument("--lam-max", type=_positive_float, default=None, metavar="LAMBDA",
                    help="top of the default ladder (default: from the instance)")
-    q.add_argument("--chains-per-lambda", type=int, default=8)
-    q.add_argument("--sweeps", type=int, default=DEFAULT_SWEEPS)
+    q.add_argument("--chains-per-lambda", type=int, default=DEFAULT_CHAINS_PER_LAMBDA)
+    q.add_argument("--sweeps", type=int, default=None,
+                   help="default: as a single run (about 2e6 moves per chain)")
     q.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
     q.add_argument("--seed", type=int, default=None, help="default: fresh entropy, recorded")
     q.add_argument("--time-limit", type=_positive_float, default=None, metavar="SEC")

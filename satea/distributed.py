@@ -310,13 +310,17 @@ def default_shards(client) -> int:
 
 def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
              return_samples, chain_offset, x0, kwargs):
-    from .anneal import _as_problem, _t_scale, _x0
+    from .anneal import _as_problem, _t_scale, _x0, run_sweeps_default
+    from .backends import backend_class
     kwargs = dict(kwargs)
-    from .schedules import default_sweeps
     prob = _as_problem(problem)
     n_shards = default_shards(client) if shards is None else _positive_int("shards", shards)
-    chains = _positive_int("chains", 16 * n_shards if chains is None else chains)
-    sweeps = _positive_int("sweeps", default_sweeps(prob.n_jobs) if sweeps is None
+    # "auto" is decided on each worker; the client sizes defaults as for the numba backend
+    be = kwargs.get("backend", "auto")
+    cls = backend_class("numba" if be == "auto" else be)
+    chains = _positive_int("chains", cls.default_chains * n_shards if chains is None
+                           else chains)
+    sweeps = _positive_int("sweeps", run_sweeps_default(cls, prob.n_jobs) if sweeps is None
                            else sweeps)
     chain_offset = _positive_int("chain_offset", chain_offset, 0)
     bad = [k for k in _RESERVED if k in kwargs]
@@ -325,13 +329,13 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
                          "workers); use time_limit")
     if bad:
         raise TypeError(f"unexpected argument {bad[0]!r}")
-    st = shared_settings(prob, chains, sweeps, seed, schedule, cap_weight, lam, return_samples)
-    if x0 is not None:
-        _x0(x0, chains, prob)                       # validated here, global chain indices
-        x0 = np.asarray(x0)
     t_scale = kwargs.pop("t_scale", None)
     if t_scale is not None:
         t_scale = _t_scale(t_scale, chains)         # one per global chain, sliced per shard
+    if x0 is not None:
+        _x0(x0, chains, prob)                       # validated here, global chain indices
+        x0 = np.asarray(x0)
+    st = shared_settings(prob, chains, sweeps, seed, schedule, cap_weight, lam, return_samples)
     plan = plan_shards(chains, n_shards, st.seed, chain_offset)
 
     def kwargs_of(s: Shard) -> dict:
@@ -361,8 +365,10 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
     client : distributed.Client or None
         None runs the same shards one after another in this process.
     chains, sweeps : int, optional
-        Total chains (over all shards) and sweeps per chain; default 16 chains per shard
-        and :func:`satea.schedules.default_sweeps`, as :func:`satea.anneal.anneal`.
+        Total chains (over all shards) and sweeps per chain; default ``default_chains``
+        chains per shard and the sweeps of :func:`satea.anneal.anneal`, both of the named
+        backend (of numba for "auto", which each worker resolves for itself: give
+        ``chains`` for GPU workers).
     shards : int, optional
         Number of tasks; default one per worker thread (:func:`default_shards`).
     seed : int, optional
@@ -465,7 +471,7 @@ def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: 
 # ---------------------------------------------------------------------------------------
 
 def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | None = None,
-           chains_per_lambda: int = 8, sweeps: int | None = None, shards: int | None = None,
+           chains_per_lambda: int | None = None, sweeps: int | None = None, shards: int | None = None,
            seed: int | None = None, backend: str = "auto", schedule=None,
            cap_weight: float | None = None, timeout: float | None = None, retries: int = 0,
            **anneal_kwargs):
@@ -474,8 +480,9 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
 
     As there: ``lambdas`` (sorted, repeats dropped; default :func:`satea.pareto.lambda_ladder`
     with ``points`` and ``lam_max``), ``chains_per_lambda`` chains each, interleaved (chain
-    ``c`` has ``lambdas[c % len(lambdas)]``), one schedule and capacity weight for every
-    lambda (default :func:`satea.pareto.pareto_schedule`, computed once here), and the same
+    ``c`` has ``lambdas[c % len(lambdas)]``), one schedule shape with each lambda's
+    temperature level and one capacity weight (default :func:`satea.pareto.pareto_schedule`,
+    computed once here), and the same
     non-dominated filter and tie rule. The chains are split into contiguous shards, so
     every shard holds chains of every lambda and shards take about equal time. Each shard
     re-scores its distinct chain-best assignments in float64 and sends back only its
@@ -491,7 +498,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     from .anneal import _as_problem
     from .objective import evaluate
     from .pareto import (
-        DEFAULT_SWEEPS,
+        DEFAULT_CHAINS_PER_LAMBDA,
         FrontPoint,
         ParetoFront,
         check_lambdas,
@@ -499,10 +506,11 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
         pareto_schedule,
     )
     t0 = time.perf_counter()
-    if "lam" in anneal_kwargs or "return_samples" in anneal_kwargs:
-        raise TypeError("pareto: lam and return_samples are set from lambdas")
+    if {"lam", "return_samples", "t_scale"} & set(anneal_kwargs):
+        raise TypeError("pareto: lam, return_samples and t_scale are set from lambdas")
     prob = _as_problem(problem)
-    cpl = _positive_int("chains_per_lambda", chains_per_lambda)
+    cpl = _positive_int("chains_per_lambda", DEFAULT_CHAINS_PER_LAMBDA
+                        if chains_per_lambda is None else chains_per_lambda)
     lams = (lambda_ladder(prob, points, lam_max=lam_max) if lambdas is None
             else check_lambdas(lambdas))
     seed = resolve_seed(seed)
@@ -514,7 +522,6 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
         cap_weight = cw if cap_weight is None else cap_weight
     if t_scale is not None:
         anneal_kwargs["t_scale"] = t_scale
-    sweeps = DEFAULT_SWEEPS if sweeps is None else sweeps
     prob, sweeps, st, plan, kwargs_of = _prepare(
         prob, client, lams.size * cpl, sweeps, shards, seed, schedule, cap_weight,
         np.tile(lams, cpl), True, 0, anneal_kwargs.pop("x0", None),

@@ -35,10 +35,10 @@ FRONT_FORMAT = "satea-front/1"
 #: lambdas (see :func:`break_even_lambdas`), q_low / q_high their QUANTILES.
 LOW_FACTOR, HIGH_FACTOR, QUANTILES = 0.01, 10.0, (0.1, 0.9)
 
-#: Default sweeps of :func:`pareto`: the chains of one lambda spend only part of a wide
-#: schedule in their own temperature window, so they need more sweeps than a single-lambda
-#: run of the same quality.
-DEFAULT_SWEEPS = 500
+#: Default chains per lambda of :func:`pareto` (sweeps default to a single run's,
+#: :func:`satea.schedules.default_sweeps`: every lambda's chains anneal as long as a
+#: separate run would, at its own temperature level).
+DEFAULT_CHAINS_PER_LAMBDA = 4
 
 
 # ---------------------------------------------------------------------------------------
@@ -335,8 +335,9 @@ def pareto_schedule(problem: ProblemArrays, lams, seed: int = 0):
     return (r, 1.0 / r), np.sqrt(th * tc), cap
 
 
-def pareto(problem, *, lambdas=None, points: int = 16, chains_per_lambda: int = 8,
-           sweeps: int = DEFAULT_SWEEPS, backend: str = "auto", seed: int | None = None,
+def pareto(problem, *, lambdas=None, points: int = 16,
+           chains_per_lambda: int | None = None,
+           sweeps: int | None = None, backend: str = "auto", seed: int | None = None,
            schedule=None, lam_max: float | None = None, p_swap: float = 0.3,
            cap_weight: float | None = None, time_limit: float | None = None,
            callback=None) -> ParetoFront:
@@ -348,12 +349,14 @@ def pareto(problem, *, lambdas=None, points: int = 16, chains_per_lambda: int = 
     lambdas : sequence of float >= 0, optional
         The ladder (sorted, repeats dropped); default :func:`lambda_ladder` with
         ``points`` values (and ``lam_max``).
-    chains_per_lambda : int
-        Chains per lambda; the run has ``len(lambdas) * chains_per_lambda`` chains,
+    chains_per_lambda : int, optional
+        Chains per lambda (default ``DEFAULT_CHAINS_PER_LAMBDA``, 4); the run has ``len(lambdas) * chains_per_lambda`` chains,
         lambdas interleaved (chain ``c`` has ``lambdas[c % len(lambdas)]``) so that the
         slow chains of small lambdas (everything piles onto cheap servers) spread over
         the CPU threads.
-    sweeps, backend, seed, p_swap, time_limit, callback
+    sweeps : int, optional
+        Sweeps per chain; default as :func:`satea.anneal.anneal` (a single run's length).
+    backend, seed, p_swap, time_limit, callback
         As :func:`satea.anneal.anneal` (one launch; ``time_limit`` and ``callback`` stop
         it between blocks and the front is built from what the chains found).
     schedule : (t_hot, t_cold) or array, optional
@@ -372,7 +375,8 @@ def pareto(problem, *, lambdas=None, points: int = 16, chains_per_lambda: int = 
     from .anneal import _as_problem, _positive_int, anneal, resolve_seed
 
     prob = _as_problem(problem)
-    cpl = _positive_int("chains_per_lambda", chains_per_lambda)
+    cpl = _positive_int("chains_per_lambda", DEFAULT_CHAINS_PER_LAMBDA
+                        if chains_per_lambda is None else chains_per_lambda)
     lams = (lambda_ladder(prob, points, lam_max=lam_max) if lambdas is None
             else check_lambdas(lambdas))
     seed = resolve_seed(seed)

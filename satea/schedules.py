@@ -49,14 +49,16 @@ def _lattice_step(d: np.ndarray) -> float:
 
 
 def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
-                      n_moves: int = 512, lam: float | None = None) -> MoveScale:
+                      n_moves: int = 512, lam: float | None = None,
+                      descend: bool = True) -> MoveScale:
     """Sample cost changes of random moves (none accepted), first from random assignments,
     then again after a short descent (``DESCENT_SWEEPS`` geometric sweeps from the random
     states' hot to cold end, then ``QUENCH_SWEEPS`` at zero temperature).
 
     Runs on fixed streams no annealing chain uses, so the result depends on the instance
     and the seed only, never on the number of chains. O(n_chains * (N + S + (descent
-    sweeps * N + n_moves) * jobs per server)).
+    sweeps * N + n_moves) * jobs per server)). ``descend=False`` stops after the random
+    assignments (the ``local_*`` fields are then NaN).
     """
     from .backends.base import RunSpec
     from .backends.numba_cpu import chain_state, problem_tuple
@@ -78,6 +80,8 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     res = res[res > 0]
     rand = MoveScale(float(np.median(d)), float(np.quantile(d, 0.05)),
                      float(np.quantile(d, 0.9)), float(np.median(res)) if res.size else 1.0)
+    if not descend:
+        return rand
 
     # descend (with the capacity weight a run would use, so the state is near-feasible)
     t_hot = rand.median_uphill / np.log(2.0)

@@ -81,6 +81,7 @@ SIM_RUNS = {
     "infeasible": dict(kind=("infeasible",), chains=4, sweeps=10, seed=0),
     "warm-lam-offset-split": dict(kind=("fleet", "mixed"), chains=4, sweeps=12, seed=4,
                                   x0="varied", lam=[0.0, 0.5, 1.5, 5.0], chain_offset=5,
+                                  t_scale=[0.5, 1.0, 3.0, 0.25],
                                   patch=dict(trace_bytes=8 * 4 * 5, block_seconds=1e9)),
     "repeat-a": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
     "repeat-b": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
@@ -97,6 +98,8 @@ def _anneal_kwargs(run: dict) -> dict:
         kw["x0"] = _varied_x0(problem, run["chains"])
     if "lam" in run:
         kw["lam"] = np.array(run["lam"])
+    if "t_scale" in run:   # per-chain field 6 of the field-major chain_f
+        kw["t_scale"] = np.array(run["t_scale"])
     return kw
 
 
