@@ -544,7 +544,7 @@ def part_pareto(args) -> str:
     return ("## Pareto front extremes against separate runs (200 jobs x 20 servers)\n\n"
             "`generate_fleet(200, 20, seed=s)` (all penalty kinds, releases, price curves). "
             "Front: `satea.pareto.pareto(problem, backend='numba', seed=0)` at its defaults "
-            "(16-point ladder, 4 chains per lambda, each lambda at its own temperature "
+            "(16-point ladder, 8 chains per lambda, each lambda at its own temperature "
             "level, sweeps as a single run). Separate run: `anneal(problem.with_lambda(l), "
             "backend='numba', seed=1)` at its defaults. \"front's best at lambda\": the "
             "least `energy + lambda * penalty` over the front's points (what an operator "

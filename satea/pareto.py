@@ -38,7 +38,7 @@ LOW_FACTOR, HIGH_FACTOR, QUANTILES = 0.01, 10.0, (0.1, 0.9)
 #: Default chains per lambda of :func:`pareto` (sweeps default to a single run's,
 #: :func:`satea.schedules.default_sweeps`: every lambda's chains anneal as long as a
 #: separate run would, at its own temperature level).
-DEFAULT_CHAINS_PER_LAMBDA = 4
+DEFAULT_CHAINS_PER_LAMBDA = 8
 
 
 # ---------------------------------------------------------------------------------------
@@ -350,7 +350,8 @@ def pareto(problem, *, lambdas=None, points: int = 16,
         The ladder (sorted, repeats dropped); default :func:`lambda_ladder` with
         ``points`` values (and ``lam_max``).
     chains_per_lambda : int, optional
-        Chains per lambda (default ``DEFAULT_CHAINS_PER_LAMBDA``, 4); the run has ``len(lambdas) * chains_per_lambda`` chains,
+        Chains per lambda (default ``DEFAULT_CHAINS_PER_LAMBDA``, 8); the run has
+        ``len(lambdas) * chains_per_lambda`` chains,
         lambdas interleaved (chain ``c`` has ``lambdas[c % len(lambdas)]``) so that the
         slow chains of small lambdas (everything piles onto cheap servers) spread over
         the CPU threads.
