@@ -345,8 +345,9 @@ def run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc,
     ``chain_f`` holds this chain's scalars at ``ix(c, i, NF, ...)``: 0 lambda, 1 running
     cost, 2 running violation, 3 best feasible cost (+inf: none yet), 4 best infeasible
     search objective, 5 accepted moves, 6 temperature scale (the chain's inverse
-    temperature at sweep s is ``betas[s] / scale``: one schedule shape, per-chain levels). After each sweep the running totals are
-    re-synchronised exactly from the server costs, and the chain's best is updated from
+    temperature at sweep s is ``betas[s] / scale``: one schedule shape, per-chain levels).
+    After each sweep the running totals are re-synchronised exactly from the server
+    costs, and the chain's best is updated from
     the state at the sweep boundary (copying x there keeps a move O(jobs touched)).
     ``trace[i]`` (at ``ix(c, i, n_sweeps, ...)``) receives the chain's best after sweep i.
     """

@@ -67,38 +67,36 @@ def _betas(schedule, n_sweeps, problem, seed, scale):
     return betas
 
 
-def _lams(lam, n_chains, problem):
-    lams = np.broadcast_to(np.asarray(problem.lam if lam is None else lam, np.float64),
-                           (n_chains,)) if np.ndim(lam) == 0 else np.asarray(lam, np.float64)
-    if lams.shape != (n_chains,):
-        raise ValueError(f"lam: expected a scalar or {n_chains} values (one per chain), "
-                         f"got shape {lams.shape}")
-    bad = np.flatnonzero(~np.isfinite(lams) | (lams < 0))
+def _per_chain(name: str, values, n_chains: int, positive: bool) -> np.ndarray:
+    """A scalar or one finite value per chain, checked (> 0 or >= 0), as a float64 row."""
+    v = np.asarray(values, np.float64)
+    if v.ndim == 0:
+        v = np.full(n_chains, float(v))
+    if v.shape != (n_chains,):
+        raise ValueError(f"{name}: expected a scalar or {n_chains} values (one per chain), "
+                         f"got shape {v.shape}")
+    bad = np.flatnonzero(~np.isfinite(v) | ((v <= 0) if positive else (v < 0)))
     if bad.size:
-        raise ValueError(f"lam[{bad[0]}]: must be finite and >= 0, got {lams[bad[0]]}")
-    return np.ascontiguousarray(lams)
+        raise ValueError(f"{name}[{bad[0]}]: must be finite and {'>' if positive else '>='} "
+                         f"0, got {v[bad[0]]}")
+    return np.ascontiguousarray(v)
 
 
-def run_sweeps_default(cls, n_jobs: int) -> int:
+def _lams(lam, n_chains, problem):
+    return _per_chain("lam", problem.lam if lam is None else lam, n_chains, positive=False)
+
+
+def _t_scale(t_scale, n_chains):
+    return None if t_scale is None else _per_chain("t_scale", t_scale, n_chains, positive=True)
+
+
+def backend_default_sweeps(cls, n_jobs: int) -> int:
     """Sweeps when none are given: :func:`~satea.schedules.default_sweeps`, capped by the
     backend class's ``max_default_sweeps``."""
     sweeps = default_sweeps(n_jobs)
     if cls.max_default_sweeps is not None:
         sweeps = min(sweeps, cls.max_default_sweeps)
     return sweeps
-
-
-def _t_scale(t_scale, n_chains):
-    if t_scale is None:
-        return None
-    ts = np.asarray(t_scale, np.float64)
-    if ts.shape != (n_chains,):
-        raise ValueError(f"t_scale: expected {n_chains} values (one per chain), got shape "
-                         f"{ts.shape}")
-    bad = np.flatnonzero(~np.isfinite(ts) | (ts <= 0))
-    if bad.size:
-        raise ValueError(f"t_scale[{bad[0]}]: must be finite and > 0, got {ts[bad[0]]}")
-    return np.ascontiguousarray(ts)
 
 
 def _x0(x0, n_chains, problem):
@@ -173,7 +171,7 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     return_samples : bool, optional
         Keep every chain's best assignment in ``result.samples``; default: when
         ``chains * n_jobs <= 2**24``, else only the best chain's.
-    t_scale : array of ``chains`` floats > 0, optional
+    t_scale : float or array of ``chains`` floats > 0, optional
         Per-chain temperature multipliers: chain ``i`` runs the schedule at ``t_scale[i]``
         times its temperatures (the Pareto ladder gives each lambda its own level).
 
@@ -190,7 +188,7 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     cls = resolve(backend)
     n_chains = _positive_int("chains", cls.default_chains if chains is None else chains)
     if sweeps is None:
-        sweeps = run_sweeps_default(cls, prob.n_jobs)
+        sweeps = backend_default_sweeps(cls, prob.n_jobs)
     n_sweeps = _positive_int("sweeps", sweeps)
     chain_offset = _positive_int("chain_offset", chain_offset, 0)
     if not (0.0 <= p_swap <= 1.0):

@@ -310,7 +310,7 @@ def default_shards(client) -> int:
 
 def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
              return_samples, chain_offset, x0, kwargs):
-    from .anneal import _as_problem, _t_scale, _x0, run_sweeps_default
+    from .anneal import _as_problem, _t_scale, _x0, backend_default_sweeps
     from .backends import backend_class
     kwargs = dict(kwargs)
     prob = _as_problem(problem)
@@ -320,7 +320,7 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
     cls = backend_class("numba" if be == "auto" else be)
     chains = _positive_int("chains", cls.default_chains * n_shards if chains is None
                            else chains)
-    sweeps = _positive_int("sweeps", run_sweeps_default(cls, prob.n_jobs) if sweeps is None
+    sweeps = _positive_int("sweeps", backend_default_sweeps(cls, prob.n_jobs) if sweeps is None
                            else sweeps)
     chain_offset = _positive_int("chain_offset", chain_offset, 0)
     bad = [k for k in _RESERVED if k in kwargs]
@@ -471,7 +471,8 @@ def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: 
 # ---------------------------------------------------------------------------------------
 
 def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | None = None,
-           chains_per_lambda: int | None = None, sweeps: int | None = None, shards: int | None = None,
+           chains_per_lambda: int | None = None, sweeps: int | None = None,
+           shards: int | None = None,
            seed: int | None = None, backend: str = "auto", schedule=None,
            cap_weight: float | None = None, timeout: float | None = None, retries: int = 0,
            **anneal_kwargs):
@@ -497,34 +498,20 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     """
     from .anneal import _as_problem
     from .objective import evaluate
-    from .pareto import (
-        DEFAULT_CHAINS_PER_LAMBDA,
-        FrontPoint,
-        ParetoFront,
-        check_lambdas,
-        lambda_ladder,
-        pareto_schedule,
-    )
+    from .pareto import FrontPoint, ParetoFront, ladder_settings
     t0 = time.perf_counter()
     if {"lam", "return_samples", "t_scale"} & set(anneal_kwargs):
         raise TypeError("pareto: lam, return_samples and t_scale are set from lambdas")
     prob = _as_problem(problem)
-    cpl = _positive_int("chains_per_lambda", DEFAULT_CHAINS_PER_LAMBDA
-                        if chains_per_lambda is None else chains_per_lambda)
-    lams = (lambda_ladder(prob, points, lam_max=lam_max) if lambdas is None
-            else check_lambdas(lambdas))
-    seed = resolve_seed(seed)
-    t_scale = None
-    if schedule is None or cap_weight is None:
-        sched, level, cw = pareto_schedule(prob, lams, seed)
-        if schedule is None:
-            schedule, t_scale = sched, np.tile(level, cpl)
-        cap_weight = cw if cap_weight is None else cap_weight
-    if t_scale is not None:
-        anneal_kwargs["t_scale"] = t_scale
+    ls = ladder_settings(prob, lambdas=lambdas, points=points, lam_max=lam_max,
+                         chains_per_lambda=chains_per_lambda, seed=seed, schedule=schedule,
+                         cap_weight=cap_weight)
+    if ls.levels is not None:
+        anneal_kwargs["t_scale"] = ls.chain_t_scale
+    chain_lams = ls.chain_lams
     prob, sweeps, st, plan, kwargs_of = _prepare(
-        prob, client, lams.size * cpl, sweeps, shards, seed, schedule, cap_weight,
-        np.tile(lams, cpl), True, 0, anneal_kwargs.pop("x0", None),
+        prob, client, chain_lams.size, sweeps, shards, ls.seed, ls.schedule, ls.cap_weight,
+        chain_lams, True, 0, anneal_kwargs.pop("x0", None),
         dict(anneal_kwargs, backend=backend))
     outs = _run_all(prob, client, plan, kwargs_of, front=True, timeout=timeout,
                     retries=retries)
@@ -536,11 +523,10 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     run = merge_results(prob, plan, results, workers, seed=st.seed, sweeps_requested=sweeps,
                         cap_weight=st.cap_weight, seconds=time.perf_counter() - t0,
                         return_samples=False)
-    front = ParetoFront(pts, lams, cpl, run, prob,
+    front = ParetoFront(pts, ls.lams, ls.chains_per_lambda, run, prob,
                         n_candidates=sum(o[2][1] for o in outs),
                         n_feasible=sum(o[2][2] for o in outs), schedule=st.schedule,
-                        cap_weight=st.cap_weight,
-                        t_scale=None if t_scale is None else t_scale[:lams.size].copy())
+                        cap_weight=st.cap_weight, t_scale=ls.levels)
     front.shards = run.shards
     return front
 

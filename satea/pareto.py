@@ -335,6 +335,50 @@ def pareto_schedule(problem: ProblemArrays, lams, seed: int = 0):
     return (r, 1.0 / r), np.sqrt(th * tc), cap
 
 
+@dataclass(frozen=True)
+class LadderSettings:
+    """What one Pareto launch is made of, decided before any chain runs (locally or on a
+    Dask client): the ladder, chains per lambda, seed, schedule, per-lambda temperature
+    levels (None when the caller gave the schedule) and capacity weight."""
+
+    lams: np.ndarray
+    chains_per_lambda: int
+    seed: int
+    schedule: tuple | np.ndarray
+    levels: np.ndarray | None
+    cap_weight: float
+
+    @property
+    def chain_lams(self) -> np.ndarray:
+        """Lambda of each chain, interleaved: chain ``c`` has ``lams[c % len(lams)]``."""
+        return np.tile(self.lams, self.chains_per_lambda)
+
+    @property
+    def chain_t_scale(self) -> np.ndarray | None:
+        return None if self.levels is None else np.tile(self.levels, self.chains_per_lambda)
+
+
+def ladder_settings(problem: ProblemArrays, *, lambdas=None, points: int = 16,
+                    lam_max: float | None = None, chains_per_lambda: int | None = None,
+                    seed: int | None = None, schedule=None,
+                    cap_weight: float | None = None) -> LadderSettings:
+    """Check the arguments of :func:`pareto` and fill in its defaults
+    (:func:`lambda_ladder`, ``DEFAULT_CHAINS_PER_LAMBDA``, :func:`pareto_schedule`)."""
+    from .anneal import _positive_int, resolve_seed
+    cpl = _positive_int("chains_per_lambda", DEFAULT_CHAINS_PER_LAMBDA
+                        if chains_per_lambda is None else chains_per_lambda)
+    lams = (lambda_ladder(problem, points, lam_max=lam_max) if lambdas is None
+            else check_lambdas(lambdas))
+    seed = resolve_seed(seed)
+    levels = None
+    if schedule is None or cap_weight is None:
+        sched, level, cw = pareto_schedule(problem, lams, seed)
+        if schedule is None:
+            schedule, levels = sched, level
+        cap_weight = cw if cap_weight is None else cap_weight
+    return LadderSettings(lams, cpl, seed, schedule, levels, float(cap_weight))
+
+
 def pareto(problem, *, lambdas=None, points: int = 16,
            chains_per_lambda: int | None = None,
            sweeps: int | None = None, backend: str = "auto", seed: int | None = None,
@@ -373,26 +417,17 @@ def pareto(problem, *, lambdas=None, points: int = 16,
         other dominates in ``(energy_cost, penalty)``, identical points once, each with
         its lambda and its objective at that lambda.
     """
-    from .anneal import _as_problem, _positive_int, anneal, resolve_seed
+    from .anneal import _as_problem, anneal
 
     prob = _as_problem(problem)
-    cpl = _positive_int("chains_per_lambda", DEFAULT_CHAINS_PER_LAMBDA
-                        if chains_per_lambda is None else chains_per_lambda)
-    lams = (lambda_ladder(prob, points, lam_max=lam_max) if lambdas is None
-            else check_lambdas(lambdas))
-    seed = resolve_seed(seed)
-    L = lams.size
-    chain_lams = np.tile(lams, cpl)
-    t_scale = None
-    if schedule is None or cap_weight is None:
-        sched, level, cw = pareto_schedule(prob, lams, seed)
-        if schedule is None:
-            schedule, t_scale = sched, np.tile(level, cpl)
-        cap_weight = cw if cap_weight is None else cap_weight
-    run = anneal(prob, chains=L * cpl, sweeps=sweeps, backend=backend, seed=seed,
-                 schedule=schedule, lam=chain_lams, p_swap=p_swap, cap_weight=cap_weight,
-                 time_limit=time_limit, callback=callback, return_samples=True,
-                 t_scale=t_scale)
+    ls = ladder_settings(prob, lambdas=lambdas, points=points, lam_max=lam_max,
+                         chains_per_lambda=chains_per_lambda, seed=seed, schedule=schedule,
+                         cap_weight=cap_weight)
+    lams, cpl, chain_lams = ls.lams, ls.chains_per_lambda, ls.chain_lams
+    run = anneal(prob, chains=chain_lams.size, sweeps=sweeps, backend=backend, seed=ls.seed,
+                 schedule=ls.schedule, lam=chain_lams, p_swap=p_swap,
+                 cap_weight=ls.cap_weight, time_limit=time_limit, callback=callback,
+                 return_samples=True, t_scale=ls.chain_t_scale)
     samples = np.asarray(run.samples, np.int64)
     # distinct assignments; a repeat keeps the chain of the smallest lambda (then index)
     order = np.lexsort((np.arange(samples.shape[0]), chain_lams))
@@ -413,5 +448,5 @@ def pareto(problem, *, lambdas=None, points: int = 16,
     cands = np.array([[evs[c].energy_cost, evs[c].penalty, chain_lams[c]] for c in feas],
                      np.float64).reshape(-1, 3)
     return ParetoFront(pts, lams, cpl, run, prob, n_candidates=len(evs), n_feasible=len(feas),
-                       schedule=schedule, cap_weight=float(cap_weight), candidates=cands,
-                       t_scale=None if t_scale is None else t_scale[:L].copy())
+                       schedule=ls.schedule, cap_weight=ls.cap_weight, candidates=cands,
+                       t_scale=ls.levels)

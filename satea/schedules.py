@@ -84,8 +84,7 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
         return rand
 
     # descend (with the capacity weight a run would use, so the state is near-feasible)
-    t_hot = rand.median_uphill / np.log(2.0)
-    t_cold = min(rand.low_uphill / np.log(1000.0), t_hot)
+    t_hot, t_cold = random_state_temperature_range(rand)
     betas = np.concatenate((1.0 / np.geomspace(t_hot, t_cold, DESCENT_SWEEPS),
                             np.full(QUENCH_SWEEPS, 1e6 / t_cold)))
     cap = default_cap_weight(rand) if problem.has_capacity else 0.0
@@ -96,6 +95,14 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     return MoveScale(rand.median_uphill, rand.low_uphill, rand.high_uphill,
                      rand.median_resource, float(np.median(dl)), float(np.quantile(dl, 0.05)),
                      _lattice_step(dl))
+
+
+def random_state_temperature_range(scale: MoveScale) -> tuple[float, float]:
+    """(T_hot, T_cold) from the random-assignment move sizes: the median uphill move
+    accepted with probability 1/2, the 5th percentile with 1/1000. The schedule of the
+    descent in :func:`sample_move_scale` (and the default before the descent existed)."""
+    t_hot = scale.median_uphill / np.log(2.0)
+    return float(t_hot), float(min(scale.low_uphill / np.log(1000.0), t_hot))
 
 
 def default_temperature_range(problem: ProblemArrays, seed: int = 0,

@@ -116,7 +116,9 @@ class CudaBackend(Backend):
     """Numba CUDA kernels over device arrays; see :mod:`satea.kernels.cuda`."""
 
     name = "cuda"
-    default_chains = 1024  # not measured for quality (no GPU in this session): one wave
+    # far below the ~65k chains that saturate an H200 (benchmarks/results/README.md): the
+    # default buys long chains, not throughput; its quality on a GPU is not yet measured
+    default_chains = 1024
 
     @classmethod
     def available(cls) -> bool:

@@ -142,7 +142,7 @@ class NumpyReferenceBackend(Backend):
         viol = overload(self.problem, np.arange(self.problem.n_servers)[None, :], self.srv_busy)
         return self.srv_cost.sum(axis=1), viol.sum(axis=1)
 
-    def _step(self, beta: float) -> None:
+    def _step(self, beta: np.ndarray) -> None:
         pr, sp, x = self.problem, self.spec, self.x
         nc, n = x.shape
         rows = np.arange(nc)
@@ -170,7 +170,7 @@ class NumpyReferenceBackend(Backend):
                   - overload(pr, a, self.srv_busy[rows, a]) - overload(pr, b, self.srv_busy[rows, b]))
         delta = d_cost + sp.cap_weight * d_viol
         with np.errstate(over="ignore"):
-            accept = live & ((delta <= 0) | (u_accept < np.exp(-(beta / self.t_scale) * delta)))
+            accept = live & ((delta <= 0) | (u_accept < np.exp(-beta * delta)))
         c = rows[accept]
         x[c, j1[accept]] = b[accept]
         sw = c[swap[accept]]
@@ -185,7 +185,7 @@ class NumpyReferenceBackend(Backend):
         trace = np.empty(n_sweeps)
         cw = self.spec.cap_weight
         for i in range(n_sweeps):
-            beta = self.spec.betas[sweep0 + i]
+            beta = self.spec.betas[sweep0 + i] / self.t_scale   # one per chain
             for _ in range(self.problem.n_jobs):
                 self._step(beta)
             # the chain's best is taken at sweep boundaries, as in the kernels
