@@ -7,10 +7,13 @@
    with the same seed and chains (the streams and moves are the same, so each chain's
    best should agree); results re-scored in float64; same seed twice gives the same
    result; an over-large launch is refused with a message naming how many chains fit;
-3. times attempted moves per second at 1,000 x 100, 10,000 x 1,000 and 100,000 x 10,000
-   (jobs x servers) for several chain counts, and the numba backend on this machine's CPU
-   cores in the same run;
-4. prints a short table last and writes JSON in the form of ``satea bench --json``.
+3. reports the compiled kernels' registers and local memory per thread;
+4. times attempted moves per second at 1,000 x 100, 10,000 x 1,000 and 100,000 x 10,000
+   fleets and a 200 x 20 assignment problem for several chain counts, and the numba
+   backend on this machine's CPU at 1 thread and at every core in the same run;
+5. runs cuda's default chain count (and 65,536 chains) against numba's default at equal
+   search time on a 1,000 x 100 fleet;
+6. prints a short table last and writes JSON in the form of ``satea bench --json``.
 
 ``--quick`` shrinks everything so the script can be rehearsed under NUMBA_ENABLE_CUDASIM=1.
 """
@@ -30,6 +33,7 @@ from satea.bench import format_table, machine_info, measure, bench_instance
 from satea.compile import compile_assignment, compile_fleet
 from satea.generate import generate_fleet
 from satea.objective import evaluate
+from satea.schedules import default_temperature_range
 from satea.kernels import cuda as kcuda
 
 
@@ -93,38 +97,105 @@ def run_checks(quick: bool, checks: list) -> None:
         check("over-large launch refused", "chains fit" in str(e), str(e), checks)
 
 
+def kernel_resources(log) -> dict:
+    """Registers, local memory and spill-free occupancy of the compiled sweep kernel (the
+    ptxas report, read back from the driver), for every signature compiled so far."""
+    out = {}
+    for name, disp in (("sweep", kcuda.sweep_kernel), ("init", kcuda.init_kernel)):
+        try:
+            for sig in list(disp.overloads):
+                regs = disp.get_regs_per_thread(sig)
+                local = disp.get_local_mem_per_thread(sig)
+                out.setdefault(name, []).append({"registers": regs, "local_bytes": local})
+                log(f"# kernel {name}: {regs} registers, {local} bytes local memory/thread")
+        except Exception as e:  # the simulator has no compiled kernels
+            log(f"# kernel {name}: no resource report ({type(e).__name__})")
+    return out
+
+
+def set_threads(t: int) -> int:
+    import numba
+    t = max(1, min(t, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(t)
+    return t
+
+
 def run_timings(quick: bool, seconds: float, log, deadline: float, save,
                 short: bool = False) -> list:
-    if short:  # one size, for a quick A/B of a kernel change
-        plan = [((1000, 100), [65536, 262144], 256), ((10000, 1000), [65536], 256)]
-    elif quick:
-        plan = [((20, 4), [8, 16], 4)]
+    """Rows: numba at 1 thread and at every core, and cuda at the chain counts that
+    saturate the device, on 1,000 x 100, 10,000 x 1,000 and 100,000 x 10,000 fleets and
+    a 200 x 20 generalized assignment problem (no schedule terms: O(1) moves)."""
+    import numba
+    cores = numba.config.NUMBA_NUM_THREADS
+    if quick:
+        plan = [("fleet", (20, 4), [8, 16], 4)]
+    elif short:
+        plan = [("fleet", (1000, 100), [65536, 262144], 256)]
     else:
-        plan = [((1000, 100), [1024, 8192, 65536, 262144], 256),
-                ((10000, 1000), [8192, 65536, 131072], 256),
-                ((100000, 10000), [8192, 32768], 64)]
+        plan = [("fleet", (1000, 100), [16384, 65536, 262144], 256),
+                ("gap", (200, 20), [65536, 262144], 256),
+                ("fleet", (10000, 1000), [16384, 65536], 256),
+                ("fleet", (100000, 10000), [4096, 16384], 64)]
     rows = []
-    for (n, m), gpu_chains, cpu_chains in plan:
+    for kind, (n, m), gpu_chains, cpu_chains in plan:
         t0 = time.perf_counter()
-        p = bench_instance(n, m, seed=0)
-        log(f"# instance {n}x{m} generated and compiled in {time.perf_counter() - t0:.1f} s")
-        for be, chain_list in (("numba", [cpu_chains]), ("cuda", gpu_chains)):
-            for nc in chain_list:
-                if time.perf_counter() > deadline:
-                    log(f"# {be} {n}x{m} {nc} chains skipped: past the time budget")
-                    continue
-                try:
-                    row = measure(p, be, nc, seconds, seed=0)
-                except MemoryError as e:
-                    log(f"# {be} {n}x{m} {nc} chains refused: {e}")
-                    continue
-                if be == "cuda":
-                    row["threads_per_block"] = kcuda.THREADS_PER_BLOCK
-                rows.append(row)
-                save(rows)
-                log(f"{be:>6} {n:>7}x{m:<6} chains {nc:>7}: {row['moves_per_s']:.3e} moves/s "
-                    f"({row['sweeps']} sweeps, {row['seconds']:.2f} s) best {row['best_objective']:.6g}")
+        if kind == "gap":
+            g = np.random.default_rng(7)
+            c = g.integers(5, 50, size=(n, m)).astype(float)
+            a = g.integers(5, 25, size=(n, m)).astype(float)
+            p = compile_assignment(c, a, np.full(m, 0.8 * a.sum() / m / m))
+        else:
+            p = bench_instance(n, m, seed=0)
+        schedule = default_temperature_range(p, 0)   # once per instance, not per row
+        log(f"# instance {kind} {n}x{m} built and its schedule sized in "
+            f"{time.perf_counter() - t0:.1f} s")
+        runs = [("numba", cpu_chains, 1), ("numba", cpu_chains, cores)]
+        runs += [("cuda", nc, cores) for nc in gpu_chains]
+        for be, nc, threads in runs:
+            if time.perf_counter() > deadline:
+                log(f"# {be} {n}x{m} {nc} chains skipped: past the time budget")
+                continue
+            set_threads(threads)
+            try:
+                row = measure(p, be, nc, seconds, seed=0, schedule=schedule)
+            except MemoryError as e:
+                log(f"# {be} {n}x{m} {nc} chains refused: {e}")
+                continue
+            finally:
+                set_threads(cores)
+            row["instance"] = kind
+            if be == "cuda":
+                row["threads_per_block"] = kcuda.THREADS_PER_BLOCK
+            else:
+                row["numba_threads"] = threads
+            rows.append(row)
+            save(rows)
+            log(f"{be:>6} {kind:>5} {n:>7}x{m:<6} chains {nc:>7} threads {threads:>2}: "
+                f"{row['moves_per_s']:.3e} moves/s ({row['sweeps']} sweeps, "
+                f"{row['seconds']:.2f} s) best {row['best_objective']:.6g}")
     return rows
+
+
+def equal_time_quality(quick: bool, seconds: float, log) -> list:
+    """The cuda default chain count (and a saturating one) against numba's default at
+    equal search time: each run's sweeps are fitted to ``seconds`` from its measured rate
+    (the default schedule, seed 0), on a 1,000 x 100 fleet."""
+    from satea.backends.numba_cuda import CudaBackend
+    from satea.backends.numba_cpu import NumbaCPUBackend
+    n, m = (20, 4) if quick else (1000, 100)
+    p = bench_instance(n, m, seed=3)
+    out = []
+    for be, nc in (("numba", NumbaCPUBackend.default_chains),
+                   ("cuda", CudaBackend.default_chains), ("cuda", 8 if quick else 65536)):
+        rate = measure(p, be, nc, min(1.0, seconds / 4), seed=0)["moves_per_s"]
+        sweeps = max(1, int(rate * seconds / (nc * n)))
+        r = anneal(p, backend=be, chains=nc, sweeps=sweeps, seed=0)
+        row = {"backend": be, "chains": nc, "sweeps": sweeps, "seconds": r.seconds,
+               "objective": r.fun, "feasible": bool(r.feasible), "jobs": n, "servers": m}
+        out.append(row)
+        log(f"# equal time {seconds:.0f} s, {n}x{m}: {be} {nc} chains x {sweeps} sweeps "
+            f"-> {r.fun:.6g} ({r.seconds:.1f} s)")
+    return out
 
 
 def main(argv=None) -> int:
@@ -136,6 +207,8 @@ def main(argv=None) -> int:
     ap.add_argument("--short", action="store_true", help="time only 1000x100 and 10000x1000")
     ap.add_argument("--budget", type=float, default=330.0,
                     help="start no new timing row after this many seconds")
+    ap.add_argument("--quality-seconds", type=float, default=8.0,
+                    help="search seconds per run of the equal-time quality check")
     args = ap.parse_args(argv)
 
     def log(msg):
@@ -171,8 +244,12 @@ def main(argv=None) -> int:
             with open(args.json, "w") as f:
                 json.dump(doc, f, indent=1)
 
+    doc["kernels"] = kernel_resources(log)
     save(run_timings(args.quick, args.seconds, log, t_start + args.budget, save,
                      short=args.short))
+    if not args.short and time.perf_counter() < t_start + args.budget:
+        doc["equal_time"] = equal_time_quality(args.quick, args.quality_seconds, log)
+        save(doc["rows"])
     print()
     print("checks: " + ", ".join(f"{c['check']}={'ok' if c['ok'] else 'FAIL'}" for c in checks))
     print(format_table(doc))

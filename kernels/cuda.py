@@ -18,30 +18,26 @@ if not hasattr(np, "row_stack"):
 
 from numba import cuda  # noqa: E402
 
-from .moves import NF, chain_init, run_sweeps
+from .layout import CHAIN_F, N_CHAIN_F, STATE_SPEC  # noqa: E402
+from .moves import chain_init, run_sweeps  # noqa: E402
 
 #: threads (chains) per block; SATEA_CUDA_TPB overrides it for tuning runs
 THREADS_PER_BLOCK = int(os.environ.get("SATEA_CUDA_TPB", "128"))
 
 
-def _init_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, chain_f, n_jobs, n_servers,
-                 random_start):
+def _init_kernel(P, S, n_jobs, n_servers, random_start):
     c = cuda.grid(1)
-    nc = chain_f.shape[0] // NF
+    nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     if c < nc:
-        cost, viol = chain_init(P, x, nxt, head, srv_cost, srv_busy, rng, c, nc, False,
-                                n_jobs, n_servers, chain_f[c], random_start)
-        chain_f[nc + c] = cost
-        chain_f[2 * nc + c] = viol
+        chain_init(P, S, c, nc, False, n_jobs, n_servers, random_start)
 
 
-def _sweep_kernel(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, n_jobs,
-                  n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
+def _sweep_kernel(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
     c = cuda.grid(1)
-    nc = chain_f.shape[0] // NF
+    nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     if c < nc:
-        run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, False,
-                   n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace)
+        run_sweeps(P, S, c, nc, False, n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap,
+                   cap_weight, trace)
 
 
 init_kernel = cuda.jit(_init_kernel)
@@ -56,15 +52,14 @@ def launch_config(n_chains):
 
 def kernel_signatures(P_types):
     """Argument types of each kernel for ahead-of-time compilation (PTX check)."""
+    from numba import from_dtype
     from numba import types as t
-    i32 = t.int32[::1]
-    u64 = t.uint64[::1]
-    f64 = t.float64[::1]
+    S = t.Tuple(tuple(from_dtype(np.dtype(dt))[::1] for _n, _k, dt, _v in STATE_SPEC))
     P = t.Tuple(P_types)
     return {
-        "init": (P, i32, i32, i32, f64, f64, u64, f64, t.int64, t.int64, t.boolean),
-        "sweep": (P, i32, i32, i32, f64, f64, u64, i32, f64, t.int64, t.int64, f64, t.int64,
-                  t.int64, t.float64, t.float64, f64),
+        "init": (P, S, t.int64, t.int64, t.boolean),
+        "sweep": (P, S, t.int64, t.int64, t.float64[::1], t.int64, t.int64, t.float64,
+                  t.float64, t.float64[::1]),
     }
 
 

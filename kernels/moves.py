@@ -2,56 +2,50 @@
 
 Everything here is a scalar function over flat arrays, registered with
 ``register_jitable`` so that both ``numba.njit`` and ``numba.cuda.jit`` kernels inline it.
+The problem travels as the tuple ``P`` and a chain state as the tuple ``S``; their fields,
+the per-chain scalar slots and the constants are named in :mod:`.layout`. Element ``i`` of
+chain ``c``'s length-``L`` part of a state array sits at :func:`ix` ``(c, i, L, nc, cm)``:
+row-major per chain on the CPU (``cm=True``: a thread owns a contiguous row) and
+interleaved on the GPU (``cm=False``: neighbouring threads read neighbouring words).
 
-Problem arrays travel as one tuple ``P`` (see :data:`PROBLEM_FIELDS`, built by
-:func:`problem_tuple`), one array per field. (Packing each job's fields into one 64-byte
-row made the CPU kernel 20% faster and the GPU kernel slower on an H200, 2026-11-26:
-benchmarks/results/README.md.) Chain state travels as flat arrays; element ``i`` of a length-``L``
-per-chain array of chain ``c`` sits at :func:`ix` ``(c, i, L, nc, cm)``: row-major per chain
-on the CPU (``cm=True``: a thread owns a contiguous row) and interleaved on the GPU
-(``cm=False``: neighbouring threads read neighbouring words).
+A server's search cost splits in two (docs/model.md):
 
-Chain state (per chain):
+* **additive** terms, which depend only on (job, server): the assignment cost
+  ``fixed_cost[k, g]`` and, at a constant price, the dynamic energy
+  ``dyn_w * p * price / 3.6e6``. A move changes them in O(1).
+* **schedule** terms, which depend on the timeline: idle energy over [first start, last
+  completion], dynamic energy under a price curve, and lambda x penalties. Only servers
+  with ``walks[s] = 1`` have them; the others (every generic assignment problem) never
+  walk, and their chains keep no lists.
 
-* ``x[N]``: server of each job (internal, dispatch-ordered job indices);
-* ``nxt[N]`` and ``head[S]``: each server's jobs as a singly linked list in ascending job
-  index, which is the dispatch order, so a server's schedule is a walk of its list;
-* ``srv_cost[S]``: search cost of each server (energy + lambda * penalty + fixed cost);
-* ``srv_busy[S]``: busy time of each server.
+For walking servers a chain keeps each server's jobs as a doubly linked list in dispatch
+(ascending index) order, each job's completion time ``comp`` and schedule cost ``jcost``
+(time-of-use dynamic energy + lambda x penalty). A move that removes or inserts a job at
+some position re-times only the jobs after it, and stops where the new timeline rejoins
+the old one (a job completes exactly when it did, e.g. after an idle gap before a later
+release absorbed the shift); the rest comes from the cache. Finding where an inserted job
+goes walks back from the server's tail over the same suffix. Caches change on accepted
+moves only.
 
-A move (shift one job, or swap two jobs' servers) re-evaluates only the two servers it
-touches by walking their lists with the moved job skipped or merged in, so it costs
-O(jobs on those two servers), never O(N).
+Each function binds the state arrays it uses to locals on entry (``x_ = S[X]``, names
+ending in ``_``): Numba cannot pair the reference counts of ``S[...]`` lookups repeated
+in branches, and a move then cost ~20x more on the CPU (measured while writing this).
 """
 import math
 
 from numba.extending import register_jitable
 
+from .layout import (  # noqa: F401  (the names below are this module's public API too)
+    ALLOWED, ALLOWED_CUM, BEST_X, CAPACITY, CHAIN_F, CLASS_PTR, COMP, CURVE_CUM, CURVE_ID,
+    CURVE_LEN, CURVE_START, CURVE_STEP, CURVE_VALS, DUE, DYN_W, DYNW, EXP_CAP, F_ACCEPTED,
+    F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL, FIXED_COST, HEAD, IDLE_W,
+    JCOST, JOB_CLASS, JOULES_PER_KWH, N_CHAIN_F, NXT, PEN_EXP, PEN_KIND, PEN_LINEAR,
+    PEN_SCALE, PEN_STEP, PEN_WEIGHT, PRICE_CONST, PROBLEM_FIELDS, PROC, PRV, RELEASE,
+    RESYNC_SWEEPS, RNG, SERVER_CLASS, SERVERS_BY_CLASS, SRV_BUSY, SRV_COST, TAIL, THROUGHPUT,
+    WALKS, WORK, WORK_SCALE, X, problem_tuple)
 from .rng import next_uniform
 
-PROBLEM_FIELDS = (
-    "job_class", "work", "release", "due", "pen_kind", "pen_weight", "pen_scale",
-    "server_class", "idle_w", "price_const", "curve_id", "capacity",
-    "allowed", "work_scale", "throughput", "dyn_w", "fixed_cost",
-    "curve_start", "curve_len", "curve_step", "curve_vals", "curve_cum",
-    "class_ptr", "servers_by_class", "allowed_cum",
-)
-(JOB_CLASS, WORK, RELEASE, DUE, PEN_KIND, PEN_WEIGHT, PEN_SCALE,
- SERVER_CLASS, IDLE_W, PRICE_CONST, CURVE_ID, CAPACITY,
- ALLOWED, WORK_SCALE, THROUGHPUT, DYN_W, FIXED_COST,
- CURVE_START, CURVE_LEN, CURVE_STEP, CURVE_VALS, CURVE_CUM,
- CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM) = range(len(PROBLEM_FIELDS))
-
-EXP_CAP = 20.0
-#: per-chain scalars in ``chain_f`` (satea.backends.base names them)
-NF = 7
-JOULES_PER_KWH = 3.6e6
-
-
-def problem_tuple(problem):
-    """The arrays the kernels take, in :data:`PROBLEM_FIELDS` order, contiguous."""
-    import numpy as np
-    return tuple(np.ascontiguousarray(getattr(problem, f)) for f in PROBLEM_FIELDS)
+NF = N_CHAIN_F
 
 
 @register_jitable
@@ -61,6 +55,8 @@ def ix(c, i, length, nc, cm):
         return c * length + i
     return i * nc + c
 
+
+# ---- prices and penalties -------------------------------------------------------------
 
 @register_jitable
 def curve_cumulative(P, cid, t):
@@ -89,17 +85,17 @@ def price_integral(P, s, a, b):
 
 @register_jitable
 def job_penalty(P, j, completion):
-    """Penalty of job ``j`` completing at ``completion`` (kinds: 1 step, 2 linear, 3 exp)."""
+    """Penalty of job ``j`` completing at ``completion`` (kinds in :mod:`.layout`)."""
     lateness = completion - P[DUE][j]
     if not lateness > 0.0:
         return 0.0
     kind = P[PEN_KIND][j]
     weight = P[PEN_WEIGHT][j]
-    if kind == 1:
+    if kind == PEN_STEP:
         return weight
-    if kind == 2:
+    if kind == PEN_LINEAR:
         return weight * (lateness / P[PEN_SCALE][j])
-    if kind == 3:
+    if kind == PEN_EXP:
         u = lateness / P[PEN_SCALE][j]
         if u > EXP_CAP:
             u = EXP_CAP
@@ -108,48 +104,43 @@ def job_penalty(P, j, completion):
 
 
 @register_jitable
-def server_total(P, s, lam, first, t, busy, dyn, pen, fixed):
-    """Search cost and busy time of a walked server (on from ``first`` to ``t``)."""
-    if first < 0.0:
-        return 0.0, 0.0
-    energy = (P[IDLE_W][s] * price_integral(P, s, first, t) + dyn) / JOULES_PER_KWH
-    return energy + lam * pen + fixed, busy
+def additive_cost(P, j, s):
+    """The terms of job ``j`` on server ``s`` that do not depend on when it runs: the
+    assignment cost and, at a constant price, its dynamic energy. O(1)."""
+    g = P[SERVER_CLASS][s]
+    cost = P[FIXED_COST][P[JOB_CLASS][j], g]
+    if P[CURVE_ID][s] < 0:
+        cost += P[DYNW][j, g] * (P[PRICE_CONST][s] * P[PROC][j, g]) / JOULES_PER_KWH
+    return cost
 
 
 @register_jitable
-def server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, s, skip, ins, lam):
-    """Search cost and busy time of server ``s`` with job ``skip`` removed and job ``ins``
-    merged in at its dispatch position (either may be -1).
+def job_step(P, g, cid, j, t, a_t, lam):
+    """Run job ``j`` on a server of class ``g`` (price curve ``cid``, -1: constant) after
+    the previous job completed at ``t`` (``a_t``: the curve's integral up to ``t``).
 
-    Walks the server's list once: O(jobs on s).
+    Returns (start, completion, integral up to completion, schedule cost of the job).
     """
-    g = P[SERVER_CLASS][s]
-    t, first, busy, dyn, pen, fixed = 0.0, -1.0, 0.0, 0.0, 0.0, 0.0
-    j = head[ix(c, s, n_servers, nc, cm)]
-    while True:
-        if j >= 0 and j == skip:
-            j = nxt[ix(c, j, n_jobs, nc, cm)]
-        if ins >= 0 and (j < 0 or ins < j):
-            cur = ins
-            ins = -1
-        elif j >= 0:
-            cur = j
-            j = nxt[ix(c, j, n_jobs, nc, cm)]
-        else:
-            break
-        k = P[JOB_CLASS][cur]
-        p = P[WORK][cur] * P[WORK_SCALE][k, g] / P[THROUGHPUT][k, g]
-        st = P[RELEASE][cur]
-        if t > st:
-            st = t
-        if first < 0.0:
-            first = st
-        t = st + p
-        busy += p
-        dyn += P[DYN_W][k, g] * price_integral(P, s, st, t)
-        fixed += P[FIXED_COST][k, g]
-        pen += job_penalty(P, cur, t)
-    return server_total(P, s, lam, first, t, busy, dyn, pen, fixed)
+    st = t
+    a_st = a_t
+    r = P[RELEASE][j]
+    if r > t:
+        st = r
+        if cid >= 0:
+            a_st = curve_cumulative(P, cid, r)
+    comp = st + P[PROC][j, g]
+    cost = lam * job_penalty(P, j, comp)
+    a_c = 0.0
+    if cid >= 0:
+        a_c = curve_cumulative(P, cid, comp)
+        cost += P[DYNW][j, g] * (a_c - a_st) / JOULES_PER_KWH
+    return st, comp, a_c, cost
+
+
+@register_jitable
+def idle_cost(P, s, on, off):
+    """Idle energy cost of server ``s`` switched on over [on, off]."""
+    return P[IDLE_W][s] * price_integral(P, s, on, off) / JOULES_PER_KWH
 
 
 @register_jitable
@@ -161,37 +152,190 @@ def overload(P, s, busy):
     return 0.0
 
 
+# ---- per-server job lists (walking servers only) ------------------------------------------
+
 @register_jitable
-def list_remove(nxt, head, c, nc, cm, n_jobs, n_servers, s, j):
-    h = ix(c, s, n_servers, nc, cm)
-    cur = head[h]
-    if cur == j:
-        head[h] = nxt[ix(c, j, n_jobs, nc, cm)]
-        return
-    while cur >= 0:
-        nx = nxt[ix(c, cur, n_jobs, nc, cm)]
-        if nx == j:
-            nxt[ix(c, cur, n_jobs, nc, cm)] = nxt[ix(c, j, n_jobs, nc, cm)]
-            return
-        cur = nx
+def find_pred(S, c, nc, cm, n_jobs, n_servers, s, j):
+    """The last job on server ``s`` dispatched before job ``j`` (-1: none; ``j`` is not on
+    ``s``). Walks from the end of the list nearer to ``j`` by index: O(min(jobs before,
+    jobs after)), no more than the suffix a move re-times anyway."""
+    head_, tail_, nxt_, prv_ = S[HEAD], S[TAIL], S[NXT], S[PRV]
+    h = head_[ix(c, s, n_servers, nc, cm)]
+    if h < 0 or j < h:
+        return -1
+    t = tail_[ix(c, s, n_servers, nc, cm)]
+    if j > t:
+        return t
+    if j - h < t - j:
+        cur = h
+        while True:
+            nx = nxt_[ix(c, cur, n_jobs, nc, cm)]
+            if nx < 0 or nx > j:
+                return cur
+            cur = nx
+    cur = t
+    while cur > j:
+        cur = prv_[ix(c, cur, n_jobs, nc, cm)]
+    return cur
 
 
 @register_jitable
-def list_insert(nxt, head, c, nc, cm, n_jobs, n_servers, s, j):
-    h = ix(c, s, n_servers, nc, cm)
-    cur = head[h]
-    if cur < 0 or j < cur:
-        nxt[ix(c, j, n_jobs, nc, cm)] = cur
-        head[h] = j
-        return
+def list_unlink(S, c, nc, cm, n_jobs, n_servers, s, j):
+    prv_, nxt_, head_, tail_ = S[PRV], S[NXT], S[HEAD], S[TAIL]
+    p = prv_[ix(c, j, n_jobs, nc, cm)]
+    q = nxt_[ix(c, j, n_jobs, nc, cm)]
+    if p >= 0:
+        nxt_[ix(c, p, n_jobs, nc, cm)] = q
+    else:
+        head_[ix(c, s, n_servers, nc, cm)] = q
+    if q >= 0:
+        prv_[ix(c, q, n_jobs, nc, cm)] = p
+    else:
+        tail_[ix(c, s, n_servers, nc, cm)] = p
+
+
+@register_jitable
+def list_link_after(S, c, nc, cm, n_jobs, n_servers, s, p, j):
+    """Link job ``j`` into server ``s``'s list right after job ``p`` (-1: at the head)."""
+    nxt_, head_, prv_, tail_ = S[NXT], S[HEAD], S[PRV], S[TAIL]
+    if p >= 0:
+        q = nxt_[ix(c, p, n_jobs, nc, cm)]
+        nxt_[ix(c, p, n_jobs, nc, cm)] = j
+    else:
+        q = head_[ix(c, s, n_servers, nc, cm)]
+        head_[ix(c, s, n_servers, nc, cm)] = j
+    if q >= 0:
+        prv_[ix(c, q, n_jobs, nc, cm)] = j
+    else:
+        tail_[ix(c, s, n_servers, nc, cm)] = j
+    prv_[ix(c, j, n_jobs, nc, cm)] = p
+    nxt_[ix(c, j, n_jobs, nc, cm)] = q
+
+
+# ---- schedule part of a server: full walk, delta walk, re-timing walk ---------------------
+
+@register_jitable
+def server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam):
+    """Walk server ``s``'s whole list, store every job's completion and schedule cost, and
+    return the server's schedule cost. O(jobs on s)."""
+    head_, comp_, jcost_, nxt_ = S[HEAD], S[COMP], S[JCOST], S[NXT]
+    g = P[SERVER_CLASS][s]
+    cid = P[CURVE_ID][s]
+    t, a_t, total, on = 0.0, 0.0, 0.0, -1.0
+    j = head_[ix(c, s, n_servers, nc, cm)]
+    while j >= 0:
+        st, t, a_t, cost = job_step(P, g, cid, j, t, a_t, lam)
+        if on < 0.0:
+            on = st
+        comp_[ix(c, j, n_jobs, nc, cm)] = t
+        jcost_[ix(c, j, n_jobs, nc, cm)] = cost
+        total += cost
+        j = nxt_[ix(c, j, n_jobs, nc, cm)]
+    if on >= 0.0 and P[IDLE_W][s] > 0.0:
+        total += idle_cost(P, s, on, t)
+    return total
+
+
+@register_jitable
+def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
+    """Change of server ``s``'s schedule cost if job ``out`` left it and job ``inn`` joined
+    it (either may be -1). Re-times only the jobs from the first edit on and stops where
+    the timeline rejoins the old one. Reads the caches, writes nothing."""
+    prv_, comp_, nxt_, head_, jcost_, tail_ = S[PRV], S[COMP], S[NXT], S[HEAD], S[JCOST], S[TAIL]
+    g = P[SERVER_CLASS][s]
+    cid = P[CURVE_ID][s]
+    last_edit = out if out > inn else inn
+    if out >= 0 and (inn < 0 or out < inn):
+        pred = prv_[ix(c, out, n_jobs, nc, cm)]
+    else:
+        pred = find_pred(S, c, nc, cm, n_jobs, n_servers, s, inn)
+    t, a_t = 0.0, 0.0
+    if pred >= 0:
+        t = comp_[ix(c, pred, n_jobs, nc, cm)]
+        if cid >= 0:
+            a_t = curve_cumulative(P, cid, t)
+        cur = nxt_[ix(c, pred, n_jobs, nc, cm)]
+    else:
+        cur = head_[ix(c, s, n_servers, nc, cm)]
+    d = 0.0
+    first = -1.0   # new first start, when the head changes (pred < 0)
+    ins = inn
+    rejoined = False
     while True:
-        nx = nxt[ix(c, cur, n_jobs, nc, cm)]
-        if nx < 0 or j < nx:
-            nxt[ix(c, j, n_jobs, nc, cm)] = nx
-            nxt[ix(c, cur, n_jobs, nc, cm)] = j
-            return
-        cur = nx
+        if cur >= 0 and cur == out:
+            d -= jcost_[ix(c, out, n_jobs, nc, cm)]
+            cur = nxt_[ix(c, out, n_jobs, nc, cm)]
+            continue
+        if ins >= 0 and (cur < 0 or ins < cur):
+            j = ins
+            ins = -1
+        elif cur >= 0:
+            j = cur
+            cur = nxt_[ix(c, cur, n_jobs, nc, cm)]
+        else:
+            break
+        st, comp, a_c, cost = job_step(P, g, cid, j, t, a_t, lam)
+        if first < 0.0:
+            first = st
+        if j == inn:
+            d += cost
+        else:
+            if j > last_edit and comp == comp_[ix(c, j, n_jobs, nc, cm)]:
+                rejoined = True  # every later job runs as before
+                break
+            d += cost - jcost_[ix(c, j, n_jobs, nc, cm)]
+        t = comp
+        a_t = a_c
+    if P[IDLE_W][s] > 0.0 and not (rejoined and pred >= 0):
+        on_new = -1.0
+        h = head_[ix(c, s, n_servers, nc, cm)]
+        if h >= 0:  # the old on-time
+            on_old = P[RELEASE][h]
+            if on_old < 0.0:
+                on_old = 0.0
+            off_old = comp_[ix(c, tail_[ix(c, s, n_servers, nc, cm)], n_jobs, nc, cm)]
+            d -= idle_cost(P, s, on_old, off_old)
+            on_new = on_old
+        if pred < 0:
+            on_new = first
+        if rejoined:
+            off_new = comp_[ix(c, tail_[ix(c, s, n_servers, nc, cm)], n_jobs, nc, cm)]
+        else:
+            off_new = t
+        if on_new >= 0.0:  # the server still runs something
+            d += idle_cost(P, s, on_new, off_new)
+    return d
 
+
+@register_jitable
+def retime(P, S, c, nc, cm, n_jobs, n_servers, s, pred, last_edit, lam):
+    """After a relink of server ``s``, store the new completions and job costs of the jobs
+    after ``pred`` (-1: from the head) until the timeline rejoins the old one past job
+    ``last_edit``."""
+    comp_, nxt_, head_, jcost_ = S[COMP], S[NXT], S[HEAD], S[JCOST]
+    g = P[SERVER_CLASS][s]
+    cid = P[CURVE_ID][s]
+    t, a_t = 0.0, 0.0
+    if pred >= 0:
+        t = comp_[ix(c, pred, n_jobs, nc, cm)]
+        if cid >= 0:
+            a_t = curve_cumulative(P, cid, t)
+        j = nxt_[ix(c, pred, n_jobs, nc, cm)]
+    else:
+        j = head_[ix(c, s, n_servers, nc, cm)]
+    while j >= 0:
+        st, comp, a_c, cost = job_step(P, g, cid, j, t, a_t, lam)
+        k = ix(c, j, n_jobs, nc, cm)
+        if j > last_edit and comp == comp_[k]:
+            break
+        comp_[k] = comp
+        jcost_[k] = cost
+        t = comp
+        a_t = a_c
+        j = nxt_[k]
+
+
+# ---- chain set-up and exact re-synchronisation ------------------------------------------
 
 @register_jitable
 def draw_index(u, n):
@@ -227,69 +371,85 @@ def is_allowed(P, j, s):
 
 
 @register_jitable
-def chain_init(P, x, nxt, head, srv_cost, srv_busy, rng, c, nc, cm, n_jobs, n_servers,
-               lam, random_start):
-    """Build chain ``c``'s lists and server costs from ``x`` (drawn first if
-    ``random_start``, uniformly among each job's allowed servers). Returns
-    (total search cost, total capacity violation). O(N + S)."""
+def chain_init(P, S, c, nc, cm, n_jobs, n_servers, random_start):
+    """Draw chain ``c``'s assignment (if ``random_start``, uniformly among each job's
+    allowed servers; else keep ``x``), build its lists and caches, and store its running
+    cost and violation. O(N + S)."""
+    rng_, x_ = S[RNG], S[X]
     r0 = ix(c, 0, 2, nc, cm)
     r1 = ix(c, 1, 2, nc, cm)
     if random_start:
         for j in range(n_jobs):
-            u = next_uniform(rng, r0, r1)
-            x[ix(c, j, n_jobs, nc, cm)] = allowed_server(P, P[JOB_CLASS][j], u)
+            u = next_uniform(rng_, r0, r1)
+            x_[ix(c, j, n_jobs, nc, cm)] = allowed_server(P, P[JOB_CLASS][j], u)
+    chain_resync(P, S, c, nc, cm, n_jobs, n_servers, True)
+
+
+@register_jitable
+def chain_resync(P, S, c, nc, cm, n_jobs, n_servers, relink):
+    """Recompute every cache of chain ``c`` from its assignment (and, if ``relink``, its
+    lists from ``x``); store the running cost and violation. O(N + S)."""
+    (f_, cost_, busy_, head_, tail_, x_) = (
+        S[CHAIN_F], S[SRV_COST], S[SRV_BUSY], S[HEAD], S[TAIL], S[X])
+    lam = f_[ix(c, F_LAM, NF, nc, cm)]
     for s in range(n_servers):
-        head[ix(c, s, n_servers, nc, cm)] = -1
-    for jj in range(n_jobs):  # push in descending order so lists come out ascending
+        cost_[ix(c, s, n_servers, nc, cm)] = 0.0
+        busy_[ix(c, s, n_servers, nc, cm)] = 0.0
+        if relink and P[WALKS][s]:
+            head_[ix(c, s, n_servers, nc, cm)] = -1
+            tail_[ix(c, s, n_servers, nc, cm)] = -1
+    for jj in range(n_jobs):  # descending, so each list comes out ascending
         j = n_jobs - 1 - jj
-        s = x[ix(c, j, n_jobs, nc, cm)]
-        h = ix(c, s, n_servers, nc, cm)
-        nxt[ix(c, j, n_jobs, nc, cm)] = head[h]
-        head[h] = j
-    return chain_resync(P, nxt, head, srv_cost, srv_busy, c, nc, cm, n_jobs, n_servers, lam)
-
-
-@register_jitable
-def chain_resync(P, nxt, head, srv_cost, srv_busy, c, nc, cm, n_jobs, n_servers, lam):
-    """Recompute every server's cost from scratch: O(N + S). Returns (cost, violation)."""
+        s = x_[ix(c, j, n_jobs, nc, cm)]
+        hs = ix(c, s, n_servers, nc, cm)
+        cost_[hs] += additive_cost(P, j, s)
+        busy_[hs] += P[PROC][j, P[SERVER_CLASS][s]]
+        if relink and P[WALKS][s]:
+            list_link_after(S, c, nc, cm, n_jobs, n_servers, s, -1, j)
     total = 0.0
     viol = 0.0
     for s in range(n_servers):
-        cost, busy = server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, s, -1, -1, lam)
-        srv_cost[ix(c, s, n_servers, nc, cm)] = cost
-        srv_busy[ix(c, s, n_servers, nc, cm)] = busy
-        total += cost
-        viol += overload(P, s, busy)
-    return total, viol
+        hs = ix(c, s, n_servers, nc, cm)
+        if P[WALKS][s]:
+            cost_[hs] += server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam)
+        total += cost_[hs]
+        viol += overload(P, s, busy_[hs])
+    f_[ix(c, F_COST, NF, nc, cm)] = total
+    f_[ix(c, F_VIOL, NF, nc, cm)] = viol
 
 
 @register_jitable
-def chain_totals(P, srv_cost, srv_busy, c, nc, cm, n_servers):
-    """Sum the maintained server costs: exact re-synchronisation of the running totals."""
+def chain_totals(P, S, c, nc, cm, n_servers):
+    """Sum the maintained server costs and violations (no drift in the running totals)."""
+    cost_, busy_ = S[SRV_COST], S[SRV_BUSY]
     total = 0.0
     viol = 0.0
     for s in range(n_servers):
-        total += srv_cost[ix(c, s, n_servers, nc, cm)]
-        viol += overload(P, s, srv_busy[ix(c, s, n_servers, nc, cm)])
+        hs = ix(c, s, n_servers, nc, cm)
+        total += cost_[hs]
+        viol += overload(P, s, busy_[hs])
     return total, viol
 
 
+# ---- one move ---------------------------------------------------------------------------------
+
 @register_jitable
-def propose(P, x, rng, c, nc, cm, n_jobs, p_swap):
+def propose(P, S, c, nc, cm, n_jobs, p_swap):
     """Draw one move. Four uniforms per move, always, so streams stay aligned across
     backends. Returns (j1, j2, a, b, u_accept): job ``j1`` goes from server ``a`` to ``b``;
     for a swap ``j2 >= 0`` goes from ``b`` to ``a``. ``a == b`` marks a null move."""
+    rng_, x_ = S[RNG], S[X]
     r0 = ix(c, 0, 2, nc, cm)
     r1 = ix(c, 1, 2, nc, cm)
-    u_kind = next_uniform(rng, r0, r1)
-    u_job = next_uniform(rng, r0, r1)
-    u_target = next_uniform(rng, r0, r1)
-    u_accept = next_uniform(rng, r0, r1)
+    u_kind = next_uniform(rng_, r0, r1)
+    u_job = next_uniform(rng_, r0, r1)
+    u_target = next_uniform(rng_, r0, r1)
+    u_accept = next_uniform(rng_, r0, r1)
     j1 = draw_index(u_job, n_jobs)
-    a = x[ix(c, j1, n_jobs, nc, cm)]
+    a = x_[ix(c, j1, n_jobs, nc, cm)]
     if u_kind < p_swap:
         j2 = draw_index(u_target, n_jobs)
-        b = x[ix(c, j2, n_jobs, nc, cm)]
+        b = x_[ix(c, j2, n_jobs, nc, cm)]
         if b == a or not is_allowed(P, j2, a) or not is_allowed(P, j1, b):
             return j1, -1, a, a, u_accept
         return j1, j2, a, b, u_accept
@@ -298,35 +458,104 @@ def propose(P, x, rng, c, nc, cm, n_jobs, p_swap):
 
 
 @register_jitable
-def move_delta(P, nxt, head, srv_cost, srv_busy, c, nc, cm, n_jobs, n_servers,
-               j1, j2, a, b, lam, cap_weight):
-    """Change of the search objective (cost + cap_weight * violation) if the move were made,
-    and the two servers' new (cost, busy). O(jobs on a and b)."""
-    ha = ix(c, a, n_servers, nc, cm)
-    hb = ix(c, b, n_servers, nc, cm)
-    cost_a, busy_a = server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
-    cost_b, busy_b = server_eval(P, nxt, head, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
-    d_cost = cost_a + cost_b - srv_cost[ha] - srv_cost[hb]
-    d_viol = (overload(P, a, busy_a) + overload(P, b, busy_b)
-              - overload(P, a, srv_busy[ha]) - overload(P, b, srv_busy[hb]))
-    return d_cost + cap_weight * d_viol, d_cost, d_viol, cost_a, busy_a, cost_b, busy_b
+def additive_change(P, s, out, inn):
+    """(change of additive cost, change of busy time) of server ``s`` losing job ``out``
+    and gaining job ``inn`` (either -1). O(1)."""
+    g = P[SERVER_CLASS][s]
+    d_cost = 0.0
+    d_busy = 0.0
+    if out >= 0:
+        d_cost = -additive_cost(P, out, s)
+        d_busy = -P[PROC][out, g]
+    if inn >= 0:
+        d_cost = d_cost + additive_cost(P, inn, s)
+        d_busy = d_busy + P[PROC][inn, g]
+    return d_cost, d_busy
 
 
 @register_jitable
-def move_apply(x, nxt, head, srv_cost, srv_busy, c, nc, cm, n_jobs, n_servers,
-               j1, j2, a, b, cost_a, busy_a, cost_b, busy_b):
-    """Make the move: relink the two lists and store the two servers' new cost and busy."""
-    list_remove(nxt, head, c, nc, cm, n_jobs, n_servers, a, j1)
-    list_insert(nxt, head, c, nc, cm, n_jobs, n_servers, b, j1)
-    x[ix(c, j1, n_jobs, nc, cm)] = b
+def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
+    """Schedule-cost changes (server a, server b) of a move: the re-timed suffixes."""
+    d_a = 0.0
+    d_b = 0.0
+    if P[WALKS][a]:
+        d_a = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
+    if P[WALKS][b]:
+        d_b = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
+    return d_a, d_b
+
+
+@register_jitable
+def move_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight):
+    """Change of the search objective (cost + cap_weight * violation) if the move were
+    made, and the two servers' new (cost, busy)."""
+    busy_, cost_ = S[SRV_BUSY], S[SRV_COST]
+    ha = ix(c, a, n_servers, nc, cm)
+    hb = ix(c, b, n_servers, nc, cm)
+    dca, dba = additive_change(P, a, j1, j2)
+    dcb, dbb = additive_change(P, b, j2, j1)
+    # Numba passes each tuple member as its own argument: a call costs ~100 ns, so the
+    # walks are one call, made only when a server has schedule terms
+    if P[WALKS][a] or P[WALKS][b]:
+        wa, wb = walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam)
+        dca += wa
+        dcb += wb
+    busy_a = busy_[ha] + dba
+    busy_b = busy_[hb] + dbb
+    d_viol = (overload(P, a, busy_a) + overload(P, b, busy_b)
+              - overload(P, a, busy_[ha]) - overload(P, b, busy_[hb]))
+    d_cost = dca + dcb
+    return (d_cost + cap_weight * d_viol, d_cost, d_viol, cost_[ha] + dca, busy_a,
+            cost_[hb] + dcb, busy_b)
+
+
+@register_jitable
+def relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
+    """Move the jobs between the walking servers' lists and re-time the changed suffixes."""
+    prv_ = S[PRV]
+    walk_a = P[WALKS][a] != 0
+    walk_b = P[WALKS][b] != 0
+    # unlink both jobs before linking either: j2 still sits in b's list until then
+    pa = -2
+    pb = -2
+    if walk_a:
+        if j2 < 0 or j1 < j2:
+            pa = prv_[ix(c, j1, n_jobs, nc, cm)]  # the first change on a is j1's place
+        list_unlink(S, c, nc, cm, n_jobs, n_servers, a, j1)
+    if walk_b and j2 >= 0:
+        if j2 < j1:
+            pb = prv_[ix(c, j2, n_jobs, nc, cm)]
+        list_unlink(S, c, nc, cm, n_jobs, n_servers, b, j2)
+    if walk_a:
+        if j2 >= 0:
+            q = find_pred(S, c, nc, cm, n_jobs, n_servers, a, j2)
+            list_link_after(S, c, nc, cm, n_jobs, n_servers, a, q, j2)
+            if pa == -2:
+                pa = q
+        retime(P, S, c, nc, cm, n_jobs, n_servers, a, pa, max(j1, j2), lam)
+    if walk_b:
+        q = find_pred(S, c, nc, cm, n_jobs, n_servers, b, j1)
+        list_link_after(S, c, nc, cm, n_jobs, n_servers, b, q, j1)
+        if pb == -2:
+            pb = q
+        retime(P, S, c, nc, cm, n_jobs, n_servers, b, pb, max(j1, j2), lam)
+
+
+@register_jitable
+def move_apply(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, cost_a, busy_a, cost_b,
+               busy_b, lam):
+    """Make the move: store the assignment and the two servers' new cost and busy time;
+    relink and re-time when a server walks."""
+    x_, cost_, busy_ = S[X], S[SRV_COST], S[SRV_BUSY]
+    x_[ix(c, j1, n_jobs, nc, cm)] = b
     if j2 >= 0:
-        list_remove(nxt, head, c, nc, cm, n_jobs, n_servers, b, j2)
-        list_insert(nxt, head, c, nc, cm, n_jobs, n_servers, a, j2)
-        x[ix(c, j2, n_jobs, nc, cm)] = a
-    srv_cost[ix(c, a, n_servers, nc, cm)] = cost_a
-    srv_busy[ix(c, a, n_servers, nc, cm)] = busy_a
-    srv_cost[ix(c, b, n_servers, nc, cm)] = cost_b
-    srv_busy[ix(c, b, n_servers, nc, cm)] = busy_b
+        x_[ix(c, j2, n_jobs, nc, cm)] = a
+    if P[WALKS][a] or P[WALKS][b]:
+        relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam)
+    cost_[ix(c, a, n_servers, nc, cm)] = cost_a
+    busy_[ix(c, a, n_servers, nc, cm)] = busy_a
+    cost_[ix(c, b, n_servers, nc, cm)] = cost_b
+    busy_[ix(c, b, n_servers, nc, cm)] = busy_b
 
 
 @register_jitable
@@ -338,57 +567,61 @@ def metropolis(delta, beta, u):
 
 
 @register_jitable
-def run_sweeps(P, x, nxt, head, srv_cost, srv_busy, rng, best_x, chain_f, c, nc, cm,
-               n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
+def keep_best(S, c, nc, cm, n_jobs, cost, viol, cap_weight):
+    """Update the chain's best from its state at a sweep boundary; return the best so far."""
+    f_, bx_, x_ = S[CHAIN_F], S[BEST_X], S[X]
+    kf = ix(c, F_BEST_FEASIBLE, NF, nc, cm)
+    ka = ix(c, F_BEST_ANY, NF, nc, cm)
+    copy = False
+    if viol == 0.0:
+        if cost < f_[kf]:
+            f_[kf] = cost
+            copy = True
+    elif f_[kf] == math.inf and cost + cap_weight * viol < f_[ka]:
+        f_[ka] = cost + cap_weight * viol
+        copy = True
+    if copy:
+        for j in range(n_jobs):
+            bx_[ix(c, j, n_jobs, nc, cm)] = x_[ix(c, j, n_jobs, nc, cm)]
+    if f_[kf] < math.inf:
+        return f_[kf]
+    return f_[ka]
+
+
+@register_jitable
+def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap,
+               cap_weight, trace):
     """Run ``n_sweeps`` sweeps (``n_jobs`` attempted moves each) of chain ``c``.
 
-    ``chain_f`` holds this chain's scalars at ``ix(c, i, NF, ...)``: 0 lambda, 1 running
-    cost, 2 running violation, 3 best feasible cost (+inf: none yet), 4 best infeasible
-    search objective, 5 accepted moves, 6 temperature scale (the chain's inverse
-    temperature at sweep s is ``betas[s] / scale``: one schedule shape, per-chain levels).
-    After each sweep the running totals are re-synchronised exactly from the server
-    costs, and the chain's best is updated from
-    the state at the sweep boundary (copying x there keeps a move O(jobs touched)).
-    ``trace[i]`` (at ``ix(c, i, n_sweeps, ...)``) receives the chain's best after sweep i.
+    After each sweep the running totals are re-summed from the server costs and the
+    chain's best is updated from the state at the sweep boundary (copying x there keeps a
+    move O(what it changes)); every :data:`RESYNC_SWEEPS` global sweeps the caches are
+    rebuilt exactly. ``trace[i]`` (at ``ix(c, i, n_sweeps, ...)``) receives the chain's
+    best after sweep i.
     """
-    lam = chain_f[ix(c, 0, NF, nc, cm)]
-    cost = chain_f[ix(c, 1, NF, nc, cm)]
-    viol = chain_f[ix(c, 2, NF, nc, cm)]
-    best_feasible = chain_f[ix(c, 3, NF, nc, cm)]
-    best_any = chain_f[ix(c, 4, NF, nc, cm)]
-    accepted = chain_f[ix(c, 5, NF, nc, cm)]
-    t_scale = chain_f[ix(c, 6, NF, nc, cm)]
+    f_ = S[CHAIN_F]
+    lam = f_[ix(c, F_LAM, NF, nc, cm)]
+    cost = f_[ix(c, F_COST, NF, nc, cm)]
+    viol = f_[ix(c, F_VIOL, NF, nc, cm)]
+    accepted = f_[ix(c, F_ACCEPTED, NF, nc, cm)]
+    t_scale = f_[ix(c, F_TSCALE, NF, nc, cm)]
     for sw in range(n_sweeps):
         beta = betas[sweep0 + sw] / t_scale
         for _ in range(n_jobs):
-            j1, j2, a, b, u = propose(P, x, rng, c, nc, cm, n_jobs, p_swap)
+            j1, j2, a, b, u = propose(P, S, c, nc, cm, n_jobs, p_swap)
             if a == b:
                 continue
             delta, d_cost, d_viol, cost_a, busy_a, cost_b, busy_b = move_delta(
-                P, nxt, head, srv_cost, srv_busy, c, nc, cm, n_jobs, n_servers,
-                j1, j2, a, b, lam, cap_weight)
+                P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight)
             if metropolis(delta, beta, u):
-                move_apply(x, nxt, head, srv_cost, srv_busy, c, nc, cm, n_jobs, n_servers,
-                           j1, j2, a, b, cost_a, busy_a, cost_b, busy_b)
-                cost += d_cost
-                viol += d_viol
+                move_apply(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, cost_a, busy_a,
+                           cost_b, busy_b, lam)
                 accepted += 1.0
-        cost, viol = chain_totals(P, srv_cost, srv_busy, c, nc, cm, n_servers)
-        if viol == 0.0:
-            if cost < best_feasible:
-                best_feasible = cost
-                for j in range(n_jobs):
-                    best_x[ix(c, j, n_jobs, nc, cm)] = x[ix(c, j, n_jobs, nc, cm)]
-        elif best_feasible == math.inf and cost + cap_weight * viol < best_any:
-            best_any = cost + cap_weight * viol
-            for j in range(n_jobs):
-                best_x[ix(c, j, n_jobs, nc, cm)] = x[ix(c, j, n_jobs, nc, cm)]
-        if best_feasible < math.inf:
-            trace[ix(c, sw, n_sweeps, nc, cm)] = best_feasible
-        else:
-            trace[ix(c, sw, n_sweeps, nc, cm)] = best_any
-    chain_f[ix(c, 1, NF, nc, cm)] = cost
-    chain_f[ix(c, 2, NF, nc, cm)] = viol
-    chain_f[ix(c, 3, NF, nc, cm)] = best_feasible
-    chain_f[ix(c, 4, NF, nc, cm)] = best_any
-    chain_f[ix(c, 5, NF, nc, cm)] = accepted
+        if (sweep0 + sw + 1) % RESYNC_SWEEPS == 0:
+            chain_resync(P, S, c, nc, cm, n_jobs, n_servers, False)
+        cost, viol = chain_totals(P, S, c, nc, cm, n_servers)
+        trace[ix(c, sw, n_sweeps, nc, cm)] = keep_best(S, c, nc, cm, n_jobs, cost, viol,
+                                                      cap_weight)
+    f_[ix(c, F_COST, NF, nc, cm)] = cost
+    f_[ix(c, F_VIOL, NF, nc, cm)] = viol
+    f_[ix(c, F_ACCEPTED, NF, nc, cm)] = accepted

@@ -69,11 +69,10 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     P = problem_tuple(problem)
     spec = RunSpec(n_chains, seed, np.arange(n_chains) + (1 << 40), np.full(n_chains, lam),
                    np.ones(1), 0.3, 0.0)
-    st = chain_state(problem, spec)
-    args = (P, st["x"], st["nxt"], st["head"], st["srv_cost"], st["srv_busy"], st["rng"])
-    cpu.init_cpu(*args, st["chain_f"], n, m, True)
+    S = chain_state(problem, spec, P)
+    cpu.init_cpu(P, S, n, m, True)
     out = np.empty(n_chains * n_moves)
-    cpu.sample_deltas_cpu(*args, st["chain_f"], n, m, 0.3, out)
+    cpu.sample_deltas_cpu(P, S, n, m, 0.3, out)
     d = _uphill(out)
     k, g = np.nonzero(problem.allowed)
     res = problem.work_scale[k, g] / problem.throughput[k, g] * float(np.median(problem.work))
@@ -88,9 +87,8 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     betas = np.concatenate((1.0 / np.geomspace(t_hot, t_cold, DESCENT_SWEEPS),
                             np.full(QUENCH_SWEEPS, 1e6 / t_cold)))
     cap = default_cap_weight(rand) if problem.has_capacity else 0.0
-    cpu.sweep_cpu(*args, st["best_x"], st["chain_f"], n, m, betas, 0, betas.size, 0.3, cap,
-                  np.empty(n_chains * betas.size))
-    cpu.sample_deltas_cpu(*args, st["chain_f"], n, m, 0.3, out)
+    cpu.sweep_cpu(P, S, n, m, betas, 0, betas.size, 0.3, cap, np.empty(n_chains * betas.size))
+    cpu.sample_deltas_cpu(P, S, n, m, 0.3, out)
     dl = _uphill(out)
     return MoveScale(rand.median_uphill, rand.low_uphill, rand.high_uphill,
                      rand.median_resource, float(np.median(dl)), float(np.quantile(dl, 0.05)),

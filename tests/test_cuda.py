@@ -374,6 +374,44 @@ def test_kernels_compile_to_ptx_sm90(monkeypatch):
             assert re.search(r"^\.target sm_90\b", text, re.M), f"{name}: no .target sm_90"
             entries = re.findall(r"^\.visible \.entry (\S+?)\(", text, re.M)
             assert len(entries) == 1 and f"_{name}_kernel" in entries[0], (name, entries)
+            report = _ptxas_report(text)
+            if report is not None:   # registers and spills, as the device would build it
+                regs, spill = report
+                print(f"{name} kernel, sm_90: {regs} registers, {spill} bytes spilled")
+                assert spill == 0, f"{name} kernel spills {spill} bytes to local memory"
+                assert regs <= 255
+
+
+def _ptxas() -> str | None:
+    """ptxas from the nvidia-cuda-nvcc wheel that numba-cuda[cu12] installs, or PATH."""
+    import shutil
+    try:
+        import nvidia.cuda_nvcc as nv
+        for base in list(getattr(nv, "__path__", [])):
+            cand = Path(base) / "bin" / "ptxas"
+            if cand.exists():
+                return str(cand)
+    except ImportError:
+        pass
+    return shutil.which("ptxas")
+
+
+def _ptxas_report(ptx: str):
+    """(registers per thread, spill store bytes) that ptxas reports for sm_90, or None
+    when no ptxas is installed."""
+    exe = _ptxas()
+    if exe is None:
+        return None
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "k.ptx"
+        src.write_text(ptx)
+        r = subprocess.run([exe, "-arch=sm_90", "-v", str(src), "-o", str(Path(d) / "k.cubin")],
+                           capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    regs = int(re.search(r"Used (\d+) registers", r.stderr).group(1))
+    spill = int(re.search(r"(\d+) bytes spill stores", r.stderr).group(1))
+    return regs, spill
 
 
 # ---------------------------------------------------------------------------------------

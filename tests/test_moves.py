@@ -1,4 +1,9 @@
-"""The shared move logic (kernels/moves.py) against full float64 recomputation."""
+"""The shared move logic (kernels/moves.py) against full float64 recomputation.
+
+Every delta a move proposes, and every cache a chain keeps after accepted moves
+(completions, job schedule costs, server costs and busy times, the job lists), must equal
+what the independent evaluator (satea.objective) computes from the assignment alone.
+"""
 import math
 
 import numpy as np
@@ -9,118 +14,208 @@ from numba import njit
 
 from satea.backends.base import RunSpec
 from satea.backends.numba_cpu import chain_state, problem_tuple
-from satea.compile import compile_fleet
+from satea.compile import compile_assignment, compile_fleet
 from satea.kernels import cpu
-from satea.kernels.moves import WORK, move_apply, move_delta, propose
+from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, SRV_BUSY, SRV_COST,
+                                  TAIL, WALKS, X, has_lists)
+from satea.kernels.moves import move_apply, move_delta, propose
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.objective import evaluate
 
 
 @njit
-def one_move(P, x, nxt, head, srv_cost, srv_busy, rng, n_jobs, n_servers, lam, p_swap,
-             cap_weight, out):
-    """Propose one move of chain 0, apply it whatever its delta; out = (moved, d_cost, d_viol)."""
-    j1, j2, a, b, u = propose(P, x, rng, 0, 1, True, n_jobs, p_swap)
+def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out):
+    """Propose one move of chain 0; out = (j1, j2, a, b, d_cost, d_viol, ca, ba, cb, bb)."""
+    j1, j2, a, b, u = propose(P, S, 0, 1, True, n_jobs, p_swap)
+    out[0], out[1], out[2], out[3] = j1, j2, a, b
     if a == b:
-        out[0] = 0.0
         return
-    delta, d_cost, d_viol, ca, ba, cb, bb = move_delta(
-        P, nxt, head, srv_cost, srv_busy, 0, 1, True, n_jobs, n_servers, j1, j2, a, b, lam,
-        cap_weight)
-    move_apply(x, nxt, head, srv_cost, srv_busy, 0, 1, True, n_jobs, n_servers, j1, j2, a, b,
-               ca, ba, cb, bb)
-    out[0] = 1.0
-    out[1] = d_cost
-    out[2] = d_viol
+    r = move_delta(P, S, 0, 1, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0)
+    for i in range(6):
+        out[4 + i] = r[1 + i]
 
 
-GPUS = {"A": GPUType("A", 40, 50.0), "B": GPUType("B", 16, 20.0)}
+@njit
+def apply_one(P, S, n_jobs, n_servers, lam, m):
+    move_apply(P, S, 0, 1, True, n_jobs, n_servers, int(m[0]), int(m[1]), int(m[2]),
+               int(m[3]), m[6], m[7], m[8], m[9], lam)
+
+
+GPUS = {"A": GPUType("A", 40, 50.0), "B": GPUType("B", 16, 20.0), "Z": GPUType("Z", 40, 0.0)}
 MODELS = {"m0": DNNModel("m0", 8), "m1": DNNModel("m1", 24)}  # m1 does not fit on B
 
 
 @st.composite
 def fleets(draw):
+    """Small fleets with releases, price curves, every penalty kind, capacities, forbidden
+    pairs and idle-free servers; jobs often share releases so timelines rejoin."""
     n_servers = draw(st.integers(1, 4))
-    n_jobs = draw(st.integers(1, 8))
+    n_jobs = draw(st.integers(1, 10))
     curve = PriceCurve("c", draw(st.sampled_from([600.0, 3600.0])),
                        tuple(draw(st.lists(st.floats(0.0, 0.5), min_size=1, max_size=5))))
     profiles = (Profile("m0", "A", 10.0, 300.0), Profile("m0", "B", 4.0, 90.0),
-                Profile("m1", "A", 5.0, 350.0), Profile("m1", "B", 2.0, 100.0))
+                Profile("m1", "A", 5.0, 350.0), Profile("m1", "B", 2.0, 100.0),
+                Profile("m0", "Z", 8.0, 0.0), Profile("m1", "Z", 8.0, 200.0))
     servers = []
     for s in range(n_servers):
         on_curve = draw(st.booleans())
         cap = draw(st.one_of(st.none(), st.floats(500.0, 20000.0)))
-        servers.append(Server(f"s{s}", "A" if s == 0 else draw(st.sampled_from(["A", "B"])),
+        servers.append(Server(f"s{s}", "A" if s == 0 else draw(st.sampled_from("ABZ")),
                               price_per_kwh=None if on_curve else draw(st.floats(0.01, 0.4)),
                               price_curve="c" if on_curve else None, capacity_s=cap))
+    releases = draw(st.lists(st.sampled_from([0.0, 500.0, 3000.0, 9000.0]), min_size=1,
+                             max_size=3))
     jobs = []
     for j in range(n_jobs):
         kind = draw(st.sampled_from(["none", "step", "linear", "exponential"]))
         due = draw(st.one_of(st.none(), st.floats(0.0, 20000.0)))
+        release = draw(st.one_of(st.sampled_from(releases), st.floats(0.0, 10000.0)))
         jobs.append(Job(f"j{j}", draw(st.sampled_from(["m0", "m1"])),
-                        draw(st.floats(100.0, 50000.0)), draw(st.floats(0.0, 10000.0)), due,
+                        draw(st.floats(100.0, 50000.0)), release, due,
                         Penalty(kind, draw(st.floats(0.0, 10.0)), draw(st.floats(60.0, 7200.0)))))
     return Fleet("h", GPUS, MODELS, profiles, tuple(servers), tuple(jobs), {"c": curve},
                  draw(st.floats(0.0, 5.0)))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(fleet=fleets(), seed=st.integers(0, 2**31), p_swap=st.sampled_from([0.0, 0.5, 1.0]))
-def test_incremental_delta_equals_full_recomputation(fleet, seed, p_swap):
-    problem = compile_fleet(fleet)
+def _full(problem, x_internal):
+    ev = evaluate(problem, problem.to_caller(np.asarray(x_internal)))
+    return ev.search_objective, ev.violation, ev
+
+
+def _scale(costs):
+    return max(1.0, float(np.abs(costs).max()))
+
+
+def _check_caches(problem, P, S, lam, peak):
+    """Every cache of chain 0 against the evaluator. ``peak[0]``: the largest server cost
+    seen so far on this trajectory (incremental updates round relative to it)."""
     n, m = problem.n_jobs, problem.n_servers
-    spec = RunSpec(1, seed, np.arange(1), np.array([problem.lam]), np.ones(1), p_swap, 0.0)
-    s = chain_state(problem, spec)
-    P = problem_tuple(problem)
-    cpu.init_cpu(P, s["x"], s["nxt"], s["head"], s["srv_cost"], s["srv_busy"], s["rng"],
-                 s["chain_f"], n, m, True)
-
-    def full(x_internal):
-        ev = evaluate(problem, problem.to_caller(x_internal))
-        return ev.search_objective, ev.violation
-
-    before = full(s["x"])
-    out = np.zeros(3)
-    for _ in range(40):
-        one_move(P, s["x"], s["nxt"], s["head"], s["srv_cost"], s["srv_busy"], s["rng"], n, m,
-                 problem.lam, p_swap, 0.0, out)
-        if out[0] == 0.0:
+    x = S[X]
+    _, _, ev = _full(problem, x)
+    busy = ev.server_busy
+    np.testing.assert_allclose(S[SRV_BUSY], busy, rtol=1e-12, atol=1e-9)
+    # a server's search cost: energy + lambda * its jobs' penalties + assignment costs
+    pen = np.asarray(ev.job_penalty)[problem.order]   # internal (dispatch) order
+    fixed = problem.fixed_cost[problem.job_class, problem.server_class[x]]
+    want = np.asarray(ev.server_energy_cost, float).copy()
+    np.add.at(want, x, lam * pen + fixed)
+    # a server's cost is updated by deltas: a job whose cost is huge (an exponential
+    # penalty at its cap, ~5e8) leaves an absolute rounding of eps x that on the server it
+    # left; the periodic rebuild (RESYNC_SWEEPS) clears it
+    peak[0] = max(peak[0], _scale(want))
+    np.testing.assert_allclose(S[SRV_COST], want, rtol=1e-9, atol=1e-11 * peak[0])
+    if not has_lists(P):
+        return
+    comp = np.asarray(ev.completion)[problem.order]
+    dyn = np.asarray(ev.job_energy_cost)[problem.order]
+    for s in range(m):
+        if not P[WALKS][s]:
             continue
-        after = full(s["x"])
-        scale = max(1.0, abs(before[0]), abs(after[0]))
-        assert math.isclose(out[1], after[0] - before[0], rel_tol=1e-9, abs_tol=1e-9 * scale)
-        assert math.isclose(out[2], after[1] - before[1], rel_tol=1e-9, abs_tol=1e-9)
-        before = after
-    # the maintained per-server state equals a rebuild from scratch
-    kept_cost, kept_busy = s["srv_cost"].copy(), s["srv_busy"].copy()
-    cpu.resync_cpu(P, s["nxt"], s["head"], s["srv_cost"], s["srv_busy"], s["chain_f"], n, m)
-    np.testing.assert_allclose(kept_cost, s["srv_cost"], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(kept_busy, s["srv_busy"], rtol=1e-12, atol=1e-12)
-    # lists hold each server's jobs in ascending (dispatch) order
-    for srv in range(m):
-        walk, j = [], s["head"][srv]
+        walk, j, prev = [], S[HEAD][s], -1
         while j >= 0:
+            assert S[PRV][j] == prev
             walk.append(j)
-            j = s["nxt"][j]
-        assert walk == sorted(np.flatnonzero(s["x"] == srv).tolist())
-    # moves never put a job where it cannot run
-    assert problem.is_allowed(np.arange(n), s["x"]).all()
+            prev, j = j, S[NXT][j]
+        assert S[TAIL][s] == prev
+        assert walk == sorted(np.flatnonzero(x == s).tolist())
+        for j in walk:
+            assert S[COMP][j] == pytest.approx(comp[j], rel=1e-12, abs=1e-9)
+            on_curve = problem.curve_id[s] >= 0
+            want_j = lam * pen[j] + (dyn[j] if on_curve else 0.0)
+            assert S[JCOST][j] == pytest.approx(want_j, rel=1e-9, abs=1e-9)
 
 
-def test_delta_touches_only_two_servers():
-    """A move's cost depends on the jobs of the two servers it touches, not on N: on a
-    fleet with many idle-free servers, its walk length is the two servers' job counts."""
-    from satea.kernels.moves import server_eval
-    fleet = Fleet("w", GPUS, MODELS, (Profile("m0", "A", 10.0, 300.0),),
-                  tuple(Server(f"s{i}", "A", price_per_kwh=0.1) for i in range(50)),
-                  tuple(Job(f"j{i}", "m0", 1000.0) for i in range(500)))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fleet=fleets(), seed=st.integers(0, 2**31), p_swap=st.sampled_from([0.0, 0.5, 1.0]),
+       accept=st.lists(st.booleans(), min_size=30, max_size=30))
+def test_every_delta_and_cache_equals_full_recomputation(fleet, seed, p_swap, accept):
     problem = compile_fleet(fleet)
-    spec = RunSpec(1, 1, np.arange(1), np.ones(1), np.ones(1), 0.3, 0.0)
-    s = chain_state(problem, spec)
+    n, m, lam = problem.n_jobs, problem.n_servers, problem.lam
+    spec = RunSpec(1, seed, np.arange(1), np.array([lam]), np.ones(1), p_swap, 0.0)
     P = problem_tuple(problem)
-    cpu.init_cpu(P, s["x"], s["nxt"], s["head"], s["srv_cost"], s["srv_busy"], s["rng"],
-                 s["chain_f"], 500, 50, True)
-    # server_eval as plain Python counts the jobs it visits through their work entry
+    S = chain_state(problem, spec, P)
+    cpu.init_cpu(P, S, n, m, True)
+    peak = [1.0]
+    _check_caches(problem, P, S, lam, peak)
+    before = _full(problem, S[X])
+    out = np.zeros(10)
+    for take in accept:
+        propose_one(P, S, n, m, lam, p_swap, out)
+        j1, j2, a, b = (int(v) for v in out[:4])
+        if a == b:
+            continue
+        x_new = S[X].copy()
+        x_new[j1] = b
+        if j2 >= 0:
+            x_new[j2] = a
+        after = _full(problem, x_new)
+        scale = max(1.0, abs(before[0]), abs(after[0]))
+        assert math.isclose(out[4], after[0] - before[0], rel_tol=1e-9, abs_tol=1e-9 * scale)
+        assert math.isclose(out[5], after[1] - before[1], rel_tol=1e-9, abs_tol=1e-9)
+        if take:
+            apply_one(P, S, n, m, lam, out)
+            before = after
+            _check_caches(problem, P, S, lam, peak)
+    # a rebuild from scratch changes nothing beyond rounding
+    kept = [a.copy() for a in S]
+    cpu.resync_cpu(P, S, n, m)
+    for f in (SRV_COST, SRV_BUSY, COMP, JCOST):
+        np.testing.assert_allclose(kept[f], S[f], rtol=1e-12, atol=1e-11 * peak[0])
+    # moves never put a job where it cannot run
+    assert problem.is_allowed(np.arange(n), S[X]).all()
+
+
+def test_assignment_problem_moves_in_constant_time():
+    """A generic assignment problem has no schedule terms: no server walks, the chain keeps
+    no lists, and every delta equals the change of the two additive sums."""
+    rng = np.random.default_rng(3)
+    cost = rng.integers(1, 30, size=(12, 4)).astype(float)
+    res = rng.integers(1, 10, size=(12, 4)).astype(float)
+    problem = compile_assignment(cost, res, np.full(4, 25.0))
+    P = problem_tuple(problem)
+    assert not P[WALKS].any() and not has_lists(P)
+    spec = RunSpec(1, 5, np.arange(1), np.ones(1), np.ones(1), 0.5, 0.0)
+    S = chain_state(problem, spec, P)
+    assert S[NXT].size == S[HEAD].size == 1   # no lists: memory O(N + S) per chain
+    cpu.init_cpu(P, S, 12, 4, True)
+    out = np.zeros(10)
+    for i in range(200):
+        x = S[X].copy()
+        propose_one(P, S, 12, 4, 1.0, 0.5, out)
+        j1, j2, a, b = (int(v) for v in out[:4])
+        if a == b:
+            continue
+        want = cost[j1, b] - cost[j1, a] + (cost[j2, a] - cost[j2, b] if j2 >= 0 else 0.0)
+        assert out[4] == want
+        if i % 3 == 0:
+            apply_one(P, S, 12, 4, 1.0, out)
+            x[j1] = b
+            if j2 >= 0:
+                x[j2] = a
+            assert np.array_equal(S[X], x)
+            np.testing.assert_array_equal(
+                S[SRV_COST], np.bincount(x, weights=cost[np.arange(12), x], minlength=4))
+
+
+def test_a_move_retimes_only_the_suffix_until_the_timeline_rejoins():
+    """Removing a job re-times only the jobs after it, and stops at the first one whose
+    completion does not change (an idle gap before a later release absorbed the shift):
+    the walk visits 52 of the server's 200 jobs here."""
+    from satea.kernels.moves import walk_delta
+
+    # 100 jobs of 100 s released at 0 queue up until 10,000 s; 100 more are released from
+    # 20,000 s on, one every 100 s. Removing job 48 moves jobs 49-99 100 s earlier; job 100
+    # still starts at its release: the walk stops there.
+    jobs = ([Job(f"j{i}", "m0", 1000.0, release_s=0.0) for i in range(100)]
+            + [Job(f"j{i}", "m0", 1000.0, release_s=20000.0 + 100.0 * (i - 100))
+               for i in range(100, 200)])
+    fleet = Fleet("w", GPUS, MODELS, (Profile("m0", "A", 10.0, 300.0),),
+                  (Server("s0", "A", price_per_kwh=0.1),), tuple(jobs))
+    problem = compile_fleet(fleet)
+    P = problem_tuple(problem)
+    spec = RunSpec(1, 1, np.arange(1), np.ones(1), np.ones(1), 0.0, 0.0)
+    S = chain_state(problem, spec, P)
+    cpu.init_cpu(P, S, 200, 1, True)
     visited = []
 
     class Counting(np.ndarray):
@@ -129,6 +224,16 @@ def test_delta_touches_only_two_servers():
             return super().__getitem__(i)
 
     P2 = list(P)
-    P2[WORK] = P[WORK].view(Counting)
-    server_eval(tuple(P2), s["nxt"], s["head"], 0, 1, True, 500, 50, 3, -1, -1, 1.0)
-    assert len(visited) == int((s["x"] == 3).sum())
+    P2[RELEASE] = P[RELEASE].view(Counting)
+    internal = {int(c): i for i, c in enumerate(problem.order)}
+    d = walk_delta(tuple(P2), S, 0, 1, True, 200, 1, 0, internal[48], -1, 1.0)
+    assert len(visited) == 52   # jobs 49-99 re-timed, job 100 found unchanged
+    x = S[X].copy()
+    removed = problem.to_caller(x)
+    before = evaluate(problem, removed).search_objective
+    # compare with the evaluator on the instance without job 48 (the delta of a removal)
+    keep = [j for i, j in enumerate(jobs) if i != 48]
+    fleet2 = Fleet("w2", GPUS, MODELS, fleet.profiles, fleet.servers, tuple(keep))
+    after = evaluate(compile_fleet(fleet2), np.zeros(199, np.int64)).search_objective
+    fixed48 = 1000.0 / 10.0 * 250.0 * 0.1 / 3.6e6   # job 48's additive dynamic energy
+    assert d == pytest.approx(after - before + fixed48, rel=1e-9)

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..compile import ProblemArrays
-
-#: per-chain scalars, in kernels.moves.run_sweeps order
-F_LAM, F_COST, F_VIOL, F_BEST_FEASIBLE, F_BEST_ANY, F_ACCEPTED, F_TSCALE = range(7)
-N_CHAIN_F = 7
+from ..kernels.layout import (  # noqa: F401  (the chain-scalar slots, named once there)
+    F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL, N_CHAIN_F,
+    STATE_SPEC, has_lists, state_sizes)
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,33 @@ class RunSpec:
         if self.t_scale is None:
             return np.ones(self.n_chains)
         return np.asarray(self.t_scale, np.float64)
+
+
+def state_plan(problem: ProblemArrays, spec: "RunSpec", P: tuple, chain_major: bool) -> list:
+    """How to build each chain-state array (kernels.layout.STATE_SPEC order), flat over
+    all chains: ``(size, dtype, fill)`` with ``fill`` a scalar (a constant array, which a
+    device can fill itself) or a host array already in the kernels' layout (chain-major
+    rows on the CPU, interleaved ``i * n_chains + c`` on the GPU)."""
+    from ..kernels.rng import seed_states
+    nc = spec.n_chains
+    lay = ((lambda a: np.ascontiguousarray(a).reshape(-1)) if chain_major
+           else (lambda a: np.ascontiguousarray(np.asarray(a).T).reshape(-1)))
+    chain_f = np.zeros((nc, N_CHAIN_F))
+    chain_f[:, F_LAM] = spec.lams
+    chain_f[:, F_BEST_FEASIBLE] = np.inf
+    chain_f[:, F_BEST_ANY] = np.inf
+    chain_f[:, F_TSCALE] = spec.chain_t_scale()
+    host = {"rng": seed_states(spec.seed, spec.chain_ids), "chain_f": chain_f}
+    if spec.x0 is not None:
+        x0 = np.asarray(spec.x0, np.int32).reshape(nc, problem.n_jobs)
+        host["x"] = x0
+        host["best_x"] = x0
+    sizes = state_sizes(problem.n_jobs, problem.n_servers, has_lists(P))
+    plan = []
+    for (name, _kind, dtype, value), n in zip(STATE_SPEC, sizes):
+        fill = lay(np.asarray(host[name], dtype)) if name in host else value
+        plan.append((n * nc, dtype, fill))
+    return plan
 
 
 @dataclass

@@ -11,8 +11,9 @@ import time
 import numpy as np
 
 from ..compile import ProblemArrays, compile_assignment
-from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL,
-                   N_CHAIN_F, Backend, ChainSnapshot, RunSpec)
+from ..kernels.layout import BEST_X, CHAIN_F, state_bytes_per_chain
+from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_VIOL, N_CHAIN_F, Backend,
+                   ChainSnapshot, RunSpec, state_plan)
 from .numba_cpu import problem_tuple
 
 #: at most this many bytes of per-chain trace per block of sweeps
@@ -59,10 +60,10 @@ def device_free_bytes() -> int:
     return int(free)
 
 
-def chain_bytes(n_jobs: int, n_servers: int, block_sweeps: int) -> int:
-    """Device bytes per chain: x, nxt, best_x (int32 x N), head (int32 x S), server cost and
-    busy (float64 x S), stream, scalars, one block of trace."""
-    return 12 * n_jobs + 20 * n_servers + 16 + 8 * N_CHAIN_F + 8 * block_sweeps
+def chain_bytes(n_jobs: int, n_servers: int, block_sweeps: int, lists: bool = True) -> int:
+    """Device bytes per chain: the state (kernels.layout.STATE_SPEC: 32 N + 24 S + 72 with
+    job lists, 8 N + 16 S + 72 without) and one block of trace."""
+    return state_bytes_per_chain(n_jobs, n_servers, lists) + 8 * block_sweeps
 
 
 def max_block_sweeps(n_chains: int, spare_bytes: int = TRACE_BYTES) -> int:
@@ -74,7 +75,11 @@ def launch_bytes(problem: ProblemArrays, n_chains: int) -> int:
     """Device bytes of a launch of ``n_chains`` running one sweep per launch: problem arrays,
     per-chain state and one sweep of trace. Increasing in ``n_chains``; longer launches
     (:func:`max_block_sweeps`) only use memory left over."""
-    return problem.nbytes() + n_chains * chain_bytes(problem.n_jobs, problem.n_servers, 1)
+    from ..kernels.layout import problem_walks
+    lists = bool(problem_walks(problem).any())
+    derived = 16 * problem.n_jobs * problem.n_server_classes + problem.n_servers
+    return (problem.nbytes() + derived
+            + n_chains * chain_bytes(problem.n_jobs, problem.n_servers, 1, lists))
 
 
 def max_chains(problem: ProblemArrays, budget: int) -> int:
@@ -172,36 +177,19 @@ class CudaBackend(Backend):
         self._setup(problem, spec, kern)
 
     def _setup(self, problem: ProblemArrays, spec: RunSpec, kern) -> None:
-        from ..kernels.rng import seed_states
         self.kern, self.problem, self.spec = kern, problem, spec
         n, m, nc = problem.n_jobs, problem.n_servers, spec.n_chains
-        self.P = tuple(self._to_device(a) for a in problem_tuple(problem))
-        # interleaved layout: element i of chain c at i * nc + c
-        x0 = (None if spec.x0 is None
-              else np.ascontiguousarray(np.asarray(spec.x0, np.int32).T).reshape(-1))
-        chain_f = np.zeros((N_CHAIN_F, nc))
-        chain_f[F_LAM] = spec.lams
-        chain_f[F_BEST_FEASIBLE] = np.inf
-        chain_f[F_BEST_ANY] = np.inf
-        chain_f[F_TSCALE] = spec.chain_t_scale()
-        d = self._to_device
-        if spec.x0 is None:
-            self.x, self.best_x = self._full(n * nc, 0, np.int32), self._full(n * nc, 0, np.int32)
-        else:
-            self.x, self.best_x = d(x0), d(x0)
-        self.nxt = self._full(n * nc, -1, np.int32)
-        self.head = self._full(m * nc, -1, np.int32)
-        self.srv_cost, self.srv_busy = self._full(m * nc, 0.0, np.float64), self._full(
-            m * nc, 0.0, np.float64)
-        self.rng = d(np.ascontiguousarray(seed_states(spec.seed, spec.chain_ids).T).reshape(-1))
-        self.chain_f = d(chain_f.reshape(-1))
-        self.betas = d(np.ascontiguousarray(spec.betas, np.float64))
+        P = problem_tuple(problem)
+        self.P = tuple(self._to_device(a) for a in P)
+        # interleaved layout: element i of chain c at i * nc + c; constant arrays are
+        # filled on the device (no host copy of chains x jobs words)
+        self.S = tuple(self._full(size, fill, dtype) if np.isscalar(fill) else self._to_device(fill)
+                       for size, dtype, fill in state_plan(problem, spec, P, chain_major=False))
+        self.betas = self._to_device(np.ascontiguousarray(spec.betas, np.float64))
         spare = int(HEADROOM * device_free_bytes()) - launch_bytes(problem, nc)
         self.block_cap = max_block_sweeps(nc, spare)
         blocks, threads = kern.launch_config(nc)
-        kern.init_kernel[blocks, threads](self.P, self.x, self.nxt, self.head, self.srv_cost,
-                                          self.srv_busy, self.rng, self.chain_f, n, m,
-                                          spec.x0 is None)
+        kern.init_kernel[blocks, threads](self.P, self.S, n, m, spec.x0 is None)
 
     def run_block(self, sweep0: int, n_sweeps: int) -> np.ndarray:
         nc, kern = self.spec.n_chains, self.kern
@@ -212,9 +200,8 @@ class CudaBackend(Backend):
             k = min(self.block_cap, n_sweeps - done)
             trace = self._empty(nc * k)
             kern.sweep_kernel[blocks, threads](
-                self.P, self.x, self.nxt, self.head, self.srv_cost, self.srv_busy, self.rng,
-                self.best_x, self.chain_f, self.problem.n_jobs, self.problem.n_servers,
-                self.betas, sweep0 + done, k, self.spec.p_swap, self.spec.cap_weight, trace)
+                self.P, self.S, self.problem.n_jobs, self.problem.n_servers, self.betas,
+                sweep0 + done, k, self.spec.p_swap, self.spec.cap_weight, trace)
             out[done:done + k] = self._min_over_chains(trace, k, nc)
             done += k
         return out
@@ -238,20 +225,19 @@ class CudaBackend(Backend):
     def chain_x(self, c: int) -> np.ndarray:
         nc, n = self.spec.n_chains, self.problem.n_jobs
         if self.cp is not None:  # one strided column: n words, not n * nc
-            return self.cp.asarray(self.best_x).reshape(n, nc)[:, c].get()
-        return self.best_x.copy_to_host().reshape(n, nc)[:, c].copy()
+            return self.cp.asarray(self.S[BEST_X]).reshape(n, nc)[:, c].get()
+        return self.S[BEST_X].copy_to_host().reshape(n, nc)[:, c].copy()
 
     def snapshot(self, with_x: bool = True) -> ChainSnapshot:
         nc, n = self.spec.n_chains, self.problem.n_jobs
-        f = self.chain_f.copy_to_host().reshape(N_CHAIN_F, nc)
-        best_x = self.best_x.copy_to_host().reshape(n, nc).T.copy() if with_x else None
+        f = self.S[CHAIN_F].copy_to_host().reshape(N_CHAIN_F, nc)
+        best_x = self.S[BEST_X].copy_to_host().reshape(n, nc).T.copy() if with_x else None
         return ChainSnapshot(best_x=best_x, best_feasible=f[F_BEST_FEASIBLE].copy(),
                              best_any=f[F_BEST_ANY].copy(), accepted=f[F_ACCEPTED].copy(),
                              cost=f[F_COST].copy(), viol=f[F_VIOL].copy())
 
     def close(self) -> None:
-        for name in ("P", "x", "best_x", "nxt", "head", "srv_cost", "srv_busy", "rng",
-                     "chain_f", "betas"):
+        for name in ("P", "S", "betas"):
             self.__dict__.pop(name, None)
         if self.cp is not None:
             self.cp.get_default_memory_pool().free_all_blocks()

@@ -1,0 +1,115 @@
+"""The kernel contract, named once: problem fields, chain-state fields, per-chain scalar
+slots, penalty kinds and constants.
+
+Kernels (:mod:`.moves`, :mod:`.cpu`, :mod:`.cuda`), the backends, the schedules and the
+tests import these names; nothing else spells a slot number.
+
+* ``P``: the problem as a tuple of arrays, one per field of :data:`PROBLEM_FIELDS`
+  (:func:`problem_tuple`). The first 25 are :class:`satea.compile.ProblemArrays` fields;
+  the derived ones are per-job tables that spare a walked job any division or class
+  lookup: ``proc[j, g]`` (processing time on a server of class ``g``), ``dynw[j, g]``
+  (dynamic power), and ``walks[s]`` (1 where server ``s`` has schedule terms).
+* ``S``: one chain state as a tuple of flat arrays, one per field of :data:`STATE_FIELDS`
+  (:func:`state_sizes` says how long each is). Element ``i`` of chain ``c``'s length-``L``
+  part sits at ``moves.ix(c, i, L, nc, cm)``.
+"""
+import numpy as np
+
+from ..model import EXP_CAP, JOULES_PER_KWH  # noqa: F401  (re-exported for the kernels)
+
+# ---- penalty kinds (satea.model.PENALTY_KINDS order) ------------------------------------
+PEN_NONE, PEN_STEP, PEN_LINEAR, PEN_EXP = 0, 1, 2, 3
+
+# ---- problem tuple ----------------------------------------------------------------------
+PROBLEM_FIELDS = (
+    "job_class", "work", "release", "due", "pen_kind", "pen_weight", "pen_scale",
+    "server_class", "idle_w", "price_const", "curve_id", "capacity",
+    "allowed", "work_scale", "throughput", "dyn_w", "fixed_cost",
+    "curve_start", "curve_len", "curve_step", "curve_vals", "curve_cum",
+    "class_ptr", "servers_by_class", "allowed_cum",
+    # derived (problem_tuple)
+    "proc", "dynw", "walks",
+)
+(JOB_CLASS, WORK, RELEASE, DUE, PEN_KIND, PEN_WEIGHT, PEN_SCALE,
+ SERVER_CLASS, IDLE_W, PRICE_CONST, CURVE_ID, CAPACITY,
+ ALLOWED, WORK_SCALE, THROUGHPUT, DYN_W, FIXED_COST,
+ CURVE_START, CURVE_LEN, CURVE_STEP, CURVE_VALS, CURVE_CUM,
+ CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM,
+ PROC, DYNW, WALKS) = range(len(PROBLEM_FIELDS))
+
+# ---- chain state tuple --------------------------------------------------------------------
+#: (name, length kind, dtype, initial value). Length kinds: "job" (N), "server" (S),
+#: "list_job" / "list_server" (N / S when some server walks, else 1: a problem without
+#: schedule terms keeps no lists), "rng" (2), "scalar" (:data:`N_CHAIN_F`).
+STATE_SPEC = (
+    ("x", "job", np.int32, 0),               # server of each job
+    ("best_x", "job", np.int32, 0),          # the chain's best assignment
+    ("nxt", "list_job", np.int32, -1),       # next job on the same server (dispatch order)
+    ("prv", "list_job", np.int32, -1),       # previous job on the same server
+    ("comp", "list_job", np.float64, 0.0),   # completion time of each job
+    ("jcost", "list_job", np.float64, 0.0),  # schedule cost of each job (see moves)
+    ("head", "list_server", np.int32, -1),   # first job of each server
+    ("tail", "list_server", np.int32, -1),   # last job of each server
+    ("srv_cost", "server", np.float64, 0.0),  # search cost of each server
+    ("srv_busy", "server", np.float64, 0.0),  # busy time of each server
+    ("rng", "rng", np.uint64, 0),            # xoroshiro128+ words
+    ("chain_f", "scalar", np.float64, 0.0),  # per-chain scalars, slots F_*
+)
+STATE_FIELDS = tuple(f[0] for f in STATE_SPEC)
+(X, BEST_X, NXT, PRV, COMP, JCOST, HEAD, TAIL, SRV_COST, SRV_BUSY, RNG,
+ CHAIN_F) = range(len(STATE_FIELDS))
+
+#: per-chain scalars in ``chain_f``: lambda, running cost, running violation, best
+#: feasible cost (+inf: none yet), best infeasible search objective, accepted moves,
+#: temperature scale (inverse temperature at sweep s is ``betas[s] / scale``)
+(F_LAM, F_COST, F_VIOL, F_BEST_FEASIBLE, F_BEST_ANY, F_ACCEPTED, F_TSCALE) = range(7)
+N_CHAIN_F = 7
+
+#: every this many sweeps (global sweep count) a chain rebuilds its cached completions,
+#: job costs and server totals from its lists, so rounding of the incremental updates
+#: never accumulates for long (cost O(N + S) per chain, amortised over RESYNC_SWEEPS * N
+#: moves)
+RESYNC_SWEEPS = 16
+
+
+def problem_walks(problem) -> np.ndarray:
+    """Per server: 1 where its cost depends on the timeline (idle power, a price curve, or
+    any job with a penalty), so a move must re-time its jobs; 0 where every term is
+    additive (every generic assignment problem)."""
+    has_pen = bool(((problem.pen_kind != PEN_NONE) & np.isfinite(problem.due)).any())
+    walks = (problem.idle_w > 0) | (problem.curve_id >= 0) | has_pen
+    return walks.astype(np.uint8)
+
+
+def problem_tuple(problem):
+    """The arrays the kernels take, in :data:`PROBLEM_FIELDS` order, contiguous.
+
+    The derived per-job tables cost ``16 * n_jobs * n_server_classes`` bytes.
+    """
+    base = [np.ascontiguousarray(getattr(problem, f)) for f in PROBLEM_FIELDS[:PROC]]
+    k = problem.job_class[:, None]
+    g = np.arange(problem.n_server_classes)[None, :]
+    # the same operations, in the same order, as the float64 evaluator's p = w * scale / tp
+    proc = problem.work[:, None] * problem.work_scale[k, g] / problem.throughput[k, g]
+    dynw = problem.dyn_w[k, g]
+    return tuple(base) + (np.ascontiguousarray(proc, np.float64),
+                          np.ascontiguousarray(dynw, np.float64),
+                          problem_walks(problem))
+
+
+def has_lists(P) -> bool:
+    """Whether any server of the problem tuple walks (chains then keep job lists)."""
+    return bool(np.asarray(P[WALKS]).any())
+
+
+def state_sizes(n_jobs: int, n_servers: int, lists: bool) -> tuple:
+    """Length per chain of each :data:`STATE_FIELDS` array."""
+    per = {"job": n_jobs, "server": n_servers, "list_job": n_jobs if lists else 1,
+           "list_server": n_servers if lists else 1, "rng": 2, "scalar": N_CHAIN_F}
+    return tuple(per[kind] for _name, kind, _dt, _v in STATE_SPEC)
+
+
+def state_bytes_per_chain(n_jobs: int, n_servers: int, lists: bool) -> int:
+    """Bytes of one chain's state."""
+    return sum(n * np.dtype(dt).itemsize for n, (_f, _k, dt, _v)
+               in zip(state_sizes(n_jobs, n_servers, lists), STATE_SPEC))
