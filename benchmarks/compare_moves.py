@@ -54,6 +54,10 @@ INSTANCES = {
                       schedule=(0.085, 3.3e-4), cap_weight=0.0),
     "d20200": dict(kind="gap", file="gapd.txt", index=6, sweeps=12000,
                    schedule=(24.5, 0.58), cap_weight=14.5),
+    # a random 200 x 20 generalized assignment problem of d20200's shape (for machines
+    # without ../shared/data, e.g. a lent GPU), with d20200's schedule
+    "gap200": dict(kind="randgap", size=(200, 20), sweeps=12000,
+                   schedule=(24.5, 0.58), cap_weight=14.5),
 }
 DEFAULT_INSTANCES = "fleet1k,fleet10k,d20200"
 FLEET_SEED = 0
@@ -84,6 +88,13 @@ def build(name: str):
         fp = _sha(fleet.jobs, fleet.servers)
         return compile_fleet(fleet, lam=LAM), fp
     from satea.compile import compile_assignment
+    if spec["kind"] == "randgap":
+        n, m = spec["size"]
+        g = np.random.default_rng(7)
+        c = g.integers(5, 50, size=(n, m)).astype(float)
+        r = g.integers(5, 25, size=(n, m)).astype(float)
+        cap = np.full(m, 0.8 * r.sum() / m / m)
+        return compile_assignment(c, r, cap, name="gap200"), _sha(c.tobytes(), r.tobytes())
     from satea.io import read_orlib_gap_problem
     path = GAPD.parent / spec["file"]
     if not path.is_file():
@@ -95,9 +106,12 @@ def build(name: str):
     return p, _sha(c.tobytes(), r.tobytes(), cap.tobytes())
 
 
+BACKEND = "numba"
+
+
 def run_once(problem, chains: int, sweeps: int, spec: dict):
     from satea.anneal import anneal
-    return anneal(problem, chains=chains, sweeps=sweeps, backend="numba", seed=0,
+    return anneal(problem, chains=chains, sweeps=sweeps, backend=BACKEND, seed=0,
                   schedule=tuple(spec["schedule"]), cap_weight=spec["cap_weight"],
                   p_swap=P_SWAP, lam=LAM if spec["kind"] == "fleet" else None)
 
@@ -153,7 +167,7 @@ def measure(args) -> dict:
             runs.append((r.seconds, float(r.fun), bool(r.feasible), wall, util))
         best = min(runs)
         moves = args.chains * sweeps * problem.n_jobs
-        row = {"instance": name, "n_jobs": int(problem.n_jobs),
+        row = {"instance": name, "backend": BACKEND, "n_jobs": int(problem.n_jobs),
                "n_servers": int(problem.n_servers), "chains": args.chains, "sweeps": sweeps,
                "seconds": best[0], "moves_per_s": moves / best[0], "fun": best[1],
                "feasible": best[2], "all_seconds": [x[0] for x in runs],
@@ -231,7 +245,10 @@ def main(argv=None) -> int:
     ap.add_argument("--jsonl", help="append the document as one line here")
     ap.add_argument("--summarize", nargs=2, metavar=("BASE", "NEW"),
                     help="compare two result files (JSON or JSON lines) and exit")
+    ap.add_argument("--backend", default="numba", help="numba (default) or cuda")
     args = ap.parse_args(argv)
+    global BACKEND
+    BACKEND = args.backend
     if args.summarize:
         summarize(*args.summarize)
         return 0

@@ -102,12 +102,14 @@ def kernel_resources(log) -> dict:
     ptxas report, read back from the driver), for every signature compiled so far."""
     out = {}
     for name, disp in (("sweep", kcuda.sweep_kernel), ("init", kcuda.init_kernel)):
-        try:
-            for sig in list(disp.overloads):
-                regs = disp.get_regs_per_thread(sig)
-                local = disp.get_local_mem_per_thread(sig)
-                out.setdefault(name, []).append({"registers": regs, "local_bytes": local})
-                log(f"# kernel {name}: {regs} registers, {local} bytes local memory/thread")
+        try:   # {signature: value} over the signatures compiled so far
+            regs = disp.get_regs_per_thread()
+            local = disp.get_local_mem_per_thread()
+            for sig in regs:
+                out.setdefault(name, []).append({"registers": int(regs[sig]),
+                                                 "local_bytes": int(local[sig])})
+                log(f"# kernel {name}: {regs[sig]} registers, {local[sig]} bytes local "
+                    f"memory per thread")
         except Exception as e:  # the simulator has no compiled kernels
             log(f"# kernel {name}: no resource report ({type(e).__name__})")
     return out
