@@ -246,9 +246,9 @@ def main(argv=None) -> int:
             with open(args.json, "w") as f:
                 json.dump(doc, f, indent=1)
 
-    doc["kernels"] = kernel_resources(log)
     save(run_timings(args.quick, args.seconds, log, t_start + args.budget, save,
                      short=args.short))
+    doc["kernels"] = kernel_resources(log)   # every signature compiled by now
     if not args.short and time.perf_counter() < t_start + args.budget:
         doc["equal_time"] = equal_time_quality(args.quick, args.quality_seconds, log)
         save(doc["rows"])
