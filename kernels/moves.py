@@ -24,8 +24,8 @@ For walking servers a chain keeps each server's jobs as a doubly linked list in 
 some position re-times only the jobs after it, and stops where the new timeline rejoins
 the old one (a job completes exactly when it did, e.g. after an idle gap before a later
 release absorbed the shift); the rest comes from the cache. Finding where an inserted job
-goes walks back from the server's tail over the same suffix. Caches change on accepted
-moves only.
+goes walks from the nearer end of its list. Caches change on accepted moves only. The GPU
+reads no caches: it re-computes a walking server from its links (:func:`walks_delta`).
 
 Each function binds the state arrays it uses to locals on entry (``x_ = S[X]``, names
 ending in ``_``): Numba cannot pair the reference counts of ``S[...]`` lookups repeated
@@ -474,14 +474,62 @@ def additive_change(P, s, out, inn):
 
 
 @register_jitable
+def server_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
+    """Search cost of walking server ``s`` with job ``out`` removed and job ``inn``
+    merged in (either may be -1), from a walk of its whole list that reads only the list
+    links and the problem: the GPU's way (see :func:`walks_delta`). O(jobs on s)."""
+    head_, nxt_ = S[HEAD], S[NXT]
+    g = P[SERVER_CLASS][s]
+    cid = P[CURVE_ID][s]
+    t, a_t, total, on = 0.0, 0.0, 0.0, -1.0
+    cur = head_[ix(c, s, n_servers, nc, cm)]
+    ins = inn
+    while True:
+        if cur >= 0 and cur == out:
+            cur = nxt_[ix(c, out, n_jobs, nc, cm)]
+            continue
+        if ins >= 0 and (cur < 0 or ins < cur):
+            j = ins
+            ins = -1
+        elif cur >= 0:
+            j = cur
+            cur = nxt_[ix(c, cur, n_jobs, nc, cm)]
+        else:
+            break
+        st, t, a_t, cost = job_step(P, g, cid, j, t, a_t, lam)
+        if on < 0.0:
+            on = st
+        total += cost + additive_cost(P, j, s)
+    if on >= 0.0 and P[IDLE_W][s] > 0.0:
+        total += idle_cost(P, s, on, t)
+    return total
+
+
+@register_jitable
 def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
-    """Schedule-cost changes (server a, server b) of a move: the re-timed suffixes."""
+    """Schedule-cost changes (server a, server b) of a move.
+
+    On the CPU (``cm``) the re-timed suffixes from the caches (:func:`walk_delta`). On
+    the GPU every cached word a walk reads is an uncoalesced load from device memory,
+    while the problem's arrays are shared by all chains and stay in cache: re-computing
+    the whole server from its links (:func:`server_full`) measured 2.4-2.9x faster there
+    (H200, benchmarks/results/README.md), so the GPU keeps no completions or job costs.
+    """
     d_a = 0.0
     d_b = 0.0
+    cost_ = S[SRV_COST]
     if P[WALKS][a]:
-        d_a = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
+        if cm:
+            d_a = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
+        else:
+            d_a = (server_full(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
+                   - cost_[ix(c, a, n_servers, nc, cm)] - additive_change(P, a, j1, j2)[0])
     if P[WALKS][b]:
-        d_b = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
+        if cm:
+            d_b = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
+        else:
+            d_b = (server_full(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
+                   - cost_[ix(c, b, n_servers, nc, cm)] - additive_change(P, b, j2, j1)[0])
     return d_a, d_b
 
 
@@ -532,13 +580,15 @@ def relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
             list_link_after(S, c, nc, cm, n_jobs, n_servers, a, q, j2)
             if pa == -2:
                 pa = q
-        retime(P, S, c, nc, cm, n_jobs, n_servers, a, pa, max(j1, j2), lam)
+        if cm:   # the GPU keeps no completions (walks_delta)
+            retime(P, S, c, nc, cm, n_jobs, n_servers, a, pa, max(j1, j2), lam)
     if walk_b:
         q = find_pred(S, c, nc, cm, n_jobs, n_servers, b, j1)
         list_link_after(S, c, nc, cm, n_jobs, n_servers, b, q, j1)
         if pb == -2:
             pb = q
-        retime(P, S, c, nc, cm, n_jobs, n_servers, b, pb, max(j1, j2), lam)
+        if cm:
+            retime(P, S, c, nc, cm, n_jobs, n_servers, b, pb, max(j1, j2), lam)
 
 
 @register_jitable
