@@ -12,6 +12,8 @@ LLVM does not inline costs ~100 ns with ``P`` and ``S``. LLVM's default inlining
 into the sweep loop (an O(1) assignment move: 250-390 -> 100-135 ns on one core). The
 option is process-wide in LLVM; it changes how much is inlined, never what code computes.
 """
+from pathlib import Path
+
 import numpy as np
 from llvmlite import binding as _llvm
 from numba import njit, prange
@@ -20,6 +22,24 @@ from .layout import CHAIN_F, F_LAM, N_CHAIN_F
 from .moves import chain_init, chain_resync, move_delta, propose, run_sweeps
 
 _llvm.set_option("", "-inline-threshold=10000")
+
+
+def _drop_stale_cache() -> None:
+    """Numba keys its on-disk cache on this file's timestamp alone, but the kernels' logic
+    lives in moves.py, layout.py and rng.py too: drop cached builds older than any of
+    them, so an edited move is never run from a stale build."""
+    here = Path(__file__).resolve().parent
+    try:
+        newest = max((here / f).stat().st_mtime
+                     for f in ("cpu.py", "moves.py", "layout.py", "rng.py"))
+        for f in (here / "__pycache__").glob("cpu.*.nb[ic]"):
+            if f.stat().st_mtime < newest:
+                f.unlink(missing_ok=True)
+    except OSError:  # read-only install or a concurrent clean-up: numba copes
+        pass
+
+
+_drop_stale_cache()
 
 
 @njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
