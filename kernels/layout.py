@@ -7,7 +7,7 @@ tests import these names; nothing else spells a slot number.
 * ``P``: the problem as a tuple of arrays, one per field of :data:`PROBLEM_FIELDS`
   (:func:`problem_tuple`). The first 25 are :class:`satea.compile.ProblemArrays` fields;
   the derived ones are per-job tables that spare a walked job any division or class
-  lookup: ``proc[j, g]`` (processing time on a server of class ``g``), ``dynw[j, g]``
+  lookup: ``proc[g, j]`` (processing time on a server of class ``g``), ``dynw[g, j]``
   (dynamic power), and ``walks[s]`` (1 where server ``s`` has schedule terms).
 * ``S``: one chain state as a tuple of flat arrays, one per field of :data:`STATE_FIELDS`
   (:func:`state_sizes` says how long each is). Element ``i`` of chain ``c``'s length-``L``
@@ -92,8 +92,9 @@ def problem_tuple(problem):
     # the same operations, in the same order, as the float64 evaluator's p = w * scale / tp
     proc = problem.work[:, None] * problem.work_scale[k, g] / problem.throughput[k, g]
     dynw = problem.dyn_w[k, g]
-    return tuple(base) + (np.ascontiguousarray(proc, np.float64),
-                          np.ascontiguousarray(dynw, np.float64),
+    # server class major: a walk reads one class's row at increasing job indices
+    return tuple(base) + (np.ascontiguousarray(proc.T, np.float64),
+                          np.ascontiguousarray(dynw.T, np.float64),
                           problem_walks(problem))
 
 

@@ -110,7 +110,7 @@ def additive_cost(P, j, s):
     g = P[SERVER_CLASS][s]
     cost = P[FIXED_COST][P[JOB_CLASS][j], g]
     if P[CURVE_ID][s] < 0:
-        cost += P[DYNW][j, g] * (P[PRICE_CONST][s] * P[PROC][j, g]) / JOULES_PER_KWH
+        cost += P[DYNW][g, j] * (P[PRICE_CONST][s] * P[PROC][g, j]) / JOULES_PER_KWH
     return cost
 
 
@@ -128,12 +128,12 @@ def job_step(P, g, cid, j, t, a_t, lam):
         st = r
         if cid >= 0:
             a_st = curve_cumulative(P, cid, r)
-    comp = st + P[PROC][j, g]
+    comp = st + P[PROC][g, j]
     cost = lam * job_penalty(P, j, comp)
     a_c = 0.0
     if cid >= 0:
         a_c = curve_cumulative(P, cid, comp)
-        cost += P[DYNW][j, g] * (a_c - a_st) / JOULES_PER_KWH
+        cost += P[DYNW][g, j] * (a_c - a_st) / JOULES_PER_KWH
     return st, comp, a_c, cost
 
 
@@ -403,7 +403,7 @@ def chain_resync(P, S, c, nc, cm, n_jobs, n_servers, relink):
         s = x_[ix(c, j, n_jobs, nc, cm)]
         hs = ix(c, s, n_servers, nc, cm)
         cost_[hs] += additive_cost(P, j, s)
-        busy_[hs] += P[PROC][j, P[SERVER_CLASS][s]]
+        busy_[hs] += P[PROC][P[SERVER_CLASS][s], j]
         if relink and P[WALKS][s]:
             list_link_after(S, c, nc, cm, n_jobs, n_servers, s, -1, j)
     total = 0.0
@@ -466,10 +466,10 @@ def additive_change(P, s, out, inn):
     d_busy = 0.0
     if out >= 0:
         d_cost = -additive_cost(P, out, s)
-        d_busy = -P[PROC][out, g]
+        d_busy = -P[PROC][g, out]
     if inn >= 0:
         d_cost = d_cost + additive_cost(P, inn, s)
-        d_busy = d_busy + P[PROC][inn, g]
+        d_busy = d_busy + P[PROC][g, inn]
     return d_cost, d_busy
 
 
