@@ -39,15 +39,17 @@ PROBLEM_FIELDS = (
 
 # ---- chain state tuple --------------------------------------------------------------------
 #: (name, length kind, dtype, initial value). Length kinds: "job" (N), "server" (S),
-#: "list_job" / "list_server" (N / S when some server walks, else 1: a problem without
-#: schedule terms keeps no lists), "rng" (2), "scalar" (:data:`N_CHAIN_F`).
+#: "list_job" / "list_server" (N / S when some server walks, else a 1-word stub that no
+#: code reads: a problem without schedule terms keeps no lists), "cache_job" (N on the CPU
+#: when some server walks, else a stub: the GPU re-computes instead of caching), "rng"
+#: (2), "scalar" (:data:`N_CHAIN_F`).
 STATE_SPEC = (
     ("x", "job", np.int32, 0),               # server of each job
     ("best_x", "job", np.int32, 0),          # the chain's best assignment
     ("nxt", "list_job", np.int32, -1),       # next job on the same server (dispatch order)
     ("prv", "list_job", np.int32, -1),       # previous job on the same server
-    ("comp", "list_job", np.float64, 0.0),   # completion time of each job
-    ("jcost", "list_job", np.float64, 0.0),  # schedule cost of each job (see moves)
+    ("comp", "cache_job", np.float64, 0.0),   # completion time of each job
+    ("jcost", "cache_job", np.float64, 0.0),  # schedule cost of each job (see moves)
     ("head", "list_server", np.int32, -1),   # first job of each server
     ("tail", "list_server", np.int32, -1),   # last job of each server
     ("srv_cost", "server", np.float64, 0.0),  # search cost of each server
@@ -103,14 +105,18 @@ def has_lists(P) -> bool:
     return bool(np.asarray(P[WALKS]).any())
 
 
-def state_sizes(n_jobs: int, n_servers: int, lists: bool) -> tuple:
-    """Length per chain of each :data:`STATE_FIELDS` array."""
+def state_sizes(n_jobs: int, n_servers: int, lists: bool, caches: bool = True) -> tuple:
+    """Length per chain of each :data:`STATE_FIELDS` array (``caches``: the CPU's layout;
+    False for the GPU's)."""
     per = {"job": n_jobs, "server": n_servers, "list_job": n_jobs if lists else 1,
-           "list_server": n_servers if lists else 1, "rng": 2, "scalar": N_CHAIN_F}
+           "list_server": n_servers if lists else 1,
+           "cache_job": n_jobs if lists and caches else 1, "rng": 2, "scalar": N_CHAIN_F}
     return tuple(per[kind] for _name, kind, _dt, _v in STATE_SPEC)
 
 
-def state_bytes_per_chain(n_jobs: int, n_servers: int, lists: bool) -> int:
-    """Bytes of one chain's state."""
+def state_bytes_per_chain(n_jobs: int, n_servers: int, lists: bool,
+                          caches: bool = True) -> int:
+    """Bytes of one chain's state: 32 N + 24 S + 72 on the CPU with lists, 16 N + 24 S
+    + 88 on the GPU with lists, 8 N + 16 S + 104 without lists."""
     return sum(n * np.dtype(dt).itemsize for n, (_f, _k, dt, _v)
-               in zip(state_sizes(n_jobs, n_servers, lists), STATE_SPEC))
+               in zip(state_sizes(n_jobs, n_servers, lists, caches), STATE_SPEC))

@@ -157,8 +157,8 @@ def overload(P, s, busy):
 @register_jitable
 def find_pred(S, c, nc, cm, n_jobs, n_servers, s, j):
     """The last job on server ``s`` dispatched before job ``j`` (-1: none; ``j`` is not on
-    ``s``). Walks from the end of the list nearer to ``j`` by index: O(min(jobs before,
-    jobs after)), no more than the suffix a move re-times anyway."""
+    ``s``). Walks from the end of the list whose job index is nearer to ``j`` (a guess of
+    the shorter side: jobs spread evenly over the dispatch order)."""
     head_, tail_, nxt_, prv_ = S[HEAD], S[TAIL], S[NXT], S[PRV]
     h = head_[ix(c, s, n_servers, nc, cm)]
     if h < 0 or j < h:
@@ -216,8 +216,9 @@ def list_link_after(S, c, nc, cm, n_jobs, n_servers, s, p, j):
 
 @register_jitable
 def server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam):
-    """Walk server ``s``'s whole list, store every job's completion and schedule cost, and
-    return the server's schedule cost. O(jobs on s)."""
+    """Walk server ``s``'s whole list, store every job's completion and schedule cost (on
+    the CPU: the GPU keeps neither, see :func:`walks_delta`), and return the server's
+    schedule cost. O(jobs on s)."""
     head_, comp_, jcost_, nxt_ = S[HEAD], S[COMP], S[JCOST], S[NXT]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
@@ -227,8 +228,9 @@ def server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam):
         st, t, a_t, cost = job_step(P, g, cid, j, t, a_t, lam)
         if on < 0.0:
             on = st
-        comp_[ix(c, j, n_jobs, nc, cm)] = t
-        jcost_[ix(c, j, n_jobs, nc, cm)] = cost
+        if cm:
+            comp_[ix(c, j, n_jobs, nc, cm)] = t
+            jcost_[ix(c, j, n_jobs, nc, cm)] = cost
         total += cost
         j = nxt_[ix(c, j, n_jobs, nc, cm)]
     if on >= 0.0 and P[IDLE_W][s] > 0.0:

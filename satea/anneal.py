@@ -181,8 +181,9 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
 
     Notes
     -----
-    A move costs O(jobs on the two servers it touches) in the numba and cuda backends
-    (O(n_jobs) in the numpy reference). Chains keep their best state at sweep boundaries.
+    A move costs O(1) for its additive terms; where a server has schedule terms, the numba
+    backend re-times only the jobs after the change until the timeline rejoins the old one
+    and the cuda backend re-walks that server (O(n_jobs) in the numpy reference). Chains keep their best state at sweep boundaries.
     """
     prob = _as_problem(problem)
     cls = resolve(backend)

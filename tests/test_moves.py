@@ -24,20 +24,22 @@ from satea.objective import evaluate
 
 
 @njit
-def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out):
-    """Propose one move of chain 0; out = (j1, j2, a, b, d_cost, d_viol, ca, ba, cb, bb)."""
-    j1, j2, a, b, u = propose(P, S, 0, 1, True, n_jobs, p_swap)
+def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, cm):
+    """Propose one move of chain 0; out = (j1, j2, a, b, d_cost, d_viol, ca, ba, cb, bb).
+    With one chain both layouts index alike, so ``cm=False`` runs the GPU's way of
+    evaluating a move (whole-server walks from the links, no caches) on the CPU."""
+    j1, j2, a, b, u = propose(P, S, 0, 1, cm, n_jobs, p_swap)
     out[0], out[1], out[2], out[3] = j1, j2, a, b
     if a == b:
         return
-    r = move_delta(P, S, 0, 1, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0)
+    r = move_delta(P, S, 0, 1, cm, n_jobs, n_servers, j1, j2, a, b, lam, 0.0)
     for i in range(6):
         out[4 + i] = r[1 + i]
 
 
 @njit
-def apply_one(P, S, n_jobs, n_servers, lam, m):
-    move_apply(P, S, 0, 1, True, n_jobs, n_servers, int(m[0]), int(m[1]), int(m[2]),
+def apply_one(P, S, n_jobs, n_servers, lam, m, cm):
+    move_apply(P, S, 0, 1, cm, n_jobs, n_servers, int(m[0]), int(m[1]), int(m[2]),
                int(m[3]), m[6], m[7], m[8], m[9], lam)
 
 
@@ -86,9 +88,10 @@ def _scale(costs):
     return max(1.0, float(np.abs(costs).max()))
 
 
-def _check_caches(problem, P, S, lam, peak):
+def _check_caches(problem, P, S, lam, peak, caches=True):
     """Every cache of chain 0 against the evaluator. ``peak[0]``: the largest server cost
-    seen so far on this trajectory (incremental updates round relative to it)."""
+    seen so far on this trajectory (incremental updates round relative to it). Without
+    ``caches`` (the GPU's way) completions and job costs are not kept."""
     n, m = problem.n_jobs, problem.n_servers
     x = S[X]
     _, _, ev = _full(problem, x)
@@ -118,6 +121,8 @@ def _check_caches(problem, P, S, lam, peak):
             prev, j = j, S[NXT][j]
         assert S[TAIL][s] == prev
         assert walk == sorted(np.flatnonzero(x == s).tolist())
+        if not caches:
+            continue
         for j in walk:
             assert S[COMP][j] == pytest.approx(comp[j], rel=1e-12, abs=1e-9)
             on_curve = problem.curve_id[s] >= 0
@@ -127,9 +132,14 @@ def _check_caches(problem, P, S, lam, peak):
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fleet=fleets(), seed=st.integers(0, 2**31), p_swap=st.sampled_from([0.0, 0.5, 1.0]),
-       accept=st.lists(st.booleans(), min_size=30, max_size=30))
-def test_every_delta_and_cache_equals_full_recomputation(fleet, seed, p_swap, accept):
-    problem = compile_fleet(fleet)
+       accept=st.lists(st.booleans(), min_size=30, max_size=30), cm=st.booleans())
+def test_every_delta_and_cache_equals_full_recomputation(fleet, seed, p_swap, accept, cm):
+    _moves_against_evaluator(compile_fleet(fleet), seed, p_swap, accept, cm)
+
+
+def _moves_against_evaluator(problem, seed, p_swap, accept, cm):
+    """Propose moves, check each delta against the evaluator, apply the accepted ones and
+    check every cache after each; then a rebuild from scratch changes nothing."""
     n, m, lam = problem.n_jobs, problem.n_servers, problem.lam
     spec = RunSpec(1, seed, np.arange(1), np.array([lam]), np.ones(1), p_swap, 0.0)
     P = problem_tuple(problem)
@@ -140,7 +150,7 @@ def test_every_delta_and_cache_equals_full_recomputation(fleet, seed, p_swap, ac
     before = _full(problem, S[X])
     out = np.zeros(10)
     for take in accept:
-        propose_one(P, S, n, m, lam, p_swap, out)
+        propose_one(P, S, n, m, lam, p_swap, out, cm)
         j1, j2, a, b = (int(v) for v in out[:4])
         if a == b:
             continue
@@ -153,16 +163,37 @@ def test_every_delta_and_cache_equals_full_recomputation(fleet, seed, p_swap, ac
         assert math.isclose(out[4], after[0] - before[0], rel_tol=1e-9, abs_tol=1e-9 * scale)
         assert math.isclose(out[5], after[1] - before[1], rel_tol=1e-9, abs_tol=1e-9)
         if take:
-            apply_one(P, S, n, m, lam, out)
+            apply_one(P, S, n, m, lam, out, cm)
             before = after
-            _check_caches(problem, P, S, lam, peak)
+            _check_caches(problem, P, S, lam, peak, caches=cm)
     # a rebuild from scratch changes nothing beyond rounding
     kept = [a.copy() for a in S]
     cpu.resync_cpu(P, S, n, m)
-    for f in (SRV_COST, SRV_BUSY, COMP, JCOST):
+    for f in (SRV_COST, SRV_BUSY, COMP, JCOST) if cm else (SRV_COST, SRV_BUSY):
         np.testing.assert_allclose(kept[f], S[f], rtol=1e-12, atol=1e-11 * peak[0])
     # moves never put a job where it cannot run
     assert problem.is_allowed(np.arange(n), S[X]).all()
+
+
+@pytest.mark.parametrize("cm", [True, False], ids=["cpu-way", "gpu-way"])
+def test_walking_and_additive_servers_exchange_jobs(cm):
+    """One fleet with a server that walks for its idle power, one that never walks (no idle
+    power, a constant price, no deadlines anywhere) and one on a price curve: jobs move and
+    swap between all three, and every delta and cache stays exact."""
+    servers = (Server("s0", "A", price_per_kwh=0.2), Server("s1", "Z", price_per_kwh=0.1),
+               Server("s2", "A", price_curve="c"), Server("s3", "Z", price_per_kwh=0.3))
+    jobs = tuple(Job(f"j{i}", "m0" if i % 3 else "m1", 2000.0 + 700.0 * i,
+                     release_s=[0.0, 500.0, 3000.0][i % 3]) for i in range(9))
+    fleet = Fleet("mix", GPUS, MODELS, (Profile("m0", "A", 10.0, 300.0),
+                                        Profile("m1", "A", 5.0, 350.0),
+                                        Profile("m0", "Z", 8.0, 150.0),
+                                        Profile("m1", "Z", 8.0, 200.0)),
+                  servers, jobs, {"c": PriceCurve("c", 600.0, (0.1, 0.4, 0.2))})
+    problem = compile_fleet(fleet)
+    assert problem_tuple(problem)[WALKS].tolist() == [1, 0, 1, 0]
+    rng = np.random.default_rng(11)
+    for seed, p_swap in ((1, 0.5), (2, 1.0), (3, 0.0)):
+        _moves_against_evaluator(problem, seed, p_swap, rng.random(60) < 0.6, cm)
 
 
 def test_assignment_problem_moves_in_constant_time():
@@ -181,14 +212,14 @@ def test_assignment_problem_moves_in_constant_time():
     out = np.zeros(10)
     for i in range(200):
         x = S[X].copy()
-        propose_one(P, S, 12, 4, 1.0, 0.5, out)
+        propose_one(P, S, 12, 4, 1.0, 0.5, out, True)
         j1, j2, a, b = (int(v) for v in out[:4])
         if a == b:
             continue
         want = cost[j1, b] - cost[j1, a] + (cost[j2, a] - cost[j2, b] if j2 >= 0 else 0.0)
         assert out[4] == want
         if i % 3 == 0:
-            apply_one(P, S, 12, 4, 1.0, out)
+            apply_one(P, S, 12, 4, 1.0, out, True)
             x[j1] = b
             if j2 >= 0:
                 x[j2] = a

@@ -58,7 +58,7 @@ def state_plan(problem: ProblemArrays, spec: "RunSpec", P: tuple, chain_major: b
         x0 = np.asarray(spec.x0, np.int32).reshape(nc, problem.n_jobs)
         host["x"] = x0
         host["best_x"] = x0
-    sizes = state_sizes(problem.n_jobs, problem.n_servers, has_lists(P))
+    sizes = state_sizes(problem.n_jobs, problem.n_servers, has_lists(P), caches=chain_major)
     plan = []
     for (name, _kind, dtype, value), n in zip(STATE_SPEC, sizes):
         fill = lay(np.asarray(host[name], dtype)) if name in host else value

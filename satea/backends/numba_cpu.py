@@ -1,4 +1,5 @@
-"""The Numba CPU backend: chains in parallel (``prange``), incremental O(jobs touched) moves."""
+"""The Numba CPU backend: chains in parallel (``prange``); a move costs what it changes
+(kernels/moves.py)."""
 from __future__ import annotations
 
 import time

@@ -61,9 +61,10 @@ def device_free_bytes() -> int:
 
 
 def chain_bytes(n_jobs: int, n_servers: int, block_sweeps: int, lists: bool = True) -> int:
-    """Device bytes per chain: the state (kernels.layout.STATE_SPEC: 32 N + 24 S + 72 with
-    job lists, 8 N + 16 S + 72 without) and one block of trace."""
-    return state_bytes_per_chain(n_jobs, n_servers, lists) + 8 * block_sweeps
+    """Device bytes per chain: the state (kernels.layout.state_bytes_per_chain, the GPU's
+    layout: 16 N + 24 S + 88 with job lists, 8 N + 16 S + 104 without) and one block of
+    trace."""
+    return state_bytes_per_chain(n_jobs, n_servers, lists, caches=False) + 8 * block_sweeps
 
 
 def max_block_sweeps(n_chains: int, spare_bytes: int = TRACE_BYTES) -> int:
