@@ -239,6 +239,19 @@ def server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam):
 
 
 @register_jitable
+def next_merged(nxt_, c, nc, cm, n_jobs, cur, ins, out):
+    """One step of a walk over a server's list with job ``out`` skipped and job ``ins``
+    merged in at its dispatch position: (next job or -1 at the end, cur, ins)."""
+    if cur >= 0 and cur == out:
+        cur = nxt_[ix(c, out, n_jobs, nc, cm)]
+    if ins >= 0 and (cur < 0 or ins < cur):
+        return ins, cur, -1
+    if cur >= 0:
+        return cur, nxt_[ix(c, cur, n_jobs, nc, cm)], ins
+    return -1, cur, ins
+
+
+@register_jitable
 def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
     """Change of server ``s``'s schedule cost if job ``out`` left it and job ``inn`` joined
     it (either may be -1). Re-times only the jobs from the first edit on and stops where
@@ -260,21 +273,14 @@ def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
     else:
         cur = head_[ix(c, s, n_servers, nc, cm)]
     d = 0.0
+    if out >= 0:  # it lies after pred, and no rejoin comes before the last edit
+        d = -jcost_[ix(c, out, n_jobs, nc, cm)]
     first = -1.0   # new first start, when the head changes (pred < 0)
     ins = inn
     rejoined = False
     while True:
-        if cur >= 0 and cur == out:
-            d -= jcost_[ix(c, out, n_jobs, nc, cm)]
-            cur = nxt_[ix(c, out, n_jobs, nc, cm)]
-            continue
-        if ins >= 0 and (cur < 0 or ins < cur):
-            j = ins
-            ins = -1
-        elif cur >= 0:
-            j = cur
-            cur = nxt_[ix(c, cur, n_jobs, nc, cm)]
-        else:
+        j, cur, ins = next_merged(nxt_, c, nc, cm, n_jobs, cur, ins, out)
+        if j < 0:
             break
         st, comp, a_c, cost = job_step(P, g, cid, j, t, a_t, lam)
         if first < 0.0:
@@ -487,16 +493,8 @@ def server_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
     cur = head_[ix(c, s, n_servers, nc, cm)]
     ins = inn
     while True:
-        if cur >= 0 and cur == out:
-            cur = nxt_[ix(c, out, n_jobs, nc, cm)]
-            continue
-        if ins >= 0 and (cur < 0 or ins < cur):
-            j = ins
-            ins = -1
-        elif cur >= 0:
-            j = cur
-            cur = nxt_[ix(c, cur, n_jobs, nc, cm)]
-        else:
+        j, cur, ins = next_merged(nxt_, c, nc, cm, n_jobs, cur, ins, out)
+        if j < 0:
             break
         st, t, a_t, cost = job_step(P, g, cid, j, t, a_t, lam)
         if on < 0.0:
