@@ -641,7 +641,9 @@ def keep_best(S, c, nc, cm, n_jobs, cost, viol, cap_weight):
 @register_jitable
 def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap,
                cap_weight, trace):
-    """Run ``n_sweeps`` sweeps (``n_jobs`` attempted moves each) of chain ``c``.
+    """Run ``n_sweeps`` sweeps (``n_jobs`` attempted moves each) of chain ``c``: global
+    sweeps ``sweep0 ..``, sweep ``sweep0 + i`` at inverse temperature ``betas[i]`` (the
+    driver hands over each block's temperatures, so a time budget can fit them).
 
     After each sweep the running totals are re-summed from the server costs and the
     chain's best is updated from the state at the sweep boundary (copying x there keeps a
@@ -656,7 +658,7 @@ def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, p_sw
     accepted = f_[ix(c, F_ACCEPTED, NF, nc, cm)]
     t_scale = f_[ix(c, F_TSCALE, NF, nc, cm)]
     for sw in range(n_sweeps):
-        beta = betas[sweep0 + sw] / t_scale
+        beta = betas[sw] / t_scale
         for _ in range(n_jobs):
             j1, j2, a, b, u = propose(P, S, c, nc, cm, n_jobs, p_swap)
             if a == b:

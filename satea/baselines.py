@@ -66,7 +66,7 @@ _MODE_ENERGY, _MODE_COST, _MODE_LIST = 0, 1, 2
 
 
 def _as_problem(problem) -> ProblemArrays:
-    from .anneal import _as_problem as conv
+    from .compile import as_problem as conv
     return conv(problem)
 
 

@@ -96,9 +96,10 @@ def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
     when it took at least ``seconds / 2``; otherwise it sizes a second, timed run.
     """
     from .anneal import anneal
-    from .schedules import default_temperature_range
+    from .settings import resolve_settings
     if schedule is None:
-        schedule = default_temperature_range(problem, seed)
+        st = resolve_settings(problem, backend=backend, chains=chains, sweeps=1, seed=seed)
+        schedule = (st.schedule.t_hot, st.schedule.t_cold)
     r = anneal(problem, chains=chains, sweeps=1, backend=backend, seed=seed,
                schedule=schedule)
     if r.seconds < 0.5 * seconds:  # one sweep is short: time enough sweeps for `seconds`
@@ -158,17 +159,13 @@ def measure_steps(problem, chains: int, steps: int, seed: int = 0) -> dict:
     """
     from .backends import RunSpec
     from .backends.numpy_ref import NumpyReferenceBackend
-    from .schedules import (default_cap_weight, default_temperature_range, geometric_betas,
-                            sample_move_scale)
-    scale = sample_move_scale(problem, seed)
-    t_hot, t_cold = default_temperature_range(problem, seed, scale)
-    spec = RunSpec(chains, seed, np.arange(chains, dtype=np.int64),
-                   np.full(chains, float(problem.lam)),
-                   geometric_betas(t_hot, t_cold, 1), 0.3,
-                   default_cap_weight(scale) if problem.has_capacity else 0.0, None)
+    from .settings import resolve_settings
+    st = resolve_settings(problem, backend="numpy", chains=chains, sweeps=1, seed=seed)
+    spec = RunSpec(chains, seed, np.arange(chains, dtype=np.int64), st.lam, st.p_swap,
+                   st.cap_weight, None)
     be = NumpyReferenceBackend()
     be.start(problem, spec)
-    beta = float(spec.betas[0])
+    beta = float(st.schedule.betas_for(1)[0])
     t0 = time.perf_counter()
     for _ in range(steps):
         be._step(beta)

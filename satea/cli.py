@@ -63,12 +63,20 @@ def cmd_solve(args) -> int:
     prog = _progress_for(args, args.time_limit)
     started = []
 
-    def announce(progress):  # once the first block ran: compile and start-up are behind us
-        if not started and not args.quiet and prog is None:
-            started.append(True)
-            print(f"satea: searching ({progress.sweeps_done}/{progress.n_sweeps} sweeps done; "
-                  "Ctrl-C stops and keeps the best so far)", file=sys.stderr, flush=True)
+    def announce(progress):  # setup steps, then once when the first block ran
+        if args.quiet or prog is not None or started:
+            return
+        if progress.phase != "search":
+            print(f"satea: {progress.phase} ({progress.elapsed:.1f} s)", file=sys.stderr,
+                  flush=True)
+            return
+        started.append(True)
+        planned = (f"{progress.n_sweeps} planned" if _run_kwargs(args).get("sweeps") is None
+                   else f"{progress.n_sweeps}")
+        print(f"satea: searching ({progress.sweeps_done}/{planned} sweeps done; "
+              "Ctrl-C stops and keeps the best so far)", file=sys.stderr, flush=True)
 
+    kw = _run_kwargs(args)
     try:
         if args.method != "anneal":
             from .baselines import solve_baseline
@@ -76,13 +84,11 @@ def cmd_solve(args) -> int:
                                time_limit=args.time_limit)
         elif _distributed(args):
             from .distributed import solve
-            r = _with_cluster(args, lambda client: solve(
-                problem, client, chains=args.chains, sweeps=args.sweeps, shards=args.shards,
-                backend=args.backend, seed=args.seed, time_limit=args.time_limit))
+            kw.pop("settings_from", None)
+            r = _with_cluster(args, lambda client: solve(problem, client, shards=args.shards,
+                                                         **kw))
         else:
-            r = anneal(problem, chains=args.chains, sweeps=args.sweeps, backend=args.backend,
-                       seed=args.seed, time_limit=args.time_limit,
-                       callback=chain_callbacks(announce, prog))
+            r = anneal(problem, callback=chain_callbacks(announce, prog), **kw)
     finally:
         if prog is not None:
             prog.close()
@@ -216,6 +222,58 @@ def _parse_lambdas(text):
     return out
 
 
+def _run_kwargs(args) -> dict:
+    """anneal's keyword arguments from the run flags (--repeat: a result file's)."""
+    if getattr(args, "repeat", None):
+        from .result import read_result
+        from .settings import repeat_kwargs
+        kw = repeat_kwargs(read_result(args.repeat))
+        if args.time_limit is not None:
+            kw["time_limit"] = args.time_limit
+        return kw
+    kw = dict(chains=getattr(args, "chains", None), sweeps=args.sweeps, backend=args.backend,
+              seed=args.seed,
+              time_limit=args.time_limit, p_swap=args.p_swap, cap_weight=args.cap_weight,
+              stop=args.stop)
+    if args.t_hot is not None or args.t_cold is not None:
+        if args.t_hot is None or args.t_cold is None:
+            raise ValueError("--t-hot and --t-cold go together (the schedule's two ends)")
+        kw["schedule"] = (args.t_hot, args.t_cold)
+    return kw
+
+
+def _add_run_flags(parser, chains: bool = True):
+    """The settings of a run (satea.settings), shared by solve and pareto."""
+    if chains:
+        parser.add_argument("--chains", type=int, default=None,
+                            help="independent chains (default: the backend's, 16 on the "
+                                 "CPU, 1024 on cuda)")
+    parser.add_argument("--sweeps", type=int, default=None,
+                        help="sweeps per chain (a sweep: one attempted move per job). "
+                             "Default: fitted to --time-limit when given, else about 2e6 "
+                             "moves per chain (2000-50000 sweeps) ended early once converged")
+    parser.add_argument("--time-limit", type=_positive_float, default=None, metavar="SEC",
+                        help="seconds for the whole run, setup included. Without --sweeps "
+                             "the schedule is fitted to it and ends cold when the time is "
+                             "up; with --sweeps it only caps the run")
+    parser.add_argument("--stop", choices=["auto", "sweeps", "time", "converged"],
+                        default="auto",
+                        help="when the run ends: auto (default: time with --time-limit and "
+                             "no --sweeps, sweeps with --sweeps, else converged), sweeps "
+                             "(all planned), time (fill --time-limit), converged (the "
+                             "planned sweeps, ended once no chain improves)")
+    parser.add_argument("--p-swap", type=float, default=None, metavar="P",
+                        help="probability that a move swaps two jobs (default 0.3)")
+    parser.add_argument("--cap-weight", type=_nonneg_float, default=None, metavar="W",
+                        help="search cost per unit of capacity overload (default: from "
+                             "the instance)")
+    parser.add_argument("--t-hot", type=_positive_float, default=None, metavar="T",
+                        help="hot end of the geometric schedule (with --t-cold; default: "
+                             "sized from the instance's move costs)")
+    parser.add_argument("--t-cold", type=_positive_float, default=None, metavar="T",
+                        help="cold end of the schedule (with --t-hot)")
+
+
 def _progress_for(args, time_limit=None):
     """The progress display for a run, or None: --quiet turns it off, --progress /
     --no-progress force it, otherwise on exactly when stderr is a terminal."""
@@ -246,9 +304,9 @@ def cmd_pareto(args) -> int:
     fleet = _read_fleet(args.instance)
     problem = compile_fleet(fleet)
     prog = _progress_for(args, args.time_limit)
+    run = {k: v for k, v in _run_kwargs(args).items() if k != "chains"}
     kw = dict(lambdas=args.lambdas, points=args.points, lam_max=args.lam_max,
-              chains_per_lambda=args.chains_per_lambda, sweeps=args.sweeps,
-              backend=args.backend, seed=args.seed, time_limit=args.time_limit)
+              chains_per_lambda=args.chains_per_lambda, **run)
     try:
         if _distributed(args):
             from . import distributed as sd
@@ -337,11 +395,9 @@ def _add_issue7_parsers(sub):
     q.add_argument("--lam-max", type=_positive_float, default=None, metavar="LAMBDA",
                    help="top of the default ladder (default: from the instance)")
     q.add_argument("--chains-per-lambda", type=int, default=DEFAULT_CHAINS_PER_LAMBDA)
-    q.add_argument("--sweeps", type=int, default=None,
-                   help="default: as a single run (about 2e6 moves per chain)")
+    _add_run_flags(q, chains=False)
     q.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
     q.add_argument("--seed", type=int, default=None, help="default: fresh entropy, recorded")
-    q.add_argument("--time-limit", type=_positive_float, default=None, metavar="SEC")
     q.add_argument("--out", help="write the satea-front/1 JSON here")
     q.add_argument("--csv", help="write lambda, energy_cost, penalty, objective, feasible here")
     q.add_argument("--plot", help="write the front as a PNG here (needs satea[plot])")
@@ -376,14 +432,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--index", type=int, default=1, help="problem number in a GAP file (from 1)")
     s.add_argument("--maximize", action="store_true", help="GAP: maximise the total cost")
     s.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
-    s.add_argument("--chains", type=int, default=None,
-                   help="default: the backend's (16 on the CPU, 1024 on cuda)")
-    s.add_argument("--sweeps", type=int, default=None,
-                   help="default: about 2e6 moves per chain, 2000-50000 sweeps")
+    _add_run_flags(s)
     s.add_argument("--seed", type=int, default=None, help="default: fresh entropy, recorded")
     s.add_argument("--lambda", dest="lam", type=_nonneg_float, default=None,
                    help="weight of penalties (default: the instance's)")
-    s.add_argument("--time-limit", type=_positive_float, default=None, metavar="SEC")
+    s.add_argument("--repeat", metavar="RESULT",
+                   help="repeat the run recorded in a satea-result/1 file exactly (its "
+                        "backend, chains, seed, settings and schedule; other run flags "
+                        "ignored, --time-limit kept as a cap)")
     s.add_argument("--out", help="write the satea-result/1 file here")
     s.add_argument("--explain", action="store_true", help="per-job schedule and costs")
     s.add_argument("--quiet", action="store_true")
@@ -438,8 +494,9 @@ def main(argv=None) -> int:
         msg = str(e).replace("\n", " ")
         print(f"satea: error: {msg}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("satea: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:   # a search interrupted keeps its best: this came before one
+        print("satea: interrupted before the search started (loading, sizing or starting "
+              "the chains): no result", file=sys.stderr)
         return 130
 
 

@@ -123,9 +123,39 @@ class ProblemArrays:
         out[..., self.order] = x_internal
         return out
 
+    def subproblem(self, jobs: np.ndarray, servers: np.ndarray) -> "ProblemArrays":
+        """The problem restricted to internal jobs ``jobs`` (ascending: dispatch order is
+        kept) and servers ``servers``; class tables and price curves are shared. Used to
+        size a schedule on a sample of a large fleet."""
+        from dataclasses import replace
+        jobs = np.asarray(jobs, np.int64)
+        servers = np.asarray(servers, np.int64)
+        sc = self.server_class[servers]
+        class_ptr, sbc, acum = _proposal_tables(self.allowed, sc)
+        return replace(
+            self, order=np.arange(jobs.size, dtype=np.int64), job_class=self.job_class[jobs],
+            work=self.work[jobs], release=self.release[jobs], due=self.due[jobs],
+            pen_kind=self.pen_kind[jobs], pen_weight=self.pen_weight[jobs],
+            pen_scale=self.pen_scale[jobs], server_class=sc, idle_w=self.idle_w[servers],
+            price_const=self.price_const[servers], curve_id=self.curve_id[servers],
+            capacity=self.capacity[servers], class_ptr=class_ptr, servers_by_class=sbc,
+            allowed_cum=acum, name=f"{self.name} (sample)",
+            job_names=tuple(f"j{i}" for i in range(jobs.size)),
+            server_names=tuple(self.server_names[s] for s in servers.tolist()))
+
     def with_lambda(self, lam: float) -> "ProblemArrays":
         from dataclasses import replace
         return replace(self, lam=float(lam))
+
+
+def as_problem(problem) -> ProblemArrays:
+    """``problem`` compiled: a :class:`~satea.model.Fleet` goes through
+    :func:`compile_fleet`, a :class:`ProblemArrays` is returned as is."""
+    if isinstance(problem, ProblemArrays):
+        return problem
+    if isinstance(problem, Fleet):
+        return compile_fleet(problem)
+    raise TypeError(f"problem: expected a Fleet or ProblemArrays, got {type(problem).__name__}")
 
 
 def _dispatch_order(due: np.ndarray, release: np.ndarray) -> np.ndarray:

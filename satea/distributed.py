@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .anneal import _positive_int, resolve_seed
+from .settings import positive_int as _positive_int
 from .compile import ProblemArrays
 from .result import AnnealResult
 
@@ -127,44 +127,18 @@ def plan_shards(chains: int, n_shards: int, seed: int, chain_offset: int = 0) ->
     return out
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What every shard shares, decided on the client."""
-
-    seed: int
-    schedule: object       # (t_hot, t_cold) or inverse temperatures per sweep
-    cap_weight: float
-    lams: np.ndarray       # one per global chain
-    return_samples: bool
-
-
-def shared_settings(problem: ProblemArrays, chains: int, sweeps: int, seed=None,
-                    schedule=None, cap_weight=None, lam=None,
-                    return_samples=None) -> Settings:
-    """The seed (drawn when None, as anneal does), schedule, capacity weight, per-chain
-    lambdas and ``return_samples`` of a whole run, computed once as :func:`anneal` would
-    for ``chains`` chains: the move scale is sampled with the median lambda."""
-    from .anneal import _lams
-    from .schedules import default_cap_weight, default_temperature_range, sample_move_scale
-    seed = resolve_seed(seed)
-    lams = _lams(lam, chains, problem)
-    scale = None
-    if schedule is None or cap_weight is None:
-        scale = sample_move_scale(problem, seed, lam=float(np.median(lams)))
-    if schedule is None:
-        schedule = default_temperature_range(problem, seed, scale)
-    elif isinstance(schedule, tuple) and len(schedule) == 2:
-        schedule = (float(schedule[0]), float(schedule[1]))
-    else:
-        schedule = np.asarray(schedule, np.float64)
-        if schedule.shape != (sweeps,):
-            raise ValueError(f"schedule: expected (t_hot, t_cold) or {sweeps} inverse "
-                             f"temperatures, got shape {schedule.shape}")
-    if cap_weight is None:
-        cap_weight = default_cap_weight(scale) if problem.has_capacity else 0.0
-    if return_samples is None:
-        return_samples = chains * problem.n_jobs <= 1 << 24
-    return Settings(seed, schedule, float(cap_weight), lams, bool(return_samples))
+def shared_settings(problem: ProblemArrays, chains: int, sweeps: int | None, seed=None,
+                    schedule=None, cap_weight=None, lam=None, return_samples=None,
+                    time_limit=None, p_swap=None, stop: str = "auto"):
+    """The settings every shard shares (:func:`satea.settings.resolve_settings` for the
+    whole run of ``chains`` chains, as :func:`anneal` would resolve them for one process;
+    sized as for the numba backend, since "auto" is decided on each worker): seed,
+    schedule, capacity weight, per-chain lambdas, planned sweeps and stop rule."""
+    from .settings import resolve_settings
+    return resolve_settings(problem, backend="numba", chains=chains, sweeps=sweeps, seed=seed,
+                            schedule=schedule, lam=lam, cap_weight=cap_weight,
+                            return_samples=return_samples, time_limit=time_limit,
+                            p_swap=p_swap, stop=stop)
 
 
 # ---------------------------------------------------------------------------------------
@@ -310,18 +284,17 @@ def default_shards(client) -> int:
 
 def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
              return_samples, chain_offset, x0, kwargs):
-    from .anneal import _as_problem, _t_scale, _x0, backend_default_sweeps
     from .backends import backend_class
+    from .compile import as_problem
+    from .settings import check_x0, default_chains_sweeps, per_chain
     kwargs = dict(kwargs)
-    prob = _as_problem(problem)
+    prob = as_problem(problem)
     n_shards = default_shards(client) if shards is None else _positive_int("shards", shards)
     # "auto" is decided on each worker; the client sizes defaults as for the numba backend
     be = kwargs.get("backend", "auto")
     cls = backend_class("numba" if be == "auto" else be)
-    chains = _positive_int("chains", cls.default_chains * n_shards if chains is None
-                           else chains)
-    sweeps = _positive_int("sweeps", backend_default_sweeps(cls, prob.n_jobs) if sweeps is None
-                           else sweeps)
+    chains = _positive_int("chains", default_chains_sweeps(cls, prob.n_jobs)[0] * n_shards
+                           if chains is None else chains)
     chain_offset = _positive_int("chain_offset", chain_offset, 0)
     bad = [k for k in _RESERVED if k in kwargs]
     if "callback" in bad:
@@ -331,17 +304,21 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
         raise TypeError(f"unexpected argument {bad[0]!r}")
     t_scale = kwargs.pop("t_scale", None)
     if t_scale is not None:
-        t_scale = _t_scale(t_scale, chains)         # one per global chain, sliced per shard
+        t_scale = per_chain("t_scale", t_scale, chains, positive=True)  # sliced per shard
     if x0 is not None:
-        _x0(x0, chains, prob)                       # validated here, global chain indices
+        check_x0(x0, chains, prob)                  # validated here, global chain indices
         x0 = np.asarray(x0)
-    st = shared_settings(prob, chains, sweeps, seed, schedule, cap_weight, lam, return_samples)
+    st = shared_settings(prob, chains, sweeps, seed, schedule, cap_weight, lam, return_samples,
+                         kwargs.get("time_limit"), kwargs.pop("p_swap", None),
+                         kwargs.pop("stop", "auto"))
+    sweeps = st.sweeps
     plan = plan_shards(chains, n_shards, st.seed, chain_offset)
 
     def kwargs_of(s: Shard) -> dict:
         lo = s.chain_offset - chain_offset
         kw = dict(kwargs, sweeps=sweeps, schedule=st.schedule, cap_weight=st.cap_weight,
-                  lam=st.lams[lo:lo + s.chains].copy(), return_samples=st.return_samples)
+                  lam=st.lam[lo:lo + s.chains].copy(), return_samples=st.return_samples,
+                  p_swap=st.p_swap, stop=st.stop)
         if x0 is not None:
             kw["x0"] = x0 if x0.ndim == 1 else x0[lo:lo + s.chains].copy()
         if t_scale is not None:
@@ -458,7 +435,8 @@ def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: 
     out = dataclasses.replace(
         best, message=msg, backend=",".join(backends), seed=int(seed),
         chains=int(sum(r.chains for r in results)), sweeps=int(max(r.sweeps for r in results)),
-        sweeps_requested=int(sweeps_requested), seconds=float(seconds),
+        sweeps_requested=int(max(r.sweeps for r in results) if sweeps_requested is None
+                             else sweeps_requested), seconds=float(seconds),
         compile_seconds=float(max(r.compile_seconds for r in results)), acceptance_rate=acc,
         samples=samples, chain_best=np.concatenate([r.chain_best for r in results]),
         trace=trace, problem=problem, stopped_by=stops[0] if stops else "sweeps")
@@ -496,7 +474,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     twice), and ``front.shards`` lists the :class:`ShardInfo`. Raises :class:`ShardError`
     as :func:`solve` does.
     """
-    from .anneal import _as_problem
+    from .compile import as_problem as _as_problem
     from .objective import evaluate
     from .pareto import FrontPoint, ParetoFront, ladder_settings
     t0 = time.perf_counter()
@@ -525,7 +503,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
                         return_samples=False)
     front = ParetoFront(pts, ls.lams, ls.chains_per_lambda, run, prob,
                         n_candidates=sum(o[2][1] for o in outs),
-                        n_feasible=sum(o[2][2] for o in outs), schedule=st.schedule,
+                        n_feasible=sum(o[2][2] for o in outs), schedule=ls.schedule,
                         cap_weight=st.cap_weight, t_scale=ls.levels)
     front.shards = run.shards
     return front

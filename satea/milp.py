@@ -339,7 +339,7 @@ def solve_milp(problem, *, time_limit: float | None = 60.0, mip_rel_gap: float =
     100-200 jobs the big-M bound is weak and a time-limited run returns a poor incumbent
     (or none): see docs/quality.md.
     """
-    from .anneal import _as_problem
+    from .compile import as_problem as _as_problem
     prob = _as_problem(problem)
     t0 = time.perf_counter()
     model, y, exp_err = _build(prob, exp_rel_error)

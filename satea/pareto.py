@@ -268,8 +268,13 @@ class ParetoFront:
         for q in self.points:
             d = self.point_result(q).to_dict(explain=explain)
             d["chain"] = q.chain
+            d.pop("settings", None)   # the run's, written once below
+            d.pop("run", None)
             pts.append(d)
-        return {"format": FRONT_FORMAT, "instance": self.problem.name,
+        run = {}
+        if self.run.settings is not None:
+            run = {"settings": self.run.settings.to_dict(), "run": dict(self.run.info)}
+        return {"format": FRONT_FORMAT, "instance": self.problem.name, **run,
                 "lambdas": [float(v) for v in self.lambdas],
                 "chains_per_lambda": self.chains_per_lambda,
                 "backend": self.run.backend, "seed": self.run.seed,
@@ -364,8 +369,8 @@ def ladder_settings(problem: ProblemArrays, *, lambdas=None, points: int = 16,
                     cap_weight: float | None = None) -> LadderSettings:
     """Check the arguments of :func:`pareto` and fill in its defaults
     (:func:`lambda_ladder`, ``DEFAULT_CHAINS_PER_LAMBDA``, :func:`pareto_schedule`)."""
-    from .anneal import _positive_int, resolve_seed
-    cpl = _positive_int("chains_per_lambda", DEFAULT_CHAINS_PER_LAMBDA
+    from .settings import positive_int, resolve_seed
+    cpl = positive_int("chains_per_lambda", DEFAULT_CHAINS_PER_LAMBDA
                         if chains_per_lambda is None else chains_per_lambda)
     lams = (lambda_ladder(problem, points, lam_max=lam_max) if lambdas is None
             else check_lambdas(lambdas))
@@ -382,9 +387,9 @@ def ladder_settings(problem: ProblemArrays, *, lambdas=None, points: int = 16,
 def pareto(problem, *, lambdas=None, points: int = 16,
            chains_per_lambda: int | None = None,
            sweeps: int | None = None, backend: str = "auto", seed: int | None = None,
-           schedule=None, lam_max: float | None = None, p_swap: float = 0.3,
+           schedule=None, lam_max: float | None = None, p_swap: float | None = None,
            cap_weight: float | None = None, time_limit: float | None = None,
-           callback=None) -> ParetoFront:
+           callback=None, stop: str = "auto") -> ParetoFront:
     """The energy / penalty Pareto front of ``problem`` from one anneal launch.
 
     Parameters
@@ -401,9 +406,10 @@ def pareto(problem, *, lambdas=None, points: int = 16,
         the CPU threads.
     sweeps : int, optional
         Sweeps per chain; default as :func:`satea.anneal.anneal` (a single run's length).
-    backend, seed, p_swap, time_limit, callback
-        As :func:`satea.anneal.anneal` (one launch; ``time_limit`` and ``callback`` stop
-        it between blocks and the front is built from what the chains found).
+    backend, seed, p_swap, time_limit, callback, stop
+        As :func:`satea.anneal.anneal` (one launch: with ``time_limit`` and no ``sweeps``
+        the schedule fills the budget; ``callback`` stops it between blocks and the front
+        is built from what the chains found).
     schedule : (t_hot, t_cold) or array, optional
         Default: each lambda at its own temperature level (:func:`pareto_schedule`); a
         given schedule is used as is by every chain.
@@ -417,9 +423,10 @@ def pareto(problem, *, lambdas=None, points: int = 16,
         other dominates in ``(energy_cost, penalty)``, identical points once, each with
         its lambda and its objective at that lambda.
     """
-    from .anneal import _as_problem, anneal
+    from .anneal import anneal
+    from .compile import as_problem
 
-    prob = _as_problem(problem)
+    prob = as_problem(problem)
     ls = ladder_settings(prob, lambdas=lambdas, points=points, lam_max=lam_max,
                          chains_per_lambda=chains_per_lambda, seed=seed, schedule=schedule,
                          cap_weight=cap_weight)
@@ -427,7 +434,7 @@ def pareto(problem, *, lambdas=None, points: int = 16,
     run = anneal(prob, chains=chain_lams.size, sweeps=sweeps, backend=backend, seed=ls.seed,
                  schedule=ls.schedule, lam=chain_lams, p_swap=p_swap,
                  cap_weight=ls.cap_weight, time_limit=time_limit, callback=callback,
-                 return_samples=True, t_scale=ls.chain_t_scale)
+                 return_samples=True, t_scale=ls.chain_t_scale, stop=stop)
     samples = np.asarray(run.samples, np.int64)
     # distinct assignments; a repeat keeps the chain of the smallest lambda (then index)
     order = np.lexsort((np.arange(samples.shape[0]), chain_lams))

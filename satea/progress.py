@@ -83,6 +83,9 @@ class ProgressDisplay:
         return left
 
     def format(self, pr) -> str:
+        phase = getattr(pr, "phase", "search")
+        if phase != "search":   # a setup step starting: no sweep yet
+            return f"{phase}  {format_seconds(pr.elapsed)}"
         frac = pr.sweeps_done / pr.n_sweeps if pr.n_sweeps else 1.0
         parts = [f"{self.label} {pr.sweeps_done}/{pr.n_sweeps} {math.floor(100 * frac):3d}%"]
         if self.bar_width > 0:
@@ -103,7 +106,8 @@ class ProgressDisplay:
         self._pending = True
         now = time.monotonic()
         gap = self.min_interval if self.tty else self.line_interval
-        if now - self._drawn_at >= gap or pr.sweeps_done >= pr.n_sweeps:
+        setup = getattr(pr, "phase", "search") != "search"
+        if setup or now - self._drawn_at >= gap or pr.sweeps_done >= pr.n_sweeps:
             self._draw(pr)
             self._drawn_at = now
         return False

@@ -59,7 +59,9 @@ class AnnealResult:
     trace: np.ndarray
     evaluation: Evaluation
     problem: ProblemArrays = field(repr=False)
-    stopped_by: str = "sweeps"   # sweeps | time_limit | callback | interrupt
+    stopped_by: str = "sweeps"   # sweeps | time_limit | converged | callback | interrupt
+    settings: object = field(default=None, repr=False)   # satea.settings.RunSettings
+    info: dict = field(default_factory=dict, repr=False)  # what the run did (anneal)
 
     @property
     def success(self) -> bool:
@@ -94,6 +96,9 @@ class AnnealResult:
             "acceptance_rate": self.acceptance_rate, "stopped_by": self.stopped_by,
             "trace": [float(v) for v in self.trace],  # best search objective after each sweep
         }
+        if self.settings is not None:   # what the run used and did: enough to repeat it
+            d["settings"] = self.settings.to_dict()
+            d["run"] = {k: v for k, v in self.info.items()}
         if explain:
             d["jobs"] = self.explain()
         return d

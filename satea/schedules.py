@@ -14,6 +14,9 @@ DESCENT_SWEEPS = 30
 QUENCH_SWEEPS = 5
 #: acceptance of a one-quantum rise at the cold end when the cost changes lie on a lattice
 LATTICE_ACCEPT = 1.0 / 32.0
+#: move sizes of a larger problem are sampled on this many of its jobs (and the same share
+#: of each class of servers), so sizing costs a bounded number of moves at any fleet size
+SIZING_JOBS = 20_000
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class MoveScale:
     local_median_uphill: float = np.nan
     local_low_uphill: float = np.nan
     quantum: float = 0.0
+    jobs_sampled: int = 0    # jobs of the problem the moves were sampled on
 
 
 def _uphill(out: np.ndarray) -> np.ndarray:
@@ -65,10 +69,11 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     from .kernels import cpu
 
     lam = problem.lam if lam is None else lam
+    problem = sizing_sample(problem, seed)
     n, m = problem.n_jobs, problem.n_servers
     P = problem_tuple(problem)
     spec = RunSpec(n_chains, seed, np.arange(n_chains) + (1 << 40), np.full(n_chains, lam),
-                   np.ones(1), 0.3, 0.0)
+                   0.3, 0.0)
     S = chain_state(problem, spec, P)
     cpu.init_cpu(P, S, n, m, True)
     out = np.empty(n_chains * n_moves)
@@ -78,7 +83,8 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     res = problem.work_scale[k, g] / problem.throughput[k, g] * float(np.median(problem.work))
     res = res[res > 0]
     rand = MoveScale(float(np.median(d)), float(np.quantile(d, 0.05)),
-                     float(np.quantile(d, 0.9)), float(np.median(res)) if res.size else 1.0)
+                     float(np.quantile(d, 0.9)), float(np.median(res)) if res.size else 1.0,
+                     jobs_sampled=n)
     if not descend:
         return rand
 
@@ -92,7 +98,29 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     dl = _uphill(out)
     return MoveScale(rand.median_uphill, rand.low_uphill, rand.high_uphill,
                      rand.median_resource, float(np.median(dl)), float(np.quantile(dl, 0.05)),
-                     _lattice_step(dl))
+                     _lattice_step(dl), n)
+
+
+def sizing_sample(problem: ProblemArrays, seed: int = 0,
+                  max_jobs: int | None = None) -> ProblemArrays:
+    """``problem`` itself, or for more than ``max_jobs`` jobs a random sample of
+    ``max_jobs`` of them (dispatch order kept) on the same share of each server class (at
+    least one server per class), so jobs per server and load stay as in the whole fleet.
+    Deterministic in ``seed``. ``max_jobs`` defaults to :data:`SIZING_JOBS`."""
+    max_jobs = SIZING_JOBS if max_jobs is None else int(max_jobs)
+    n = problem.n_jobs
+    if n <= max_jobs:
+        return problem
+    rng = np.random.default_rng([int(seed), 0x5A7EA])
+    frac = max_jobs / n
+    jobs = np.sort(rng.choice(n, max_jobs, replace=False))
+    servers = []
+    for g in range(problem.n_server_classes):
+        members = np.flatnonzero(problem.server_class == g)
+        if members.size:
+            k = max(1, int(round(members.size * frac)))
+            servers.append(np.sort(rng.choice(members, k, replace=False)))
+    return problem.subproblem(jobs, np.sort(np.concatenate(servers)))
 
 
 def random_state_temperature_range(scale: MoveScale) -> tuple[float, float]:

@@ -128,9 +128,13 @@ def test_bad_arguments_named(kwargs, match):
 
 def test_callback_stops_and_sees_progress():
     problem = compile_fleet(dict(TINY)["mixed"])
-    seen = []
+    seen, setup = [], []
 
     def cb(p):
+        if p.phase != "search":   # setup steps are announced first, before any sweep
+            assert not seen and p.sweeps_done == 0
+            setup.append(p.phase)
+            return False
         seen.append(p)
         return len(seen) == 2
 
@@ -138,6 +142,15 @@ def test_callback_stops_and_sees_progress():
     assert r.stopped_by == "callback" and r.sweeps == seen[-1].sweeps_done < 10**6
     assert seen[0].sweeps_done >= 1 and np.isfinite(seen[-1].best_objective)
     assert "Stopped by callback" in r.message
+    assert setup == ["setup: sizing the schedule", "setup: compiling and starting the chains"]
+
+
+def test_callback_stop_during_setup_runs_no_sweep():
+    problem = compile_fleet(dict(TINY)["mixed"])
+    r = anneal(problem, backend="numba", seed=0, sweeps=100,
+               callback=lambda p: p.phase.startswith("setup"))
+    assert r.stopped_by == "callback" and r.sweeps == 0 and r.trace.size == 0
+    assert r.message.startswith("No sweep completed")
 
 
 @pytest.mark.slow

@@ -141,7 +141,7 @@ def _moves_against_evaluator(problem, seed, p_swap, accept, cm):
     """Propose moves, check each delta against the evaluator, apply the accepted ones and
     check every cache after each; then a rebuild from scratch changes nothing."""
     n, m, lam = problem.n_jobs, problem.n_servers, problem.lam
-    spec = RunSpec(1, seed, np.arange(1), np.array([lam]), np.ones(1), p_swap, 0.0)
+    spec = RunSpec(1, seed, np.arange(1), np.array([lam]), p_swap, 0.0)
     P = problem_tuple(problem)
     S = chain_state(problem, spec, P)
     cpu.init_cpu(P, S, n, m, True)
@@ -205,7 +205,7 @@ def test_assignment_problem_moves_in_constant_time():
     problem = compile_assignment(cost, res, np.full(4, 25.0))
     P = problem_tuple(problem)
     assert not P[WALKS].any() and not has_lists(P)
-    spec = RunSpec(1, 5, np.arange(1), np.ones(1), np.ones(1), 0.5, 0.0)
+    spec = RunSpec(1, 5, np.arange(1), np.ones(1), 0.5, 0.0)
     S = chain_state(problem, spec, P)
     assert S[NXT].size == S[HEAD].size == 1   # no lists: memory O(N + S) per chain
     cpu.init_cpu(P, S, 12, 4, True)
@@ -244,7 +244,7 @@ def test_a_move_retimes_only_the_suffix_until_the_timeline_rejoins():
                   (Server("s0", "A", price_per_kwh=0.1),), tuple(jobs))
     problem = compile_fleet(fleet)
     P = problem_tuple(problem)
-    spec = RunSpec(1, 1, np.arange(1), np.ones(1), np.ones(1), 0.0, 0.0)
+    spec = RunSpec(1, 1, np.arange(1), np.ones(1), 0.0, 0.0)
     S = chain_state(problem, spec, P)
     cpu.init_cpu(P, S, 200, 1, True)
     visited = []

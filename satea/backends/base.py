@@ -12,6 +12,20 @@ from ..kernels.layout import (  # noqa: F401  (the chain-scalar slots, named onc
     STATE_SPEC, has_lists, state_sizes)
 
 
+#: seconds this process spent compiling (or loading compiled) kernels; a run's time limit
+#: leaves out what its own call adds (a one-off of the process, not of the run)
+_COMPILE_CLOCK = [0.0]
+
+
+def compile_clock() -> float:
+    """Total seconds this process has spent compiling or loading kernels so far."""
+    return _COMPILE_CLOCK[0]
+
+
+def count_compile(seconds: float) -> None:
+    _COMPILE_CLOCK[0] += float(seconds)
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything a backend needs to start its chains.
@@ -27,7 +41,6 @@ class RunSpec:
     seed: int
     chain_ids: np.ndarray
     lams: np.ndarray
-    betas: np.ndarray
     p_swap: float
     cap_weight: float
     x0: np.ndarray | None = None
@@ -113,9 +126,11 @@ class Backend(ABC):
         """Allocate and initialise the chains."""
 
     @abstractmethod
-    def run_block(self, sweep0: int, n_sweeps: int) -> np.ndarray:
-        """Run sweeps ``sweep0 .. sweep0 + n_sweeps - 1``; return the best search objective
-        over chains after each sweep (length ``n_sweeps``)."""
+    def run_block(self, sweep0: int, betas: np.ndarray) -> np.ndarray:
+        """Run sweeps ``sweep0 .. sweep0 + len(betas) - 1``, sweep ``sweep0 + i`` at inverse
+        temperature ``betas[i]`` (times each chain's ``1 / t_scale``); return the best
+        search objective over chains after each sweep (length ``len(betas)``). The driver
+        owns the schedule, so a time budget can fit it as the run goes."""
 
     @abstractmethod
     def snapshot(self, with_x: bool = True) -> ChainSnapshot:

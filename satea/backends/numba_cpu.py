@@ -9,7 +9,7 @@ import numpy as np
 from ..compile import ProblemArrays, compile_assignment
 from ..kernels.layout import BEST_X, CHAIN_F
 from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_VIOL, N_CHAIN_F, Backend,
-                   ChainSnapshot, RunSpec, state_plan)
+                   ChainSnapshot, RunSpec, count_compile, state_plan)
 
 
 def problem_tuple(problem: ProblemArrays) -> tuple:
@@ -29,6 +29,11 @@ def chain_state(problem: ProblemArrays, spec: RunSpec, P: tuple | None = None) -
 _COMPILED = {"seconds": None}
 
 
+def compile_kernels() -> float:
+    """Compile (or load) the CPU kernels once per process; the seconds it took."""
+    return _compile_once()
+
+
 def _compile_once() -> float:
     """JIT-compile (or load from the on-disk cache) the CPU kernels on 2 x 2 problems, with
     and without job lists, so that compile time is measured apart from search time."""
@@ -42,13 +47,14 @@ def _compile_once() -> float:
                            (Server("a", "g", price_per_kwh=0.1), Server("b", "g", price_per_kwh=0.2)),
                            (Job("j0", "m", 1.0), Job("j1", "m", 2.0)))
         for p in (compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]])), compile_fleet(tiny_fleet)):
-            spec = RunSpec(1, 0, np.arange(1), np.ones(1), np.ones(1), 0.5, 1.0)
+            spec = RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)
             P = problem_tuple(p)
             S = chain_state(p, spec, P)
             cpu.init_cpu(P, S, 2, 2, True)
             cpu.sweep_cpu(P, S, 2, 2, np.ones(1), 0, 1, 0.5, 1.0, np.zeros(1))
             cpu.resync_cpu(P, S, 2, 2)
         _COMPILED["seconds"] = time.perf_counter() - t0
+        count_compile(_COMPILED["seconds"])
     return _COMPILED["seconds"]
 
 
@@ -66,11 +72,12 @@ class NumbaCPUBackend(Backend):
         self.S = chain_state(problem, spec, self.P)
         cpu.init_cpu(self.P, self.S, problem.n_jobs, problem.n_servers, spec.x0 is None)
 
-    def run_block(self, sweep0: int, n_sweeps: int) -> np.ndarray:
-        nc = self.spec.n_chains
+    def run_block(self, sweep0: int, betas: np.ndarray) -> np.ndarray:
+        nc, n_sweeps = self.spec.n_chains, len(betas)
         trace = np.empty(nc * n_sweeps)
         self._cpu.sweep_cpu(self.P, self.S, self.problem.n_jobs, self.problem.n_servers,
-                            self.spec.betas, sweep0, n_sweeps, self.spec.p_swap,
+                            np.ascontiguousarray(betas, np.float64), sweep0, n_sweeps,
+                            self.spec.p_swap,
                             self.spec.cap_weight, trace)
         return trace.reshape(nc, n_sweeps).min(axis=0)
 

@@ -181,11 +181,12 @@ class NumpyReferenceBackend(Backend):
         self.srv_busy[c, b[accept]] = busy_b[accept]
         self.accepted += accept
 
-    def run_block(self, sweep0: int, n_sweeps: int) -> np.ndarray:
+    def run_block(self, sweep0: int, betas: np.ndarray) -> np.ndarray:
+        n_sweeps = len(betas)
         trace = np.empty(n_sweeps)
         cw = self.spec.cap_weight
         for i in range(n_sweeps):
-            beta = self.spec.betas[sweep0 + i] / self.t_scale   # one per chain
+            beta = float(betas[i]) / self.t_scale   # one per chain
             for _ in range(self.problem.n_jobs):
                 self._step(beta)
             # the chain's best is taken at sweep boundaries, as in the kernels

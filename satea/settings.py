@@ -1,0 +1,374 @@
+"""Run settings: every default of an annealing run decided in one place.
+
+:func:`resolve_settings` checks the arguments of :func:`satea.anneal.anneal` (and of
+:func:`satea.pareto.pareto`, :mod:`satea.distributed` and ``satea bench``, which call it)
+and fills in what the caller left out: chains, planned sweeps, the temperature schedule,
+the capacity weight, the stop rule. The result is a :class:`RunSettings`; the run records
+it (``AnnealResult.settings``, the ``settings`` field of result and front files) with what
+the run then did, so that :func:`repeat_kwargs` can repeat the run exactly.
+
+Stop rules (``stop``):
+
+``"sweeps"``
+    Run the planned sweeps of a geometric schedule. A ``time_limit`` is a cap: a run cut
+    by it has not reached its cold end.
+``"time"``
+    The run fills its ``time_limit``: the temperature follows the elapsed fraction of the
+    budget (sweeps re-fitted from the measured sweep rate block by block) and the last
+    sweep is at the cold end when the time is up. Setup (schedule sizing, chain start-up)
+    counts against the limit; compiling the kernels, once per process, does not.
+``"converged"``
+    The planned sweeps, ended early once further sweeps stop paying
+    (:data:`CONVERGED_RULE`).
+
+``"auto"`` (the default) is ``"time"`` with a time limit and no ``sweeps``, ``"sweeps"``
+when ``sweeps`` is given, else ``"converged"``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compile import ProblemArrays
+
+DEFAULT_P_SWAP = 0.3
+STOP_RULES = ("auto", "sweeps", "time", "converged")
+
+#: converged runs are checked at this many evenly spaced sweep counts of the plan
+CONVERGED_CHECKS = 200
+#: ... and stop at the first check where at least ``min_fraction`` of the planned sweeps
+#: are done and no chain has improved its best during the last ``window`` of the plan
+CONVERGED_RULE = {"min_fraction": 0.25, "window": 0.10}
+
+
+def positive_int(name: str, v, minimum: int = 1) -> int:
+    """``v`` as an int, checked ``>= minimum`` (bools refused); the error names ``name``."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {v!r}")
+    return int(v)
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The seed a run uses: ``seed`` checked, or fresh entropy when None (then recorded)."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (1 << 63))
+    return positive_int("seed", seed, 0)
+
+
+def per_chain(name: str, values, n_chains: int, positive: bool) -> np.ndarray:
+    """A scalar or one finite value per chain, checked (> 0 or >= 0), as a float64 row."""
+    v = np.asarray(values, np.float64)
+    if v.ndim == 0:
+        v = np.full(n_chains, float(v))
+    if v.shape != (n_chains,):
+        raise ValueError(f"{name}: expected a scalar or {n_chains} values (one per chain), "
+                         f"got shape {v.shape}")
+    bad = np.flatnonzero(~np.isfinite(v) | ((v <= 0) if positive else (v < 0)))
+    if bad.size:
+        raise ValueError(f"{name}[{bad[0]}]: must be finite and {'>' if positive else '>='} "
+                         f"0, got {v[bad[0]]}")
+    return np.ascontiguousarray(v)
+
+
+def check_x0(x0, n_chains: int, problem: ProblemArrays) -> np.ndarray | None:
+    """A warm start (caller's job order, one row or one per chain) checked and converted to
+    internal order, shape (n_chains, n_jobs); None stays None."""
+    if x0 is None:
+        return None
+    x0 = np.asarray(x0)
+    if x0.ndim == 1:
+        x0 = np.broadcast_to(x0, (n_chains, x0.shape[0]))
+    if x0.shape != (n_chains, problem.n_jobs):
+        raise ValueError(f"x0: expected shape ({problem.n_jobs},) or ({n_chains}, "
+                         f"{problem.n_jobs}), got {x0.shape}")
+    if not np.issubdtype(x0.dtype, np.integer):
+        raise ValueError(f"x0: expected integer server indices, got dtype {x0.dtype}")
+    bad = np.argwhere((x0 < 0) | (x0 >= problem.n_servers))
+    if bad.size:
+        c, j = bad[0]
+        raise ValueError(f"x0[{c}, {j}] (job {problem.job_names[j]!r}): server index "
+                         f"{x0[c, j]} out of range 0..{problem.n_servers - 1}")
+    xi = problem.to_internal(x0)
+    ok = problem.allowed[problem.job_class[None, :], problem.server_class[xi]] != 0
+    if not ok.all():
+        c, j = np.argwhere(~ok)[0]
+        name = problem.job_names[problem.order[j]]
+        raise ValueError(f"x0[{c}] : job {name!r} is on server "
+                         f"{problem.server_names[xi[c, j]]!r}, which cannot run it")
+    return xi
+
+
+def check_time_limit(time_limit) -> float | None:
+    if time_limit is None:
+        return None
+    ok = (not isinstance(time_limit, bool) and isinstance(time_limit, (int, float, np.floating))
+          and time_limit > 0 and math.isfinite(time_limit))
+    if not ok:
+        raise ValueError(f"time_limit: must be a positive number of seconds, got {time_limit!r}")
+    return float(time_limit)
+
+
+def check_p_swap(p_swap) -> float:
+    if p_swap is None:
+        return DEFAULT_P_SWAP
+    if not (isinstance(p_swap, (int, float, np.floating)) and 0.0 <= p_swap <= 1.0):
+        raise ValueError(f"p_swap: must be in [0, 1], got {p_swap!r}")
+    return float(p_swap)
+
+
+def default_chains_sweeps(cls, n_jobs: int) -> tuple[int, int]:
+    """(chains, sweeps) a run of backend class ``cls`` uses when given none:
+    ``cls.default_chains`` and :func:`~satea.schedules.default_sweeps` capped by
+    ``cls.max_default_sweeps``."""
+    from .schedules import default_sweeps
+    sweeps = default_sweeps(n_jobs)
+    if cls.max_default_sweeps is not None:
+        sweeps = min(sweeps, cls.max_default_sweeps)
+    return cls.default_chains, sweeps
+
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """The temperatures of a run: geometric from ``t_hot`` to ``t_cold`` over the run's
+    progress ``f`` in [0, 1] (``T(f) = t_hot (t_cold / t_hot) ** f``), or explicit inverse
+    temperatures, one per sweep (``betas``; then ``t_hot``/``t_cold`` are their ends)."""
+
+    t_hot: float
+    t_cold: float
+    betas: np.ndarray | None = None
+
+    @property
+    def kind(self) -> str:
+        return "geometric" if self.betas is None else "explicit"
+
+    def betas_at(self, frac) -> np.ndarray:
+        """Inverse temperatures at progress fractions ``frac`` (geometric schedules)."""
+        f = np.clip(np.asarray(frac, np.float64), 0.0, 1.0)
+        return 1.0 / (self.t_hot * (self.t_cold / self.t_hot) ** f)
+
+    def betas_for(self, n_sweeps: int) -> np.ndarray:
+        """One inverse temperature per sweep of an ``n_sweeps`` run: sweep ``s`` at
+        progress ``s / (n_sweeps - 1)`` (a one-sweep run is at the cold end)."""
+        if self.betas is not None:
+            if self.betas.shape[0] < n_sweeps:
+                raise ValueError(f"schedule: {self.betas.shape[0]} inverse temperatures "
+                                 f"for {n_sweeps} sweeps")
+            return self.betas[:n_sweeps]
+        if n_sweeps == 1:
+            return np.array([1.0 / self.t_cold])
+        return 1.0 / np.geomspace(self.t_hot, self.t_cold, n_sweeps)
+
+    def to_dict(self) -> dict:
+        d = {"kind": self.kind, "t_hot": self.t_hot, "t_cold": self.t_cold}
+        if self.betas is not None:
+            d["betas"] = [float(b) for b in self.betas]
+        return d
+
+
+def check_schedule(schedule, n_sweeps: int | None) -> Schedule | None:
+    """``(t_hot, t_cold)``, an array of inverse temperatures (one per sweep) or a
+    :class:`Schedule`, checked; None stays None (the default is sized later)."""
+    if schedule is None or isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, tuple) and len(schedule) == 2:
+        th, tc = (float(v) for v in schedule)
+        if not (th > 0 and tc > 0 and math.isfinite(th) and math.isfinite(tc)):
+            raise ValueError(f"schedule: temperatures must be finite and > 0, got "
+                             f"t_hot={schedule[0]!r}, t_cold={schedule[1]!r}")
+        return Schedule(th, tc)
+    betas = np.asarray(schedule, np.float64)
+    if n_sweeps is None:
+        raise ValueError("schedule: an array of inverse temperatures needs sweeps (one "
+                         "value per sweep); give (t_hot, t_cold) for a time-budgeted run")
+    if betas.shape != (n_sweeps,) or not np.all(np.isfinite(betas)) or np.any(betas < 0):
+        raise ValueError(f"schedule: expected (t_hot, t_cold) or {n_sweeps} finite inverse "
+                         f"temperatures >= 0, got shape {betas.shape}")
+    ends = [1.0 / b if b > 0 else math.inf for b in (betas[0], betas[-1])]
+    return Schedule(ends[0], ends[1], np.ascontiguousarray(betas))
+
+
+@dataclass(frozen=True, eq=False)
+class RunSettings:
+    """What a run uses, every default filled in (see the module docstring for ``stop``).
+
+    ``sweeps`` is the plan (None: as many as fit a ``"time"`` budget); ``lam`` and
+    ``t_scale`` have one value per chain; ``x0`` is in internal job order (or None);
+    ``sizing`` says how the schedule and capacity weight were sized (sampled jobs,
+    seconds) or that the caller gave them.
+    """
+
+    backend: str
+    chains: int
+    seed: int
+    sweeps: int | None
+    time_limit: float | None
+    stop: str
+    schedule: Schedule
+    p_swap: float
+    cap_weight: float
+    lam: np.ndarray
+    t_scale: np.ndarray | None = None
+    chain_offset: int = 0
+    x0: np.ndarray | None = field(default=None, repr=False)
+    return_samples: bool = True
+    sizing: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (the ``settings`` field of result files)."""
+        lam = np.unique(self.lam)
+        d = {"backend": self.backend, "chains": self.chains, "seed": self.seed,
+             "sweeps_planned": self.sweeps, "time_limit": self.time_limit, "stop": self.stop,
+             "schedule": self.schedule.to_dict(), "p_swap": self.p_swap,
+             "cap_weight": self.cap_weight,
+             "lambda": float(lam[0]) if lam.size == 1 else [float(v) for v in self.lam],
+             "t_scale": None if self.t_scale is None else [float(v) for v in self.t_scale],
+             "chain_offset": self.chain_offset, "x0_given": self.x0 is not None,
+             "sizing": self.sizing}
+        if self.stop == "converged":
+            d["converged_rule"] = dict(CONVERGED_RULE, checks=CONVERGED_CHECKS)
+        return d
+
+
+def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
+                     chains: int | None = None, sweeps: int | None = None,
+                     seed: int | None = None, schedule=None, lam=None, p_swap=None,
+                     cap_weight: float | None = None, time_limit: float | None = None,
+                     t_scale=None, chain_offset: int = 0, x0=None,
+                     return_samples: bool | None = None, stop: str = "auto",
+                     on_phase=None) -> RunSettings:
+    """Check a run's arguments and fill in its defaults (arguments as
+    :func:`satea.anneal.anneal`).
+
+    The default schedule and capacity weight come from :func:`satea.schedules.sample_move_scale`
+    (on a sample of at most :data:`satea.schedules.SIZING_JOBS` jobs, so sizing costs a
+    bounded number of moves whatever the fleet size). ``on_phase(text)`` is told when
+    sizing starts.
+    """
+    from .backends import resolve
+    from .schedules import default_cap_weight, default_temperature_range, sample_move_scale
+
+    cls = resolve(backend)
+    d_chains, d_sweeps = default_chains_sweeps(cls, problem.n_jobs)
+    n_chains = positive_int("chains", d_chains if chains is None else chains)
+    if sweeps is not None:
+        sweeps = positive_int("sweeps", sweeps)
+    time_limit = check_time_limit(time_limit)
+    if stop not in STOP_RULES:
+        raise ValueError(f"stop: expected one of {', '.join(STOP_RULES)}, got {stop!r}")
+    if stop == "auto":
+        stop = "sweeps" if sweeps is not None else ("time" if time_limit else "converged")
+    if stop == "time":
+        if time_limit is None:
+            raise ValueError("stop='time' needs a time_limit")
+        if sweeps is not None:
+            raise ValueError("stop='time' fits the sweeps to the time limit: give no sweeps")
+    elif sweeps is None:
+        sweeps = d_sweeps
+    chain_offset = positive_int("chain_offset", chain_offset, 0)
+    p_swap = check_p_swap(p_swap)
+    seed = resolve_seed(seed)
+    cls.check_capacity(problem, n_chains)
+    lams = per_chain("lam", problem.lam if lam is None else lam, n_chains, positive=False)
+    xi = check_x0(x0, n_chains, problem)
+    ts = None if t_scale is None else per_chain("t_scale", t_scale, n_chains, positive=True)
+    sched = check_schedule(schedule, sweeps)
+    if cap_weight is not None and not (cap_weight >= 0 and math.isfinite(cap_weight)):
+        raise ValueError(f"cap_weight: must be finite and >= 0, got {cap_weight}")
+    if stop == "time" and sched is not None and sched.betas is not None:
+        raise ValueError("schedule: explicit inverse temperatures fix the sweeps; a "
+                         "time-budgeted run takes (t_hot, t_cold)")
+
+    sizing = {"by": "caller"}
+    if sched is None or (cap_weight is None and problem.has_capacity):
+        import time
+
+        from .backends import numba_cpu   # sizing runs the CPU kernels
+        if on_phase is not None and numba_cpu._COMPILED["seconds"] is None:
+            on_phase("compiling the CPU kernels (once per process; minutes on a fresh "
+                     "install, then loaded from the cache)")
+        numba_cpu.compile_kernels()
+        if on_phase is not None:
+            on_phase("sizing the schedule")
+        t0 = time.perf_counter()
+        # the descent only sizes the schedule; the capacity weight needs random states only
+        scale = sample_move_scale(problem, seed, lam=float(np.median(lams)),
+                                  descend=sched is None)
+        sizing = {"by": "sample_move_scale", "jobs_sampled": scale.jobs_sampled,
+                  "seconds": time.perf_counter() - t0}
+        if sched is None:
+            sched = Schedule(*default_temperature_range(problem, seed, scale))
+        if cap_weight is None:
+            cap_weight = default_cap_weight(scale)
+    if cap_weight is None:
+        cap_weight = 0.0
+    if return_samples is None:
+        return_samples = n_chains * problem.n_jobs <= 1 << 24
+    return RunSettings(cls.name, n_chains, seed, sweeps, time_limit, stop, sched, p_swap,
+                       float(cap_weight), lams, ts, chain_offset, xi, bool(return_samples),
+                       sizing)
+
+
+def repeat_kwargs(result: dict) -> dict:
+    """``anneal`` keyword arguments that repeat the run recorded in a result file's dict
+    (:func:`satea.result.read_result`): same backend, chains, seed, lambdas, p_swap,
+    capacity weight, temperature levels and the very inverse temperatures it ran, for the
+    sweeps it did (a time-budgeted run included). A warm start is not recorded: pass it."""
+    from .validate import InstanceError
+    st = result.get("settings")
+    if not isinstance(st, dict) or "schedule" not in result.get("run", {}):
+        raise InstanceError("result: no 'settings' and 'run' fields (written by satea >= 0.3 "
+                            "only): this result cannot be repeated")
+    run = result["run"]
+    sched = run["schedule"]
+    done = int(run["sweeps_done"])
+    if done < 1:
+        raise InstanceError("result: no sweep was done; nothing to repeat")
+    betas = schedule_from_record(sched, done)
+    return dict(backend=st["backend"], chains=int(st["chains"]), seed=int(st["seed"]),
+                sweeps=done, schedule=betas, lam=st["lambda"], p_swap=float(st["p_swap"]),
+                cap_weight=float(st["cap_weight"]), t_scale=st["t_scale"],
+                chain_offset=int(st["chain_offset"]), stop="sweeps")
+
+
+def schedule_record(schedule: Schedule, n_sweeps: int | None, done: int,
+                    blocks: list | None = None) -> dict:
+    """How a run walked its schedule, enough to rebuild every inverse temperature it used:
+    a planned geometric run (sweep ``s`` at progress ``s / (n_sweeps - 1)``), explicit
+    inverse temperatures (the first ``done``), or a time budget's ``blocks``
+    ``[first sweep, sweeps, f_first, f_last]`` (progress evenly spaced within a block)."""
+    if schedule.betas is not None:
+        return {"kind": "explicit", "betas": [float(b) for b in schedule.betas[:done]]}
+    d = {"kind": "geometric", "t_hot": schedule.t_hot, "t_cold": schedule.t_cold}
+    if blocks is None:
+        d["sweeps_planned"] = int(n_sweeps)
+    else:
+        d["kind"] = "budget"
+        d["blocks"] = [[int(a), int(n), float(f0), float(f1)] for a, n, f0, f1 in blocks]
+    return d
+
+
+def block_fracs(f_first: float, f_last: float, n: int) -> np.ndarray:
+    """Progress of the ``n`` sweeps of a time-budgeted block (evenly spaced)."""
+    return np.linspace(f_first, f_last, n) if n > 1 else np.array([f_last])
+
+
+def schedule_from_record(record: dict, n_sweeps: int) -> np.ndarray:
+    """The first ``n_sweeps`` inverse temperatures of a recorded run
+    (:func:`schedule_record`)."""
+    kind = record.get("kind")
+    if kind == "explicit":
+        betas = np.asarray(record["betas"], np.float64)
+    elif kind == "geometric":
+        sch = Schedule(float(record["t_hot"]), float(record["t_cold"]))
+        betas = sch.betas_for(int(record["sweeps_planned"]))
+    elif kind == "budget":
+        sch = Schedule(float(record["t_hot"]), float(record["t_cold"]))
+        parts = [block_fracs(float(f0), float(f1), int(n)) for _, n, f0, f1 in record["blocks"]]
+        betas = sch.betas_at(np.concatenate(parts) if parts else np.zeros(0))
+    else:
+        raise ValueError(f"schedule record: unknown kind {kind!r}")
+    if betas.shape[0] < n_sweeps:
+        raise ValueError(f"schedule record: {betas.shape[0]} sweeps recorded, {n_sweeps} asked")
+    return np.ascontiguousarray(betas[:n_sweeps])
