@@ -68,7 +68,8 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     lam : float or array of ``chains`` floats, optional
         Weight of penalties; per-chain values explore the trade-off in one run.
     p_swap : float, optional
-        Probability that a move is a swap (else a shift); default 0.3.
+        Probability that a move is a swap (else a shift); default 0.3, or 0.6 when
+        servers have capacities (:data:`satea.settings.DEFAULT_P_SWAP_CAPACITY`).
     cap_weight : float, optional
         Search cost per unit of capacity overload; default from the instance.
     x0 : int array (n_jobs,) or (chains, n_jobs), optional
@@ -93,7 +94,7 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     stop : {"auto", "sweeps", "time", "converged"}
         When the run ends (:mod:`satea.settings`): "auto" is "time" with a time limit and
         no sweeps, "sweeps" with sweeps, else "converged" (the planned sweeps, ended once
-        no chain has improved its best for a tenth of them, after at least a quarter).
+        no chain has improved its best for a tenth of them).
     settings : RunSettings, optional
         Settings already resolved (:func:`satea.settings.resolve_settings`); the other
         run arguments must then be left out.
@@ -231,8 +232,8 @@ class _Run:
                 conv[self.done] = (snap.best_feasible, snap.best_any)
                 then = conv.get(self.done - window)
                 if (self.done >= least and self.done < self.n_plan and then is not None
-                        and np.array_equal(then[0], snap.best_feasible)
-                        and np.array_equal(then[1], snap.best_any)):
+                        and not _improved(then[0], snap.best_feasible)
+                        and not _improved(then[1], snap.best_any)):
                     self.stopped_by = "converged"
                     self.reason = (f"converged: no chain improved its best in the last "
                                    f"{window} sweeps")
@@ -319,6 +320,16 @@ class _Run:
             samples=samples, chain_best=np.where(feasible_chains, snap.best_feasible, np.inf),
             trace=trace, evaluation=ev, problem=prob, stopped_by=self.stopped_by,
             settings=st, info=info)
+
+
+def _improved(then: np.ndarray, now: np.ndarray) -> bool:
+    """Whether any chain's best fell from ``then`` to ``now`` by more than the converged
+    rule's relative tolerance (or became finite)."""
+    tol = CONVERGED_RULE["tolerance"]
+    fin = np.isfinite(then)
+    a, b = np.where(fin, then, 0.0), np.where(fin, now, 0.0)
+    drop = fin & (a - b > tol * np.maximum(np.abs(a), 1e-300))
+    return bool((drop | (~fin & np.isfinite(now))).any())
 
 
 def _best_chain(snap) -> int:

@@ -263,7 +263,8 @@ def _add_run_flags(parser, chains: bool = True):
                              "(all planned), time (fill --time-limit), converged (the "
                              "planned sweeps, ended once no chain improves)")
     parser.add_argument("--p-swap", type=float, default=None, metavar="P",
-                        help="probability that a move swaps two jobs (default 0.3)")
+                        help="probability that a move swaps two jobs (default 0.3; 0.6 "
+                             "when servers have capacities)")
     parser.add_argument("--cap-weight", type=_nonneg_float, default=None, metavar="W",
                         help="search cost per unit of capacity overload (default: from "
                              "the instance)")

@@ -14,9 +14,17 @@ DESCENT_SWEEPS = 30
 QUENCH_SWEEPS = 5
 #: acceptance of a one-quantum rise at the cold end when the cost changes lie on a lattice
 LATTICE_ACCEPT = 1.0 / 32.0
+#: acceptance of a median uphill move (after the descent) at the hot end: 1/256 (was 1/4;
+#: measured: OR-Library d10200 at 15 s 1.05% from the best known against 1.24-1.34%,
+#: gap1-12 58/60 optima in 0.6 of the time, fleet20 20/20; docs/quality.md)
+HOT_ACCEPT = 1.0 / 256.0
+#: capacity weight: overloading a server by one median job costs this many large uphill
+#: moves of a random assignment (was 10; 10/3 lets cold chains cross tight capacities:
+#: d10200 at 15 s 1.06-1.19% against 1.24-1.34%; 1 lost feasibility)
+CAP_FACTOR = 10.0 / 3.0
 #: move sizes of a larger problem are sampled on this many of its jobs (and the same share
 #: of each class of servers), so sizing costs a bounded number of moves at any fleet size
-SIZING_JOBS = 20_000
+SIZING_JOBS = 5_000
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class MoveScale:
     local_low_uphill: float = np.nan
     quantum: float = 0.0
     jobs_sampled: int = 0    # jobs of the problem the moves were sampled on
+    move_seconds: float = np.nan   # one CPU thread's seconds per move in the descent
 
 
 def _uphill(out: np.ndarray) -> np.ndarray:
@@ -93,12 +102,18 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     betas = np.concatenate((1.0 / np.geomspace(t_hot, t_cold, DESCENT_SWEEPS),
                             np.full(QUENCH_SWEEPS, 1e6 / t_cold)))
     cap = default_cap_weight(rand) if problem.has_capacity else 0.0
+    import numba
+    import time
+    t0 = time.perf_counter()
     cpu.sweep_cpu(P, S, n, m, betas, 0, betas.size, 0.3, cap, np.empty(n_chains * betas.size))
+    wall = time.perf_counter() - t0
+    # one thread's seconds per attempted move, on the way from random to good states
+    per_move = wall * min(n_chains, numba.get_num_threads()) / (n_chains * betas.size * n)
     cpu.sample_deltas_cpu(P, S, n, m, 0.3, out)
     dl = _uphill(out)
     return MoveScale(rand.median_uphill, rand.low_uphill, rand.high_uphill,
                      rand.median_resource, float(np.median(dl)), float(np.quantile(dl, 0.05)),
-                     _lattice_step(dl), n)
+                     _lattice_step(dl), n, per_move)
 
 
 def sizing_sample(problem: ProblemArrays, seed: int = 0,
@@ -135,7 +150,8 @@ def default_temperature_range(problem: ProblemArrays, seed: int = 0,
                               scale: MoveScale | None = None) -> tuple[float, float]:
     """(T_hot, T_cold), both from the move sizes after a short descent
     (:func:`sample_move_scale`): the hot end accepts a median uphill move with probability
-    1/4, the cold end a small (5th-percentile) one with probability 1/1000.
+    :data:`HOT_ACCEPT` (1/256), the cold end a small (5th-percentile) one with probability
+    1/1000.
 
     Random assignments are the wrong place to size them: with a large lambda their
     exponential penalties are astronomically late, and a schedule sized there spends its
@@ -144,16 +160,17 @@ def default_temperature_range(problem: ProblemArrays, seed: int = 0,
     changes lie on a lattice (integer costs) the cold end accepts a one-step rise with
     probability ``LATTICE_ACCEPT`` instead: no finer difference exists to resolve, and
     chains that keep crossing one-step ridges find more optima (OR-Library gap1-12,
-    docs/quality.md). The hot end at 1/4 rather than 1/2: on gap8 + gap12 (10 problems,
+    docs/quality.md). The hot end at 1/4 rather than 1/2 gave on gap8 + gap12 (10 problems,
     seed 0) 9 optima instead of 6, and on 200 x 20 fleets no worse at any lambda (up to
-    10% better at the largest).
+    10% better at the largest); 1/256 rather than 1/4 (see :data:`HOT_ACCEPT`) spends less
+    of a time budget hot.
     """
     scale = scale or sample_move_scale(problem, seed)
     if np.isfinite(scale.local_median_uphill):
         med, low = scale.local_median_uphill, scale.local_low_uphill
     else:  # a MoveScale built by hand without the descent
         med, low = scale.median_uphill, scale.low_uphill
-    t_hot = med / np.log(4.0)
+    t_hot = med / np.log(1.0 / HOT_ACCEPT)
     t_cold = low / np.log(1000.0)
     if scale.quantum > 0:
         t_cold = max(t_cold, scale.quantum / np.log(1.0 / LATTICE_ACCEPT))
@@ -162,10 +179,10 @@ def default_temperature_range(problem: ProblemArrays, seed: int = 0,
 
 def default_cap_weight(scale: MoveScale) -> float:
     """Cost per unit of capacity overload in the search objective: overloading a server by
-    one median job costs ten times a large (90th-percentile) uphill move of a random
-    assignment, so chains stay feasible at low temperature but may cross infeasible
+    one median job costs :data:`CAP_FACTOR` (10/3) times a large (90th-percentile) uphill
+    move of a random assignment, so chains stay feasible at low temperature but may cross infeasible
     ground when hot."""
-    return 10.0 * scale.high_uphill / max(scale.median_resource, 1e-300)
+    return CAP_FACTOR * scale.high_uphill / max(scale.median_resource, 1e-300)
 
 
 def default_sweeps(n_jobs: int) -> int:

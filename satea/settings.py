@@ -33,14 +33,30 @@ import numpy as np
 
 from .compile import ProblemArrays
 
+#: probability that a move is a swap: 0.3, or 0.6 where servers have capacities (a swap
+#: moves load both ways, so it crosses tight capacities a shift cannot; measured on
+#: OR-Library d10200 at 60 s: 0.909% from the best known against 1.2-1.3% at 0.3, and
+#: gap1-12 and fleet20 no worse, docs/quality.md)
 DEFAULT_P_SWAP = 0.3
+DEFAULT_P_SWAP_CAPACITY = 0.6
 STOP_RULES = ("auto", "sweeps", "time", "converged")
+#: a time-budgeted run on the CPU without ``chains`` takes the default chains when each can
+#: do this many sweeps in the budget (at the move rate the sizing measured), else fewer,
+#: down to one per thread: a few long chains beat many that stay hot (docs/quality.md)
+BUDGET_MIN_SWEEPS = 50
 
 #: converged runs are checked at this many evenly spaced sweep counts of the plan
 CONVERGED_CHECKS = 200
 #: ... and stop at the first check where at least ``min_fraction`` of the planned sweeps
-#: are done and no chain has improved its best during the last ``window`` of the plan
-CONVERGED_RULE = {"min_fraction": 0.25, "window": 0.10}
+#: are done and no chain has improved its best by more than ``tolerance`` (relative)
+#: during the last ``window`` of the plan. Measured on the default runs of the tiny,
+#: fleet20 (seeds 0-2) and gap1-12 (seeds 0-2) sets (docs/quality.md): the longest stall
+#: before a chain's last improvement was 13 checks (6.5% of the plan); a 10% window kept
+#: every optimum the full runs found (176/176 gap, 60/60 fleet20, 8/8 tiny) at 0.67, 0.22
+#: and 0.11 of the planned sweeps; a 5% window lost 9 of 176; a minimum fraction only
+#: cost time. The tolerance: fleet bests drift by ~1e-16 relative from sweep to sweep
+#: (running totals re-summed), which is no improvement.
+CONVERGED_RULE = {"min_fraction": 0.0, "window": 0.10, "tolerance": 1e-9}
 
 
 def positive_int(name: str, v, minimum: int = 1) -> int:
@@ -110,9 +126,9 @@ def check_time_limit(time_limit) -> float | None:
     return float(time_limit)
 
 
-def check_p_swap(p_swap) -> float:
+def check_p_swap(p_swap, has_capacity: bool = False) -> float:
     if p_swap is None:
-        return DEFAULT_P_SWAP
+        return DEFAULT_P_SWAP_CAPACITY if has_capacity else DEFAULT_P_SWAP
     if not (isinstance(p_swap, (int, float, np.floating)) and 0.0 <= p_swap <= 1.0):
         raise ValueError(f"p_swap: must be in [0, 1], got {p_swap!r}")
     return float(p_swap)
@@ -267,7 +283,7 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
     elif sweeps is None:
         sweeps = d_sweeps
     chain_offset = positive_int("chain_offset", chain_offset, 0)
-    p_swap = check_p_swap(p_swap)
+    p_swap = check_p_swap(p_swap, problem.has_capacity)
     seed = resolve_seed(seed)
     cls.check_capacity(problem, n_chains)
     lams = per_chain("lam", problem.lam if lam is None else lam, n_chains, positive=False)
@@ -297,10 +313,23 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
                                   descend=sched is None)
         sizing = {"by": "sample_move_scale", "jobs_sampled": scale.jobs_sampled,
                   "seconds": time.perf_counter() - t0}
+        if math.isfinite(scale.move_seconds):
+            sizing["move_seconds"] = scale.move_seconds
         if sched is None:
             sched = Schedule(*default_temperature_range(problem, seed, scale))
         if cap_weight is None:
             cap_weight = default_cap_weight(scale)
+        if chains is None and stop == "time" and cls.name in ("numba", "numpy"):
+            n_chains = budget_chains(n_chains, problem.n_jobs, scale.move_seconds,
+                                     time_limit - sizing["seconds"])
+            if n_chains != d_chains:
+                sizing["chains"] = (f"{n_chains}, not {d_chains}: fewer chains get "
+                                    f"{BUDGET_MIN_SWEEPS} sweeps each in the budget")
+                lams = per_chain("lam", problem.lam if lam is None else lam, n_chains,
+                                 positive=False)
+                xi = check_x0(x0, n_chains, problem)
+                ts = None if t_scale is None else per_chain("t_scale", t_scale, n_chains,
+                                                            positive=True)
     if cap_weight is None:
         cap_weight = 0.0
     if return_samples is None:
@@ -308,6 +337,18 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
     return RunSettings(cls.name, n_chains, seed, sweeps, time_limit, stop, sched, p_swap,
                        float(cap_weight), lams, ts, chain_offset, xi, bool(return_samples),
                        sizing)
+
+
+def budget_chains(chains: int, n_jobs: int, move_seconds: float, seconds: float) -> int:
+    """Chains for a CPU run of ``seconds`` (at most ``chains``): as many as get
+    :data:`BUDGET_MIN_SWEEPS` sweeps each at ``move_seconds`` per move per thread, but at
+    least one per thread."""
+    import numba
+    threads = numba.get_num_threads()
+    if not (math.isfinite(move_seconds) and move_seconds > 0):
+        return chains
+    fit = max(seconds, 0.0) * threads / move_seconds / (BUDGET_MIN_SWEEPS * max(n_jobs, 1))
+    return int(min(chains, max(threads, math.floor(fit))))
 
 
 def repeat_kwargs(result: dict) -> dict:

@@ -1,0 +1,164 @@
+"""Default runs side by side with an earlier install: what the stop rule costs and saves.
+
+    python benchmarks/default_runs.py --set fleet20 --base-python ../venv-base/bin/python
+    python benchmarks/default_runs.py --set gap --base-python ../venv-base/bin/python
+    python benchmarks/default_runs.py --set tiny --base-python ../venv-base/bin/python
+
+Each interpreter (this one, with this checkout's satea, and ``--base-python``, with the
+earlier commit installed, e.g. ``git worktree add ../base ec452b8`` and a venv with
+``pip install -e ../base``) runs this file as a worker that keeps its kernels loaded;
+problems go to the two workers alternately, so both see the same machine state. Each
+run is ``anneal(problem, backend="numba", seed=SEED)`` with every default: on the base
+the full default schedule, here the converged stop rule. Reported per problem: the
+objective (re-scored), whether it is the reference optimum (fleet20: the HiGHS MILP's
+proven optimum; gap: the published optimum; tiny: brute force) and the search seconds
+(``result.seconds``). Writes a Markdown table to stdout and JSON to ``--json``.
+
+Reads ../shared/data/gap for the gap set (skips it when absent).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GAP_DIR = HERE.parent.parent / "shared" / "data" / "gap"
+
+
+def problems(name: str):
+    """(label, builder) pairs of a set; builders run in the worker (either version)."""
+    if name == "fleet20":
+        return [(f"fleet20-{s}", ("fleet20", s)) for s in range(20)]
+    if name == "gap":
+        return [(f"gap{f}-{k}", ("gap", f, k)) for f in range(1, 13) for k in range(1, 6)]
+    if name == "tiny":
+        return [(n, ("tiny", n)) for n in ("step", "linear", "exponential", "releases",
+                                          "capacity", "tou", "forbidden", "mixed")]
+    raise SystemExit(f"unknown set {name!r}")
+
+
+def build(spec):
+    from satea.compile import compile_assignment, compile_fleet
+    if spec[0] == "fleet20":
+        from satea.generate import generate_fleet
+        return compile_fleet(generate_fleet(20, 4, seed=spec[1], penalties=("step", "linear"),
+                                            capacity=True, price_curve_fraction=0.0))
+    if spec[0] == "gap":
+        from satea.io import read_orlib_gap
+        c, a, b = list(read_orlib_gap(GAP_DIR / f"gap{spec[1]}.txt"))[spec[2] - 1]
+        return compile_assignment(c, a, b, maximize=True)
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from conftest import tiny_fleet_by_name
+    return compile_fleet(tiny_fleet_by_name(spec[1]))
+
+
+def worker() -> None:
+    """Read one JSON [spec, seed] per line, answer one JSON line per run."""
+    from satea.anneal import anneal
+    warm = build(("fleet20", 99))
+    anneal(warm, backend="numba", seed=0, sweeps=2)     # compile or load the kernels
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        spec, seed = json.loads(line)
+        p = build(tuple(spec))
+        t0 = time.perf_counter()
+        r = anneal(p, backend="numba", seed=seed)
+        wall = time.perf_counter() - t0
+        print(json.dumps({"fun": r.fun, "seconds": r.seconds, "wall": wall,
+                          "sweeps": r.sweeps, "planned": r.sweeps_requested,
+                          "stopped_by": r.stopped_by, "feasible": bool(r.feasible)}),
+              flush=True)
+
+
+def reference(spec) -> float:
+    """The optimum of a problem in the caller's sense (minimised objective)."""
+    if spec[0] == "gap":
+        import csv
+        with open(GAP_DIR / "best_known.csv", newline="") as fh:
+            for row in csv.DictReader(fh):
+                if (row["file"], int(row["problem_index"]), row["sense"]) == \
+                        (f"gap{spec[1]}.txt", spec[2], "max"):
+                    return float(row["best_known_value"])   # fun: the profit (caller sense)
+        raise KeyError(spec)
+    p = build(spec)
+    if spec[0] == "fleet20":
+        from satea.milp import solve_milp
+        m = solve_milp(p, time_limit=300)
+        if m.status != "optimal":
+            raise RuntimeError(f"{spec}: MILP not optimal ({m.status})")
+        return m.objective
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from conftest import brute_force
+    from satea.objective import evaluate
+    _, x, _ = brute_force(p)
+    return evaluate(p, x).objective
+
+
+def start(python: str) -> subprocess.Popen:
+    w = subprocess.Popen([python, str(Path(__file__).resolve()), "--worker"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/")
+    assert json.loads(w.stdout.readline())["ready"]
+    return w
+
+
+def ask(w: subprocess.Popen, spec, seed: int) -> dict:
+    w.stdin.write(json.dumps([list(spec), seed]) + "\n")
+    w.stdin.flush()
+    return json.loads(w.stdout.readline())
+
+
+def same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(abs(b), 1e-12)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--set", choices=["fleet20", "gap", "tiny"])
+    ap.add_argument("--base-python", required=False)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    if a.worker:
+        worker()
+        return 0
+    if a.set == "gap" and not GAP_DIR.is_dir():
+        print("skipped: no ../shared/data/gap")
+        return 0
+    todo = problems(a.set)
+    refs = {label: reference(spec) for label, spec in todo}
+    new, base = start(sys.executable), start(a.base_python)
+    rows = []
+    for i, (label, spec) in enumerate(todo):
+        order = [("new", new), ("base", base)] if i % 2 == 0 else [("base", base), ("new", new)]
+        got = {name: ask(w, spec, a.seed) for name, w in order}
+        rows.append({"problem": label, "reference": refs[label], **{
+            f"{k}_{f}": v[f] for k, v in got.items() for f in v}})
+        print(f"{label}: base {got['base']['fun']:.6g} {got['base']['seconds']:.3f} s, new "
+              f"{got['new']['fun']:.6g} {got['new']['seconds']:.3f} s "
+              f"({got['new']['sweeps']}/{got['new']['planned']} sweeps)", file=sys.stderr)
+    for w in (new, base):
+        w.stdin.close()
+        w.wait()
+    hits = {k: sum(same(r[f"{k}_fun"], r["reference"]) for r in rows) for k in ("base", "new")}
+    secs = {k: sum(r[f"{k}_seconds"] for r in rows) for k in ("base", "new")}
+    print(f"| set | problems | base: optima | base: search s | new: optima | new: search s "
+          f"| new / base time | new: mean sweeps / planned |\n|---|---|---|---|---|---|---|---|")
+    frac = sum(r["new_sweeps"] / r["new_planned"] for r in rows) / len(rows)
+    print(f"| {a.set} (seed {a.seed}) | {len(rows)} | {hits['base']}/{len(rows)} | "
+          f"{secs['base']:.2f} | {hits['new']}/{len(rows)} | {secs['new']:.2f} | "
+          f"{secs['new'] / secs['base']:.3f} | {frac:.3f} |")
+    missed = [r["problem"] for r in rows if not same(r["new_fun"], r["reference"])]
+    print(f"\nmissed (new): {', '.join(missed) or 'none'}")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"set": a.set, "seed": a.seed, "rows": rows},
+                                           indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
