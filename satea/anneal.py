@@ -43,7 +43,7 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
            cap_weight: float | None = None, x0=None, time_limit: float | None = None,
            callback: Callable[[Progress], bool | None] | None = None,
            chain_offset: int = 0, return_samples: bool | None = None,
-           t_scale=None, stop: str = "auto",
+           t_scale=None, stop: str = "auto", sweep_moves: int | None = None,
            settings: RunSettings | None = None) -> AnnealResult:
     """Minimise the model's objective by simulated annealing over many independent chains.
 
@@ -95,6 +95,10 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         When the run ends (:mod:`satea.settings`): "auto" is "time" with a time limit and
         no sweeps, "sweeps" with sweeps, else "converged" (the planned sweeps, ended once
         no chain has improved its best for a tenth of them).
+    sweep_moves : int, optional
+        Attempted moves per chain in one sweep; default ``n_jobs``. A time-budgeted run on
+        a problem so large that one sweep would take long uses fewer (recorded), so the
+        clock, the schedule and Ctrl-C are served every few hundredths of a second.
     settings : RunSettings, optional
         Settings already resolved (:func:`satea.settings.resolve_settings`); the other
         run arguments must then be left out.
@@ -129,7 +133,8 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
             prob, backend=backend, chains=chains, sweeps=sweeps, seed=seed,
             schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
             time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=x0,
-            return_samples=return_samples, stop=stop, on_phase=tell)
+            return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
+            on_phase=tell)
     return _Run(prob, settings, callback, t_call, tell, stop_asked, compiled_before).run()
 
 
@@ -143,6 +148,7 @@ class _Run:
         self.compiled_before = compiled_before
         self.deadline = None
         self.n_plan = st.sweeps
+        self.moves = prob.n_jobs if st.sweep_moves is None else st.sweep_moves
         self.betas = None if st.sweeps is None else st.schedule.betas_for(st.sweeps)
         self.blocks = [] if st.stop == "time" else None   # time budget: [s0, n, f0, f1]
         self.trace = []
@@ -154,7 +160,7 @@ class _Run:
         st, prob = self.st, self.prob
         spec = RunSpec(st.chains, st.seed,
                        np.arange(st.chains, dtype=np.int64) + st.chain_offset, st.lam,
-                       st.p_swap, st.cap_weight, st.x0, st.t_scale)
+                       st.p_swap, st.cap_weight, st.x0, st.t_scale, st.sweep_moves)
         be = backend_class(st.backend)()
         try:
             self.tell("compiling and starting the chains")
@@ -217,7 +223,7 @@ class _Run:
             per_sweep = (now - tb) / n
             if self.callback is not None:
                 snap = be.snapshot(with_x=False)
-                acc = float(snap.accepted.sum()) / (st.chains * self.done * self.prob.n_jobs)
+                acc = float(snap.accepted.sum()) / (st.chains * self.done * self.moves)
                 planned = self.n_plan if self.n_plan else self.done + self._left_sweeps(per_sweep)
                 if self.callback(Progress(self.done, planned, float(self.trace[-1][-1]), acc,
                                           now - self.t_call)):
@@ -300,11 +306,11 @@ class _Run:
                    f"(capacity overload {ev.violation:.6g}).")
         if self.stopped_by in ("callback", "interrupt") or (
                 self.stopped_by == "time_limit" and st.stop != "time"):
-            msg += f" Stopped by {self.stopped_by.replace('_', ' ')} after {done} of " \
-                   f"{planned} sweeps."
+            of = "" if st.stop == "time" else f" of {planned}"
+            msg += f" Stopped by {self.stopped_by.replace('_', ' ')} after {done}{of} sweeps."
         elif self.stopped_by == "converged":
             msg += f" Converged after {done} of {planned} planned sweeps."
-        moves = st.chains * max(done, 1) * prob.n_jobs
+        moves = st.chains * max(done, 1) * self.moves
         info = {"setup_seconds": self.setup_seconds, "search_seconds": search_seconds,
                 "compile_seconds": compile_seconds,
                 "compile_seconds_in_call": self.compile_in_call, "sweeps_done": done,

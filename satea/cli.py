@@ -34,9 +34,22 @@ def _nonneg_float(text):
     return v
 
 
+#: instance files above this size are announced before they load (it takes a while)
+ANNOUNCE_BYTES = 16 << 20
+
+
 def _load_problem(args):
     """The compiled problem named by ``args`` (instance file, GAP file or built-in example)."""
     from .compile import compile_assignment, compile_fleet
+    if args.instance is not None and not getattr(args, "quiet", False):
+        import os
+        try:
+            size = os.path.getsize(args.instance)
+        except OSError:
+            size = 0   # the reader names a missing file
+        if size > ANNOUNCE_BYTES:
+            print(f"satea: loading {args.instance} ({size / 2**20:.0f} MB)", file=sys.stderr,
+                  flush=True)
     if args.format == "orlib-gap":
         from .io import read_orlib_gap_problem
         if args.instance is None:

@@ -318,7 +318,7 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
         lo = s.chain_offset - chain_offset
         kw = dict(kwargs, sweeps=sweeps, schedule=st.schedule, cap_weight=st.cap_weight,
                   lam=st.lam[lo:lo + s.chains].copy(), return_samples=st.return_samples,
-                  p_swap=st.p_swap, stop=st.stop)
+                  p_swap=st.p_swap, stop=st.stop, sweep_moves=st.sweep_moves)
         if x0 is not None:
             kw["x0"] = x0 if x0.ndim == 1 else x0[lo:lo + s.chains].copy()
         if t_scale is not None:

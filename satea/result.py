@@ -73,8 +73,10 @@ class AnnealResult:
         return {j: names[s] for j, s in zip(self.problem.job_names, self.x.tolist())}
 
     def moves_per_second(self) -> float:
-        """Attempted moves per second: chains x sweeps x jobs / search seconds."""
-        return self.chains * self.sweeps * self.problem.n_jobs / max(self.seconds, 1e-12)
+        """Attempted moves per second: chains x sweeps x moves per sweep (``n_jobs``
+        unless the settings cut sweeps short) / search seconds."""
+        per = getattr(self.settings, "sweep_moves", None) or self.problem.n_jobs
+        return self.chains * self.sweeps * per / max(self.seconds, 1e-12)
 
     def explain(self) -> list[dict]:
         """Per job: server, start, completion, lateness, penalty, dynamic energy cost."""

@@ -105,7 +105,8 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     import numba
     import time
     t0 = time.perf_counter()
-    cpu.sweep_cpu(P, S, n, m, betas, 0, betas.size, 0.3, cap, np.empty(n_chains * betas.size))
+    cpu.sweep_cpu(P, S, n, m, betas, 0, betas.size, n, 0.3, cap,
+                  np.empty(n_chains * betas.size))
     wall = time.perf_counter() - t0
     # one thread's seconds per attempted move, on the way from random to good states
     per_move = wall * min(n_chains, numba.get_num_threads()) / (n_chains * betas.size * n)

@@ -44,6 +44,9 @@ STOP_RULES = ("auto", "sweeps", "time", "converged")
 #: do this many sweeps in the budget (at the move rate the sizing measured), else fewer,
 #: down to one per thread: a few long chains beat many that stay hot (docs/quality.md)
 BUDGET_MIN_SWEEPS = 50
+#: ... and when one sweep of its chains would take longer than this (so long that Ctrl-C,
+#: the clock and the schedule would wait on it), a sweep is cut to fewer moves
+BUDGET_SWEEP_SECONDS = 0.05
 
 #: converged runs are checked at this many evenly spaced sweep counts of the plan
 CONVERGED_CHECKS = 200
@@ -230,6 +233,7 @@ class RunSettings:
     x0: np.ndarray | None = field(default=None, repr=False)
     return_samples: bool = True
     sizing: dict = field(default_factory=dict)
+    sweep_moves: int | None = None     # attempted moves per chain per sweep; None: n_jobs
 
     def to_dict(self) -> dict:
         """JSON-ready form (the ``settings`` field of result files)."""
@@ -241,7 +245,7 @@ class RunSettings:
              "lambda": float(lam[0]) if lam.size == 1 else [float(v) for v in self.lam],
              "t_scale": None if self.t_scale is None else [float(v) for v in self.t_scale],
              "chain_offset": self.chain_offset, "x0_given": self.x0 is not None,
-             "sizing": self.sizing}
+             "sweep_moves": self.sweep_moves, "sizing": self.sizing}
         if self.stop == "converged":
             d["converged_rule"] = dict(CONVERGED_RULE, checks=CONVERGED_CHECKS)
         return d
@@ -253,7 +257,7 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
                      cap_weight: float | None = None, time_limit: float | None = None,
                      t_scale=None, chain_offset: int = 0, x0=None,
                      return_samples: bool | None = None, stop: str = "auto",
-                     on_phase=None) -> RunSettings:
+                     sweep_moves: int | None = None, on_phase=None) -> RunSettings:
     """Check a run's arguments and fill in its defaults (arguments as
     :func:`satea.anneal.anneal`).
 
@@ -283,6 +287,8 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
     elif sweeps is None:
         sweeps = d_sweeps
     chain_offset = positive_int("chain_offset", chain_offset, 0)
+    if sweep_moves is not None:
+        sweep_moves = positive_int("sweep_moves", sweep_moves)
     p_swap = check_p_swap(p_swap, problem.has_capacity)
     seed = resolve_seed(seed)
     cls.check_capacity(problem, n_chains)
@@ -330,13 +336,15 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
                 xi = check_x0(x0, n_chains, problem)
                 ts = None if t_scale is None else per_chain("t_scale", t_scale, n_chains,
                                                             positive=True)
+        if sweep_moves is None and stop == "time" and cls.name in ("numba", "numpy"):
+            sweep_moves = budget_sweep_moves(n_chains, problem.n_jobs, scale.move_seconds)
     if cap_weight is None:
         cap_weight = 0.0
     if return_samples is None:
         return_samples = n_chains * problem.n_jobs <= 1 << 24
     return RunSettings(cls.name, n_chains, seed, sweeps, time_limit, stop, sched, p_swap,
                        float(cap_weight), lams, ts, chain_offset, xi, bool(return_samples),
-                       sizing)
+                       sizing, sweep_moves)
 
 
 def budget_chains(chains: int, n_jobs: int, move_seconds: float, seconds: float) -> int:
@@ -349,6 +357,19 @@ def budget_chains(chains: int, n_jobs: int, move_seconds: float, seconds: float)
         return chains
     fit = max(seconds, 0.0) * threads / move_seconds / (BUDGET_MIN_SWEEPS * max(n_jobs, 1))
     return int(min(chains, max(threads, math.floor(fit))))
+
+
+def budget_sweep_moves(chains: int, n_jobs: int, move_seconds: float) -> int | None:
+    """Moves per sweep for a budgeted CPU run: None (a whole sweep, ``n_jobs``) unless a
+    sweep of ``chains`` chains would take over :data:`BUDGET_SWEEP_SECONDS` at
+    ``move_seconds`` per move per thread; then that many seconds' worth (at least 1,000)."""
+    import numba
+    if not (math.isfinite(move_seconds) and move_seconds > 0):
+        return None
+    per_sweep = chains * n_jobs * move_seconds / min(chains, numba.get_num_threads())
+    if per_sweep <= BUDGET_SWEEP_SECONDS:
+        return None
+    return int(min(n_jobs, max(1000, n_jobs * BUDGET_SWEEP_SECONDS / per_sweep)))
 
 
 def repeat_kwargs(result: dict) -> dict:
@@ -370,7 +391,8 @@ def repeat_kwargs(result: dict) -> dict:
     return dict(backend=st["backend"], chains=int(st["chains"]), seed=int(st["seed"]),
                 sweeps=done, schedule=betas, lam=st["lambda"], p_swap=float(st["p_swap"]),
                 cap_weight=float(st["cap_weight"]), t_scale=st["t_scale"],
-                chain_offset=int(st["chain_offset"]), stop="sweeps")
+                chain_offset=int(st["chain_offset"]), stop="sweeps",
+                sweep_moves=st.get("sweep_moves"))
 
 
 def schedule_record(schedule: Schedule, n_sweeps: int | None, done: int,

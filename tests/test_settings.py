@@ -182,3 +182,43 @@ def test_cli_interrupt_during_setup_is_one_line(monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("satea: interrupted before the search started")
     assert not any("Traceback" in line for line in err)
+
+
+def test_short_sweeps_are_the_same_algorithm_on_every_backend():
+    """sweep_moves cuts a sweep to fewer moves: numpy and numba still draw the same
+    chains, the count is recorded, and the run repeats from its file."""
+    p = compile_fleet(TINY["mixed"])
+    a = anneal(p, backend="numpy", seed=5, chains=3, sweeps=30, sweep_moves=4)
+    b = anneal(p, backend="numba", seed=5, chains=3, sweeps=30, sweep_moves=4)
+    np.testing.assert_allclose(a.chain_best, b.chain_best, rtol=1e-9)
+    assert a.acceptance_rate == pytest.approx(b.acceptance_rate, rel=1e-6)
+    assert b.settings.sweep_moves == 4
+    assert b.moves_per_second() == pytest.approx(3 * 30 * 4 / b.seconds)
+    d = json.loads(json.dumps(b.to_dict()))
+    assert d["settings"]["sweep_moves"] == 4
+    c = anneal(p, **repeat_kwargs(d))
+    np.testing.assert_array_equal(c.x, b.x)
+
+
+def test_budget_sizes_chains_and_sweeps_from_the_measured_move_rate(monkeypatch):
+    import numba
+
+    from satea import settings as st
+    threads = numba.get_num_threads()
+    # plenty of time: the default chains, whole sweeps
+    assert st.budget_chains(16, 1000, 1e-7, 60.0) == 16
+    assert st.budget_sweep_moves(16, 1000, 1e-7) is None
+    # a huge problem in a short budget: one chain per thread, sweeps cut to ~0.05 s
+    assert st.budget_chains(16, 2_000_000, 2e-6, 15.0) == threads
+    m = st.budget_sweep_moves(threads, 2_000_000, 2e-6)
+    assert 1000 <= m < 2_000_000
+    assert m * 2e-6 == pytest.approx(st.BUDGET_SWEEP_SECONDS, rel=0.01)
+    # through resolve_settings: recorded, with the reason
+    p = compile_fleet(generate_fleet(300, 30, seed=2))
+    monkeypatch.setattr(st, "BUDGET_MIN_SWEEPS", 10**9)
+    monkeypatch.setattr(st, "BUDGET_SWEEP_SECONDS", 1e-9)
+    s = resolve_settings(p, backend="numba", seed=0, time_limit=5.0)
+    assert s.chains == min(16, threads) and "fewer chains" in s.sizing["chains"]
+    assert s.sweep_moves == min(1000, p.n_jobs) and s.lam.shape == (s.chains,)
+    s = resolve_settings(p, backend="numba", seed=0, time_limit=5.0, chains=5)
+    assert s.chains == 5                       # the caller's chains are kept

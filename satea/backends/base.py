@@ -45,6 +45,11 @@ class RunSpec:
     cap_weight: float
     x0: np.ndarray | None = None
     t_scale: np.ndarray | None = None
+    sweep_moves: int | None = None   # attempted moves per chain per sweep; None: n_jobs
+
+    def moves(self, n_jobs: int) -> int:
+        """Attempted moves per chain in one sweep."""
+        return n_jobs if self.sweep_moves is None else int(self.sweep_moves)
 
     def chain_t_scale(self) -> np.ndarray:
         if self.t_scale is None:

@@ -51,7 +51,7 @@ def _compile_once() -> float:
             P = problem_tuple(p)
             S = chain_state(p, spec, P)
             cpu.init_cpu(P, S, 2, 2, True)
-            cpu.sweep_cpu(P, S, 2, 2, np.ones(1), 0, 1, 0.5, 1.0, np.zeros(1))
+            cpu.sweep_cpu(P, S, 2, 2, np.ones(1), 0, 1, 2, 0.5, 1.0, np.zeros(1))
             cpu.resync_cpu(P, S, 2, 2)
         _COMPILED["seconds"] = time.perf_counter() - t0
         count_compile(_COMPILED["seconds"])
@@ -77,7 +77,7 @@ class NumbaCPUBackend(Backend):
         trace = np.empty(nc * n_sweeps)
         self._cpu.sweep_cpu(self.P, self.S, self.problem.n_jobs, self.problem.n_servers,
                             np.ascontiguousarray(betas, np.float64), sweep0, n_sweeps,
-                            self.spec.p_swap,
+                            self.spec.moves(self.problem.n_jobs), self.spec.p_swap,
                             self.spec.cap_weight, trace)
         return trace.reshape(nc, n_sweeps).min(axis=0)
 

@@ -203,7 +203,8 @@ class CudaBackend(Backend):
             d_betas = self._to_device(np.ascontiguousarray(betas[done:done + k], np.float64))
             kern.sweep_kernel[blocks, threads](
                 self.P, self.S, self.problem.n_jobs, self.problem.n_servers, d_betas,
-                sweep0 + done, k, self.spec.p_swap, self.spec.cap_weight, trace)
+                sweep0 + done, k, self.spec.moves(self.problem.n_jobs), self.spec.p_swap,
+                self.spec.cap_weight, trace)
             out[done:done + k] = self._min_over_chains(trace, k, nc)
             done += k
         return out

@@ -187,7 +187,7 @@ class NumpyReferenceBackend(Backend):
         cw = self.spec.cap_weight
         for i in range(n_sweeps):
             beta = float(betas[i]) / self.t_scale   # one per chain
-            for _ in range(self.problem.n_jobs):
+            for _ in range(self.spec.moves(self.problem.n_jobs)):
                 self._step(beta)
             # the chain's best is taken at sweep boundaries, as in the kernels
             self.cost, self.viol = self._totals()
