@@ -59,12 +59,13 @@ def resync_cpu(P, S, n_jobs, n_servers):
 
 
 @njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
-def sweep_cpu(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
-    """Run ``n_sweeps`` sweeps of every chain, chains in parallel."""
+def sweep_cpu(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap, cap_weight,
+              trace):
+    """Run ``n_sweeps`` sweeps of ``n_moves`` moves of every chain, chains in parallel."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     for c in prange(nc):
-        run_sweeps(P, S, c, nc, True, n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap,
-                   cap_weight, trace)
+        run_sweeps(P, S, c, nc, True, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves,
+                   p_swap, cap_weight, trace)
 
 
 @njit(cache=True, _nrt=False, error_model="numpy")

@@ -32,12 +32,13 @@ def _init_kernel(P, S, n_jobs, n_servers, random_start):
         chain_init(P, S, c, nc, False, n_jobs, n_servers, random_start)
 
 
-def _sweep_kernel(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap, cap_weight, trace):
+def _sweep_kernel(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
+                  cap_weight, trace):
     c = cuda.grid(1)
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     if c < nc:
-        run_sweeps(P, S, c, nc, False, n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap,
-                   cap_weight, trace)
+        run_sweeps(P, S, c, nc, False, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves,
+                   p_swap, cap_weight, trace)
 
 
 init_kernel = cuda.jit(_init_kernel)
@@ -58,8 +59,8 @@ def kernel_signatures(P_types):
     P = t.Tuple(P_types)
     return {
         "init": (P, S, t.int64, t.int64, t.boolean),
-        "sweep": (P, S, t.int64, t.int64, t.float64[::1], t.int64, t.int64, t.float64,
-                  t.float64, t.float64[::1]),
+        "sweep": (P, S, t.int64, t.int64, t.float64[::1], t.int64, t.int64, t.int64,
+                  t.float64, t.float64, t.float64[::1]),
     }
 
 

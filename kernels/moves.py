@@ -639,9 +639,10 @@ def keep_best(S, c, nc, cm, n_jobs, cost, viol, cap_weight):
 
 
 @register_jitable
-def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, p_swap,
+def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
                cap_weight, trace):
-    """Run ``n_sweeps`` sweeps (``n_jobs`` attempted moves each) of chain ``c``: global
+    """Run ``n_sweeps`` sweeps (``n_moves`` attempted moves each: ``n_jobs``, or fewer
+    when a time budget needs short blocks on a huge problem) of chain ``c``: global
     sweeps ``sweep0 ..``, sweep ``sweep0 + i`` at inverse temperature ``betas[i]`` (the
     driver hands over each block's temperatures, so a time budget can fit them).
 
@@ -659,7 +660,7 @@ def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, p_sw
     t_scale = f_[ix(c, F_TSCALE, NF, nc, cm)]
     for sw in range(n_sweeps):
         beta = betas[sw] / t_scale
-        for _ in range(n_jobs):
+        for _ in range(n_moves):
             j1, j2, a, b, u = propose(P, S, c, nc, cm, n_jobs, p_swap)
             if a == b:
                 continue

@@ -307,7 +307,7 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
         import time
 
         from .backends import numba_cpu   # sizing runs the CPU kernels
-        if on_phase is not None and numba_cpu._COMPILED["seconds"] is None:
+        if on_phase is not None and not numba_cpu.kernels_ready():
             on_phase("compiling the CPU kernels (once per process; minutes on a fresh "
                      "install, then loaded from the cache)")
         numba_cpu.compile_kernels()

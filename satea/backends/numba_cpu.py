@@ -34,6 +34,11 @@ def compile_kernels() -> float:
     return _compile_once()
 
 
+def kernels_ready() -> bool:
+    """Whether this process has compiled (or loaded) the CPU kernels already."""
+    return _COMPILED["seconds"] is not None
+
+
 def _compile_once() -> float:
     """JIT-compile (or load from the on-disk cache) the CPU kernels on 2 x 2 problems, with
     and without job lists, so that compile time is measured apart from search time."""
