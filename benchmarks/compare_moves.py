@@ -110,7 +110,10 @@ BACKEND = "numba"
 
 
 def run_once(problem, chains: int, sweeps: int, spec: dict):
-    from satea.anneal import anneal
+    try:   # satea.annealing since the settings work; satea.anneal before (older commits)
+        from satea.annealing import anneal
+    except ImportError:
+        from satea.anneal import anneal
     return anneal(problem, chains=chains, sweeps=sweeps, backend=BACKEND, seed=0,
                   schedule=tuple(spec["schedule"]), cap_weight=spec["cap_weight"],
                   p_swap=P_SWAP, lam=LAM if spec["kind"] == "fleet" else None)

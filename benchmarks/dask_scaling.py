@@ -10,7 +10,7 @@ import os, pickle, statistics, sys, time
 os.environ["NUMBA_NUM_THREADS"] = "1"      # this process's numba too (schedule sampling)
 from distributed import Client, LocalCluster
 import satea.distributed as sd
-from satea.anneal import anneal
+from satea.annealing import anneal
 from satea.bench import bench_instance, cpu_name
 
 SWEEPS, ROUNDS = (int(a) for a in (sys.argv[1:] or ["30", "3"]))

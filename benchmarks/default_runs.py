@@ -58,7 +58,10 @@ def build(spec):
 
 def worker() -> None:
     """Read one JSON [spec, seed] per line, answer one JSON line per run."""
-    from satea.anneal import anneal
+    try:   # satea.annealing since the settings work; satea.anneal before (older commits)
+        from satea.annealing import anneal
+    except ImportError:
+        from satea.anneal import anneal
     warm = build(("fleet20", 99))
     anneal(warm, backend="numba", seed=0, sweeps=2)     # compile or load the kernels
     print(json.dumps({"ready": True}), flush=True)

@@ -28,7 +28,10 @@ import traceback
 
 import numpy as np
 
-from satea.anneal import anneal
+try:   # satea.annealing since the settings work; satea.anneal before (older commits)
+    from satea.annealing import anneal
+except ImportError:
+    from satea.anneal import anneal
 from satea.bench import format_table, machine_info, measure, bench_instance
 from satea.compile import compile_assignment, compile_fleet
 from satea.generate import generate_fleet

@@ -95,7 +95,7 @@ def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
     A first one-sweep run (its compile and start-up excluded by ``anneal``) is the row
     when it took at least ``seconds / 2``; otherwise it sizes a second, timed run.
     """
-    from .anneal import anneal
+    from .annealing import anneal
     from .settings import resolve_settings
     if schedule is None:
         st = resolve_settings(problem, backend=backend, chains=chains, sweeps=1, seed=seed)

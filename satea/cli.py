@@ -67,14 +67,38 @@ def _load_problem(args):
     return compile_fleet(fleet, lam=getattr(args, "lam", None))
 
 
+def _check_before_search(args, outputs=("out",), plots=("report",)) -> None:
+    """Refuse, before loading or searching, what would fail only after the search: an
+    output into a missing folder, a figure without matplotlib, a cluster without Dask."""
+    from pathlib import Path
+    for name in outputs:
+        path = getattr(args, name, None)
+        if path and not Path(path).resolve().parent.is_dir():
+            raise ValueError(f"--{name}: folder {str(Path(path).parent)!r} does not exist")
+    if any(getattr(args, name, None) for name in plots):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            flag = next(n for n in plots if getattr(args, n, None))
+            raise ValueError(f"--{flag} needs matplotlib: pip install 'satea[plot]'") from None
+    if getattr(args, "scheduler", None) or getattr(args, "workers", None):
+        from .distributed import require_dask
+        try:
+            require_dask()
+        except ImportError as e:
+            raise ValueError(str(e)) from None
+
+
 def cmd_solve(args) -> int:
-    from .anneal import anneal
+    from .annealing import anneal
     if args.lam is not None and args.format == "orlib-gap":
         raise ValueError("--lambda has no meaning for an assignment problem (no penalties)")
+    _check_before_search(args)
     problem = _load_problem(args)
     from .progress import chain_callbacks
     prog = _progress_for(args, args.time_limit)
     started = []
+    kw = _run_kwargs(args)
 
     def announce(progress):  # setup steps, then once when the first block ran
         if args.quiet or prog is not None or started:
@@ -84,12 +108,11 @@ def cmd_solve(args) -> int:
                   flush=True)
             return
         started.append(True)
-        planned = (f"{progress.n_sweeps} planned" if _run_kwargs(args).get("sweeps") is None
+        planned = (f"{progress.n_sweeps} planned" if kw.get("sweeps") is None
                    else f"{progress.n_sweeps}")
         print(f"satea: searching ({progress.sweeps_done}/{planned} sweeps done; "
               "Ctrl-C stops and keeps the best so far)", file=sys.stderr, flush=True)
 
-    kw = _run_kwargs(args)
     try:
         if args.method != "anneal":
             from .baselines import solve_baseline
@@ -97,7 +120,6 @@ def cmd_solve(args) -> int:
                                time_limit=args.time_limit)
         elif _distributed(args):
             from .distributed import solve
-            kw.pop("settings_from", None)
             r = _with_cluster(args, lambda client: solve(problem, client, shards=args.shards,
                                                          **kw))
         else:
@@ -209,17 +231,24 @@ def cmd_info(args) -> int:
 
 def cmd_bench(args) -> int:
     from .backends import BACKEND_NAMES
-    from .bench import DEFAULT_SIZES, format_table, parse_sizes, run_bench, write_json
+    from .bench import (DEFAULT_SIZES, format_table, machine_info, parse_sizes,
+                        run_bench, write_json)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for b in backends:
         if b not in BACKEND_NAMES:
             raise ValueError(f"--backends: unknown backend {b!r}; valid: {', '.join(BACKEND_NAMES)}")
     sizes = parse_sizes(args.sizes) if args.sizes else list(DEFAULT_SIZES)
-    doc = run_bench(backends, sizes, chains=args.chains, seconds=args.seconds, seed=args.seed,
-                    log=None if args.quiet else (lambda line: print(line, file=sys.stderr)))
+    if args.quiet:   # the table once, at the end
+        doc = run_bench(backends, sizes, chains=args.chains, seconds=args.seconds,
+                        seed=args.seed)
+        print(format_table(doc))
+    else:            # the same table, a row as each is measured
+        head = machine_info()
+        print(format_table(dict(head, rows=[])), flush=True)
+        doc = run_bench(backends, sizes, chains=args.chains, seconds=args.seconds,
+                        seed=args.seed, log=lambda line: print(line, flush=True))
     if args.json:
         write_json(doc, args.json)
-    print(format_table(doc))
     return 0
 
 
@@ -315,6 +344,7 @@ def _plot_or_exit(fn, *a, **kw):
 def cmd_pareto(args) -> int:
     from .compile import compile_fleet
     from .pareto import pareto
+    _check_before_search(args, outputs=("out", "csv", "plot"), plots=("plot",))
     fleet = _read_fleet(args.instance)
     problem = compile_fleet(fleet)
     prog = _progress_for(args, args.time_limit)
@@ -467,13 +497,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_solve)
 
     g = sub.add_parser("generate", help="write a generated fleet instance")
-    g.add_argument("--jobs", type=int, required=True)
-    g.add_argument("--servers", type=int, required=True)
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--penalties", default="step,linear,exponential")
-    g.add_argument("--load", type=float, default=0.8)
+    g.add_argument("--jobs", type=int, required=True, help="number of training jobs")
+    g.add_argument("--servers", type=int, required=True, help="number of GPU servers")
+    g.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    g.add_argument("--penalties", default="step,linear,exponential", metavar="KINDS",
+                   help="comma-separated lateness penalty kinds the jobs draw from "
+                        "uniformly, of none, step, linear, exponential (none: no "
+                        "deadline; default: step,linear,exponential)")
+    g.add_argument("--load", type=float, default=0.8,
+                   help="expected busy time over servers x release horizon, in (0, 10] "
+                        "(default 0.8; above about 1 lateness is unavoidable)")
     g.add_argument("--capacity", action="store_true", help="give servers busy-time capacities")
-    g.add_argument("--out", required=True)
+    g.add_argument("--out", required=True, help="write the satea-instance/1 JSON here")
     g.set_defaults(func=cmd_generate)
 
     e = sub.add_parser("evaluate", help="re-score a result's assignment in float64")

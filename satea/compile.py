@@ -73,6 +73,11 @@ class ProblemArrays:
     sense: int = 1             # +1 minimise; -1: the caller maximises, objective negated
     kind: str = "fleet"        # "fleet" or "assignment"
 
+    def __repr__(self) -> str:   # short: the arrays are attributes
+        return (f"ProblemArrays(name={self.name!r}, kind={self.kind!r}, n_jobs={self.n_jobs}, "
+                f"n_servers={self.n_servers}, classes={self.n_job_classes}x"
+                f"{self.n_server_classes}, lam={self.lam:g})")
+
     @property
     def n_jobs(self) -> int:
         return int(self.work.shape[0])

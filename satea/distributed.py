@@ -1,6 +1,6 @@
 """Chains and trade-off points spread over a Dask cluster (``satea[distributed]``).
 
-:func:`solve` splits ``chains`` into shards, runs one :func:`satea.anneal.anneal` task
+:func:`solve` splits ``chains`` into shards, runs one :func:`satea.anneal` task
 per shard on the workers (each with its own best backend: cuda on a GPU worker, else
 numba) and reduces to the best result; :func:`pareto` does what
 :func:`satea.pareto.pareto` does with its chains (every lambda of the ladder) split the
@@ -12,7 +12,7 @@ Reproducibility: shard ``k`` of ``n`` runs with seed ``shard_seeds(seed, n)[k]``
 ``numpy.random.SeedSequence(seed).spawn(n)``) and chain offset equal to its first global
 chain index, so a run is reproducible for a given seed and shard count, and no two shards
 share a random stream. The temperature schedule and the capacity weight are derived once
-on the client (from the instance and ``seed``, as :func:`~satea.anneal.anneal` or
+on the client (from the instance and ``seed``, as :func:`~satea.anneal` or
 :func:`satea.pareto.pareto` would) and passed explicitly to every shard, so shards differ
 only in their streams.
 
@@ -129,16 +129,19 @@ def plan_shards(chains: int, n_shards: int, seed: int, chain_offset: int = 0) ->
 
 def shared_settings(problem: ProblemArrays, chains: int, sweeps: int | None, seed=None,
                     schedule=None, cap_weight=None, lam=None, return_samples=None,
-                    time_limit=None, p_swap=None, stop: str = "auto"):
+                    time_limit=None, p_swap=None, stop: str = "auto",
+                    sweep_moves: int | None = None, backend: str = "numba"):
     """The settings every shard shares (:func:`satea.settings.resolve_settings` for the
     whole run of ``chains`` chains, as :func:`anneal` would resolve them for one process;
     sized as for the numba backend, since "auto" is decided on each worker): seed,
     schedule, capacity weight, per-chain lambdas, planned sweeps and stop rule."""
     from .settings import resolve_settings
-    return resolve_settings(problem, backend="numba", chains=chains, sweeps=sweeps, seed=seed,
+    # "auto" and "cuda" are decided on the workers; numpy keeps its own default sweeps
+    return resolve_settings(problem, backend="numpy" if backend == "numpy" else "numba",
+                            chains=chains, sweeps=sweeps, seed=seed,
                             schedule=schedule, lam=lam, cap_weight=cap_weight,
                             return_samples=return_samples, time_limit=time_limit,
-                            p_swap=p_swap, stop=stop)
+                            p_swap=p_swap, stop=stop, sweep_moves=sweep_moves)
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,7 +162,7 @@ def _run_shard(problem: ProblemArrays, shard: Shard, kwargs: dict, front: bool =
     with their own lambdas and only the shard's non-dominated feasible ones are sent back
     (as :class:`_Candidate`), with (distinct assignments, feasible ones) counted; the
     result keeps only its best chain's sample."""
-    from .anneal import anneal
+    from .annealing import anneal
     r = anneal(problem, chains=shard.chains, seed=shard.seed, chain_offset=shard.chain_offset,
                **kwargs)
     found = None
@@ -310,7 +313,7 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
         x0 = np.asarray(x0)
     st = shared_settings(prob, chains, sweeps, seed, schedule, cap_weight, lam, return_samples,
                          kwargs.get("time_limit"), kwargs.pop("p_swap", None),
-                         kwargs.pop("stop", "auto"))
+                         kwargs.pop("stop", "auto"), kwargs.pop("sweep_moves", None), be)
     sweeps = st.sweeps
     plan = plan_shards(chains, n_shards, st.seed, chain_offset)
 
@@ -343,7 +346,7 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
         None runs the same shards one after another in this process.
     chains, sweeps : int, optional
         Total chains (over all shards) and sweeps per chain; default ``default_chains``
-        chains per shard and the sweeps of :func:`satea.anneal.anneal`, both of the named
+        chains per shard and the sweeps of :func:`satea.anneal`, both of the named
         backend (of numba for "auto", which each worker resolves for itself: give
         ``chains`` for GPU workers).
     shards : int, optional
@@ -353,7 +356,7 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
     backend : str
         Passed to every shard: "auto" is each worker's best (cuda on a GPU, else numba).
     schedule, lam, cap_weight, x0, return_samples, chain_offset
-        As :func:`satea.anneal.anneal`, for the whole run (``lam`` and a 2-D ``x0`` have one
+        As :func:`satea.anneal`, for the whole run (``lam`` and a 2-D ``x0`` have one
         row per global chain); the defaults of ``schedule`` and ``cap_weight`` are computed
         once here and passed to every shard.
     timeout : float, optional
@@ -439,7 +442,12 @@ def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: 
                              else sweeps_requested), seconds=float(seconds),
         compile_seconds=float(max(r.compile_seconds for r in results)), acceptance_rate=acc,
         samples=samples, chain_best=np.concatenate([r.chain_best for r in results]),
-        trace=trace, problem=problem, stopped_by=stops[0] if stops else "sweeps")
+        trace=trace, problem=problem, stopped_by=stops[0] if stops else "sweeps",
+        settings=None,
+        # the best shard's own settings and schedule would replay that shard alone
+        info={"stopped_by": stops[0] if stops else "sweeps",
+              "reason": f"merged from {len(results)} shard(s); repeat with "
+                        "satea.distributed, the same seed and the same shards"})
     out.shards = infos
     return out
 

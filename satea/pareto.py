@@ -405,9 +405,9 @@ def pareto(problem, *, lambdas=None, points: int = 16,
         slow chains of small lambdas (everything piles onto cheap servers) spread over
         the CPU threads.
     sweeps : int, optional
-        Sweeps per chain; default as :func:`satea.anneal.anneal` (a single run's length).
+        Sweeps per chain; default as :func:`satea.anneal` (a single run's length).
     backend, seed, p_swap, time_limit, callback, stop
-        As :func:`satea.anneal.anneal` (one launch: with ``time_limit`` and no ``sweeps``
+        As :func:`satea.anneal` (one launch: with ``time_limit`` and no ``sweeps``
         the schedule fills the budget; ``callback`` stops it between blocks and the front
         is built from what the chains found).
     schedule : (t_hot, t_cold) or array, optional
@@ -423,7 +423,7 @@ def pareto(problem, *, lambdas=None, points: int = 16,
         other dominates in ``(energy_cost, penalty)``, identical points once, each with
         its lambda and its objective at that lambda.
     """
-    from .anneal import anneal
+    from .annealing import anneal
     from .compile import as_problem
 
     prob = as_problem(problem)

@@ -1,4 +1,4 @@
-"""A progress display for long runs, driven by :func:`satea.anneal.anneal`'s ``callback``.
+"""A progress display for long runs, driven by :func:`satea.anneal`'s ``callback``.
 
 One status line on a stream (stderr by default)::
 

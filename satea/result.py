@@ -108,6 +108,11 @@ class AnnealResult:
     def write(self, path, explain: bool = False) -> None:
         Path(path).write_text(json.dumps(self.to_dict(explain), indent=1) + "\n")
 
+    def __repr__(self) -> str:   # short, like str: the arrays are attributes
+        return (f"AnnealResult(fun={self.fun:.6g}, feasible={self.feasible}, "
+                f"backend={self.backend!r}, chains={self.chains}, sweeps={self.sweeps}, "
+                f"stopped_by={self.stopped_by!r}, n_jobs={self.x.shape[0]})")
+
     def __str__(self) -> str:
         return (f"{self.message}\n  objective {self.fun:.6g} = energy {self.energy_cost:.6g}"
                 f" + {self.lam:g} x penalty {self.penalty:.6g}"

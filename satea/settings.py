@@ -1,6 +1,6 @@
 """Run settings: every default of an annealing run decided in one place.
 
-:func:`resolve_settings` checks the arguments of :func:`satea.anneal.anneal` (and of
+:func:`resolve_settings` checks the arguments of :func:`satea.anneal` (and of
 :func:`satea.pareto.pareto`, :mod:`satea.distributed` and ``satea bench``, which call it)
 and fills in what the caller left out: chains, planned sweeps, the temperature schedule,
 the capacity weight, the stop rule. The result is a :class:`RunSettings`; the run records
@@ -122,7 +122,8 @@ def check_x0(x0, n_chains: int, problem: ProblemArrays) -> np.ndarray | None:
 def check_time_limit(time_limit) -> float | None:
     if time_limit is None:
         return None
-    ok = (not isinstance(time_limit, bool) and isinstance(time_limit, (int, float, np.floating))
+    ok = (not isinstance(time_limit, bool)
+          and isinstance(time_limit, (int, float, np.integer, np.floating))
           and time_limit > 0 and math.isfinite(time_limit))
     if not ok:
         raise ValueError(f"time_limit: must be a positive number of seconds, got {time_limit!r}")
@@ -132,7 +133,8 @@ def check_time_limit(time_limit) -> float | None:
 def check_p_swap(p_swap, has_capacity: bool = False) -> float:
     if p_swap is None:
         return DEFAULT_P_SWAP_CAPACITY if has_capacity else DEFAULT_P_SWAP
-    if not (isinstance(p_swap, (int, float, np.floating)) and 0.0 <= p_swap <= 1.0):
+    if isinstance(p_swap, bool) or not (
+            isinstance(p_swap, (int, float, np.integer, np.floating)) and 0.0 <= p_swap <= 1.0):
         raise ValueError(f"p_swap: must be in [0, 1], got {p_swap!r}")
     return float(p_swap)
 
@@ -259,7 +261,7 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
                      return_samples: bool | None = None, stop: str = "auto",
                      sweep_moves: int | None = None, on_phase=None) -> RunSettings:
     """Check a run's arguments and fill in its defaults (arguments as
-    :func:`satea.anneal.anneal`).
+    :func:`satea.anneal`).
 
     The default schedule and capacity weight come from :func:`satea.schedules.sample_move_scale`
     (on a sample of at most :data:`satea.schedules.SIZING_JOBS` jobs, so sizing costs a
@@ -296,13 +298,20 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
     xi = check_x0(x0, n_chains, problem)
     ts = None if t_scale is None else per_chain("t_scale", t_scale, n_chains, positive=True)
     sched = check_schedule(schedule, sweeps)
-    if cap_weight is not None and not (cap_weight >= 0 and math.isfinite(cap_weight)):
-        raise ValueError(f"cap_weight: must be finite and >= 0, got {cap_weight}")
+    if cap_weight is not None and (
+            isinstance(cap_weight, bool)
+            or not isinstance(cap_weight, (int, float, np.integer, np.floating))
+            or not (cap_weight >= 0 and math.isfinite(cap_weight))):
+        raise ValueError(f"cap_weight: must be a finite number >= 0, got {cap_weight!r}")
     if stop == "time" and sched is not None and sched.betas is not None:
         raise ValueError("schedule: explicit inverse temperatures fix the sweeps; a "
                          "time-budgeted run takes (t_hot, t_cold)")
 
     sizing = {"by": "caller"}
+    if problem.n_jobs == 0:     # an empty planning window: nothing to size or search
+        sched = sched or Schedule(1.0, 1.0)
+        cap_weight = 0.0 if cap_weight is None else cap_weight
+        sizing = {"by": "nothing to size: no jobs"}
     if sched is None or (cap_weight is None and problem.has_capacity):
         import time
 
@@ -325,7 +334,10 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
             sched = Schedule(*default_temperature_range(problem, seed, scale))
         if cap_weight is None:
             cap_weight = default_cap_weight(scale)
-        if chains is None and stop == "time" and cls.name in ("numba", "numpy"):
+        per_chain_given = (np.ndim(lam) > 0 or np.ndim(t_scale) > 0
+                           or (x0 is not None and np.ndim(x0) > 1))
+        if (chains is None and stop == "time" and cls.name == "numba"
+                and not per_chain_given):
             n_chains = budget_chains(n_chains, problem.n_jobs, scale.move_seconds,
                                      time_limit - sizing["seconds"])
             if n_chains != d_chains:
@@ -336,7 +348,7 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
                 xi = check_x0(x0, n_chains, problem)
                 ts = None if t_scale is None else per_chain("t_scale", t_scale, n_chains,
                                                             positive=True)
-        if sweep_moves is None and stop == "time" and cls.name in ("numba", "numpy"):
+        if sweep_moves is None and stop == "time" and cls.name == "numba":
             sweep_moves = budget_sweep_moves(n_chains, problem.n_jobs, scale.move_seconds)
     if cap_weight is None:
         cap_weight = 0.0
@@ -383,16 +395,19 @@ def repeat_kwargs(result: dict) -> dict:
         raise InstanceError("result: no 'settings' and 'run' fields (written by satea >= 0.3 "
                             "only): this result cannot be repeated")
     run = result["run"]
-    sched = run["schedule"]
-    done = int(run["sweeps_done"])
-    if done < 1:
-        raise InstanceError("result: no sweep was done; nothing to repeat")
-    betas = schedule_from_record(sched, done)
-    return dict(backend=st["backend"], chains=int(st["chains"]), seed=int(st["seed"]),
-                sweeps=done, schedule=betas, lam=st["lambda"], p_swap=float(st["p_swap"]),
-                cap_weight=float(st["cap_weight"]), t_scale=st["t_scale"],
-                chain_offset=int(st["chain_offset"]), stop="sweeps",
-                sweep_moves=st.get("sweep_moves"))
+    try:
+        done = int(run["sweeps_done"])
+        if done < 1:
+            raise InstanceError("result: no sweep was done; nothing to repeat")
+        betas = schedule_from_record(run["schedule"], done)
+        return dict(backend=st["backend"], chains=int(st["chains"]), seed=int(st["seed"]),
+                    sweeps=done, schedule=betas, lam=st["lambda"], p_swap=float(st["p_swap"]),
+                    cap_weight=float(st["cap_weight"]), t_scale=st["t_scale"],
+                    chain_offset=int(st["chain_offset"]), stop="sweeps",
+                    sweep_moves=st.get("sweep_moves"))
+    except KeyError as e:
+        raise InstanceError(f"result: field {e.args[0]!r} missing from its settings or run "
+                            "record: this result cannot be repeated") from None
 
 
 def schedule_record(schedule: Schedule, n_sweeps: int | None, done: int,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import brute_force, tiny_assignment_arrays, tiny_fleets
-from satea.anneal import anneal
+from satea.annealing import anneal
 from satea.compile import compile_assignment, compile_fleet
 from satea.objective import evaluate
 

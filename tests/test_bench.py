@@ -58,6 +58,14 @@ def test_cli_bench_writes_json(tmp_path, capsys):
     assert "moves/s" in capsys.readouterr().out
 
 
+def test_cli_bench_prints_each_row_once(capsys):
+    assert main(["bench", "--backends", "numba", "--sizes", "30x3,40x4", "--chains", "2",
+                 "--seconds", "0.05"]) == 0
+    cap = capsys.readouterr()
+    rows = [ln for ln in cap.out.splitlines() if ln.split()[:1] == ["numba"]]
+    assert len(rows) == 2 and cap.out.count("moves/s") == 1 and "numba" not in cap.err
+
+
 def test_numpy_capped_beside_other_backends_not_alone():
     doc = bench.run_bench(["numpy", "numba"], [(30, 3)], chains=2, seconds=0.05,
                           numpy_max_jobs=20)

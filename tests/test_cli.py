@@ -215,3 +215,39 @@ def test_solve_in_process_shards_reproducible(tmp_path):
                      "--quiet", "--out", str(out)]) in (0, 1)
     da, db = json.loads(a.read_text()), json.loads(b.read_text())
     assert da["assignment"] == db["assignment"] and da["chains"] == 8
+
+
+def test_empty_planning_window_solves_to_the_empty_assignment(tmp_path):
+    inst, res = tmp_path / "empty.json", tmp_path / "r.json"
+    inst.write_text(json.dumps({
+        "format": "satea-instance/1", "name": "empty",
+        "gpus": {"a100": {"memory_gb": 80, "idle_w": 50}}, "models": {"m": {"memory_gb": 10}},
+        "profiles": [{"model": "m", "gpu": "a100", "throughput": 1.0, "power_w": 300}],
+        "servers": [{"name": "s1", "gpu": "a100", "price_per_kwh": 0.1},
+                    {"name": "s2", "gpu": "a100", "price_per_kwh": 0.1, "capacity_s": 3600}],
+        "jobs": []}))
+    assert main(["solve", str(inst), "--seed", "0", "--out", str(res), "--quiet"]) == 0
+    d = json.loads(res.read_text())
+    assert d["assignment"] == {} and d["objective"] == 0.0 and d["feasible"] is True
+    assert d["sweeps"] == 0 and d["run"]["reason"] == "no jobs to place"
+
+
+def test_outputs_and_extras_are_checked_before_the_search(tmp_path, capsys, monkeypatch):
+    import satea.distributed as sd
+    missing = tmp_path / "no-such-dir" / "r.json"
+    t0 = time.perf_counter()
+    assert main(["solve", "--seed", "0", "--out", str(missing)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"satea: error: --out: folder {str(missing.parent)!r} does not exist"]
+    assert time.perf_counter() - t0 < 5       # refused before any search
+
+    def no_dask():
+        raise ImportError("satea.distributed needs Dask's distributed scheduler, which is "
+                          "not installed (No module named 'distributed'). Install it with: "
+                          + sd.INSTALL_HINT)
+    monkeypatch.setattr(sd, "require_dask", no_dask)
+    assert main(["solve", "--seed", "0", "--workers", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("satea: error: satea.distributed needs Dask")
+    assert main(["pareto", "--seed", "0", "--csv", str(missing)]) == 2
+    assert "--csv: folder" in capsys.readouterr().err

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from conftest import allowed_servers, brute_force, tiny_assignment_arrays, tiny_fleet_by_name
-from satea.anneal import anneal
+from satea.annealing import anneal
 from satea.compile import compile_assignment, compile_fleet
 from satea.objective import evaluate
 
@@ -118,7 +118,7 @@ def _child_main() -> None:
     # The simulator runs the xoroshiro128+ arithmetic on NumPy uint64 scalars, which wrap
     # correctly but warn on overflow.
     warnings.filterwarnings("ignore", message="overflow encountered", category=RuntimeWarning)
-    import satea.anneal as anneal_mod
+    import satea.annealing as anneal_mod
     from satea.backends import available_backends, resolve
     from satea.backends import numba_cuda as nc
 

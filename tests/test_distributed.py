@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import satea.distributed as sd
-from satea.anneal import anneal
+from satea.annealing import anneal
 from satea.compile import compile_fleet
 from satea.generate import generate_fleet
 from satea.objective import evaluate
@@ -208,7 +208,7 @@ def test_shard_error_names_the_shard(problem, client):
     bad_seed = sd.shard_seeds(5, 2)[1]
 
     def patch():   # nested: pickled by value to the workers
-        import satea.anneal as m
+        import satea.annealing as m
         if not hasattr(m, "_real_anneal"):
             m._real_anneal = m.anneal
 
@@ -219,7 +219,7 @@ def test_shard_error_names_the_shard(problem, client):
         m.anneal = failing
 
     def unpatch():
-        import satea.anneal as m
+        import satea.annealing as m
         m.anneal = m.__dict__.pop("_real_anneal", m.anneal)
 
     client.run(patch)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from satea.anneal import anneal
+from satea.annealing import anneal
 from satea.baselines import greedy_energy, solve_baseline
 from satea.compile import compile_assignment
 from satea.io import read_orlib_gap, read_orlib_gap_problem

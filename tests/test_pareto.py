@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import brute_force, tiny_fleet_by_name
 
-from satea.anneal import anneal
+from satea.annealing import anneal
 from satea.compile import compile_assignment, compile_fleet
 from satea.generate import generate_fleet
 from satea.objective import evaluate

@@ -6,7 +6,7 @@ import pty
 import pytest
 from conftest import tiny_fleet_by_name
 
-from satea.anneal import Progress, anneal
+from satea.annealing import Progress, anneal
 from satea.compile import compile_fleet
 from satea.progress import ProgressDisplay, chain_callbacks, format_seconds, make_progress
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 from conftest import tiny_fleet_by_name
 
-from satea.anneal import anneal
+from satea.annealing import anneal
 from satea.catalogue import example_fleet
 from satea.compile import compile_fleet
 from satea.objective import evaluate

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import tiny_fleets
 from satea import schedules
-from satea.anneal import anneal
+from satea.annealing import anneal
 from satea.cli import main
 from satea.compile import compile_fleet
 from satea.generate import generate_fleet
@@ -42,6 +42,9 @@ def test_stop_rule_follows_the_arguments(fleet60):
     (dict(p_swap=1.5), "p_swap"),
     (dict(time_limit=-1.0), "time_limit"),
     (dict(schedule=(1.0, 0.0)), "schedule: temperatures"),
+    (dict(p_swap=True), "p_swap"),
+    (dict(cap_weight="heavy"), "cap_weight: must be a finite number"),
+    (dict(sweep_moves=0), "sweep_moves"),
 ])
 def test_bad_settings_name_the_argument(fleet60, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -222,3 +225,6 @@ def test_budget_sizes_chains_and_sweeps_from_the_measured_move_rate(monkeypatch)
     assert s.sweep_moves == min(1000, p.n_jobs) and s.lam.shape == (s.chains,)
     s = resolve_settings(p, backend="numba", seed=0, time_limit=5.0, chains=5)
     assert s.chains == 5                       # the caller's chains are kept
+    lams = np.linspace(0.0, 1.0, 16)           # per-chain values fix the default count
+    s = resolve_settings(p, backend="numba", seed=0, time_limit=5.0, lam=lams)
+    assert s.chains == 16 and "chains" not in s.sizing

@@ -1,7 +1,10 @@
 """Memory at the largest sizes: host peak of a numba run, device bytes of a cuda run."""
 from __future__ import annotations
 
-from satea.anneal import anneal
+try:   # satea.annealing since the settings work; satea.anneal on older commits
+    from satea.annealing import anneal
+except ImportError:
+    from satea.anneal import anneal
 
 from .common import SEED, cupy_or_skip, instance, warm_up
 

@@ -2,7 +2,10 @@
 start-up excluded) per backend and size."""
 from __future__ import annotations
 
-from satea.anneal import anneal
+try:   # satea.annealing since the settings work; satea.anneal on older commits
+    from satea.annealing import anneal
+except ImportError:
+    from satea.anneal import anneal
 from satea.schedules import default_temperature_range
 
 from .common import SEED, SIZES, instance, require, warm_up

@@ -3,7 +3,10 @@ change that hurts quality shows. The numba and cuda kernels make the numpy refer
 moves draw for draw, so their gap to it should stay 0."""
 from __future__ import annotations
 
-from satea.anneal import anneal
+try:   # satea.annealing since the settings work; satea.anneal on older commits
+    from satea.annealing import anneal
+except ImportError:
+    from satea.anneal import anneal
 
 from .common import SEED, instance, require, warm_up
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from satea.anneal import anneal
+try:   # satea.annealing since the settings work; satea.anneal on older commits
+    from satea.annealing import anneal
+except ImportError:
+    from satea.anneal import anneal
 from satea.backends import backend_class
 
 SEED = 0

@@ -58,6 +58,7 @@ def _compile_once() -> float:
             cpu.init_cpu(P, S, 2, 2, True)
             cpu.sweep_cpu(P, S, 2, 2, np.ones(1), 0, 1, 2, 0.5, 1.0, np.zeros(1))
             cpu.resync_cpu(P, S, 2, 2)
+            cpu.sample_deltas_cpu(P, S, 2, 2, 0.5, np.empty(2))   # used by sizing
         _COMPILED["seconds"] = time.perf_counter() - t0
         count_compile(_COMPILED["seconds"])
     return _COMPILED["seconds"]

@@ -161,6 +161,8 @@ class _Run:
         spec = RunSpec(st.chains, st.seed,
                        np.arange(st.chains, dtype=np.int64) + st.chain_offset, st.lam,
                        st.p_swap, st.cap_weight, st.x0, st.t_scale, st.sweep_moves)
+        if prob.n_jobs == 0:
+            return self._empty()
         be = backend_class(st.backend)()
         try:
             self.tell("compiling and starting the chains")
@@ -212,8 +214,8 @@ class _Run:
                 if self.done >= self.n_plan:
                     break
                 n = min(block, self.n_plan - self.done)
-                if check is not None:   # one block per check: the rule sees fixed sweeps
-                    n = min(check - self.done % check, self.n_plan - self.done)
+                if check is not None:   # blocks never cross a check: the rule sees fixed sweeps
+                    n = min(n, check - self.done % check)
                 betas, last = self.betas[self.done:self.done + n], False
             tb = time.perf_counter()
             self.trace.append(be.run_block(self.done, betas))
@@ -233,7 +235,7 @@ class _Run:
                 self.stopped_by = "time_limit"
                 self.reason = "used the time limit, ending at the cold end"
                 return
-            if conv is not None:
+            if conv is not None and (self.done % check == 0 or self.done == self.n_plan):
                 snap = be.snapshot(with_x=False)
                 conv[self.done] = (snap.best_feasible, snap.best_any)
                 then = conv.get(self.done - window)
@@ -286,6 +288,26 @@ class _Run:
                 f0, f1 = f + step, f + step * n
         blocks.append([self.done, n, f0, f1])
         return sch.betas_at(block_fracs(f0, f1, n)), f1 >= 1.0
+
+    def _empty(self) -> AnnealResult:
+        """No jobs (an empty planning window): the empty assignment, objective 0."""
+        st, prob = self.st, self.prob
+        x = np.zeros(0, np.int64)
+        ev = evaluate(prob, x)
+        seconds = time.perf_counter() - self.t_call
+        info = {"setup_seconds": seconds, "search_seconds": 0.0, "compile_seconds": 0.0,
+                "compile_seconds_in_call": 0.0, "sweeps_done": 0, "stopped_by": "sweeps",
+                "reason": "no jobs to place",
+                "schedule": schedule_record(st.schedule, self.n_plan, 0, self.blocks)}
+        return AnnealResult(
+            x=x, fun=ev.objective, energy_cost=ev.energy_cost, penalty=ev.penalty,
+            assignment_cost=ev.assignment_cost, feasible=True,
+            message="No jobs to place: the empty assignment.", lam=float(prob.lam),
+            backend=st.backend, seed=st.seed, chains=st.chains, sweeps=0,
+            sweeps_requested=self.n_plan or 0, seconds=0.0, compile_seconds=0.0,
+            acceptance_rate=0.0, samples=np.zeros((1, 0), np.int64),
+            chain_best=np.zeros(st.chains), trace=np.zeros(0), evaluation=ev, problem=prob,
+            stopped_by="sweeps", settings=st, info=info)
 
     # -- the result ------------------------------------------------------------------------
     def _result(self, snap, best, best_x, search_seconds, compile_seconds, name):

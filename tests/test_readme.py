@@ -1,0 +1,31 @@
+"""The README's Python tour runs as written."""
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    assert blocks, "the README has no Python block"
+    monkeypatch.chdir(tmp_path)          # the tour writes result.json
+    for code in blocks:
+        namespace = {}
+        exec(compile(code, str(README), "exec"), namespace)
+    assert (tmp_path / "result.json").is_file()
+    r = namespace["r"]
+    assert r.feasible and r.settings.stop == "converged"
+    assert r.stopped_by in ("converged", "sweeps")
+    assert namespace["r2"].stopped_by == "time_limit"
+
+
+def test_reprs_are_short():
+    import numpy as np
+
+    import satea
+    p = satea.compile_assignment(np.arange(600.0).reshape(200, 3))
+    r = satea.anneal(p, backend="numba", seed=0, chains=2, sweeps=3)
+    for obj in (p, r):
+        text = repr(obj)
+        assert len(text) < 200 and "array" not in text, text
+    assert "n_jobs=200" in repr(p) and "fun=" in repr(r)
