@@ -135,11 +135,12 @@ def cmd_solve(args) -> int:
         if not args.quiet:
             print(f"  result written to {args.out}")
     if args.explain and not args.quiet:
-        print(f"  {'job':>12} {'server':>10} {'start_s':>12} {'completion_s':>12} "
-              f"{'lateness_s':>10} {'penalty':>10} {'energy':>10}")
+        # the columns are explain()'s keys (times in seconds)
+        print(f"  {'job':>12} {'server':>10} {'start':>12} {'completion':>12} "
+              f"{'lateness':>10} {'penalty':>10} {'energy_cost':>11}")
         for e in r.explain():
             print(f"  {e['job']:>12} {e['server']:>10} {e['start']:>12.1f} {e['completion']:>12.1f}"
-                  f" {e['lateness']:>10.1f} {e['penalty']:>10.4g} {e['energy_cost']:>10.4g}")
+                  f" {e['lateness']:>10.1f} {e['penalty']:>10.4g} {e['energy_cost']:>11.4g}")
     if args.report:
         from .report import write_report
         fleet = None if args.format == "orlib-gap" else _read_fleet(args.instance)
@@ -187,7 +188,15 @@ def cmd_evaluate(args) -> int:
     res = read_result(args.result)
     lam = res.get("lambda", None) if args.lam is None else args.lam
     problem = compile_fleet(fleet, lam=lam)
-    ev = evaluate(problem, assignment_from_names(problem, res["assignment"]))
+    try:
+        x = assignment_from_names(problem, res["assignment"])
+    except ValueError as e:   # InstanceError: name both files, and the instances if they differ
+        other = res.get("instance")
+        hint = (f" (the result is of instance {other!r}, the instance file holds "
+                f"{problem.name!r})" if other is not None and other != problem.name else "")
+        raise ValueError(f"result file {args.result!r} does not fit instance file "
+                         f"{args.instance!r}: {e}{hint}") from None
+    ev = evaluate(problem, x)
     out = {"format": "satea-evaluation/1", "instance": problem.name, "lambda": problem.lam,
            **ev.as_dict()}
     print(json.dumps(out, indent=1))

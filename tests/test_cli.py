@@ -251,3 +251,31 @@ def test_outputs_and_extras_are_checked_before_the_search(tmp_path, capsys, monk
     assert len(err) == 1 and err[0].startswith("satea: error: satea.distributed needs Dask")
     assert main(["pareto", "--seed", "0", "--csv", str(missing)]) == 2
     assert "--csv: folder" in capsys.readouterr().err
+
+
+def test_evaluate_names_both_files_when_they_do_not_fit(tmp_path, capsys):
+    a, b, res = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "r.json"
+    main(["generate", "--jobs", "8", "--servers", "2", "--seed", "1", "--out", str(a)])
+    main(["generate", "--jobs", "9", "--servers", "2", "--seed", "2", "--out", str(b)])
+    assert main(["solve", str(a), "--seed", "0", "--sweeps", "5", "--chains", "2",
+                 "--out", str(res), "--quiet"]) in (0, 1)
+    d = json.loads(res.read_text())
+    d["instance"] = "another-fleet"
+    d["assignment"]["not-a-job"] = next(iter(d["assignment"].values()))
+    res.write_text(json.dumps(d))
+    capsys.readouterr()
+    assert main(["evaluate", str(a), str(res)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert f"result file {str(res)!r} does not fit instance file {str(a)!r}" in err[0]
+    assert "unknown job 'not-a-job'" in err[0] and "'another-fleet'" in err[0]
+
+
+def test_explain_columns_are_the_explain_keys(capsys):
+    assert main(["solve", "--seed", "0", "--sweeps", "20", "--chains", "2", "--explain"]) in (0, 1)
+    out = capsys.readouterr().out.splitlines()
+    head = next(line for line in out if line.split()[:2] == ["job", "server"])
+    from satea.annealing import anneal
+    from satea.catalogue import example_fleet
+    keys = list(anneal(example_fleet(), seed=0, sweeps=2, chains=1).explain()[0])
+    assert head.split() == keys
