@@ -64,6 +64,8 @@ def _load_problem(args):
     else:
         from .io import read_instance
         fleet = read_instance(args.instance)
+    if getattr(args, "constant_prices", False):
+        fleet = fleet.with_constant_prices()
     return compile_fleet(fleet, lam=getattr(args, "lam", None))
 
 
@@ -173,7 +175,8 @@ def cmd_generate(args) -> int:
     from .io import write_instance
     pens = tuple(p.strip() for p in args.penalties.split(",") if p.strip())
     fleet = generate_fleet(args.jobs, args.servers, seed=args.seed, penalties=pens,
-                           load=args.load, capacity=args.capacity)
+                           load=args.load, capacity=args.capacity,
+                           price_curve_fraction=0.0 if args.constant_prices else 0.25)
     write_instance(fleet, args.out)
     print(f"wrote {args.out}: {fleet.n_jobs} jobs x {fleet.n_servers} servers (seed {args.seed})")
     return 0
@@ -484,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["instance", "orlib-gap"], default="instance")
     s.add_argument("--index", type=int, default=1, help="problem number in a GAP file (from 1)")
     s.add_argument("--maximize", action="store_true", help="GAP: maximise the total cost")
+    s.add_argument("--constant-prices", action="store_true",
+                   help="replace each price curve by its time-average price (the MILP "
+                        "models constant prices only)")
     s.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
     _add_run_flags(s)
     s.add_argument("--seed", type=int, default=None, help="default: fresh entropy, recorded")
@@ -517,6 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="expected busy time over servers x release horizon, in (0, 10] "
                         "(default 0.8; above about 1 lateness is unavoidable)")
     g.add_argument("--capacity", action="store_true", help="give servers busy-time capacities")
+    g.add_argument("--constant-prices", action="store_true",
+                   help="every server pays a constant price (default: a quarter follow the "
+                        "PJM hourly curve); what --method milp needs")
     g.add_argument("--out", required=True, help="write the satea-instance/1 JSON here")
     g.set_defaults(func=cmd_generate)
 

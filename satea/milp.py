@@ -195,7 +195,8 @@ def _build(problem: ProblemArrays, exp_rel_error: float):
         raise NotImplementedError(
             f"milp: servers with a price curve ({', '.join(curved[:3])}"
             f"{', ...' if len(curved) > 3 else ''}) are not modelled; the MILP handles "
-            f"constant prices only")
+            f"constant prices only (satea solve --constant-prices uses each curve's "
+            f"average; satea generate --constant-prices makes fleets without curves)")
     p = p_sec / tu
     r = problem.release / tu
     d = problem.due / tu

@@ -101,6 +101,19 @@ class Fleet:
     price_curves: dict[str, PriceCurve] = field(default_factory=dict)
     lam: float = 1.0
 
+    def with_constant_prices(self) -> "Fleet":
+        """The same fleet with every price curve replaced by its time-average price (a
+        constant ``price_per_kwh``), e.g. for the MILP, which models constant prices only."""
+        from dataclasses import replace
+        if not any(s.price_curve for s in self.servers):
+            return self
+        mean = {n: sum(c.prices_per_kwh) / len(c.prices_per_kwh)
+                for n, c in self.price_curves.items()}
+        servers = tuple(replace(s, price_per_kwh=mean[s.price_curve], price_curve=None)
+                        if s.price_curve else s for s in self.servers)
+        return replace(self, servers=servers, price_curves={},
+                       name=f"{self.name}-constant-prices")
+
     @property
     def n_jobs(self) -> int:
         return len(self.jobs)

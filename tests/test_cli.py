@@ -279,3 +279,23 @@ def test_explain_columns_are_the_explain_keys(capsys):
     from satea.catalogue import example_fleet
     keys = list(anneal(example_fleet(), seed=0, sweeps=2, chains=1).explain()[0])
     assert head.split() == keys
+
+
+def test_constant_prices_let_the_milp_solve(tmp_path, capsys):
+    from satea.catalogue import example_fleet
+    ex = example_fleet()
+    flat = ex.with_constant_prices()
+    assert not flat.price_curves and all(s.price_curve is None for s in flat.servers)
+    for s, f in zip(ex.servers, flat.servers):
+        if s.price_curve:
+            c = ex.price_curves[s.price_curve].prices_per_kwh
+            assert f.price_per_kwh == pytest.approx(sum(c) / len(c))
+        else:
+            assert f == s
+    inst = tmp_path / "small.json"
+    assert main(["generate", "--jobs", "12", "--servers", "3", "--seed", "4",
+                 "--constant-prices", "--out", str(inst)]) == 0
+    assert "price_curve" not in inst.read_text().replace('"price_curves": {}', "")
+    assert main(["solve", str(inst), "--method", "milp", "--quiet"]) in (0, 1)
+    assert main(["solve", "--method", "milp"]) == 2          # the example has a curve
+    assert "--constant-prices" in capsys.readouterr().err
