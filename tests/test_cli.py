@@ -109,9 +109,12 @@ def test_time_limit_stops_and_writes(backend, tmp_path):
 def test_sigint_writes_best_so_far(tmp_path):
     inst, res = tmp_path / "f.json", tmp_path / "r.json"
     main(["generate", "--jobs", "400", "--servers", "40", "--seed", "0", "--out", str(inst)])
+    # a child of a background job inherits SIGINT ignored (then Python installs no
+    # KeyboardInterrupt handler): give it the default disposition, as a terminal would
     p = subprocess.Popen([sys.executable, "-m", "satea.cli", "solve", str(inst), "--backend",
                           "numba", "--seed", "0", "--sweeps", "10000000", "--out", str(res)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # wait until the search runs (compile and start-up behind it), then interrupt
     lines = [p.stderr.readline()]
     while lines[-1].startswith("satea: setup:"):   # setup steps are announced first
