@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from .backends import RunSpec, backend_class
+from .backends import ChainSnapshot, RunSpec, backend_class
 from .backends.base import compile_clock
 from .compile import ProblemArrays, as_problem
 from .objective import evaluate
@@ -161,8 +161,13 @@ class _Run:
         spec = RunSpec(st.chains, st.seed,
                        np.arange(st.chains, dtype=np.int64) + st.chain_offset, st.lam,
                        st.p_swap, st.cap_weight, st.x0, st.t_scale, st.sweep_moves)
-        if prob.n_jobs == 0:
-            return self._empty()
+        if prob.n_jobs == 0:   # an empty planning window: the empty assignment, no search
+            self.setup_seconds, self.compile_in_call = time.perf_counter() - self.t_call, 0.0
+            self.reason = "no jobs to place"
+            zero = np.zeros(st.chains)
+            snap = ChainSnapshot(np.zeros((st.chains, 0), np.int32), zero, zero, zero, zero,
+                                 zero)
+            return self._result(snap, 0, snap.best_x, 0.0, 0.0, st.backend)
         be = backend_class(st.backend)()
         try:
             self.tell("compiling and starting the chains")
@@ -289,26 +294,6 @@ class _Run:
         blocks.append([self.done, n, f0, f1])
         return sch.betas_at(block_fracs(f0, f1, n)), f1 >= 1.0
 
-    def _empty(self) -> AnnealResult:
-        """No jobs (an empty planning window): the empty assignment, objective 0."""
-        st, prob = self.st, self.prob
-        x = np.zeros(0, np.int64)
-        ev = evaluate(prob, x)
-        seconds = time.perf_counter() - self.t_call
-        info = {"setup_seconds": seconds, "search_seconds": 0.0, "compile_seconds": 0.0,
-                "compile_seconds_in_call": 0.0, "sweeps_done": 0, "stopped_by": "sweeps",
-                "reason": "no jobs to place",
-                "schedule": schedule_record(st.schedule, self.n_plan, 0, self.blocks)}
-        return AnnealResult(
-            x=x, fun=ev.objective, energy_cost=ev.energy_cost, penalty=ev.penalty,
-            assignment_cost=ev.assignment_cost, feasible=True,
-            message="No jobs to place: the empty assignment.", lam=float(prob.lam),
-            backend=st.backend, seed=st.seed, chains=st.chains, sweeps=0,
-            sweeps_requested=self.n_plan or 0, seconds=0.0, compile_seconds=0.0,
-            acceptance_rate=0.0, samples=np.zeros((1, 0), np.int64),
-            chain_best=np.zeros(st.chains), trace=np.zeros(0), evaluation=ev, problem=prob,
-            stopped_by="sweeps", settings=st, info=info)
-
     # -- the result ------------------------------------------------------------------------
     def _result(self, snap, best, best_x, search_seconds, compile_seconds, name):
         st, prob, done = self.st, self.prob, self.done
@@ -319,7 +304,9 @@ class _Run:
         lam = float(st.lam[best])
         ev = evaluate(prob.with_lambda(lam), x)
         planned = self.n_plan if self.n_plan is not None else done
-        if done == 0:
+        if prob.n_jobs == 0:
+            msg = "No jobs to place: the empty assignment."
+        elif done == 0:
             msg = "No sweep completed."
         elif ev.feasible:
             msg = "Best feasible assignment found."
@@ -332,7 +319,7 @@ class _Run:
             msg += f" Stopped by {self.stopped_by.replace('_', ' ')} after {done}{of} sweeps."
         elif self.stopped_by == "converged":
             msg += f" Converged after {done} of {planned} planned sweeps."
-        moves = st.chains * max(done, 1) * self.moves
+        moves = max(st.chains * max(done, 1) * self.moves, 1)
         info = {"setup_seconds": self.setup_seconds, "search_seconds": search_seconds,
                 "compile_seconds": compile_seconds,
                 "compile_seconds_in_call": self.compile_in_call, "sweeps_done": done,

@@ -177,9 +177,8 @@ class Schedule:
                 raise ValueError(f"schedule: {self.betas.shape[0]} inverse temperatures "
                                  f"for {n_sweeps} sweeps")
             return self.betas[:n_sweeps]
-        if n_sweeps == 1:
-            return np.array([1.0 / self.t_cold])
-        return 1.0 / np.geomspace(self.t_hot, self.t_cold, n_sweeps)
+        from .schedules import geometric_betas
+        return geometric_betas(self.t_hot, self.t_cold, n_sweeps)
 
     def to_dict(self) -> dict:
         d = {"kind": self.kind, "t_hot": self.t_hot, "t_cold": self.t_cold}
