@@ -116,13 +116,18 @@ def test_sigint_writes_best_so_far(tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # wait until the search runs (compile and start-up behind it), then interrupt
-    lines = [p.stderr.readline()]
-    while lines[-1].startswith("satea: setup:"):   # setup steps are announced first
-        lines.append(p.stderr.readline())
-    assert lines[-1].startswith("satea: searching"), lines
-    time.sleep(0.5)
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
+    try:
+        lines = [p.stderr.readline()]
+        while lines[-1].startswith("satea: setup:"):   # setup steps are announced first
+            lines.append(p.stderr.readline())
+        assert lines[-1].startswith("satea: searching"), lines
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+    finally:   # never leave a 10-million-sweep run behind
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     d = json.loads(res.read_text())
     assert d["stopped_by"] == "interrupt", err
     problem = compile_fleet(read_instance(inst))
