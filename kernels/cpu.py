@@ -25,16 +25,17 @@ _llvm.set_option("", "-inline-threshold=10000")
 
 
 def _drop_stale_cache() -> None:
-    """Numba keys its on-disk cache on this file's timestamp alone, but the kernels' logic
-    lives in moves.py, layout.py and rng.py too: drop cached builds older than any of
-    them, so an edited move is never run from a stale build."""
+    """Numba keys its on-disk cache on a file's timestamp alone, but the kernels' logic
+    lives in moves.py, layout.py and rng.py too: drop cached builds (of this module and of
+    batch.py) older than any of them, so an edited move is never run from a stale build."""
     here = Path(__file__).resolve().parent
     try:
         newest = max((here / f).stat().st_mtime
-                     for f in ("cpu.py", "moves.py", "layout.py", "rng.py"))
-        for f in (here / "__pycache__").glob("cpu.*.nb[ic]"):
-            if f.stat().st_mtime < newest:
-                f.unlink(missing_ok=True)
+                     for f in ("cpu.py", "batch.py", "moves.py", "layout.py", "rng.py"))
+        for stem in ("cpu", "batch"):
+            for f in (here / "__pycache__").glob(f"{stem}.*.nb[ic]"):
+                if f.stat().st_mtime < newest:
+                    f.unlink(missing_ok=True)
     except OSError:  # read-only install or a concurrent clean-up: numba copes
         pass
 

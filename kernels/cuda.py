@@ -18,6 +18,7 @@ if not hasattr(np, "row_stack"):
 
 from numba import cuda  # noqa: E402
 
+from .batch import problem_view, state_view  # noqa: E402
 from .layout import CHAIN_F, N_CHAIN_F, STATE_SPEC  # noqa: E402
 from .moves import chain_init, run_sweeps  # noqa: E402
 
@@ -41,9 +42,37 @@ def _sweep_kernel(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_s
                    p_swap, cap_weight, trace)
 
 
+def _init_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_start):
+    """:func:`_init_kernel` over (problem, chain) pairs of a packed batch
+    (:mod:`.batch`; ``dims[p]`` = n_jobs, n_servers, n_chains, moves per sweep)."""
+    k = cuda.grid(1)
+    if k < pair_p.shape[0]:
+        p = pair_p[k]
+        chain_init(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
+                   dims[p, 2], False, dims[p, 0], dims[p, 1], random_start[p] != 0)
+
+
+def _sweep_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0,
+                        p_swap, cap_weight, trace, toff):
+    """:func:`_sweep_kernel` over (problem, chain) pairs: as :func:`.batch.sweep_batch`, on
+    interleaved state (a warp's neighbouring pairs are neighbouring chains of a problem)."""
+    k = cuda.grid(1)
+    if k < pair_p.shape[0]:
+        p = pair_p[k]
+        n_sweeps = boff[p + 1] - boff[p]
+        if n_sweeps > 0:
+            run_sweeps(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
+                       dims[p, 2], False, dims[p, 0], dims[p, 1], betas[boff[p]:boff[p + 1]],
+                       sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
+                       trace[toff[p]:toff[p + 1]])
+
+
 init_kernel = cuda.jit(_init_kernel)
 sweep_kernel = cuda.jit(_sweep_kernel)
-KERNELS = {"init": _init_kernel, "sweep": _sweep_kernel}
+init_batch_kernel = cuda.jit(_init_batch_kernel)
+sweep_batch_kernel = cuda.jit(_sweep_batch_kernel)
+KERNELS = {"init": _init_kernel, "sweep": _sweep_kernel, "init_batch": _init_batch_kernel,
+           "sweep_batch": _sweep_batch_kernel}
 
 
 def launch_config(n_chains):
@@ -57,10 +86,14 @@ def kernel_signatures(P_types):
     from numba import types as t
     S = t.Tuple(tuple(from_dtype(np.dtype(dt))[::1] for _n, _k, dt, _v in STATE_SPEC))
     P = t.Tuple(P_types)
+    PA = t.Tuple(tuple(t.Array(a.dtype, a.ndim, "C") for a in P_types))  # packed fields
+    i1, i2, i3, f1 = t.int64[::1], t.int64[:, ::1], t.int64[:, :, ::1], t.float64[::1]
     return {
         "init": (P, S, t.int64, t.int64, t.boolean),
-        "sweep": (P, S, t.int64, t.int64, t.float64[::1], t.int64, t.int64, t.int64,
-                  t.float64, t.float64, t.float64[::1]),
+        "sweep": (P, S, t.int64, t.int64, f1, t.int64, t.int64, t.int64,
+                  t.float64, t.float64, f1),
+        "init_batch": (PA, i2, i3, S, i2, i2, i1, i1, t.uint8[::1]),
+        "sweep_batch": (PA, i2, i3, S, i2, i2, i1, i1, f1, i1, i1, f1, f1, f1, i1),
     }
 
 

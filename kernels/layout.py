@@ -36,6 +36,10 @@ PROBLEM_FIELDS = (
  CURVE_START, CURVE_LEN, CURVE_STEP, CURVE_VALS, CURVE_CUM,
  CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM,
  PROC, DYNW, WALKS) = range(len(PROBLEM_FIELDS))
+#: the two-dimensional fields (class tables ``[k, g]``, per-job tables ``[g, j]``); the
+#: rest are one-dimensional
+PROBLEM_2D = frozenset(("allowed", "work_scale", "throughput", "dyn_w", "fixed_cost",
+                        "allowed_cum", "proc", "dynw"))
 
 # ---- chain state tuple --------------------------------------------------------------------
 #: (name, length kind, dtype, initial value). Length kinds: "job" (N), "server" (S),

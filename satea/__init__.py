@@ -7,7 +7,7 @@ Pareto front, reading and writing files, and the baselines.
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from .compile import ProblemArrays, as_problem, compile_assignment, compile_fleet
 from .objective import Evaluation, evaluate
-from .annealing import Progress, anneal
+from .annealing import Progress, anneal, anneal_batch
 from .settings import RunSettings, Schedule, repeat_kwargs, resolve_settings
 from .result import AnnealResult, read_result
 from .io import read_instance, read_orlib_gap, write_instance
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DNNModel", "Fleet", "GPUType", "Job", "Penalty", "PriceCurve", "Profile", "Server",
     "ProblemArrays", "as_problem", "compile_assignment", "compile_fleet", "Evaluation",
-    "evaluate", "Progress", "anneal", "RunSettings", "Schedule", "repeat_kwargs",
+    "evaluate", "Progress", "anneal", "anneal_batch", "RunSettings", "Schedule", "repeat_kwargs",
     "resolve_settings", "AnnealResult", "read_result", "read_instance", "read_orlib_gap",
     "write_instance", "ParetoFront", "pareto", "read_front", "baseline_assignment",
     "solve_baseline",

@@ -17,7 +17,8 @@ from .compile import ProblemArrays, as_problem
 from .objective import evaluate
 from .result import AnnealResult
 from .settings import (CONVERGED_CHECKS, CONVERGED_RULE, RunSettings, block_fracs,
-                       resolve_settings, schedule_record)
+                       resolve_batch_settings, resolve_seed, resolve_settings,
+                       schedule_record)
 
 #: wall time a block of sweeps aims at: short enough for time limits and Ctrl-C
 BLOCK_SECONDS = 0.2
@@ -35,6 +36,8 @@ class Progress:
     acceptance_rate: float
     elapsed: float            # seconds since anneal was called
     phase: str = "search"
+    problems: int = 1         # problems in the run (a batch: anneal_batch)
+    problems_done: int = 0    # ... of which have stopped
 
 
 def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
@@ -120,160 +123,295 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     t_call = time.perf_counter()
     compiled_before = compile_clock()
     prob = as_problem(problem)
-    stop_asked = []
-
-    def tell(step: str) -> None:
-        if callback is not None and callback(Progress(0, 0, math.inf, 0.0,
-                                                      time.perf_counter() - t_call,
-                                                      f"setup: {step}")):
-            stop_asked.append(step)
-
+    run = _Run([prob], callback, t_call, compiled_before)
     if settings is None:
         settings = resolve_settings(
             prob, backend=backend, chains=chains, sweeps=sweeps, seed=seed,
             schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
             time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=x0,
             return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
-            on_phase=tell)
-    return _Run(prob, settings, callback, t_call, tell, stop_asked, compiled_before).run()
+            on_phase=run.tell)
+    return run.run([settings])[0]
 
 
-class _Run:
-    """One run's driver: start the backend, feed it blocks of sweeps, stop by the rule."""
+def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = None,
+                 backend: str = "auto", seed: int | None = None, schedule=None, lam=None,
+                 p_swap: float | None = None, cap_weight: float | None = None, x0=None,
+                 time_limit: float | None = None,
+                 callback: Callable[[Progress], bool | None] | None = None,
+                 chain_offset: int = 0, return_samples: bool | None = None, t_scale=None,
+                 stop: str = "auto", sweep_moves: int | None = None) -> list[AnnealResult]:
+    """Anneal many problems in one call: one setup, and one launch per block of sweeps
+    over every (problem, chain) pair.
 
-    def __init__(self, prob: ProblemArrays, st: RunSettings, callback, t_call, tell,
-                 stop_asked, compiled_before):
-        self.prob, self.st, self.callback, self.t_call = prob, st, callback, t_call
-        self.tell, self.stop_asked = tell, stop_asked
-        self.compiled_before = compiled_before
-        self.deadline = None
+    Arguments as :func:`anneal`, applied to every problem, except ``x0``: None or one warm
+    start (or None) per problem. Result ``i`` is exactly ``anneal(problems[i], ...)``
+    with the same arguments and the seed the batch used (``seed=None`` draws one seed for
+    the whole batch), whatever else is in the batch; only timings differ. A
+    ``time_limit`` is the whole batch's: every problem's schedule follows the elapsed
+    fraction of it (so, unlike the other stop rules, a budgeted problem's answer depends
+    on the batch it ran in). The ``callback`` sees the batch: sweeps summed over problems,
+    ``best_objective`` the sum of the problems' bests, ``problems_done``.
+
+    Returns
+    -------
+    list of AnnealResult
+        One per problem, in order; each records ``info["batch"]`` (its index and the
+        batch's size).
+    """
+    t_call = time.perf_counter()
+    compiled_before = compile_clock()
+    probs = [as_problem(p) for p in problems]
+    if x0 is not None and (isinstance(x0, np.ndarray) or len(x0) != len(probs)):
+        raise ValueError(f"x0: expected None or a list of {len(probs)} warm starts "
+                         "(one per problem, each None or as anneal's x0)")
+    run = _Run(probs, callback, t_call, compiled_before)
+    settings = resolve_batch_settings(
+        probs, backend=backend, chains=chains, sweeps=sweeps, seed=resolve_seed(seed),
+        schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
+        time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=x0,
+        return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
+        on_phase=run.tell)
+    results = run.run(settings)
+    for i, r in enumerate(results):
+        r.info["batch"] = {"index": i, "problems": len(probs)}
+    return results
+
+
+class _Plan:
+    """One problem's part of a run: its settings, schedule, sweeps done and why it ended."""
+
+    def __init__(self, prob: ProblemArrays, st: RunSettings):
+        self.prob, self.st = prob, st
         self.n_plan = st.sweeps
         self.moves = prob.n_jobs if st.sweep_moves is None else st.sweep_moves
         self.betas = None if st.sweeps is None else st.schedule.betas_for(st.sweeps)
-        self.blocks = [] if st.stop == "time" else None   # time budget: [s0, n, f0, f1]
-        self.trace = []
+        self.trace: list = []
+        self.blocks: list = []   # a time budget's blocks: [s0, n, f0, f1]
         self.done = 0
+        self.active = prob.n_jobs > 0
         self.stopped_by, self.reason = "sweeps", "ran the planned sweeps"
+        if not self.active:
+            self.reason = "no jobs to place"
+        self.check = self.conv = None
+        if st.stop == "converged":
+            self.check = max(1, math.ceil(self.n_plan / CONVERGED_CHECKS))
+            self.window = self.check * max(1, math.ceil(
+                CONVERGED_RULE["window"] * self.n_plan / self.check))
+            self.least = math.ceil(CONVERGED_RULE["min_fraction"] * self.n_plan)
+            self.conv = {}   # sweeps done at a check -> (best_feasible, best_any) per chain
+
+    def end(self, by: str, reason: str) -> None:
+        self.active = False
+        self.stopped_by, self.reason = by, reason
+
+    def next_betas(self, block: int):
+        """Inverse temperatures of this problem's next block of at most ``block`` sweeps
+        of its plan (never crossing a converged check), or None when the plan is done."""
+        if self.done >= self.n_plan:
+            self.active = False
+            return None
+        n = min(block, self.n_plan - self.done)
+        if self.check is not None:   # the rule sees fixed sweeps
+            n = min(n, self.check - self.done % self.check)
+        return self.betas[self.done:self.done + n]
+
+    def converged(self, snap) -> bool:
+        """At a check: record the chains' bests; True when none improved over the window."""
+        if self.conv is None or not (self.done % self.check == 0 or self.done == self.n_plan):
+            return False
+        self.conv[self.done] = (snap.best_feasible, snap.best_any)
+        then = self.conv.get(self.done - self.window)
+        if (self.done >= self.least and self.done < self.n_plan and then is not None
+                and not _improved(then[0], snap.best_feasible)
+                and not _improved(then[1], snap.best_any)):
+            self.end("converged", f"converged: no chain improved its best in the last "
+                                  f"{self.window} sweeps")
+            return True
+        return False
+
+
+class _Run:
+    """The driver of one run or one batch: start the backend, feed every active problem
+    blocks of sweeps in one launch each, stop each by its rule."""
+
+    def __init__(self, probs: list, callback, t_call, compiled_before):
+        self.probs, self.callback, self.t_call = probs, callback, t_call
+        self.compiled_before = compiled_before
+        self.stop_asked: list = []
+        self.deadline = self.group_deadline = None
+        self.blocks: list = []   # the running group's time-budget blocks, shared by its problems
+
+    def tell(self, step: str) -> None:
+        """Tell the callback that a setup step starts; it may ask to stop."""
+        if self.callback is not None and self.callback(Progress(
+                0, 0, math.inf, 0.0, time.perf_counter() - self.t_call, f"setup: {step}",
+                len(self.probs))):
+            self.stop_asked.append(step)
 
     # -- the loop --------------------------------------------------------------------------
-    def run(self) -> AnnealResult:
-        st, prob = self.st, self.prob
-        spec = RunSpec(st.chains, st.seed,
-                       np.arange(st.chains, dtype=np.int64) + st.chain_offset, st.lam,
-                       st.p_swap, st.cap_weight, st.x0, st.t_scale, st.sweep_moves)
-        if prob.n_jobs == 0:   # an empty planning window: the empty assignment, no search
-            self.setup_seconds, self.compile_in_call = time.perf_counter() - self.t_call, 0.0
-            self.reason = "no jobs to place"
-            zero = np.zeros(st.chains)
-            snap = ChainSnapshot(np.zeros((st.chains, 0), np.int32), zero, zero, zero, zero,
-                                 zero)
-            return self._result(snap, 0, snap.best_x, 0.0, 0.0, st.backend)
-        be = backend_class(st.backend)()
-        try:
-            self.tell("compiling and starting the chains")
-            be.start(prob, spec)
-            self.t_search = time.perf_counter()
-            self.setup_seconds = self.t_search - self.t_call
-            # kernels compiled (or loaded) during this call are a one-off of the process:
-            # the time limit counts the rest of setup and the search
-            self.compile_in_call = compile_clock() - self.compiled_before
-            if st.time_limit is not None:
-                self.deadline = self.t_call + st.time_limit + self.compile_in_call
-            if self.stop_asked:
-                self.stopped_by, self.reason = "callback", "stopped by the callback during setup"
-            else:
-                try:
-                    self._loop(be)
-                except KeyboardInterrupt:
-                    self.stopped_by, self.reason = "interrupt", "interrupted (Ctrl-C)"
-            search_seconds = time.perf_counter() - self.t_search
-            if st.return_samples:
-                snap = be.snapshot(with_x=True)
-            else:
-                snap = be.snapshot(with_x=False)
-            best = _best_chain(snap)
-            best_x = snap.best_x if st.return_samples else be.chain_x(best)[None, :]
-            compile_seconds = be.compile_seconds
-            name = be.name
-        finally:
-            be.close()
-        return self._result(snap, best, best_x, search_seconds, compile_seconds, name)
+    def run(self, settings: list) -> list:
+        self.plans = plans = [_Plan(p, st) for p, st in zip(self.probs, settings)]
+        st0 = settings[0]
+        self.time_mode = st0.stop == "time"
+        cls = backend_class(st0.backend)
+        self.blocks = []
+        live = [i for i, pl in enumerate(plans) if pl.active]   # empty problems: no search
+        groups = [[live[k] for k in g] for g in cls.batch_groups(
+            [plans[i].prob for i in live], [plans[i].st.chains for i in live])] if live else []
+        snaps: dict = {}
+        compile_seconds, name = 0.0, st0.backend
+        self.t_search = None
+        for gi, group in enumerate(groups):
+            if not any(plans[i].active for i in group):   # stopped before its turn
+                continue
+            be = cls.batch(len(group))
+            try:
+                if gi == 0:
+                    self.tell("compiling and starting the chains")
+                be.start([plans[i].prob for i in group], [_spec(plans[i].st) for i in group])
+                if self.t_search is None:
+                    self._search_starts()
+                if self.time_mode:   # groups (chains that do not fit a device together)
+                    now = time.perf_counter()   # share what is left of the budget
+                    self.group_deadline = now + (self.deadline - now) / (len(groups) - gi)
+                    self.blocks = []
+                    for i in group:
+                        plans[i].blocks = self.blocks
+                self._search(be, [plans[i] for i in group])
+                for k, i in enumerate(group):
+                    keep = plans[i].st.return_samples
+                    snap = be.snapshot(k, with_x=keep)
+                    best = _best_chain(snap)
+                    snaps[i] = (snap, best,
+                                snap.best_x if keep else be.chain_x(k, best)[None, :])
+                compile_seconds, name = compile_seconds + be.compile_seconds, be.name
+            finally:
+                be.close()
+        if self.t_search is None:
+            self._search_starts()
+        search_seconds = time.perf_counter() - self.t_search
+        out = []
+        for i, pl in enumerate(plans):
+            if i in snaps:
+                snap, best, best_x = snaps[i]
+            else:   # an empty planning window: the empty assignment
+                zero = np.zeros(pl.st.chains)
+                snap = ChainSnapshot(np.zeros((pl.st.chains, 0), np.int32), zero, zero, zero,
+                                     zero, zero)
+                best, best_x = 0, snap.best_x
+            out.append(self._result(pl, snap, best, best_x,
+                                    search_seconds if i in snaps else 0.0,
+                                    compile_seconds if i in snaps else 0.0,
+                                    name if i in snaps else pl.st.backend))
+        return out
 
-    def _loop(self, be) -> None:
-        st = self.st
+    def _search_starts(self) -> None:
+        """The clock once the first chains are started: setup ends, the deadline is set."""
+        self.t_search = time.perf_counter()
+        self.setup_seconds = self.t_search - self.t_call
+        # kernels compiled (or loaded) during this call are a one-off of the process: the
+        # time limit counts the rest of setup and the search
+        self.compile_in_call = compile_clock() - self.compiled_before
+        tl = self.plans[0].st.time_limit
+        if tl is not None:
+            self.deadline = self.t_call + tl + self.compile_in_call
+        self.group_deadline = self.deadline
+
+    def _search(self, be, plans: list) -> None:
+        """Run one group's search; a stop (callback, Ctrl-C) ends every problem's."""
+        if self.stop_asked:
+            by, why = "callback", "stopped by the callback during setup"
+        else:
+            try:
+                if self._loop(be, plans):
+                    return
+                by, why = "callback", "stopped by the callback"
+            except KeyboardInterrupt:
+                by, why = "interrupt", "interrupted (Ctrl-C)"
+        for pl in self.plans:
+            if pl.active:
+                pl.end(by, why)
+
+    def _loop(self, be, plans: list) -> bool:
+        """Blocks of sweeps until every problem of ``plans`` has stopped; False when the
+        callback asked to stop."""
         per_sweep = None
         block = 1
-        check = conv = None
-        if st.stop == "converged":
-            check = max(1, math.ceil(self.n_plan / CONVERGED_CHECKS))
-            window = check * max(1, math.ceil(CONVERGED_RULE["window"] * self.n_plan / check))
-            least = math.ceil(CONVERGED_RULE["min_fraction"] * self.n_plan)
-            conv = {}   # sweeps done at a check -> (best_feasible, best_any) per chain
         while True:
-            if st.stop == "time":
+            if self.time_mode:
                 plan = self._budget_block(per_sweep)
                 if plan is None:
-                    break
-                betas, last = plan
+                    return True
+                fracs, last = plan
+                betas = [pl.st.schedule.betas_at(fracs) for pl in plans]
             else:
-                if self.done >= self.n_plan:
-                    break
-                n = min(block, self.n_plan - self.done)
-                if check is not None:   # blocks never cross a check: the rule sees fixed sweeps
-                    n = min(n, check - self.done % check)
-                betas, last = self.betas[self.done:self.done + n], False
+                betas = [pl.next_betas(block) if pl.active else None for pl in plans]
+                if all(b is None for b in betas):
+                    return True
+                last = False
             tb = time.perf_counter()
-            self.trace.append(be.run_block(self.done, betas))
-            n = len(betas)
-            self.done += n
+            traces = be.run_block([pl.done for pl in plans], betas)
+            n = 1
+            for pl, t in zip(plans, traces):
+                if t is not None:
+                    pl.trace.append(t)
+                    pl.done += len(t)
+                    n = max(n, len(t))
             now = time.perf_counter()
             per_sweep = (now - tb) / n
-            if self.callback is not None:
-                snap = be.snapshot(with_x=False)
-                acc = float(snap.accepted.sum()) / (st.chains * self.done * self.moves)
-                planned = self.n_plan if self.n_plan else self.done + self._left_sweeps(per_sweep)
-                if self.callback(Progress(self.done, planned, float(self.trace[-1][-1]), acc,
-                                          now - self.t_call)):
-                    self.stopped_by, self.reason = "callback", "stopped by the callback"
-                    return
+            if self.callback is not None and self._tell_progress(be, plans, now, per_sweep):
+                return False
             if last:
-                self.stopped_by = "time_limit"
-                self.reason = "used the time limit, ending at the cold end"
-                return
-            if conv is not None and (self.done % check == 0 or self.done == self.n_plan):
-                snap = be.snapshot(with_x=False)
-                conv[self.done] = (snap.best_feasible, snap.best_any)
-                then = conv.get(self.done - window)
-                if (self.done >= least and self.done < self.n_plan and then is not None
-                        and not _improved(then[0], snap.best_feasible)
-                        and not _improved(then[1], snap.best_any)):
-                    self.stopped_by = "converged"
-                    self.reason = (f"converged: no chain improved its best in the last "
-                                   f"{window} sweeps")
-                    return
+                for pl in plans:
+                    pl.end("time_limit", "used the time limit, ending at the cold end")
+                return True
+            for k, (pl, t) in enumerate(zip(plans, traces)):
+                if t is not None and pl.conv is not None:
+                    pl.converged(be.snapshot(k, with_x=False))
             target = BLOCK_SECONDS
-            if st.time_limit is not None and st.stop != "time":
+            if self.deadline is not None and not self.time_mode:
                 left = self.deadline - now
                 if left <= 0.5 * per_sweep:
-                    if self.done < self.n_plan:
-                        self.stopped_by = "time_limit"
-                        self.reason = "cut by the time limit before the cold end"
-                    return
+                    for pl in plans:
+                        if pl.active and pl.done < pl.n_plan:
+                            pl.end("time_limit", "cut by the time limit before the cold end")
+                    return True
                 target = min(target, left)
             block = int(max(1, target / max(per_sweep, 1e-9)))
 
+    def _tell_progress(self, be, plans, now, per_sweep) -> bool:
+        accepted = moves = 0.0
+        best = 0.0
+        for k, pl in enumerate(plans):
+            snap = be.snapshot(k, with_x=False)
+            accepted += float(snap.accepted.sum())
+            moves += pl.st.chains * max(pl.done, 1) * pl.moves
+            best += float(pl.trace[-1][-1]) if pl.trace else math.inf
+        done = sum(pl.done for pl in plans)
+        if self.time_mode:
+            planned = done + len(plans) * self._left_sweeps(per_sweep)
+        else:
+            planned = sum(pl.n_plan for pl in plans)
+        finished = sum(not pl.active for pl in self.plans)
+        return bool(self.callback(Progress(done, planned, best, accepted / max(moves, 1.0),
+                                           now - self.t_call, "search", len(self.plans),
+                                           finished)))
+
     def _left_sweeps(self, per_sweep: float) -> int:
-        left = self.deadline - time.perf_counter()
+        left = self.group_deadline - time.perf_counter()
         return max(int(left / max(per_sweep, 1e-12)), 0)
 
     def _budget_block(self, per_sweep):
-        """The next block of a time-budgeted run: (inverse temperatures, is it the last),
-        or None when the budget is spent. The progress ``f`` left is spread evenly over
-        the sweeps that still fit at the last measured rate; the block that reaches the
-        end of the budget ends at ``f = 1``."""
-        sch, blocks = self.st.schedule, self.blocks
+        """The next block of a time-budgeted run: (progress fractions of its sweeps, is it
+        the last), or None when the budget is spent. The progress ``f`` left is spread
+        evenly over the sweeps that still fit at the last measured rate; the block that
+        reaches the end of the budget ends at ``f = 1``. Every problem of a batch walks the
+        same fractions of its own schedule."""
+        blocks = self.blocks
         f = blocks[-1][3] if blocks else 0.0
-        left = self.deadline - time.perf_counter()
+        left = self.group_deadline - time.perf_counter()
+        done = blocks[-1][0] + blocks[-1][1] if blocks else 0
         if per_sweep is None:           # nothing measured yet: one sweep at the hot end
             n, f0, f1 = 1, 0.0, 0.0
             if left <= 0:                # setup used the budget: one sweep, cold
@@ -291,19 +429,19 @@ class _Run:
                 n = max(1, int(target))
                 step = (1.0 - f) / fit
                 f0, f1 = f + step, f + step * n
-        blocks.append([self.done, n, f0, f1])
-        return sch.betas_at(block_fracs(f0, f1, n)), f1 >= 1.0
+        blocks.append([done, n, f0, f1])
+        return block_fracs(f0, f1, n), f1 >= 1.0
 
     # -- the result ------------------------------------------------------------------------
-    def _result(self, snap, best, best_x, search_seconds, compile_seconds, name):
-        st, prob, done = self.st, self.prob, self.done
-        trace = np.concatenate(self.trace) if self.trace else np.zeros(0)
+    def _result(self, pl, snap, best, best_x, search_seconds, compile_seconds, name):
+        st, prob, done = pl.st, pl.prob, pl.done
+        trace = np.concatenate(pl.trace) if pl.trace else np.zeros(0)
         feasible_chains = np.isfinite(snap.best_feasible)
         samples = prob.to_caller(best_x)
         x = samples[best if samples.shape[0] > 1 else 0].astype(np.int64)
         lam = float(st.lam[best])
         ev = evaluate(prob.with_lambda(lam), x)
-        planned = self.n_plan if self.n_plan is not None else done
+        planned = pl.n_plan if pl.n_plan is not None else done
         if prob.n_jobs == 0:
             msg = "No jobs to place: the empty assignment."
         elif done == 0:
@@ -313,18 +451,19 @@ class _Run:
         else:
             msg = ("No chain found a feasible assignment; the least infeasible one is returned "
                    f"(capacity overload {ev.violation:.6g}).")
-        if self.stopped_by in ("callback", "interrupt") or (
-                self.stopped_by == "time_limit" and st.stop != "time"):
+        if pl.stopped_by in ("callback", "interrupt") or (
+                pl.stopped_by == "time_limit" and st.stop != "time"):
             of = "" if st.stop == "time" else f" of {planned}"
-            msg += f" Stopped by {self.stopped_by.replace('_', ' ')} after {done}{of} sweeps."
-        elif self.stopped_by == "converged":
+            msg += f" Stopped by {pl.stopped_by.replace('_', ' ')} after {done}{of} sweeps."
+        elif pl.stopped_by == "converged":
             msg += f" Converged after {done} of {planned} planned sweeps."
-        moves = max(st.chains * max(done, 1) * self.moves, 1)
+        moves = max(st.chains * max(done, 1) * pl.moves, 1)
+        blocks = pl.blocks if st.stop == "time" else None
         info = {"setup_seconds": self.setup_seconds, "search_seconds": search_seconds,
                 "compile_seconds": compile_seconds,
                 "compile_seconds_in_call": self.compile_in_call, "sweeps_done": done,
-                "stopped_by": self.stopped_by, "reason": self.reason,
-                "schedule": schedule_record(st.schedule, self.n_plan, done, self.blocks)}
+                "stopped_by": pl.stopped_by, "reason": pl.reason,
+                "schedule": schedule_record(st.schedule, pl.n_plan, done, blocks)}
         return AnnealResult(
             x=x, fun=ev.objective, energy_cost=ev.energy_cost, penalty=ev.penalty,
             assignment_cost=ev.assignment_cost, feasible=ev.feasible, message=msg, lam=lam,
@@ -333,8 +472,13 @@ class _Run:
             compile_seconds=compile_seconds,
             acceptance_rate=float(snap.accepted.sum()) / moves,
             samples=samples, chain_best=np.where(feasible_chains, snap.best_feasible, np.inf),
-            trace=trace, evaluation=ev, problem=prob, stopped_by=self.stopped_by,
+            trace=trace, evaluation=ev, problem=prob, stopped_by=pl.stopped_by,
             settings=st, info=info)
+
+
+def _spec(st: RunSettings) -> RunSpec:
+    return RunSpec(st.chains, st.seed, np.arange(st.chains, dtype=np.int64) + st.chain_offset,
+                   st.lam, st.p_swap, st.cap_weight, st.x0, st.t_scale, st.sweep_moves)
 
 
 def _improved(then: np.ndarray, now: np.ndarray) -> bool:

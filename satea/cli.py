@@ -69,6 +69,40 @@ def _load_problem(args):
     return compile_fleet(fleet, lam=getattr(args, "lam", None))
 
 
+def _load_problems(args) -> list:
+    """Every problem the command line names, with the stem of its result file:
+    [(problem, stem)]. An OR-Library file without --index gives all its problems
+    (``<stem>-<k>``); no file gives the built-in example."""
+    from pathlib import Path
+    files = args.instance or [None]
+    if len(files) > 1 and args.index is not None:
+        raise ValueError("--index picks one problem of one GAP file; with several files, "
+                         "leave it out (every problem of each file is solved)")
+    out = []
+    for path in files:
+        one = argparse.Namespace(**dict(vars(args), instance=path))
+        stem = "example" if path is None else Path(path).stem
+        if args.format == "orlib-gap" and args.index is None and path is not None:
+            from .compile import compile_assignment
+            from .io import read_orlib_gap
+            problems = read_orlib_gap(path)
+            for k, (cost, res, cap) in enumerate(problems, 1):
+                name = f"{stem}-{k}" if len(problems) > 1 else stem
+                out.append((compile_assignment(cost, res, cap, maximize=args.maximize,
+                                               name=f"{stem}-{k}"), name))
+            continue
+        if args.index is None:
+            one.index = 1
+        out.append((_load_problem(one), stem if args.index is None else
+                    f"{stem}-{args.index}"))
+    stems = [stem for _p, stem in out]
+    twice = sorted({t for t in stems if stems.count(t) > 1})
+    if twice and getattr(args, "out_dir", None):
+        raise ValueError(f"--out-dir: two problems would write {twice[0]}.json: give the "
+                         "files distinct names")
+    return out
+
+
 def _check_before_search(args, outputs=("out",), plots=("report",)) -> None:
     """Refuse, before loading or searching, what would fail only after the search: an
     output into a missing folder, a figure without matplotlib, a cluster without Dask."""
@@ -96,7 +130,12 @@ def cmd_solve(args) -> int:
     if args.lam is not None and args.format == "orlib-gap":
         raise ValueError("--lambda has no meaning for an assignment problem (no penalties)")
     _check_before_search(args)
-    problem = _load_problem(args)
+    if args.out_dir is not None and not __import__("os").path.isdir(args.out_dir):
+        raise ValueError(f"--out-dir: folder {args.out_dir!r} does not exist")
+    problems = _load_problems(args)
+    if len(problems) > 1 or args.out_dir is not None:
+        return _solve_batch(args, problems)
+    problem = problems[0][0]
     from .progress import chain_callbacks
     prog = _progress_for(args, args.time_limit)
     started = []
@@ -145,13 +184,62 @@ def cmd_solve(args) -> int:
                   f" {e['lateness']:>10.1f} {e['penalty']:>10.4g} {e['energy_cost']:>11.4g}")
     if args.report:
         from .report import write_report
-        fleet = None if args.format == "orlib-gap" else _read_fleet(args.instance)
+        fleet = (None if args.format == "orlib-gap"
+                 else _read_fleet(args.instance[0] if args.instance else None))
         page = _plot_or_exit(write_report, problem, r, args.report, fleet=fleet)
         if not args.quiet:
             print(f"  report written to {page}")
     if r.stopped_by == "interrupt" and not args.quiet:
         print("  interrupted: best result so far", file=sys.stderr)
     return 0 if r.feasible else 1
+
+
+def _solve_batch(args, problems) -> int:
+    """Several problems (or --out-dir): one anneal_batch call, one summary line and one
+    satea-result/1 file per problem."""
+    from pathlib import Path
+
+    from .annealing import anneal_batch
+    from .progress import chain_callbacks
+    for flag, given in (("--out", args.out), ("--report", args.report),
+                        ("--repeat", args.repeat), ("--explain", args.explain)):
+        if given:
+            raise ValueError(f"{flag} takes one problem; with several, use --out-dir DIR "
+                             "(one result file per problem)")
+    if args.method != "anneal":
+        raise ValueError(f"--method {args.method} takes one problem; several are "
+                         "annealed together (--method anneal)")
+    if _distributed(args):
+        raise ValueError("--scheduler/--workers/--shards take one problem; a batch runs "
+                         "in this process")
+    prog = _progress_for(args, args.time_limit)
+
+    def announce(progress):
+        if not args.quiet and prog is None and progress.phase != "search":
+            print(f"satea: {progress.phase} ({progress.elapsed:.1f} s)", file=sys.stderr,
+                  flush=True)
+
+    if not args.quiet and prog is None:
+        print(f"satea: {len(problems)} problems in one batch", file=sys.stderr, flush=True)
+    try:
+        results = anneal_batch([p for p, _s in problems],
+                               callback=chain_callbacks(announce, prog), **_run_kwargs(args))
+    finally:
+        if prog is not None:
+            prog.close()
+    for (problem, stem), r in zip(problems, results):
+        path = None
+        if args.out_dir is not None:
+            path = Path(args.out_dir) / f"{stem}.json"
+            r.write(path)
+        if not args.quiet:
+            state = "feasible" if r.feasible else "INFEASIBLE"
+            print(f"{problem.name}: {problem.n_jobs} x {problem.n_servers}  objective "
+                  f"{r.fun:.10g}  {state}  {r.sweeps} sweeps ({r.stopped_by})"
+                  + (f"  -> {path}" if path else ""))
+    if any(r.stopped_by == "interrupt" for r in results) and not args.quiet:
+        print("  interrupted: best results so far", file=sys.stderr)
+    return 0 if all(r.feasible for r in results) else 1
 
 
 def _distributed(args):
@@ -482,10 +570,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
 
     s = sub.add_parser("solve", help="anneal an instance (default: the built-in example)")
-    s.add_argument("instance", nargs="?", help="satea-instance/1 JSON (or OR-Library GAP file "
-                   "with --format orlib-gap); omitted: the built-in example fleet")
+    s.add_argument("instance", nargs="*", help="satea-instance/1 JSON files (or OR-Library "
+                   "GAP files with --format orlib-gap); omitted: the built-in example fleet. "
+                   "Several problems are annealed in one batch (see --out-dir)")
     s.add_argument("--format", choices=["instance", "orlib-gap"], default="instance")
-    s.add_argument("--index", type=int, default=1, help="problem number in a GAP file (from 1)")
+    s.add_argument("--index", type=int, default=None,
+                   help="problem number in a GAP file (from 1; default: every problem)")
+    s.add_argument("--out-dir", metavar="DIR",
+                   help="write one satea-result/1 file per problem here: <stem>.json, or "
+                        "<stem>-<k>.json for problem k of a multi-problem GAP file")
     s.add_argument("--maximize", action="store_true", help="GAP: maximise the total cost")
     s.add_argument("--constant-prices", action="store_true",
                    help="replace each price curve by its time-average price (the MILP "

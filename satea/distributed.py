@@ -8,13 +8,15 @@ same way, and merges the shards' non-dominated ``(energy_cost, penalty)`` points
 front. Both take ``client=None`` to run the very same shards one after another in this
 process (no Dask needed), which is how a distributed run is reproduced locally.
 
-Reproducibility: shard ``k`` of ``n`` runs with seed ``shard_seeds(seed, n)[k]`` (from
-``numpy.random.SeedSequence(seed).spawn(n)``) and chain offset equal to its first global
-chain index, so a run is reproducible for a given seed and shard count, and no two shards
-share a random stream. The temperature schedule and the capacity weight are derived once
-on the client (from the instance and ``seed``, as :func:`~satea.anneal` or
-:func:`satea.pareto.pareto` would) and passed explicitly to every shard, so shards differ
-only in their streams.
+Reproducibility: chain streams are global. Every shard runs with the run's seed and a
+chain offset equal to its first global chain index, so chain ``c`` draws stream ``c``
+wherever it runs, and the settings (schedule, capacity weight, sweeps) are resolved once
+on the client exactly as :func:`~satea.anneal` (or :func:`satea.pareto.pareto`) resolves
+them for the whole run and passed to every shard. So a run of ``C`` chains and a given
+seed returns what a local ``anneal`` of ``C`` chains with that seed returns, whatever the
+number of shards or workers (with the ``"converged"`` stop rule each shard stops on its
+own chains' progress, and a time limit is never reproducible; give ``sweeps`` for
+exactness).
 
 Network: the compiled problem is scattered once per call (client -> scheduler -> one
 worker, then copied worker to worker once to each other worker; ``ProblemArrays.nbytes()``
@@ -75,7 +77,8 @@ def require_dask():
 @dataclass(frozen=True)
 class Shard:
     """One task: ``chains`` chains with global indices ``chain_offset ..
-    chain_offset + chains - 1``, random streams of ``seed``. ``index`` counts from 0."""
+    chain_offset + chains - 1``, the run's ``seed`` (stream ``i`` for global chain ``i``).
+    ``index`` counts from 0."""
 
     index: int
     n_shards: int
@@ -84,8 +87,8 @@ class Shard:
     chains: int
 
     def label(self) -> str:
-        return (f"shard {self.index + 1} of {self.n_shards} (index {self.index}, seed "
-                f"{self.seed}, chains {self.chain_offset}..{self.chain_offset + self.chains - 1})")
+        return (f"shard {self.index + 1} of {self.n_shards} (index {self.index}, chains "
+                f"{self.chain_offset}..{self.chain_offset + self.chains - 1})")
 
 
 @dataclass(frozen=True)
@@ -106,23 +109,16 @@ class ShardInfo:
     stopped_by: str
 
 
-def shard_seeds(seed: int, n_shards: int) -> list[int]:
-    """Per-shard seeds: ``SeedSequence(seed).spawn(n_shards)``, each as a 63-bit int."""
-    kids = np.random.SeedSequence(int(seed)).spawn(int(n_shards))
-    return [int(k.generate_state(1, np.uint64)[0] >> np.uint64(1)) for k in kids]
-
-
 def plan_shards(chains: int, n_shards: int, seed: int, chain_offset: int = 0) -> list[Shard]:
     """Split ``chains`` into ``min(n_shards, chains)`` contiguous shards of near-equal size
-    (the first ``chains % n`` get one more chain), each with its derived seed."""
+    (the first ``chains % n`` get one more chain), all on the run's ``seed``."""
     chains = _positive_int("chains", chains)
     n = min(_positive_int("shards", n_shards), chains)
-    seeds = shard_seeds(seed, n)
     base, extra = divmod(chains, n)
     out, start = [], chain_offset
     for k in range(n):
         size = base + (k < extra)
-        out.append(Shard(k, n, seeds[k], start, size))
+        out.append(Shard(k, n, int(seed), start, size))
         start += size
     return out
 
@@ -352,7 +348,8 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
     shards : int, optional
         Number of tasks; default one per worker thread (:func:`default_shards`).
     seed : int, optional
-        Seed of the run; shard ``k`` uses ``shard_seeds(seed, shards)[k]``.
+        Seed of the run; every shard uses it, chain ``i`` drawing stream ``i`` (the
+        result equals a local :func:`satea.anneal` of ``chains`` chains with this seed).
     backend : str
         Passed to every shard: "auto" is each worker's best (cuda on a GPU, else numba).
     schedule, lam, cap_weight, x0, return_samples, chain_offset
@@ -434,7 +431,7 @@ def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: 
                   for s, r, w, k in zip(plan, results, workers, keys))
     where = "in this process" if workers[0] == "local" else f"on {n_workers} worker(s)"
     msg = (f"{best.message} Merged from {len(results)} shard(s) {where}; best: "
-           f"{plan[b].label()} (all shard seeds in result.shards).")
+           f"{plan[b].label()} (every shard in result.shards).")
     out = dataclasses.replace(
         best, message=msg, backend=",".join(backends), seed=int(seed),
         chains=int(sum(r.chains for r in results)), sweeps=int(max(r.sweeps for r in results)),
@@ -598,4 +595,4 @@ def format_cluster_info(d: dict) -> str:
 
 __all__ = ["Shard", "ShardError", "ShardInfo", "cluster_info", "connect", "default_shards",
            "format_cluster_info", "front_filter", "merge_results", "pareto", "plan_shards",
-           "register_sizeof", "require_dask", "shard_seeds", "shared_settings", "solve"]
+           "register_sizeof", "require_dask", "shared_settings", "solve"]

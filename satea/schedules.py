@@ -73,48 +73,126 @@ def sample_move_scale(problem: ProblemArrays, seed: int = 0, n_chains: int = 4,
     sweeps * N + n_moves) * jobs per server)). ``descend=False`` stops after the random
     assignments (the ``local_*`` fields are then NaN).
     """
-    from .backends.base import RunSpec
-    from .backends.numba_cpu import chain_state, problem_tuple
-    from .kernels import cpu
+    return sample_move_scales([problem], seed, n_chains, n_moves,
+                              None if lam is None else [lam], [descend])[0]
 
-    lam = problem.lam if lam is None else lam
-    problem = sizing_sample(problem, seed)
-    n, m = problem.n_jobs, problem.n_servers
-    P = problem_tuple(problem)
-    spec = RunSpec(n_chains, seed, np.arange(n_chains) + (1 << 40), np.full(n_chains, lam),
-                   0.3, 0.0)
-    S = chain_state(problem, spec, P)
-    cpu.init_cpu(P, S, n, m, True)
-    out = np.empty(n_chains * n_moves)
-    cpu.sample_deltas_cpu(P, S, n, m, 0.3, out)
-    d = _uphill(out)
-    k, g = np.nonzero(problem.allowed)
-    res = problem.work_scale[k, g] / problem.throughput[k, g] * float(np.median(problem.work))
-    res = res[res > 0]
-    rand = MoveScale(float(np.median(d)), float(np.quantile(d, 0.05)),
-                     float(np.quantile(d, 0.9)), float(np.median(res)) if res.size else 1.0,
-                     jobs_sampled=n)
-    if not descend:
-        return rand
 
-    # descend (with the capacity weight a run would use, so the state is near-feasible)
-    t_hot, t_cold = random_state_temperature_range(rand)
-    betas = np.concatenate((1.0 / np.geomspace(t_hot, t_cold, DESCENT_SWEEPS),
-                            np.full(QUENCH_SWEEPS, 1e6 / t_cold)))
-    cap = default_cap_weight(rand) if problem.has_capacity else 0.0
-    import numba
+def sample_move_scales(problems: list, seed: int = 0, n_chains: int = 4,
+                       n_moves: int = 512, lams: list | None = None,
+                       descend: list | None = None) -> list[MoveScale]:
+    """:func:`sample_move_scale` of every problem (``lams``, ``descend``: one per problem),
+    in one launch per step over all problems' sizing chains; each problem's scale is
+    exactly what it gets alone (``move_seconds`` is the batch's)."""
     import time
+
+    import numba
+
+    lams = [p.lam for p in problems] if lams is None else lams
+    descend = [True] * len(problems) if descend is None else descend
+    subs = [sizing_sample(p, seed) for p in problems]
+    chains = _SizingChains(subs, seed, lams, n_chains)
+    outs = chains.sample(n_moves)
+    rands = []
+    for sub, out in zip(subs, outs):
+        d = _uphill(out)
+        k, g = np.nonzero(sub.allowed)
+        res = sub.work_scale[k, g] / sub.throughput[k, g] * float(np.median(sub.work))
+        res = res[res > 0]
+        rands.append(MoveScale(float(np.median(d)), float(np.quantile(d, 0.05)),
+                               float(np.quantile(d, 0.9)),
+                               float(np.median(res)) if res.size else 1.0,
+                               jobs_sampled=sub.n_jobs))
+    if not any(descend):
+        return rands
+    # descend (with the capacity weight a run would use, so the state is near-feasible);
+    # problems that need no descent wait
+    betas, caps = [], []
+    for sub, rand, dsc in zip(subs, rands, descend):
+        t_hot, t_cold = random_state_temperature_range(rand)
+        betas.append(np.concatenate((1.0 / np.geomspace(t_hot, t_cold, DESCENT_SWEEPS),
+                                     np.full(QUENCH_SWEEPS, 1e6 / t_cold))) if dsc else None)
+        caps.append(default_cap_weight(rand) if sub.has_capacity else 0.0)
     t0 = time.perf_counter()
-    cpu.sweep_cpu(P, S, n, m, betas, 0, betas.size, n, 0.3, cap,
-                  np.empty(n_chains * betas.size))
+    moves = chains.sweep(betas, caps)
     wall = time.perf_counter() - t0
     # one thread's seconds per attempted move, on the way from random to good states
-    per_move = wall * min(n_chains, numba.get_num_threads()) / (n_chains * betas.size * n)
-    cpu.sample_deltas_cpu(P, S, n, m, 0.3, out)
-    dl = _uphill(out)
-    return MoveScale(rand.median_uphill, rand.low_uphill, rand.high_uphill,
-                     rand.median_resource, float(np.median(dl)), float(np.quantile(dl, 0.05)),
-                     _lattice_step(dl), n, per_move)
+    per_move = wall * min(chains.total, numba.get_num_threads()) / max(moves, 1)
+    outs = chains.sample(n_moves)
+    scales = []
+    for sub, rand, dsc, out in zip(subs, rands, descend, outs):
+        if not dsc:
+            scales.append(rand)
+            continue
+        dl = _uphill(out)
+        scales.append(MoveScale(rand.median_uphill, rand.low_uphill, rand.high_uphill,
+                                rand.median_resource, float(np.median(dl)),
+                                float(np.quantile(dl, 0.05)), _lattice_step(dl), sub.n_jobs,
+                                per_move))
+    return scales
+
+
+class _SizingChains:
+    """The sizing chains of one or more problems, on streams no annealing chain uses: the
+    single-problem CPU kernels for one problem, the batch kernels for more."""
+
+    def __init__(self, problems: list, seed: int, lams: list, n_chains: int):
+        from .backends.base import RunSpec
+        from .backends.numba_cpu import chain_state, problem_tuple
+        self.problems, self.nc = problems, n_chains
+        self.total = n_chains * len(problems)
+        specs = [RunSpec(n_chains, seed, np.arange(n_chains) + (1 << 40),
+                         np.full(n_chains, lam), 0.3, 0.0) for lam in lams]
+        Ps = [problem_tuple(p) for p in problems]
+        Ss = [chain_state(p, s, P) for p, s, P in zip(problems, specs, Ps)]
+        if len(problems) == 1:
+            from .kernels import cpu
+            self.k, self.P, self.S = cpu, Ps[0], Ss[0]
+            cpu.init_cpu(self.P, self.S, problems[0].n_jobs, problems[0].n_servers, True)
+            return
+        from .backends.numba_cpu import compile_batch_kernels
+        from .kernels import batch
+        compile_batch_kernels()
+        self.k = batch
+        self.PA, self.poff, self.pshp = batch.pack_problems(Ps)
+        self.SA, self.soff = batch.pack(Ss)
+        self.dims = np.array([[p.n_jobs, p.n_servers, n_chains, p.n_jobs] for p in problems],
+                             np.int64)
+        self.pair_p = np.repeat(np.arange(len(problems), dtype=np.int64), n_chains)
+        self.pair_c = np.tile(np.arange(n_chains, dtype=np.int64), len(problems))
+        batch.init_batch(self.PA, self.poff, self.pshp, self.SA, self.soff, self.dims,
+                         self.pair_p, self.pair_c, np.ones(len(problems), np.uint8))
+
+    def sample(self, n_moves: int) -> list:
+        """Search-cost changes of ``n_moves`` random moves per chain of each problem."""
+        if len(self.problems) == 1:
+            p = self.problems[0]
+            out = np.empty(self.nc * n_moves)
+            self.k.sample_deltas_cpu(self.P, self.S, p.n_jobs, p.n_servers, 0.3, out)
+            return [out]
+        per = self.nc * n_moves
+        ooff = np.arange(len(self.problems) + 1, dtype=np.int64) * per
+        out = np.empty(ooff[-1])
+        self.k.sample_deltas_batch(self.PA, self.poff, self.pshp, self.SA, self.soff,
+                                   self.dims, 0.3, out, ooff)
+        return [out[ooff[i]:ooff[i + 1]] for i in range(len(self.problems))]
+
+    def sweep(self, betas: list, caps: list) -> int:
+        """Sweeps at ``betas[i]`` (None: problem ``i`` waits); the moves attempted."""
+        if len(self.problems) == 1:
+            p = self.problems[0]
+            b = betas[0]
+            self.k.sweep_cpu(self.P, self.S, p.n_jobs, p.n_servers, b, 0, b.size, p.n_jobs,
+                             0.3, caps[0], np.empty(self.nc * b.size))
+            return self.nc * b.size * p.n_jobs
+        n = [0 if b is None else b.size for b in betas]
+        boff = np.concatenate(([0], np.cumsum(n))).astype(np.int64)
+        toff = np.concatenate(([0], np.cumsum(np.array(n) * self.nc))).astype(np.int64)
+        self.k.sweep_batch(self.PA, self.poff, self.pshp, self.SA, self.soff, self.dims,
+                           self.pair_p, self.pair_c,
+                           np.concatenate([b for b in betas if b is not None]), boff,
+                           np.zeros(len(n), np.int64), np.full(len(n), 0.3),
+                           np.asarray(caps, np.float64), np.empty(toff[-1]), toff)
+        return sum(self.nc * k * p.n_jobs for k, p in zip(n, self.problems))
 
 
 def sizing_sample(problem: ProblemArrays, seed: int = 0,

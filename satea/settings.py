@@ -267,95 +267,153 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
     bounded number of moves whatever the fleet size). ``on_phase(text)`` is told when
     sizing starts.
     """
-    from .backends import resolve
-    from .schedules import default_cap_weight, default_temperature_range, sample_move_scale
+    return resolve_batch_settings(
+        [problem], backend=backend, chains=chains, sweeps=sweeps, seed=seed,
+        schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
+        time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=[x0],
+        return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
+        on_phase=on_phase)[0]
 
-    cls = resolve(backend)
-    d_chains, d_sweeps = default_chains_sweeps(cls, problem.n_jobs)
-    n_chains = positive_int("chains", d_chains if chains is None else chains)
-    if sweeps is not None:
-        sweeps = positive_int("sweeps", sweeps)
-    time_limit = check_time_limit(time_limit)
-    if stop not in STOP_RULES:
-        raise ValueError(f"stop: expected one of {', '.join(STOP_RULES)}, got {stop!r}")
-    if stop == "auto":
-        stop = "sweeps" if sweeps is not None else ("time" if time_limit else "converged")
-    if stop == "time":
-        if time_limit is None:
-            raise ValueError("stop='time' needs a time_limit")
-        if sweeps is not None:
-            raise ValueError("stop='time' fits the sweeps to the time limit: give no sweeps")
-    elif sweeps is None:
-        sweeps = d_sweeps
-    chain_offset = positive_int("chain_offset", chain_offset, 0)
-    if sweep_moves is not None:
-        sweep_moves = positive_int("sweep_moves", sweep_moves)
-    p_swap = check_p_swap(p_swap, problem.has_capacity)
+
+def resolve_batch_settings(problems: list, *, x0=None, on_phase=None, seed=None,
+                           **kw) -> list[RunSettings]:
+    """:func:`resolve_settings` for every problem of a batch, with the same arguments
+    (``x0``: None or one per problem) and one seed; the problems that need sizing are
+    sized together (:func:`satea.schedules.sample_move_scales`), each exactly as alone.
+    With a time budget, the chains of a CPU run are fitted to each problem's share of it.
+    """
+    import time
+
+    from .schedules import sample_move_scales
     seed = resolve_seed(seed)
-    cls.check_capacity(problem, n_chains)
-    lams = per_chain("lam", problem.lam if lam is None else lam, n_chains, positive=False)
-    xi = check_x0(x0, n_chains, problem)
-    ts = None if t_scale is None else per_chain("t_scale", t_scale, n_chains, positive=True)
-    sched = check_schedule(schedule, sweeps)
-    if cap_weight is not None and (
-            isinstance(cap_weight, bool)
-            or not isinstance(cap_weight, (int, float, np.integer, np.floating))
-            or not (cap_weight >= 0 and math.isfinite(cap_weight))):
-        raise ValueError(f"cap_weight: must be a finite number >= 0, got {cap_weight!r}")
-    if stop == "time" and sched is not None and sched.betas is not None:
-        raise ValueError("schedule: explicit inverse temperatures fix the sweeps; a "
-                         "time-budgeted run takes (t_hot, t_cold)")
-
-    sizing = {"by": "caller"}
-    if problem.n_jobs == 0:     # an empty planning window: nothing to size or search
-        sched = sched or Schedule(1.0, 1.0)
-        cap_weight = 0.0 if cap_weight is None else cap_weight
-        sizing = {"by": "nothing to size: no jobs"}
-    if sched is None or (cap_weight is None and problem.has_capacity):
-        import time
-
+    x0s = [None] * len(problems) if x0 is None else list(x0)
+    drafts = [_Draft(p, seed=seed, x0=x, **kw) for p, x in zip(problems, x0s)]
+    need = [i for i, d in enumerate(drafts) if d.needs_sizing()]
+    scales: dict = {}
+    seconds = 0.0
+    if need:
         from .backends import numba_cpu   # sizing runs the CPU kernels
         if on_phase is not None and not numba_cpu.kernels_ready():
             on_phase("compiling the CPU kernels (once per process; minutes on a fresh "
                      "install, then loaded from the cache)")
         numba_cpu.compile_kernels()
         if on_phase is not None:
-            on_phase("sizing the schedule")
+            on_phase("sizing the schedule" if len(problems) == 1 else
+                     f"sizing the schedules of {len(need)} problems")
         t0 = time.perf_counter()
-        # the descent only sizes the schedule; the capacity weight needs random states only
-        scale = sample_move_scale(problem, seed, lam=float(np.median(lams)),
-                                  descend=sched is None)
-        sizing = {"by": "sample_move_scale", "jobs_sampled": scale.jobs_sampled,
-                  "seconds": time.perf_counter() - t0}
-        if math.isfinite(scale.move_seconds):
-            sizing["move_seconds"] = scale.move_seconds
-        if sched is None:
-            sched = Schedule(*default_temperature_range(problem, seed, scale))
-        if cap_weight is None:
-            cap_weight = default_cap_weight(scale)
-        per_chain_given = (np.ndim(lam) > 0 or np.ndim(t_scale) > 0
-                           or (x0 is not None and np.ndim(x0) > 1))
-        if (chains is None and stop == "time" and cls.name == "numba"
-                and not per_chain_given):
-            n_chains = budget_chains(n_chains, problem.n_jobs, scale.move_seconds,
-                                     time_limit - sizing["seconds"])
-            if n_chains != d_chains:
-                sizing["chains"] = (f"{n_chains}, not {d_chains}: fewer chains get "
-                                    f"{BUDGET_MIN_SWEEPS} sweeps each in the budget")
-                lams = per_chain("lam", problem.lam if lam is None else lam, n_chains,
-                                 positive=False)
-                xi = check_x0(x0, n_chains, problem)
-                ts = None if t_scale is None else per_chain("t_scale", t_scale, n_chains,
-                                                            positive=True)
-        if sweep_moves is None and stop == "time" and cls.name == "numba":
-            sweep_moves = budget_sweep_moves(n_chains, problem.n_jobs, scale.move_seconds)
-    if cap_weight is None:
-        cap_weight = 0.0
-    if return_samples is None:
-        return_samples = n_chains * problem.n_jobs <= 1 << 24
-    return RunSettings(cls.name, n_chains, seed, sweeps, time_limit, stop, sched, p_swap,
-                       float(cap_weight), lams, ts, chain_offset, xi, bool(return_samples),
-                       sizing, sweep_moves)
+        found = sample_move_scales([drafts[i].problem for i in need], seed,
+                                   lams=[float(np.median(drafts[i].lams)) for i in need],
+                                   descend=[drafts[i].sched is None for i in need])
+        seconds = (time.perf_counter() - t0) / len(need)
+        scales = dict(zip(need, found))
+    share = 1.0 / max(1, sum(d.problem.n_jobs > 0 for d in drafts))
+    return [d.finish(scales.get(i), seconds, share) for i, d in enumerate(drafts)]
+
+
+class _Draft:
+    """One problem's settings between checking the arguments and sizing."""
+
+    def __init__(self, problem: ProblemArrays, *, backend: str = "auto",
+                 chains: int | None = None, sweeps: int | None = None, seed: int = 0,
+                 schedule=None, lam=None, p_swap=None, cap_weight: float | None = None,
+                 time_limit: float | None = None, t_scale=None, chain_offset: int = 0,
+                 x0=None, return_samples: bool | None = None, stop: str = "auto",
+                 sweep_moves: int | None = None):
+        from .backends import resolve
+        self.problem = problem
+        self.cls = cls = resolve(backend)
+        self.d_chains, d_sweeps = default_chains_sweeps(cls, problem.n_jobs)
+        self.chains_given, self.lam_arg, self.t_scale_arg, self.x0_arg = (
+            chains, lam, t_scale, x0)
+        self.n_chains = positive_int("chains", self.d_chains if chains is None else chains)
+        if sweeps is not None:
+            sweeps = positive_int("sweeps", sweeps)
+        self.time_limit = check_time_limit(time_limit)
+        if stop not in STOP_RULES:
+            raise ValueError(f"stop: expected one of {', '.join(STOP_RULES)}, got {stop!r}")
+        if stop == "auto":
+            stop = "sweeps" if sweeps is not None else ("time" if self.time_limit else "converged")
+        if stop == "time":
+            if self.time_limit is None:
+                raise ValueError("stop='time' needs a time_limit")
+            if sweeps is not None:
+                raise ValueError("stop='time' fits the sweeps to the time limit: give no sweeps")
+        elif sweeps is None:
+            sweeps = d_sweeps
+        self.stop, self.sweeps = stop, sweeps
+        self.chain_offset = positive_int("chain_offset", chain_offset, 0)
+        if sweep_moves is not None:
+            sweep_moves = positive_int("sweep_moves", sweep_moves)
+        self.sweep_moves = sweep_moves
+        self.p_swap = check_p_swap(p_swap, problem.has_capacity)
+        self.seed = positive_int("seed", seed, 0)
+        cls.check_capacity(problem, self.n_chains)
+        self._per_chain()
+        self.sched = check_schedule(schedule, sweeps)
+        if cap_weight is not None and (
+                isinstance(cap_weight, bool)
+                or not isinstance(cap_weight, (int, float, np.integer, np.floating))
+                or not (cap_weight >= 0 and math.isfinite(cap_weight))):
+            raise ValueError(f"cap_weight: must be a finite number >= 0, got {cap_weight!r}")
+        self.cap_weight = cap_weight
+        if stop == "time" and self.sched is not None and self.sched.betas is not None:
+            raise ValueError("schedule: explicit inverse temperatures fix the sweeps; a "
+                             "time-budgeted run takes (t_hot, t_cold)")
+        self.return_samples = return_samples
+        self.sizing = {"by": "caller"}
+        if problem.n_jobs == 0:     # an empty planning window: nothing to size or search
+            self.sched = self.sched or Schedule(1.0, 1.0)
+            self.cap_weight = 0.0 if cap_weight is None else cap_weight
+            self.sizing = {"by": "nothing to size: no jobs"}
+
+    def _per_chain(self) -> None:
+        nc, problem = self.n_chains, self.problem
+        self.lams = per_chain("lam", problem.lam if self.lam_arg is None else self.lam_arg,
+                              nc, positive=False)
+        self.xi = check_x0(self.x0_arg, nc, problem)
+        self.ts = (None if self.t_scale_arg is None
+                   else per_chain("t_scale", self.t_scale_arg, nc, positive=True))
+
+    def needs_sizing(self) -> bool:
+        return self.sched is None or (self.cap_weight is None and self.problem.has_capacity)
+
+    def finish(self, scale, seconds: float, share: float) -> RunSettings:
+        """The settings, given the problem's move scale (None: not sized), the seconds
+        its sizing took and its share of a time budget."""
+        from .schedules import default_cap_weight, default_temperature_range
+        problem, cls = self.problem, self.cls
+        if scale is not None:
+            self.sizing = {"by": "sample_move_scale", "jobs_sampled": scale.jobs_sampled,
+                           "seconds": seconds}
+            if math.isfinite(scale.move_seconds):
+                self.sizing["move_seconds"] = scale.move_seconds
+            if self.sched is None:
+                self.sched = Schedule(*default_temperature_range(problem, self.seed, scale))
+            if self.cap_weight is None:
+                self.cap_weight = default_cap_weight(scale)
+            per_chain_given = (np.ndim(self.lam_arg) > 0 or np.ndim(self.t_scale_arg) > 0
+                               or (self.x0_arg is not None and np.ndim(self.x0_arg) > 1))
+            if (self.chains_given is None and self.stop == "time" and cls.name == "numba"
+                    and not per_chain_given):
+                self.n_chains = budget_chains(self.n_chains, problem.n_jobs,
+                                              scale.move_seconds,
+                                              (self.time_limit - seconds) * share)
+                if self.n_chains != self.d_chains:
+                    self.sizing["chains"] = (
+                        f"{self.n_chains}, not {self.d_chains}: fewer chains get "
+                        f"{BUDGET_MIN_SWEEPS} sweeps each in the budget")
+                    self._per_chain()
+            if self.sweep_moves is None and self.stop == "time" and cls.name == "numba":
+                self.sweep_moves = budget_sweep_moves(self.n_chains, problem.n_jobs,
+                                                      scale.move_seconds)
+        cap_weight = 0.0 if self.cap_weight is None else self.cap_weight
+        rs = self.return_samples
+        if rs is None:
+            rs = self.n_chains * problem.n_jobs <= 1 << 24
+        return RunSettings(cls.name, self.n_chains, self.seed, self.sweeps, self.time_limit,
+                           self.stop, self.sched, self.p_swap, float(cap_weight), self.lams,
+                           self.ts, self.chain_offset, self.xi, bool(rs), self.sizing,
+                           self.sweep_moves)
 
 
 def budget_chains(chains: int, n_jobs: int, move_seconds: float, seconds: float) -> int:

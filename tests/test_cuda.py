@@ -86,6 +86,9 @@ SIM_RUNS = {
     "repeat-a": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
     "repeat-b": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
 }
+#: one cuda batch (anneal_batch) over problems of mixed kinds and sizes
+BATCH_KINDS = (("fleet", "mixed"), ("gap",), ("generated", 12, 4, 3), ("infeasible",))
+BATCH_RUN = dict(chains=4, sweeps=10, seed=6, schedule=(5.0, 0.2), cap_weight=3.0)
 OPTIMUM_RUNS = ("mixed", "exponential", "gap")  # 100% of 40 seeds reach the optimum (numba)
 #: free device memory (bytes) mocked in the child for the refusal through anneal()
 SIM_FREE_BYTES = 80 << 20
@@ -137,6 +140,16 @@ def _child_main() -> None:
         finally:
             nc.TRACE_BYTES, anneal_mod.BLOCK_SECONDS = saved
         out["runs"][name] = _summary(r)
+
+    # one batch of mixed problems in one grid; a tiny trace buffer splits its launches
+    from satea import anneal_batch
+    saved = nc.TRACE_BYTES
+    nc.TRACE_BYTES = 8 * 24 * 3
+    try:
+        out["batch"] = [_summary(r) for r in anneal_batch(
+            [_instance(tuple(k)) for k in BATCH_KINDS], backend="cuda", **BATCH_RUN)]
+    finally:
+        nc.TRACE_BYTES = saved
 
     # backend="auto" under the simulator
     p = _instance(("fleet", "step"))
@@ -227,6 +240,23 @@ def test_cudasim_matches_numba_chain_by_chain(sim, name):
     assert rc["acceptance_rate"] == pytest.approx(rn.acceptance_rate, rel=1e-12)
     assert (rc["fun"], rc["feasible"], rc["lam"]) == (rn.fun, rn.feasible, rn.lam)
     assert rc["sweeps"] == run["sweeps"] and rc["stopped_by"] == "sweeps"
+
+
+@pytest.mark.cudasim
+def test_cudasim_batch_is_one_grid_equal_to_separate_runs(sim):
+    """anneal_batch on cuda (one grid over every problem's chains, launches split by a
+    tiny trace buffer) gives each problem what numba gives it alone, chain for chain."""
+    assert len(sim["batch"]) == len(BATCH_KINDS)
+    for kind, rc in zip(BATCH_KINDS, sim["batch"]):
+        rn = anneal(_instance(kind), backend="numba", **BATCH_RUN)
+        assert rc["backend"] == "cuda"
+        np.testing.assert_array_equal(np.array(rc["samples"]), rn.samples)
+        # the chains' running costs are kept by deltas, the GPU's from whole-server walks
+        # and the CPU's from re-timed suffixes: a chain that passed a state costing ~1e7
+        # (an exponential penalty at its cap) rounds ~1e-9 apart until its next rebuild
+        np.testing.assert_allclose(rc["chain_best"], rn.chain_best, rtol=1e-9, atol=1e-8)
+        np.testing.assert_allclose(rc["trace"], rn.trace, rtol=1e-9, atol=1e-8)
+        assert (rc["fun"], rc["feasible"], rc["sweeps"]) == (rn.fun, rn.feasible, rn.sweeps)
 
 
 @pytest.mark.cudasim
@@ -368,7 +398,7 @@ def test_kernels_compile_to_ptx_sm90(monkeypatch):
                 pytest.fail(f"CUDA compiler libraries missing (NVVM/NVRTC from pip: the test "
                             f"extra): {type(e).__name__}: {e}", pytrace=False)
             raise
-        assert set(ptx) == set(kcuda.KERNELS) == {"init", "sweep"}
+        assert set(ptx) == set(kcuda.KERNELS) == {"init", "sweep", "init_batch", "sweep_batch"}
         for name, text in ptx.items():
             assert isinstance(text, str)
             assert re.search(r"^\.target sm_90\b", text, re.M), f"{name}: no .target sm_90"
@@ -378,7 +408,12 @@ def test_kernels_compile_to_ptx_sm90(monkeypatch):
             if report is not None:   # registers and spills, as the device would build it
                 regs, spill = report
                 print(f"{name} kernel, sm_90: {regs} registers, {spill} bytes spilled")
-                assert spill == 0, f"{name} kernel spills {spill} bytes to local memory"
+                # the batch sweep builds each pair's views of the packed problem in
+                # registers (the single kernels take them as parameters): 255 registers
+                # and a small spill measured with numba-cuda 0.30 (2026-11-28), bounded
+                # here so that growth shows
+                assert spill <= (256 if name == "sweep_batch" else 0), \
+                    f"{name} kernel spills {spill} bytes to local memory"
                 assert regs <= 255
 
 

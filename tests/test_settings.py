@@ -180,7 +180,7 @@ def test_cli_repeat_and_run_flags(tmp_path, capsys):
 def test_cli_interrupt_during_setup_is_one_line(monkeypatch, capsys):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
-    monkeypatch.setattr(schedules, "sample_move_scale", interrupted)
+    monkeypatch.setattr(schedules, "sample_move_scales", interrupted)
     assert main(["solve", "--backend", "numba", "--seed", "0"]) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("satea: interrupted before the search started")

@@ -126,6 +126,18 @@ class Backend(ABC):
     def check_capacity(cls, problem: ProblemArrays, n_chains: int) -> None:
         """Raise MemoryError, before anything is allocated, if the chains cannot fit."""
 
+    @classmethod
+    def batch(cls, n_problems: int) -> "BatchBackend":
+        """The batch backend that runs ``n_problems`` problems' chains (one launch per
+        block where the backend can; in turn otherwise)."""
+        return SerialBatch(cls)
+
+    @classmethod
+    def batch_groups(cls, problems: list, n_chains: list) -> list:
+        """The problems (indices) in groups that run one after another: all in one group
+        unless their chains do not fit the device together."""
+        return [list(range(len(problems)))]
+
     @abstractmethod
     def start(self, problem: ProblemArrays, spec: RunSpec) -> None:
         """Allocate and initialise the chains."""
@@ -148,3 +160,63 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Release resources (device memory)."""
+
+
+class BatchBackend(ABC):
+    """Chains of many problems behind one boundary (:func:`satea.anneal_batch`; a single
+    run is a batch of one): ``run_block`` advances every problem that gets inverse
+    temperatures, in one launch where the backend can."""
+
+    name: str = "?"
+    compile_seconds: float = 0.0
+
+    @abstractmethod
+    def start(self, problems: list, specs: list) -> None:
+        """Allocate and initialise every problem's chains."""
+
+    @abstractmethod
+    def run_block(self, sweep0: list, betas: list) -> list:
+        """Problem ``p`` runs sweeps ``sweep0[p] ..`` at ``betas[p]`` (None or empty: it
+        waits); returns each problem's best-over-chains trace (None where it waited)."""
+
+    @abstractmethod
+    def snapshot(self, p: int, with_x: bool = True) -> ChainSnapshot:
+        """Problem ``p``'s per-chain results (as :meth:`Backend.snapshot`)."""
+
+    @abstractmethod
+    def chain_x(self, p: int, c: int) -> np.ndarray:
+        """Best assignment of chain ``c`` of problem ``p`` (internal order)."""
+
+    def close(self) -> None:
+        """Release resources."""
+
+
+class SerialBatch(BatchBackend):
+    """A batch as one single-problem backend per problem, run in turn: the numpy reference
+    (readable, not fast) and a single run use it."""
+
+    def __init__(self, cls: type[Backend]):
+        self.cls, self.name = cls, cls.name
+        self.backends: list[Backend] = []
+
+    def start(self, problems: list, specs: list) -> None:
+        for prob, spec in zip(problems, specs):
+            be = self.cls()
+            self.backends.append(be)
+            be.start(prob, spec)
+            self.compile_seconds = be.compile_seconds
+
+    def run_block(self, sweep0: list, betas: list) -> list:
+        return [None if b is None or len(b) == 0 else be.run_block(s0, b)
+                for be, s0, b in zip(self.backends, sweep0, betas)]
+
+    def snapshot(self, p: int, with_x: bool = True) -> ChainSnapshot:
+        return self.backends[p].snapshot(with_x)
+
+    def chain_x(self, p: int, c: int) -> np.ndarray:
+        return self.backends[p].chain_x(c)
+
+    def close(self) -> None:
+        for be in self.backends:
+            be.close()
+        self.backends = []

@@ -9,7 +9,8 @@ import numpy as np
 from ..compile import ProblemArrays, compile_assignment
 from ..kernels.layout import BEST_X, CHAIN_F
 from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_VIOL, N_CHAIN_F, Backend,
-                   ChainSnapshot, RunSpec, count_compile, state_plan)
+                   BatchBackend, ChainSnapshot, RunSpec, SerialBatch, count_compile,
+                   state_plan)
 
 
 def problem_tuple(problem: ProblemArrays) -> tuple:
@@ -39,19 +40,25 @@ def kernels_ready() -> bool:
     return _COMPILED["seconds"] is not None
 
 
+def _tiny_problems() -> list:
+    """A 2 x 2 assignment problem and a 2 x 2 fleet: the kernels' two kinds of state
+    (without and with job lists), to compile on."""
+    from ..compile import compile_fleet
+    from ..model import DNNModel, Fleet, GPUType, Job, Profile, Server
+    tiny_fleet = Fleet("tiny", {"g": GPUType("g", 1, 10.0)}, {"m": DNNModel("m", 1)},
+                       (Profile("m", "g", 1.0, 20.0),),
+                       (Server("a", "g", price_per_kwh=0.1), Server("b", "g", price_per_kwh=0.2)),
+                       (Job("j0", "m", 1.0), Job("j1", "m", 2.0)))
+    return [compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]])), compile_fleet(tiny_fleet)]
+
+
 def _compile_once() -> float:
     """JIT-compile (or load from the on-disk cache) the CPU kernels on 2 x 2 problems, with
     and without job lists, so that compile time is measured apart from search time."""
     if _COMPILED["seconds"] is None:
         from ..kernels import cpu
-        from ..model import DNNModel, Fleet, GPUType, Job, Profile, Server
-        from ..compile import compile_fleet
         t0 = time.perf_counter()
-        tiny_fleet = Fleet("tiny", {"g": GPUType("g", 1, 10.0)}, {"m": DNNModel("m", 1)},
-                           (Profile("m", "g", 1.0, 20.0),),
-                           (Server("a", "g", price_per_kwh=0.1), Server("b", "g", price_per_kwh=0.2)),
-                           (Job("j0", "m", 1.0), Job("j1", "m", 2.0)))
-        for p in (compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]])), compile_fleet(tiny_fleet)):
+        for p in _tiny_problems():
             spec = RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)
             P = problem_tuple(p)
             S = chain_state(p, spec, P)
@@ -68,6 +75,12 @@ class NumbaCPUBackend(Backend):
     """Chains in parallel over CPU threads; see :mod:`satea.kernels.moves` for the move."""
 
     name = "numba"
+
+    @classmethod
+    def batch(cls, n_problems: int) -> BatchBackend:
+        """One ``prange`` over every problem's chains; a single problem keeps the
+        single-problem kernels (no batch kernels to compile)."""
+        return NumbaCPUBatch() if n_problems > 1 else SerialBatch(cls)
 
     def start(self, problem: ProblemArrays, spec: RunSpec) -> None:
         from ..kernels import cpu
@@ -100,6 +113,98 @@ class NumbaCPUBackend(Backend):
         f = self.S[CHAIN_F].reshape(nc, N_CHAIN_F)
         return ChainSnapshot(
             best_x=self.S[BEST_X].reshape(nc, n).copy() if with_x else None,
+            best_feasible=f[:, F_BEST_FEASIBLE].copy(), best_any=f[:, F_BEST_ANY].copy(),
+            accepted=f[:, F_ACCEPTED].copy(), cost=f[:, F_COST].copy(),
+            viol=f[:, F_VIOL].copy())
+
+
+_BATCH_COMPILED = {"seconds": None}
+
+
+def compile_batch_kernels() -> float:
+    """Compile (or load) the batch kernels (:mod:`satea.kernels.batch`) once per process, on
+    a batch of the 2 x 2 problems :func:`compile_kernels` uses; the seconds it took. Apart
+    from the single-problem kernels: a process that never batches never pays for them."""
+    if _BATCH_COMPILED["seconds"] is None:
+        from ..kernels import batch
+        t0 = time.perf_counter()
+        problems = _tiny_problems()
+        specs = [RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)] * len(problems)
+        be = NumbaCPUBatch()
+        be._setup(problems, specs, batch)
+        be.run_block([0] * len(problems), [np.ones(1)] * len(problems))
+        batch.sample_deltas_batch(be.PA, be.poff, be.pshp, be.SA, be.soff, be.dims, 0.5,
+                                  np.empty(2 * len(problems)),
+                                  np.arange(len(problems) + 1, dtype=np.int64) * 2)
+        _BATCH_COMPILED["seconds"] = time.perf_counter() - t0
+        count_compile(_BATCH_COMPILED["seconds"])
+    return _BATCH_COMPILED["seconds"]
+
+
+class NumbaCPUBatch(BatchBackend):
+    """Every problem's chains in one ``prange`` per block of sweeps
+    (:mod:`satea.kernels.batch`): problem ``p``'s chains run exactly as they would alone."""
+
+    name = "numba"
+
+    def start(self, problems: list, specs: list) -> None:
+        from ..kernels import batch
+        self.compile_seconds = _compile_once() + compile_batch_kernels()
+        self._setup(problems, specs, batch)
+
+    def _setup(self, problems: list, specs: list, batch) -> None:
+        self.kb, self.problems, self.specs = batch, problems, specs
+        Ps = [problem_tuple(p) for p in problems]
+        self.PA, self.poff, self.pshp = batch.pack_problems(Ps)
+        self.SA, self.soff = batch.pack([chain_state(p, s, P)
+                                         for p, s, P in zip(problems, specs, Ps)])
+        nch = np.array([s.n_chains for s in specs], np.int64)
+        self.nch = nch
+        self.dims = np.array([[p.n_jobs, p.n_servers, s.n_chains, s.moves(p.n_jobs)]
+                              for p, s in zip(problems, specs)], np.int64)
+        # every pair, chain-major (chain 0 of each problem, then chain 1, ...): prange
+        # splits the pairs into equal contiguous runs, one per thread, and each run then
+        # holds a like share of every problem's chains
+        c = np.concatenate([np.arange(n, dtype=np.int64) for n in nch])
+        p = np.repeat(np.arange(len(problems), dtype=np.int64), nch)
+        order = np.lexsort((p, c))
+        self.pair_p, self.pair_c = p[order], c[order]
+        self.p_swap = np.array([s.p_swap for s in specs], np.float64)
+        self.cap_weight = np.array([s.cap_weight for s in specs], np.float64)
+        batch.init_batch(self.PA, self.poff, self.pshp, self.SA, self.soff, self.dims,
+                         self.pair_p, self.pair_c,
+                         np.array([s.x0 is None for s in specs], np.uint8))
+
+    def run_block(self, sweep0: list, betas: list) -> list:
+        n = [0 if b is None else len(b) for b in betas]
+        # only the problems that run get pairs, so the threads share the work that is left
+        live = np.asarray(n)[self.pair_p] > 0
+        pair_p, pair_c = ((self.pair_p, self.pair_c) if live.all()
+                          else (self.pair_p[live], self.pair_c[live]))
+        boff = np.concatenate(([0], np.cumsum(n))).astype(np.int64)
+        toff = np.concatenate(([0], np.cumsum(self.nch * np.array(n)))).astype(np.int64)
+        flat = np.concatenate([np.asarray(b, np.float64) for b in betas if b is not None]
+                              or [np.zeros(0)])
+        trace = np.empty(toff[-1])
+        self.kb.sweep_batch(self.PA, self.poff, self.pshp, self.SA, self.soff, self.dims,
+                            pair_p, pair_c, flat, boff,
+                            np.asarray(sweep0, np.int64), self.p_swap, self.cap_weight,
+                            trace, toff)
+        return [None if k == 0 else trace[toff[p]:toff[p + 1]].reshape(self.nch[p], k).min(axis=0)
+                for p, k in enumerate(n)]
+
+    def _state(self, p: int) -> tuple:
+        return self.kb.unpack(self.SA, self.soff, p)
+
+    def chain_x(self, p: int, c: int) -> np.ndarray:
+        n = self.problems[p].n_jobs
+        return self._state(p)[BEST_X][c * n:(c + 1) * n].copy()
+
+    def snapshot(self, p: int, with_x: bool = True) -> ChainSnapshot:
+        nc, n, S = int(self.nch[p]), self.problems[p].n_jobs, self._state(p)
+        f = S[CHAIN_F].reshape(nc, N_CHAIN_F)
+        return ChainSnapshot(
+            best_x=S[BEST_X].reshape(nc, n).copy() if with_x else None,
             best_feasible=f[:, F_BEST_FEASIBLE].copy(), best_any=f[:, F_BEST_ANY].copy(),
             accepted=f[:, F_ACCEPTED].copy(), cost=f[:, F_COST].copy(),
             viol=f[:, F_VIOL].copy())

@@ -13,7 +13,8 @@ import numpy as np
 from ..compile import ProblemArrays, compile_assignment
 from ..kernels.layout import BEST_X, CHAIN_F, state_bytes_per_chain
 from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_VIOL, N_CHAIN_F, Backend,
-                   ChainSnapshot, RunSpec, count_compile, state_plan)
+                   BatchBackend, ChainSnapshot, RunSpec, SerialBatch, count_compile,
+                   state_plan)
 from .numba_cpu import problem_tuple
 
 #: at most this many bytes of per-chain trace per block of sweeps
@@ -141,6 +142,16 @@ class CudaBackend(Backend):
         check_fits(problem, n_chains)
 
     @classmethod
+    def batch(cls, n_problems: int) -> BatchBackend:
+        """One grid over every problem's chains; a single problem keeps the
+        single-problem kernels."""
+        return CudaBatch() if n_problems > 1 else SerialBatch(cls)
+
+    @classmethod
+    def batch_groups(cls, problems: list, n_chains: list) -> list:
+        return batch_groups(problems, n_chains)
+
+    @classmethod
     def unavailable_reason(cls) -> str:
         try:
             _cuda()
@@ -243,4 +254,132 @@ class CudaBackend(Backend):
         for name in ("P", "S"):
             self.__dict__.pop(name, None)
         if self.cp is not None:
+            self.cp.get_default_memory_pool().free_all_blocks()
+
+
+def batch_groups(problems: list, n_chains: list) -> list:
+    """Problems (indices) in groups whose launches fit the free device memory together, in
+    order; a problem that does not fit alone raises MemoryError (:func:`check_fits`)."""
+    budget = int(HEADROOM * device_free_bytes())
+    groups, used = [[]], 0
+    for i, (p, nc) in enumerate(zip(problems, n_chains)):
+        need = check_fits(p, nc)
+        if groups[-1] and used + need > budget:
+            groups.append([])
+            used = 0
+        groups[-1].append(i)
+        used += need
+    return groups
+
+
+_BATCH_COMPILED = {"seconds": None}
+
+
+def _compile_batch_once() -> float:
+    """Compile the batch kernels on a batch of two 2 x 2 problems (once per process, and
+    only in a process that batches), so compile time stays out of the search."""
+    if _BATCH_COMPILED["seconds"] is None:
+        from .numba_cpu import _tiny_problems
+        _BATCH_COMPILED["seconds"] = 0.0    # the warm-up batch below must not recurse
+        t0 = time.perf_counter()
+        tiny = CudaBatch()
+        problems = _tiny_problems()
+        tiny.start(problems, [RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)] * 2)
+        tiny.run_block([0, 0], [np.ones(1), np.ones(1)])
+        _cuda().synchronize()
+        tiny.close()
+        _BATCH_COMPILED["seconds"] = time.perf_counter() - t0
+        count_compile(_BATCH_COMPILED["seconds"])
+    return _BATCH_COMPILED["seconds"]
+
+
+class CudaBatch(BatchBackend):
+    """Every problem's chains in one grid per block of sweeps (:mod:`satea.kernels.batch`
+    packing, problem-major pairs so a warp holds neighbouring chains of one problem)."""
+
+    name = "cuda"
+
+    def start(self, problems: list, specs: list) -> None:
+        from ..kernels import batch
+        from ..kernels import cuda as kern
+        single = CudaBackend.__new__(CudaBackend)
+        single.cp = self.cp = _cupy()
+        self.compile_seconds = single._compile_once(kern)
+        self._to_device = single._to_device
+        self._empty = single._empty
+        self.compile_seconds += _compile_batch_once()
+        self.kern, self.problems, self.specs = kern, problems, specs
+        Ps = [problem_tuple(p) for p in problems]
+        PA, self.poff, self.pshp = batch.pack_problems(Ps)
+        self.PA = tuple(self._to_device(a) for a in PA)
+        plans = [state_plan(p, s, P, chain_major=False) for p, s, P in zip(problems, specs, Ps)]
+        parts = [[np.full(size, fill, dtype) if np.isscalar(fill) else fill
+                  for size, dtype, fill in plan] for plan in plans]
+        SA, self.soff = batch.pack(parts)
+        self.SA = tuple(self._to_device(a) for a in SA)
+        self.nch = np.array([s.n_chains for s in specs], np.int64)
+        self.dims = np.array([[p.n_jobs, p.n_servers, s.n_chains, s.moves(p.n_jobs)]
+                              for p, s in zip(problems, specs)], np.int64)
+        self.pair_p = np.repeat(np.arange(len(problems), dtype=np.int64), self.nch)
+        self.pair_c = np.concatenate([np.arange(n, dtype=np.int64) for n in self.nch])
+        self.p_swap = np.array([s.p_swap for s in specs], np.float64)
+        self.cap_weight = np.array([s.cap_weight for s in specs], np.float64)
+        self.d = {k: self._to_device(getattr(self, k))
+                  for k in ("poff", "pshp", "soff", "dims", "p_swap", "cap_weight")}
+        blocks, threads = kern.launch_config(len(self.pair_p))
+        kern.init_batch_kernel[blocks, threads](
+            self.PA, self.d["poff"], self.d["pshp"], self.SA, self.d["soff"], self.d["dims"],
+            self._to_device(self.pair_p), self._to_device(self.pair_c),
+            self._to_device(np.array([s.x0 is None for s in specs], np.uint8)))
+        self.block_cap = max_block_sweeps(int(self.nch.sum()))
+
+    def run_block(self, sweep0: list, betas: list) -> list:
+        n = np.array([0 if b is None else len(b) for b in betas], np.int64)
+        out = [np.empty(k) if k else None for k in n]
+        live = n[self.pair_p] > 0
+        pair_p, pair_c = self.pair_p[live], self.pair_c[live]
+        blocks, threads = self.kern.launch_config(len(pair_p))
+        d_pp, d_pc = self._to_device(pair_p), self._to_device(pair_c)
+        done = 0
+        while done < n.max():   # the trace buffer caps sweeps per launch
+            k = np.clip(n - done, 0, self.block_cap)
+            boff = np.concatenate(([0], np.cumsum(k))).astype(np.int64)
+            toff = np.concatenate(([0], np.cumsum(k * self.nch))).astype(np.int64)
+            flat = np.concatenate([np.asarray(b[done:done + kk], np.float64)
+                                   for b, kk in zip(betas, k) if kk] or [np.zeros(0)])
+            trace = self._empty(max(int(toff[-1]), 1))
+            self.kern.sweep_batch_kernel[blocks, threads](
+                self.PA, self.d["poff"], self.d["pshp"], self.SA, self.d["soff"],
+                self.d["dims"], d_pp, d_pc, self._to_device(flat), self._to_device(boff),
+                self._to_device(np.asarray(sweep0, np.int64) + done), self.d["p_swap"],
+                self.d["cap_weight"], trace, self._to_device(toff))
+            host = (self.cp.asarray(trace).get() if self.cp is not None
+                    else trace.copy_to_host())
+            for p, kk in enumerate(k):
+                if kk:   # trace[i * nc + c]: sweep i of chain c
+                    out[p][done:done + kk] = host[toff[p]:toff[p + 1]].reshape(
+                        kk, self.nch[p]).min(axis=1)
+            done += int(k.max())
+        return out
+
+    def _field(self, f: int, p: int) -> np.ndarray:
+        a = self.SA[f][self.soff[p, f]:self.soff[p + 1, f]]
+        return self.cp.asarray(a).get() if self.cp is not None else a.copy_to_host()
+
+    def chain_x(self, p: int, c: int) -> np.ndarray:
+        nc, n = int(self.nch[p]), self.problems[p].n_jobs
+        return self._field(BEST_X, p).reshape(n, nc)[:, c].copy()
+
+    def snapshot(self, p: int, with_x: bool = True) -> ChainSnapshot:
+        nc, n = int(self.nch[p]), self.problems[p].n_jobs
+        f = self._field(CHAIN_F, p).reshape(N_CHAIN_F, nc)
+        best_x = self._field(BEST_X, p).reshape(n, nc).T.copy() if with_x else None
+        return ChainSnapshot(best_x=best_x, best_feasible=f[F_BEST_FEASIBLE].copy(),
+                             best_any=f[F_BEST_ANY].copy(), accepted=f[F_ACCEPTED].copy(),
+                             cost=f[F_COST].copy(), viol=f[F_VIOL].copy())
+
+    def close(self) -> None:
+        for name in ("PA", "SA", "d"):
+            self.__dict__.pop(name, None)
+        if getattr(self, "cp", None) is not None:
             self.cp.get_default_memory_pool().free_all_blocks()

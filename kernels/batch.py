@@ -1,0 +1,147 @@
+"""Many problems in one launch: every problem's arrays concatenated field by field, and
+views that give the kernels one problem's ``P`` and ``S`` tuples back, so the per-chain
+logic of :mod:`.moves` runs unchanged on (problem, chain) pairs.
+
+A batch holds, per field, one array with every problem's part in turn, and an offsets
+table ``off[p, f] .. off[p + 1, f]``; two-dimensional problem fields (the class tables,
+the per-job tables) are stacked and padded (:func:`pack`) and viewed back as 2-D slices
+of their shapes ``shp[p, f]``. Taking the views costs a few dozen slices per pair and
+block, nothing per move. :func:`pack` builds these from per-problem tuples on the host; the view functions are
+generated from :data:`.layout.PROBLEM_FIELDS` and :data:`.layout.STATE_FIELDS`, so a field
+added there is batched without an edit here. Used by the CPU drivers below and by
+:mod:`.cuda`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from numba.extending import register_jitable
+
+from . import cpu  # noqa: F401  (its import drops stale cached builds of this module too)
+from .layout import CHAIN_F, F_LAM, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS, STATE_FIELDS
+from .moves import chain_init, move_delta, propose, run_sweeps
+
+
+def _view_source(name: str, fields: tuple, two_d: frozenset) -> str:
+    lines = []
+    for f, field in enumerate(fields):
+        part = f"off[p, {f}]:off[p + 1, {f}]"
+        if field in JOB_COLUMNS:
+            lines.append(f"A[{f}][0:shp[p, {f}, 0], {part}]")
+        elif field in two_d:
+            lines.append(f"A[{f}][{part}, 0:shp[p, {f}, 1]]")
+        else:
+            lines.append(f"A[{f}][{part}]")
+    args = "A, off, shp, p" if name == "problem_view" else "A, off, p"
+    return f"def {name}({args}):\n    return (" + ",\n            ".join(lines) + ",)\n"
+
+
+#: two-dimensional fields indexed ``[g, j]`` by job: problems are side by side along the
+#: columns (jobs); the class tables ``[k, g]`` are stacked along the rows. The other axis
+#: is padded to the batch's largest problem, so a view is a plain 2-D slice: a device
+#: cannot reshape (numba-cuda's reshape calls a host helper that PTX cannot link)
+JOB_COLUMNS = frozenset(("proc", "dynw"))
+
+_ns: dict = {}
+exec(_view_source("problem_view", PROBLEM_FIELDS, PROBLEM_2D), _ns)
+exec(_view_source("state_view", STATE_FIELDS, frozenset()), _ns)
+#: problem ``p``'s tuple (:data:`.layout.PROBLEM_FIELDS`) from a packed batch
+problem_view = register_jitable(_ns["problem_view"])
+#: problem ``p``'s chain state (:data:`.layout.STATE_FIELDS`) from a packed batch
+state_view = register_jitable(_ns["state_view"])
+
+
+def pack(tuples: list, fields: tuple | None = None):
+    """Concatenate per-problem tuples of arrays field by field: ``(A, off)``, or with
+    ``fields`` (their names: :data:`.layout.PROBLEM_FIELDS`) ``(A, off, shp)``.
+
+    One-dimensional fields are concatenated; part ``p`` of field ``f`` is
+    ``off[p, f]:off[p + 1, f]``. Two-dimensional ones are stacked along rows (columns
+    for :data:`JOB_COLUMNS`), ``off`` counting rows (columns), and padded with zeros to the
+    widest (tallest) problem; ``shp[p, f]`` is part ``p``'s shape. Every problem gives a
+    field the same dtype and number of dimensions (the kernels' types).
+    """
+    n_fields = len(tuples[0])
+    off = np.zeros((len(tuples) + 1, n_fields), np.int64)
+    shp = np.zeros((len(tuples), n_fields, 2), np.int64)
+    A = []
+    for f in range(n_fields):
+        parts = [np.asarray(t[f]) for t in tuples]
+        if parts[0].ndim == 1:
+            for p, a in enumerate(parts):
+                off[p + 1, f] = off[p, f] + a.size
+                shp[p, f] = (a.size, 1)
+            A.append(np.concatenate(parts))
+            continue
+        axis = 1 if fields is not None and fields[f] in JOB_COLUMNS else 0
+        other = max(a.shape[1 - axis] for a in parts)
+        padded = []
+        for p, a in enumerate(parts):
+            off[p + 1, f] = off[p, f] + a.shape[axis]
+            shp[p, f] = a.shape
+            pad = [(0, 0), (0, 0)]
+            pad[1 - axis] = (0, other - a.shape[1 - axis])
+            padded.append(np.pad(a, pad))
+        A.append(np.ascontiguousarray(np.concatenate(padded, axis=axis)))
+    return (tuple(A), off, shp) if fields is not None else (tuple(A), off)
+
+
+def pack_problems(Ps: list):
+    """:func:`pack` of problem tuples (:func:`.layout.problem_tuple`): ``(A, off, shp)``."""
+    return pack(Ps, PROBLEM_FIELDS)
+
+
+def unpack(A: tuple, off: np.ndarray, p: int) -> tuple:
+    """Problem ``p``'s parts of a packed state (host views; every field 1-D)."""
+    return tuple(a[off[p, f]:off[p + 1, f]] for f, a in enumerate(A))
+
+
+# ---- CPU drivers: prange over (problem, chain) pairs -------------------------------------
+# dims[p] = (n_jobs, n_servers, n_chains, moves per sweep); pair k runs chain pair_c[k] of
+# problem pair_p[k]
+
+@njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
+def init_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_start):
+    """:func:`.cpu.init_cpu` for every pair; ``random_start[p]`` per problem."""
+    for k in prange(pair_p.shape[0]):
+        p = pair_p[k]
+        chain_init(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
+                   dims[p, 2], True, dims[p, 0], dims[p, 1], random_start[p] != 0)
+
+
+@njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
+def sweep_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0,
+                p_swap, cap_weight, trace, toff):
+    """:func:`.cpu.sweep_cpu` for every pair: problem ``p`` runs sweeps ``sweep0[p] ..``
+    at ``betas[boff[p]:boff[p + 1]]`` (none when empty); its trace (chain-major,
+    ``n_chains x n_sweeps``) goes to ``trace[toff[p]:toff[p + 1]]``."""
+    for k in prange(pair_p.shape[0]):
+        p = pair_p[k]
+        n_sweeps = boff[p + 1] - boff[p]
+        if n_sweeps == 0:
+            continue
+        run_sweeps(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
+                   dims[p, 2], True, dims[p, 0], dims[p, 1], betas[boff[p]:boff[p + 1]],
+                   sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
+                   trace[toff[p]:toff[p + 1]])
+
+
+@njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
+def sample_deltas_batch(PA, poff, pshp, SA, soff, dims, p_swap, out, ooff):
+    """:func:`.cpu.sample_deltas_cpu` for every problem (problems in parallel, each one's
+    chains in turn, so each draws exactly what it would alone)."""
+    for p in prange(dims.shape[0]):
+        P = problem_view(PA, poff, pshp, p)
+        S = state_view(SA, soff, p)
+        nc, n_jobs, n_servers = dims[p, 2], dims[p, 0], dims[p, 1]
+        per = (ooff[p + 1] - ooff[p]) // nc
+        for c in range(nc):
+            lam = S[CHAIN_F][c * N_CHAIN_F + F_LAM]
+            for i in range(per):
+                j1, j2, a, b, u = propose(P, S, c, nc, True, n_jobs, p_swap)
+                at = ooff[p] + c * per + i
+                if a == b:
+                    out[at] = np.nan
+                    continue
+                d = move_delta(P, S, c, nc, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0)
+                out[at] = d[1]
