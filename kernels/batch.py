@@ -75,14 +75,17 @@ def pack(tuples: list, fields: tuple | None = None):
             continue
         axis = 1 if fields is not None and fields[f] in JOB_COLUMNS else 0
         other = max(a.shape[1 - axis] for a in parts)
-        padded = []
         for p, a in enumerate(parts):
             off[p + 1, f] = off[p, f] + a.shape[axis]
             shp[p, f] = a.shape
-            pad = [(0, 0), (0, 0)]
-            pad[1 - axis] = (0, other - a.shape[1 - axis])
-            padded.append(np.pad(a, pad))
-        A.append(np.ascontiguousarray(np.concatenate(padded, axis=axis)))
+        out = np.zeros((off[-1, f], other) if axis == 0 else (other, off[-1, f]),
+                       parts[0].dtype)
+        for p, a in enumerate(parts):
+            if axis == 0:
+                out[off[p, f]:off[p + 1, f], :a.shape[1]] = a
+            else:
+                out[:a.shape[0], off[p, f]:off[p + 1, f]] = a
+        A.append(out)
     return (tuple(A), off, shp) if fields is not None else (tuple(A), off)
 
 

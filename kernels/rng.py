@@ -5,6 +5,8 @@ Each chain owns two uint64 words of state. Seeding (on the host, vectorised) der
 chains run beside it. The device-side functions take a flat state array and the two
 positions of the chain's words, so the same source serves either memory layout.
 """
+from functools import lru_cache
+
 import numpy as np
 from numba import uint32, uint64
 from numba.extending import register_jitable
@@ -22,9 +24,15 @@ def _splitmix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+@lru_cache(maxsize=64)
+def _seed_key(seed: int) -> np.uint64:
+    # SeedSequence costs ~0.1 ms: a batch of problems on one seed pays it once
+    return np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
+
+
 def seed_states(seed: int, chain_ids: np.ndarray) -> np.ndarray:
     """Initial states, shape (len(chain_ids), 2), uint64, for the given chain indices."""
-    key = np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
+    key = _seed_key(int(seed))
     ids = np.asarray(chain_ids, np.uint64)
     with np.errstate(over="ignore"):
         base = key + (np.uint64(2) * ids + np.uint64(1)) * _GOLDEN
