@@ -13,7 +13,9 @@
    backend on this machine's CPU at 1 thread and at every core in the same run;
 5. runs cuda's default chain count (and 65,536 chains) against numba's default at equal
    search time on a 1,000 x 100 fleet;
-6. prints a short table last and writes JSON in the form of ``satea bench --json``.
+6. with ``--batch``: 1,000 fleets of 50 x 5 in one cuda batch against a loop of single
+   cuda runs (equal chains and sweeps; results must be identical);
+7. prints a short table last and writes JSON in the form of ``satea bench --json``.
 
 ``--quick`` shrinks everything so the script can be rehearsed under NUMBA_ENABLE_CUDASIM=1.
 """
@@ -203,12 +205,44 @@ def equal_time_quality(quick: bool, seconds: float, log) -> list:
     return out
 
 
+def batch_against_loop(quick: bool, log) -> dict:
+    """Issue 15: many small fleets in one cuda batch (one grid over every problem's chains)
+    against a loop of single cuda runs, equal chains and sweeps; results must be identical
+    (and equal numba's on a sample)."""
+    from satea import anneal_batch
+    n, (jobs, servers) = (3, (8, 3)) if quick else (1000, (50, 5))
+    chains, sweeps = (4, 4) if quick else (256, 200)
+    probs = [compile_fleet(generate_fleet(jobs, servers, seed=k)) for k in range(n)]
+    kw = dict(chains=chains, sweeps=sweeps, seed=0, backend="cuda")
+    anneal_batch(probs[:2], **kw)        # compile the batch kernels outside the timing
+    anneal(probs[0], **kw)
+    t = time.perf_counter()
+    batch = anneal_batch(probs, **kw)
+    t_batch = time.perf_counter() - t
+    t = time.perf_counter()
+    loop = [anneal(p, **kw) for p in probs]
+    t_loop = time.perf_counter() - t
+    same = all(a.fun == b.fun and np.array_equal(a.x, b.x) for a, b in zip(batch, loop))
+    k = min(3, n)
+    numba_same = all(np.array_equal(anneal(probs[i], **dict(kw, backend="numba")).samples,
+                                     batch[i].samples) for i in range(k))
+    out = {"problems": n, "size": f"{jobs}x{servers}", "chains": chains, "sweeps": sweeps,
+           "batch_seconds": t_batch, "loop_seconds": t_loop, "speedup": t_loop / t_batch,
+           "batch_search_seconds": batch[0].info["search_seconds"],
+           "identical_to_loop": same, "first_problems_equal_numba": numba_same}
+    log(f"# batch of {n} fleets {jobs}x{servers}: {t_batch:.2f} s against a loop "
+        f"{t_loop:.2f} s ({t_loop / t_batch:.1f}x), identical {same}, numba {numba_same}")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="write results here")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (simulator rehearsal)")
     ap.add_argument("--seconds", type=float, default=1.5, help="search seconds per timing row")
     ap.add_argument("--skip-checks", action="store_true")
+    ap.add_argument("--batch", action="store_true",
+                    help="also time 1,000 fleets of 50 x 5 in one cuda batch against a loop")
     ap.add_argument("--short", action="store_true", help="time only 1000x100 and 10000x1000")
     ap.add_argument("--budget", type=float, default=330.0,
                     help="start no new timing row after this many seconds")
@@ -249,6 +283,15 @@ def main(argv=None) -> int:
             with open(args.json, "w") as f:
                 json.dump(doc, f, indent=1)
 
+    if args.batch:
+        try:
+            doc["batch"] = batch_against_loop(args.quick, log)
+            check("cuda batch identical to single runs", doc["batch"]["identical_to_loop"]
+                  and doc["batch"]["first_problems_equal_numba"], json.dumps(doc["batch"]),
+                  checks)
+        except Exception as e:
+            traceback.print_exc()
+            check("batch ran", False, repr(e), checks)
     save(run_timings(args.quick, args.seconds, log, t_start + args.budget, save,
                      short=args.short))
     doc["kernels"] = kernel_resources(log)   # every signature compiled by now

@@ -140,7 +140,8 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
                  time_limit: float | None = None,
                  callback: Callable[[Progress], bool | None] | None = None,
                  chain_offset: int = 0, return_samples: bool | None = None, t_scale=None,
-                 stop: str = "auto", sweep_moves: int | None = None) -> list[AnnealResult]:
+                 stop: str = "auto", sweep_moves: int | None = None,
+                 settings: list[RunSettings] | None = None) -> list[AnnealResult]:
     """Anneal many problems in one call: one setup, and one launch per block of sweeps
     over every (problem, chain) pair.
 
@@ -151,7 +152,9 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
     ``time_limit`` is the whole batch's: every problem's schedule follows the elapsed
     fraction of it (so, unlike the other stop rules, a budgeted problem's answer depends
     on the batch it ran in). The ``callback`` sees the batch: sweeps summed over problems,
-    ``best_objective`` the sum of the problems' bests, ``problems_done``.
+    ``best_objective`` the sum of the problems' bests, ``problems_done``. ``settings``:
+    one :class:`RunSettings` per problem, already resolved (the other run arguments are
+    then ignored; :mod:`satea.distributed` gives each shard its slice of the chains).
 
     Returns
     -------
@@ -166,13 +169,18 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
         raise ValueError(f"x0: expected None or a list of {len(probs)} warm starts "
                          "(one per problem, each None or as anneal's x0)")
     run = _Run(probs, callback, t_call, compiled_before)
-    settings = resolve_batch_settings(
-        probs, backend=backend, chains=chains, sweeps=sweeps, seed=resolve_seed(seed),
-        schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
-        time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=x0,
-        return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
-        on_phase=run.tell)
-    results = run.run(settings)
+    if settings is None:
+        settings = resolve_batch_settings(
+            probs, backend=backend, chains=chains, sweeps=sweeps, seed=resolve_seed(seed),
+            schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
+            time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=x0,
+            return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
+            on_phase=run.tell)
+    elif (len(settings) != len(probs) or len({st.backend for st in settings}) > 1
+          or len({(st.stop, st.time_limit) for st in settings}) > 1):
+        raise ValueError("settings: one per problem, all on one backend with one stop rule "
+                         "and time limit")
+    results = run.run(list(settings))
     for i, r in enumerate(results):
         r.info["batch"] = {"index": i, "problems": len(probs)}
     return results

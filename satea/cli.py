@@ -209,10 +209,7 @@ def _solve_batch(args, problems) -> int:
     if args.method != "anneal":
         raise ValueError(f"--method {args.method} takes one problem; several are "
                          "annealed together (--method anneal)")
-    if _distributed(args):
-        raise ValueError("--scheduler/--workers/--shards take one problem; a batch runs "
-                         "in this process")
-    prog = _progress_for(args, args.time_limit)
+    prog = None if _distributed(args) else _progress_for(args, args.time_limit)
 
     def announce(progress):
         if not args.quiet and prog is None and progress.phase != "search":
@@ -221,9 +218,15 @@ def _solve_batch(args, problems) -> int:
 
     if not args.quiet and prog is None:
         print(f"satea: {len(problems)} problems in one batch", file=sys.stderr, flush=True)
+    kw = _run_kwargs(args)
     try:
-        results = anneal_batch([p for p, _s in problems],
-                               callback=chain_callbacks(announce, prog), **_run_kwargs(args))
+        if _distributed(args):   # every shard task runs its chains of every problem
+            from .distributed import solve_batch
+            results = _with_cluster(args, lambda client: solve_batch(
+                [p for p, _s in problems], client, shards=args.shards, **kw))
+        else:
+            results = anneal_batch([p for p, _s in problems],
+                                   callback=chain_callbacks(announce, prog), **kw)
     finally:
         if prog is not None:
             prog.close()

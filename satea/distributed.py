@@ -152,20 +152,26 @@ def _worker_address() -> str:
         return "local"
 
 
-def _run_shard(problem: ProblemArrays, shard: Shard, kwargs: dict, front: bool = False):
-    """One shard: anneal its chains; return (result without its problem, worker address,
-    front or None). With ``front``, the chains' best assignments are re-scored in float64
-    with their own lambdas and only the shard's non-dominated feasible ones are sent back
-    (as :class:`_Candidate`), with (distinct assignments, feasible ones) counted; the
-    result keeps only its best chain's sample."""
-    from .annealing import anneal
-    r = anneal(problem, chains=shard.chains, seed=shard.seed, chain_offset=shard.chain_offset,
-               **kwargs)
+def _run_shard(problems: list, shard: Shard, kwargs: list, front: bool = False):
+    """One task: the shard's chains of every problem, in one :func:`satea.anneal_batch`
+    (one problem: exactly :func:`satea.anneal`), each with its own arguments ``kwargs[i]``.
+    Returns (results without their problems, worker address, front or None). With
+    ``front`` (one problem), the chains' best assignments are re-scored in float64 with
+    their own lambdas and only the shard's non-dominated feasible ones are sent back (as
+    :class:`_Candidate`), with (distinct assignments, feasible ones) counted; the result
+    keeps only its best chain's sample."""
+    from .annealing import anneal_batch
+    from .settings import resolve_settings
+    sts = [resolve_settings(p, chains=shard.chains, seed=shard.seed,
+                            chain_offset=shard.chain_offset, **kw)
+           for p, kw in zip(problems, kwargs)]
+    rs = anneal_batch(problems, settings=sts)
     found = None
     if front:
-        found = _shard_front(problem, r, kwargs["lam"], shard.chain_offset)
-        r = dataclasses.replace(r, samples=r.x[None, :].astype(r.samples.dtype))
-    return dataclasses.replace(r, problem=None), _worker_address(), found
+        r = rs[0]
+        found = _shard_front(problems[0], r, kwargs[0]["lam"], shard.chain_offset)
+        rs = [dataclasses.replace(r, samples=r.x[None, :].astype(r.samples.dtype))]
+    return [dataclasses.replace(r, problem=None) for r in rs], _worker_address(), found
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,26 +219,29 @@ def _shard_front(problem, r, lams, chain_offset):
 # running shards: on a cluster, or here
 # ---------------------------------------------------------------------------------------
 
-def _run_all(problem, client, shards, kwargs_of, *, front=False, timeout=None, retries=0):
-    """Run every shard; returns [(result, worker, points)] in shard order. Raises
-    ShardError naming the first failed shard (lowest index among those failed so far)."""
+def _run_all(problems: list, client, shards, kwargs_of, *, front=False, timeout=None,
+             retries=0):
+    """Run every shard (each over every problem: ``kwargs_of(shard)`` gives one dict of
+    anneal arguments per problem); returns [(results, worker, points)] in shard order.
+    Raises ShardError naming the first failed shard (lowest index among those failed so
+    far)."""
     if client is None:
         out = []
         for s in shards:
             try:
-                out.append(_run_shard(problem, s, kwargs_of(s), front))
+                out.append(_run_shard(problems, s, kwargs_of(s), front))
             except Exception as e:
                 raise ShardError(f"{s.label()}: {type(e).__name__}: {e}", s) from e
         return out
 
     distributed = require_dask()
     from dask.base import tokenize
-    pf = client.scatter(problem, broadcast=True, hash=False)   # a fresh key per call
+    pf = client.scatter(list(problems), broadcast=True, hash=False)   # fresh keys per call
     futures = []
     try:
         for s in shards:
             kw = kwargs_of(s)
-            key = f"satea-shard-{tokenize(pf.key, s, kw, front)}-{s.index}"
+            key = f"satea-shard-{tokenize([f.key for f in pf], s, kw, front)}-{s.index}"
             futures.append(client.submit(_run_shard, pf, s, kw, front, key=key, pure=True,
                                          retries=retries))
         index = {f.key: k for k, f in enumerate(futures)}
@@ -383,11 +392,42 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
     prob, sweeps, st, plan, kwargs_of = _prepare(
         problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
         return_samples, chain_offset, x0, dict(anneal_kwargs, backend=backend))
-    outs = _run_all(prob, client, plan, kwargs_of, timeout=timeout, retries=retries)
-    return merge_results(prob, plan, [o[0] for o in outs], [o[1] for o in outs], seed=st.seed,
-                         sweeps_requested=sweeps, cap_weight=st.cap_weight,
+    outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], timeout=timeout,
+                    retries=retries)
+    return merge_results(prob, plan, [o[0][0] for o in outs], [o[1] for o in outs],
+                         seed=st.seed, sweeps_requested=sweeps, cap_weight=st.cap_weight,
                          seconds=time.perf_counter() - t0,
                          return_samples=st.return_samples)
+
+
+def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | None = None,
+                shards: int | None = None, seed: int | None = None, backend: str = "auto",
+                schedule=None, lam=None, cap_weight: float | None = None,
+                return_samples: bool | None = None, chain_offset: int = 0,
+                timeout: float | None = None, retries: int = 0,
+                **anneal_kwargs) -> list[AnnealResult]:
+    """:func:`solve` for many problems at once: every shard task runs its chains of every
+    problem in one :func:`satea.anneal_batch`, and each problem's shard results are merged
+    as :func:`solve` merges them. The same settings, streams and merge as :func:`solve`:
+    result ``i`` equals ``solve(problems[i], ...)`` with the same seed and shards (and,
+    for a given number of sweeps, a local :func:`satea.anneal` of all the chains).
+    ``x0`` is not taken (give one problem to :func:`solve` for warm starts)."""
+    from .settings import resolve_seed
+    t0 = time.perf_counter()
+    if "x0" in anneal_kwargs:
+        raise TypeError("solve_batch: x0 is not supported; solve one problem with x0")
+    seed = resolve_seed(seed)
+    preps = [_prepare(p, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
+                      return_samples, chain_offset, None, dict(anneal_kwargs, backend=backend))
+             for p in problems]
+    plan = preps[0][3]
+    outs = _run_all([p[0] for p in preps], client, plan,
+                    lambda s: [p[4](s) for p in preps], timeout=timeout, retries=retries)
+    seconds = time.perf_counter() - t0
+    return [merge_results(prob, plan, [o[0][i] for o in outs], [o[1] for o in outs],
+                          seed=st.seed, sweeps_requested=sw, cap_weight=st.cap_weight,
+                          seconds=seconds, return_samples=st.return_samples)
+            for i, (prob, sw, st, _plan, _k) in enumerate(preps)]
 
 
 def _shard_key(r: AnnealResult, cap_weight: float):
@@ -496,9 +536,9 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
         prob, client, chain_lams.size, sweeps, shards, ls.seed, ls.schedule, ls.cap_weight,
         chain_lams, True, 0, anneal_kwargs.pop("x0", None),
         dict(anneal_kwargs, backend=backend))
-    outs = _run_all(prob, client, plan, kwargs_of, front=True, timeout=timeout,
-                    retries=retries)
-    results, workers = [o[0] for o in outs], [o[1] for o in outs]
+    outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], front=True,
+                    timeout=timeout, retries=retries)
+    results, workers = [o[0][0] for o in outs], [o[1] for o in outs]
     kept = front_filter([c for o in outs for c in o[2][0]])
     pts = [FrontPoint(c.lam, c.x.astype(np.int64),
                       evaluate(prob.with_lambda(c.lam), c.x.astype(np.int64)), c.chain,
@@ -595,4 +635,4 @@ def format_cluster_info(d: dict) -> str:
 
 __all__ = ["Shard", "ShardError", "ShardInfo", "cluster_info", "connect", "default_shards",
            "format_cluster_info", "front_filter", "merge_results", "pareto", "plan_shards",
-           "register_sizeof", "require_dask", "shared_settings", "solve"]
+           "register_sizeof", "require_dask", "shared_settings", "solve", "solve_batch"]

@@ -214,3 +214,21 @@ def test_memory_groups_run_in_turn_and_equal_separate_runs(monkeypatch):
     res = anneal_batch(problems, seed=0, time_limit=1.5)   # groups share the budget
     assert all(r.stopped_by == "time_limit" for r in res)
     assert all(r.info["schedule"]["blocks"][-1][3] == 1.0 for r in res)
+
+
+def test_cli_batch_over_shards_equals_the_local_batch(tmp_path, capsys):
+    """--shards with several problems: each shard task runs its chains of every problem
+    (satea.distributed.solve_batch); global streams make it the local batch's answer."""
+    f = tmp_path / "g.txt"
+    rng = np.random.default_rng(8)
+    lines = ["2"]
+    for _ in range(2):
+        lines += ["2 7"] + [" ".join(map(str, rng.integers(1, 20, 7))) for _ in range(2)]
+        lines += [" ".join(map(str, rng.integers(1, 6, 7))) for _ in range(2)] + ["15 15"]
+    f.write_text("\n".join(lines) + "\n")
+    args = ["solve", str(f), "--format", "orlib-gap", "--seed", "3", "--chains", "5",
+            "--sweeps", "150"]
+    main(args)
+    local = capsys.readouterr().out
+    main(args + ["--shards", "3"])
+    assert capsys.readouterr().out == local and local.count("\n") == 2

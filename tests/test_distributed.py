@@ -177,6 +177,26 @@ def test_distributed_equals_best_of_local_shards(problem, client):
     assert np.array_equal(again.samples, r.samples)         # reproducible
 
 
+def test_batch_through_dask_equals_local_runs(problem, client):
+    """A batch over the cluster: every shard task runs its chains of every problem; each
+    problem's merged result equals a local anneal of all its chains (global streams) and
+    a single-problem distributed solve."""
+    problems = [problem, compile_fleet(generate_fleet(40, 5, seed=3, capacity=True)),
+                compile_fleet(generate_fleet(15, 3, seed=4))]
+    kw = dict(chains=6, sweeps=40, seed=17)
+    far = sd.solve_batch(problems, client, **kw)       # shards: one per worker thread
+    here = sd.solve_batch(problems, None, shards=3, **kw)
+    for p, a, b in zip(problems, far, here):
+        local = anneal(p, **kw)
+        for r in (a, b):
+            np.testing.assert_array_equal(r.samples, local.samples)
+            np.testing.assert_array_equal(r.chain_best, local.chain_best)
+            assert np.array_equal(r.x, local.x) and r.fun == local.fun
+    assert len({s.worker for s in far[0].shards}) == 2
+    one = sd.solve(problems[1], client, **kw)
+    assert np.array_equal(one.samples, far[1].samples) and one.fun == far[1].fun
+
+
 def test_problem_is_scattered_once_and_tasks_get_its_future(problem, client, monkeypatch):
     from distributed import Future
     scattered, submitted = [], []
@@ -202,9 +222,10 @@ def test_problem_is_scattered_once_and_tasks_get_its_future(problem, client, mon
     sd.solve(problem, client, chains=8, shards=4, sweeps=20, seed=2)
 
     assert len(scattered) == 1 and len(submitted) == 4
-    key = scattered[0].key
+    assert len(scattered[0]) == 1                 # a list of one problem: one future
+    key = scattered[0][0].key
     for args in submitted:   # every task gets the future, none the arrays
-        assert isinstance(args[0], Future) and args[0].key == key
+        assert isinstance(args[0][0], Future) and args[0][0].key == key
         assert not any(isinstance(a, type(problem)) for a in args)
     assert problem_keys() == [(str(key), sorted(client.nthreads()))]   # one, on both workers
     # one scatter event (client -> scheduler -> a worker), then worker-to-worker copies of
@@ -221,18 +242,18 @@ def test_problem_is_scattered_once_and_tasks_get_its_future(problem, client, mon
 def test_shard_error_names_the_shard(problem, client):
     def patch():   # nested: pickled by value to the workers
         import satea.annealing as m
-        if not hasattr(m, "_real_anneal"):
-            m._real_anneal = m.anneal
+        if not hasattr(m, "_real_batch"):
+            m._real_batch = m.anneal_batch
 
-        def failing(prob, **kw):
-            if kw.get("chain_offset") == 4:
+        def failing(probs, **kw):
+            if kw["settings"][0].chain_offset == 4:
                 raise FloatingPointError("injected failure")
-            return m._real_anneal(prob, **kw)
-        m.anneal = failing
+            return m._real_batch(probs, **kw)
+        m.anneal_batch = failing
 
     def unpatch():
         import satea.annealing as m
-        m.anneal = m.__dict__.pop("_real_anneal", m.anneal)
+        m.anneal_batch = m.__dict__.pop("_real_batch", m.anneal_batch)
 
     client.run(patch)
     try:
