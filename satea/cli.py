@@ -528,7 +528,7 @@ def _add_progress_flag(parser):
                         help="never show the progress line")
 
 
-def _add_issue7_parsers(sub):
+def _add_pareto_and_report_parsers(sub):
     from .pareto import DEFAULT_CHAINS_PER_LAMBDA
     q = sub.add_parser("pareto", help="energy / penalty Pareto front over lambda, one launch")
     q.add_argument("instance", nargs="?", help="satea-instance/1 JSON; omitted: the built-in "
@@ -645,7 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", help="write the satea-bench/1 document here")
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=cmd_bench)
-    _add_issue7_parsers(sub)
+    _add_pareto_and_report_parsers(sub)
     return p
 
 

@@ -36,7 +36,7 @@ def _curve_cumulative(problem: ProblemArrays, c: int, t: float) -> float:
 
 
 def job_penalty(kind: int, weight: float, scale: float, lateness: float) -> float:
-    """Penalty of one job from its lateness ``T >= 0`` (MODEL.md)."""
+    """Penalty of one job from its lateness ``T >= 0`` (docs/model.md)."""
     if lateness <= 0.0:
         return 0.0
     if kind == PEN_STEP:

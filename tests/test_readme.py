@@ -29,3 +29,12 @@ def test_reprs_are_short():
         text = repr(obj)
         assert len(text) < 200 and "array" not in text, text
     assert "n_jobs=200" in repr(p) and "fun=" in repr(r)
+
+
+def test_ci_runs_the_readmes_test_command():
+    """CI runs the README's test command as written (and demands the PTX compile)."""
+    ci = (README.parent / ".ci" / "run").read_text()
+    cmd = re.search(r"what CI runs\):\n\n    (.+)\n", README.read_text()).group(1)
+    assert cmd.startswith("pip install -e '.[test,ptx]'")
+    assert cmd in ci.splitlines()
+    assert "export SATEA_REQUIRE_PTX=1" in ci
