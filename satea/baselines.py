@@ -205,12 +205,12 @@ def random_feasible(problem, seed: int = 0, *, rounds: int = 20) -> np.ndarray:
     -------
     ndarray of int64, shape (n_jobs,), caller's job order.
     """
-    from .generate import _random_allowed_server
+    from .compile import random_allowed_servers
     prob = _as_problem(problem)
     rng = np.random.default_rng(seed)
     if prob.n_jobs == 0:
         return np.zeros(0, np.int64)
-    xi = _random_allowed_server(rng, prob.job_class, prob.allowed, prob.server_class,
+    xi = random_allowed_servers(rng, prob.job_class, prob.allowed, prob.server_class,
                                 prob.n_server_classes)
     if prob.has_capacity:
         xi = _repair(prob, xi, rng, rounds)

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 
-from .io import _reject_duplicate_keys
+from .validate import reject_duplicate_keys
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 
 __all__ = ["Catalogue", "load_catalogue", "example_fleet", "CATALOGUE_FORMAT"]
@@ -121,7 +121,7 @@ def _read(src, what: str) -> tuple[dict, str]:
 
 def _parse(text: str, label: str) -> dict:
     try:
-        doc = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        doc = json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except json.JSONDecodeError as e:
         raise ValueError(f"{label}: not valid JSON ({e})") from None
     except ValueError as e:

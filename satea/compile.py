@@ -322,3 +322,22 @@ def compile_assignment(cost, resource=None, capacity=None, allowed=None, *,
                       else tuple(f"a{i+1}" for i in range(m))),
         sense=sense, kind="assignment",
     )
+
+
+def random_allowed_servers(rng, job_class, allowed, server_class, n_classes):
+    """One uniformly random allowed server per job (vectorised per job class): the
+    random starts of the generator's and the baselines' assignments."""
+    counts = np.bincount(server_class, minlength=n_classes)
+    by_class = np.argsort(server_class, kind="stable")
+    ptr = np.concatenate(([0], np.cumsum(counts)))
+    x = np.empty(job_class.shape[0], np.int64)
+    for k in range(allowed.shape[0]):
+        jobs = np.flatnonzero(job_class == k)
+        if jobs.size == 0:
+            continue
+        cnt = allowed[k] * counts                # allowed servers per class
+        cum = np.cumsum(cnt)
+        r = rng.integers(0, cum[-1], size=jobs.size)
+        g = np.searchsorted(cum, r, side="right")
+        x[jobs] = by_class[ptr[g] + r - (cum[g] - cnt[g])]
+    return x

@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from .catalogue import PJM_CURVE, Catalogue, load_catalogue
+from .compile import random_allowed_servers
 from .model import JOULES_PER_KWH, PENALTY_KINDS, Fleet, Job, Penalty, Server
 
 __all__ = ["generate_fleet"]
@@ -61,24 +62,6 @@ def _check_penalties(penalties) -> tuple[str, ...]:
         if k not in PENALTY_KINDS:
             raise ValueError(f"unknown penalty kind {k!r} (valid: {', '.join(PENALTY_KINDS)})")
     return tuple(dict.fromkeys(kinds))  # drop repeats, keep order
-
-
-def _random_allowed_server(rng, job_class, allowed, server_class, n_classes):
-    """One uniformly random allowed server per job (vectorised per job class)."""
-    counts = np.bincount(server_class, minlength=n_classes)
-    by_class = np.argsort(server_class, kind="stable")
-    ptr = np.concatenate(([0], np.cumsum(counts)))
-    x = np.empty(job_class.shape[0], np.int64)
-    for k in range(allowed.shape[0]):
-        jobs = np.flatnonzero(job_class == k)
-        if jobs.size == 0:
-            continue
-        cnt = allowed[k] * counts                # allowed servers per class
-        cum = np.cumsum(cnt)
-        r = rng.integers(0, cum[-1], size=jobs.size)
-        g = np.searchsorted(cum, r, side="right")
-        x[jobs] = by_class[ptr[g] + r - (cum[g] - cnt[g])]
-    return x
 
 
 def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
@@ -226,7 +209,7 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
 
     cap = np.full(m, np.nan)
     if capacity:
-        x0 = _random_allowed_server(rng, job_class, allowed, server_class, len(gpus))
+        x0 = random_allowed_servers(rng, job_class, allowed, server_class, len(gpus))
         busy0 = np.bincount(x0, weights=samples / thr[job_class, server_class[x0]],
                             minlength=m)
         # half of each GPU type's servers (a coin for the odd one out): whichever type an

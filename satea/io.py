@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
-from .validate import InstanceError, validate_fleet
+from .validate import InstanceError, reject_duplicate_keys, validate_fleet
 
 __all__ = ["FORMAT", "fleet_from_dict", "fleet_to_dict", "read_instance", "write_instance",
            "read_orlib_gap", "read_orlib_gap_problem"]
@@ -262,16 +262,6 @@ def fleet_to_dict(fleet: Fleet) -> dict:
     return out
 
 
-def _reject_duplicate_keys(pairs: list) -> dict:
-    # json keeps the last of repeated keys; two GPUs of one name must not merge silently
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise InstanceError(f"duplicate key {key!r} in a JSON object")
-        out[key] = value
-    return out
-
-
 def read_instance(path) -> Fleet:
     """Read and validate a ``satea-instance/1`` JSON file.
 
@@ -290,7 +280,7 @@ def read_instance(path) -> Fleet:
     except (OSError, UnicodeDecodeError) as e:
         raise InstanceError(f"{path}: cannot read: {e}") from None
     try:
-        d = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        d = json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except json.JSONDecodeError as e:
         raise InstanceError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: "
                             f"{e.msg}") from None

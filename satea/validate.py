@@ -453,3 +453,14 @@ def validate_assignment_arrays(cost, resource=None, capacity=None, allowed=None)
             j = int(np.argmax(none))
             raise InstanceError(f"allowed[{j}, :]: job {j} has no allowed server")
     return cost, resource, capacity, allowed
+
+
+def reject_duplicate_keys(pairs: list) -> dict:
+    """``json.loads`` hook: json keeps the last of repeated keys, and two GPUs of one
+    name must not merge silently."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise InstanceError(f"duplicate key {key!r} in a JSON object")
+        out[key] = value
+    return out
