@@ -484,8 +484,8 @@ def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: 
         # the best shard's own settings and schedule would replay that shard alone
         info={"stopped_by": stops[0] if stops else "sweeps",
               "reason": f"merged from {len(results)} shard(s); repeat with "
-                        "satea.distributed, the same seed and the same shards"})
-    out.shards = infos
+                        "satea.distributed, the same seed and the same shards"},
+        shards=infos)
     return out
 
 
@@ -550,7 +550,6 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
                         n_candidates=sum(o[2][1] for o in outs),
                         n_feasible=sum(o[2][2] for o in outs), schedule=ls.schedule,
                         cap_weight=st.cap_weight, t_scale=ls.levels)
-    front.shards = run.shards
     return front
 
 

@@ -226,6 +226,11 @@ class ParetoFront:
     def __len__(self) -> int:
         return len(self.points)
 
+    @property
+    def shards(self) -> tuple:
+        """The shards of a distributed front (its run's); () locally."""
+        return self.run.shards
+
     def __iter__(self):
         return iter(self.points)
 

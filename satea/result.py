@@ -62,6 +62,8 @@ class AnnealResult:
     stopped_by: str = "sweeps"   # sweeps | time_limit | converged | callback | interrupt
     settings: object = field(default=None, repr=False)   # satea.settings.RunSettings
     info: dict = field(default_factory=dict, repr=False)  # what the run did (anneal)
+    #: the shards a distributed run merged (satea.distributed.ShardInfo each); () locally
+    shards: tuple = field(default=(), repr=False)
 
     @property
     def success(self) -> bool:
