@@ -22,44 +22,52 @@ from .layout import CHAIN_F, F_LAM, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS, STATE
 from .moves import chain_init, move_delta, propose, run_sweeps
 
 
-def _view_source(name: str, fields: tuple, two_d: frozenset) -> str:
+def _view_source(name: str, fields: tuple, two_d: frozenset, padded: bool) -> str:
     lines = []
     for f, field in enumerate(fields):
         part = f"off[p, {f}]:off[p + 1, {f}]"
-        if field in JOB_COLUMNS:
-            lines.append(f"A[{f}][0:shp[p, {f}, 0], {part}]")
-        elif field in two_d:
-            lines.append(f"A[{f}][{part}, 0:shp[p, {f}, 1]]")
-        else:
+        if field not in two_d:
             lines.append(f"A[{f}][{part}]")
-    args = "A, off, shp, p" if name == "problem_view" else "A, off, p"
+        elif not padded:
+            lines.append(f"A[{f}][{part}].reshape((shp[p, {f}, 0], shp[p, {f}, 1]))")
+        elif field in JOB_COLUMNS:
+            lines.append(f"A[{f}][0:shp[p, {f}, 0], {part}]")
+        else:
+            lines.append(f"A[{f}][{part}, 0:shp[p, {f}, 1]]")
+    args = "A, off, p" if name == "state_view" else "A, off, shp, p"
     return f"def {name}({args}):\n    return (" + ",\n            ".join(lines) + ",)\n"
 
 
-#: two-dimensional fields indexed ``[g, j]`` by job: problems are side by side along the
-#: columns (jobs); the class tables ``[k, g]`` are stacked along the rows. The other axis
-#: is padded to the batch's largest problem, so a view is a plain 2-D slice: a device
-#: cannot reshape (numba-cuda's reshape calls a host helper that PTX cannot link)
+#: two-dimensional fields indexed ``[g, j]`` by job. In the padded layout (the GPU's)
+#: problems sit side by side along their columns (jobs) and the class tables ``[k, g]``
+#: are stacked along their rows, the other axis padded to the batch's largest problem, so
+#: a view is a plain 2-D slice: a device cannot reshape (numba-cuda's reshape calls a host
+#: helper that PTX cannot link). The CPU's flat layout stores every part flat, unpadded,
+#: and reshapes it back.
 JOB_COLUMNS = frozenset(("proc", "dynw"))
 
 _ns: dict = {}
-exec(_view_source("problem_view", PROBLEM_FIELDS, PROBLEM_2D), _ns)
-exec(_view_source("state_view", STATE_FIELDS, frozenset()), _ns)
-#: problem ``p``'s tuple (:data:`.layout.PROBLEM_FIELDS`) from a packed batch
+exec(_view_source("problem_view", PROBLEM_FIELDS, PROBLEM_2D, False), _ns)
+exec(_view_source("problem_view_padded", PROBLEM_FIELDS, PROBLEM_2D, True), _ns)
+exec(_view_source("state_view", STATE_FIELDS, frozenset(), False), _ns)
+#: problem ``p``'s tuple (:data:`.layout.PROBLEM_FIELDS`) from a flat packed batch (CPU)
 problem_view = register_jitable(_ns["problem_view"])
+#: ... from a padded packed batch (GPU)
+problem_view_padded = register_jitable(_ns["problem_view_padded"])
 #: problem ``p``'s chain state (:data:`.layout.STATE_FIELDS`) from a packed batch
 state_view = register_jitable(_ns["state_view"])
 
 
-def pack(tuples: list, fields: tuple | None = None):
+def pack(tuples: list, fields: tuple | None = None, padded: bool = False):
     """Concatenate per-problem tuples of arrays field by field: ``(A, off)``, or with
     ``fields`` (their names: :data:`.layout.PROBLEM_FIELDS`) ``(A, off, shp)``.
 
-    One-dimensional fields are concatenated; part ``p`` of field ``f`` is
-    ``off[p, f]:off[p + 1, f]``. Two-dimensional ones are stacked along rows (columns
-    for :data:`JOB_COLUMNS`), ``off`` counting rows (columns), and padded with zeros to the
-    widest (tallest) problem; ``shp[p, f]`` is part ``p``'s shape. Every problem gives a
-    field the same dtype and number of dimensions (the kernels' types).
+    Every part is stored flat and concatenated (part ``p`` of field ``f`` is
+    ``off[p, f]:off[p + 1, f]``; ``shp[p, f]`` is a 2-D part's shape), except with
+    ``padded``: two-dimensional fields are then stacked along rows (columns for
+    :data:`JOB_COLUMNS`), ``off`` counting rows (columns), and padded with zeros to the
+    widest (tallest) problem. Every problem gives a field the same dtype and number of
+    dimensions (the kernels' types).
     """
     n_fields = len(tuples[0])
     off = np.zeros((len(tuples) + 1, n_fields), np.int64)
@@ -67,11 +75,11 @@ def pack(tuples: list, fields: tuple | None = None):
     A = []
     for f in range(n_fields):
         parts = [np.asarray(t[f]) for t in tuples]
-        if parts[0].ndim == 1:
+        if parts[0].ndim == 1 or not padded:
             for p, a in enumerate(parts):
                 off[p + 1, f] = off[p, f] + a.size
-                shp[p, f] = (a.size, 1)
-            A.append(np.concatenate(parts))
+                shp[p, f] = a.shape if a.ndim == 2 else (a.size, 1)
+            A.append(np.concatenate([a.reshape(-1) for a in parts]))
             continue
         axis = 1 if fields is not None and fields[f] in JOB_COLUMNS else 0
         other = max(a.shape[1 - axis] for a in parts)
@@ -89,9 +97,10 @@ def pack(tuples: list, fields: tuple | None = None):
     return (tuple(A), off, shp) if fields is not None else (tuple(A), off)
 
 
-def pack_problems(Ps: list):
-    """:func:`pack` of problem tuples (:func:`.layout.problem_tuple`): ``(A, off, shp)``."""
-    return pack(Ps, PROBLEM_FIELDS)
+def pack_problems(Ps: list, padded: bool = False):
+    """:func:`pack` of problem tuples (:func:`.layout.problem_tuple`): ``(A, off, shp)``;
+    flat for the CPU drivers, ``padded`` for the GPU's."""
+    return pack(Ps, PROBLEM_FIELDS, padded)
 
 
 def unpack(A: tuple, off: np.ndarray, p: int) -> tuple:

@@ -18,7 +18,7 @@ if not hasattr(np, "row_stack"):
 
 from numba import cuda  # noqa: E402
 
-from .batch import problem_view, state_view  # noqa: E402
+from .batch import problem_view_padded, state_view  # noqa: E402
 from .layout import CHAIN_F, N_CHAIN_F, STATE_SPEC  # noqa: E402
 from .moves import chain_init, run_sweeps  # noqa: E402
 
@@ -48,8 +48,8 @@ def _init_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_st
     k = cuda.grid(1)
     if k < pair_p.shape[0]:
         p = pair_p[k]
-        chain_init(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
-                   dims[p, 2], False, dims[p, 0], dims[p, 1], random_start[p] != 0)
+        chain_init(problem_view_padded(PA, poff, pshp, p), state_view(SA, soff, p),
+                   pair_c[k], dims[p, 2], False, dims[p, 0], dims[p, 1], random_start[p] != 0)
 
 
 def _sweep_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0,
@@ -61,10 +61,10 @@ def _sweep_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, b
         p = pair_p[k]
         n_sweeps = boff[p + 1] - boff[p]
         if n_sweeps > 0:
-            run_sweeps(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
-                       dims[p, 2], False, dims[p, 0], dims[p, 1], betas[boff[p]:boff[p + 1]],
-                       sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
-                       trace[toff[p]:toff[p + 1]])
+            run_sweeps(problem_view_padded(PA, poff, pshp, p), state_view(SA, soff, p),
+                       pair_c[k], dims[p, 2], False, dims[p, 0], dims[p, 1],
+                       betas[boff[p]:boff[p + 1]], sweep0[p], n_sweeps, dims[p, 3], p_swap[p],
+                       cap_weight[p], trace[toff[p]:toff[p + 1]])
 
 
 init_kernel = cuda.jit(_init_kernel)

@@ -165,6 +165,8 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
     t_call = time.perf_counter()
     compiled_before = compile_clock()
     probs = [as_problem(p) for p in problems]
+    if not probs:
+        return []
     if x0 is not None and (isinstance(x0, np.ndarray) or len(x0) != len(probs)):
         raise ValueError(f"x0: expected None or a list of {len(probs)} warm starts "
                          "(one per problem, each None or as anneal's x0)")
@@ -224,9 +226,14 @@ class _Plan:
             n = min(n, self.check - self.done % self.check)
         return self.betas[self.done:self.done + n]
 
+    def at_check(self) -> bool:
+        """Whether the converged rule looks at the chains now."""
+        return self.conv is not None and (self.done % self.check == 0
+                                          or self.done == self.n_plan)
+
     def converged(self, snap) -> bool:
         """At a check: record the chains' bests; True when none improved over the window."""
-        if self.conv is None or not (self.done % self.check == 0 or self.done == self.n_plan):
+        if not self.at_check():
             return False
         self.conv[self.done] = (snap.best_feasible, snap.best_any)
         then = self.conv.get(self.done - self.window)
@@ -271,29 +278,32 @@ class _Run:
         compile_seconds, name = 0.0, st0.backend
         self.t_search = None
         for gi, group in enumerate(groups):
-            if not any(plans[i].active for i in group):   # stopped before its turn
-                continue
             be = cls.batch(len(group))
             try:
                 if gi == 0:
                     self.tell("compiling and starting the chains")
+                # a group whose turn came after a stop is started and not searched: its
+                # problems answer with their chains' starting states
                 be.start([plans[i].prob for i in group], [_spec(plans[i].st) for i in group])
                 if self.t_search is None:
                     self._search_starts()
-                if self.time_mode:   # groups (chains that do not fit a device together)
-                    now = time.perf_counter()   # share what is left of the budget
+                if self.deadline is not None:   # groups share what is left of the limit
+                    now = time.perf_counter()
                     self.group_deadline = now + (self.deadline - now) / (len(groups) - gi)
+                if self.time_mode:
                     self.blocks = []
                     for i in group:
                         plans[i].blocks = self.blocks
-                self._search(be, [plans[i] for i in group])
+                if any(plans[i].active for i in group) or self.stop_asked:
+                    self._search(be, [plans[i] for i in group])
                 for k, i in enumerate(group):
                     keep = plans[i].st.return_samples
                     snap = be.snapshot(k, with_x=keep)
                     best = _best_chain(snap)
                     snaps[i] = (snap, best,
                                 snap.best_x if keep else be.chain_x(k, best)[None, :])
-                compile_seconds, name = compile_seconds + be.compile_seconds, be.name
+                # compiling is once per process: the groups' backends report the same
+                compile_seconds, name = max(compile_seconds, be.compile_seconds), be.name
             finally:
                 be.close()
         if self.t_search is None:
@@ -375,11 +385,11 @@ class _Run:
                     pl.end("time_limit", "used the time limit, ending at the cold end")
                 return True
             for k, (pl, t) in enumerate(zip(plans, traces)):
-                if t is not None and pl.conv is not None:
+                if t is not None and pl.at_check():
                     pl.converged(be.snapshot(k, with_x=False))
             target = BLOCK_SECONDS
             if self.deadline is not None and not self.time_mode:
-                left = self.deadline - now
+                left = self.group_deadline - now
                 if left <= 0.5 * per_sweep:
                     for pl in plans:
                         if pl.active and pl.done < pl.n_plan:

@@ -93,8 +93,8 @@ def _load_problems(args) -> list:
             continue
         if args.index is None:
             one.index = 1
-        out.append((_load_problem(one), stem if args.index is None else
-                    f"{stem}-{args.index}"))
+        gap_index = args.format == "orlib-gap" and args.index is not None
+        out.append((_load_problem(one), f"{stem}-{args.index}" if gap_index else stem))
     stems = [stem for _p, stem in out]
     twice = sorted({t for t in stems if stems.count(t) > 1})
     if twice and getattr(args, "out_dir", None):
@@ -133,9 +133,14 @@ def cmd_solve(args) -> int:
     if args.out_dir is not None and not __import__("os").path.isdir(args.out_dir):
         raise ValueError(f"--out-dir: folder {args.out_dir!r} does not exist")
     problems = _load_problems(args)
-    if len(problems) > 1 or args.out_dir is not None:
+    if len(problems) > 1:
         return _solve_batch(args, problems)
-    problem = problems[0][0]
+    problem, stem = problems[0]
+    if args.out_dir is not None:   # one problem: its file in the folder
+        if args.out:
+            raise ValueError("--out and --out-dir: give one (--out-dir writes <stem>.json)")
+        from pathlib import Path
+        args.out = str(Path(args.out_dir) / f"{stem}.json")
     from .progress import chain_callbacks
     prog = _progress_for(args, args.time_limit)
     started = []

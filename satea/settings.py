@@ -297,6 +297,8 @@ def resolve_batch_settings(problems: list, *, x0=None, on_phase=None, seed=None,
             on_phase("compiling the CPU kernels (once per process; minutes on a fresh "
                      "install, then loaded from the cache)")
         numba_cpu.compile_kernels()
+        if len(need) > 1:   # sized in one launch: the batch kernels, compiled untimed
+            numba_cpu.compile_batch_kernels()
         if on_phase is not None:
             on_phase("sizing the schedule" if len(problems) == 1 else
                      f"sizing the schedules of {len(need)} problems")
@@ -304,10 +306,10 @@ def resolve_batch_settings(problems: list, *, x0=None, on_phase=None, seed=None,
         found = sample_move_scales([drafts[i].problem for i in need], seed,
                                    lams=[float(np.median(drafts[i].lams)) for i in need],
                                    descend=[drafts[i].sched is None for i in need])
-        seconds = (time.perf_counter() - t0) / len(need)
+        seconds = time.perf_counter() - t0
         scales = dict(zip(need, found))
     share = 1.0 / max(1, sum(d.problem.n_jobs > 0 for d in drafts))
-    return [d.finish(scales.get(i), seconds, share) for i, d in enumerate(drafts)]
+    return [d.finish(scales.get(i), seconds, share, len(need)) for i, d in enumerate(drafts)]
 
 
 class _Draft:
@@ -377,14 +379,16 @@ class _Draft:
     def needs_sizing(self) -> bool:
         return self.sched is None or (self.cap_weight is None and self.problem.has_capacity)
 
-    def finish(self, scale, seconds: float, share: float) -> RunSettings:
+    def finish(self, scale, seconds: float, share: float, sized: int = 1) -> RunSettings:
         """The settings, given the problem's move scale (None: not sized), the seconds
-        its sizing took and its share of a time budget."""
+        the sizing of ``sized`` problems took together, and its share of a time budget."""
         from .schedules import default_cap_weight, default_temperature_range
         problem, cls = self.problem, self.cls
         if scale is not None:
             self.sizing = {"by": "sample_move_scale", "jobs_sampled": scale.jobs_sampled,
-                           "seconds": seconds}
+                           "seconds": seconds / max(sized, 1)}
+            if sized > 1:
+                self.sizing["batch_seconds"] = seconds
             if math.isfinite(scale.move_seconds):
                 self.sizing["move_seconds"] = scale.move_seconds
             if self.sched is None:

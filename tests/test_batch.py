@@ -46,8 +46,9 @@ def _same(a, b):
     da, db = a.settings.to_dict(), b.settings.to_dict()
     da["sizing"].pop("seconds", None)
     db["sizing"].pop("seconds", None)
-    da["sizing"].pop("move_seconds", None)
-    db["sizing"].pop("move_seconds", None)
+    for d in (da, db):
+        for timing in ("move_seconds", "batch_seconds"):
+            d["sizing"].pop(timing, None)
     assert da == db
 
 
@@ -91,12 +92,14 @@ def test_pack_views_give_each_problem_back():
     each problem's own tuple field by field."""
     problems = _mixed_problems()
     Ps = [problem_tuple(p) for p in problems]
-    A, off, shp = kbatch.pack_problems(Ps)
-    for i, P in enumerate(Ps):
-        view = kbatch.problem_view(A, off, shp, i)   # register_jitable: plain Python here
-        assert len(view) == len(P)
-        for a, b in zip(view, P):
-            np.testing.assert_array_equal(a, b)
+    flat = kbatch.pack_problems(Ps)
+    padded = kbatch.pack_problems(Ps, padded=True)
+    assert sum(a.nbytes for a in flat[0]) == sum(a.nbytes for P in Ps for a in P)
+    for i, P in enumerate(Ps):   # register_jitable: plain Python here
+        for view in (kbatch.problem_view(*flat, i), kbatch.problem_view_padded(*padded, i)):
+            assert len(view) == len(P)
+            for a, b in zip(view, P):
+                np.testing.assert_array_equal(a, b)
 
 
 def test_brute_force_optima_in_one_batch():
@@ -214,6 +217,18 @@ def test_memory_groups_run_in_turn_and_equal_separate_runs(monkeypatch):
     res = anneal_batch(problems, seed=0, time_limit=1.5)   # groups share the budget
     assert all(r.stopped_by == "time_limit" for r in res)
     assert all(r.info["schedule"]["blocks"][-1][3] == 1.0 for r in res)
+    # ... also as a cap on planned sweeps: no group spends the others' share
+    res = anneal_batch(problems, seed=0, chains=2, sweeps=10**5, time_limit=1.5)
+    assert all(r.sweeps > 10 for r in res) and res[-1].stopped_by == "time_limit"
+    # a stop in the first group: the later groups answer with their chains' starts
+    res = anneal_batch(problems, seed=0, chains=2, sweeps=10**6,
+                       callback=lambda pr: pr.phase == "search")
+    assert [r.stopped_by for r in res] == ["callback"] * len(problems)
+    for p, r in zip(problems, res):
+        assert r.x.shape == (p.n_jobs,) and p.is_allowed(np.arange(p.n_jobs),
+                                                         p.to_internal(r.x)).all()
+    assert sum(r.sweeps > 0 for r in res) == 2            # only the first group searched
+    assert anneal_batch([], seed=0) == []
 
 
 def test_cli_batch_over_shards_equals_the_local_batch(tmp_path, capsys):

@@ -257,16 +257,28 @@ class CudaBackend(Backend):
             self.cp.get_default_memory_pool().free_all_blocks()
 
 
+def padding_bytes(problems: list) -> int:
+    """Bytes the batch packing (:func:`satea.kernels.batch.pack`) adds to these problems'
+    arrays: the per-job tables (16 bytes per job and class) and the class tables (45 bytes
+    per entry) are padded to the group's largest number of server classes."""
+    g_max = max(p.n_server_classes for p in problems)
+    return sum(16 * p.n_jobs * (g_max - p.n_server_classes)
+               + 45 * p.n_job_classes * (g_max - p.n_server_classes) for p in problems)
+
+
 def batch_groups(problems: list, n_chains: list) -> list:
-    """Problems (indices) in groups whose launches fit the free device memory together, in
-    order; a problem that does not fit alone raises MemoryError (:func:`check_fits`)."""
+    """Problems (indices) in groups whose launches, packing padding included, fit the free
+    device memory together, in order; a problem that does not fit alone raises
+    MemoryError (:func:`check_fits`)."""
     budget = int(HEADROOM * device_free_bytes())
     groups, used = [[]], 0
     for i, (p, nc) in enumerate(zip(problems, n_chains)):
         need = check_fits(p, nc)
-        if groups[-1] and used + need > budget:
-            groups.append([])
-            used = 0
+        if groups[-1]:
+            members = [problems[k] for k in groups[-1]] + [p]
+            if used + need + padding_bytes(members) > budget:
+                groups.append([])
+                used = 0
         groups[-1].append(i)
         used += need
     return groups
@@ -310,7 +322,7 @@ class CudaBatch(BatchBackend):
         self.compile_seconds += _compile_batch_once()
         self.kern, self.problems, self.specs = kern, problems, specs
         Ps = [problem_tuple(p) for p in problems]
-        PA, self.poff, self.pshp = batch.pack_problems(Ps)
+        PA, self.poff, self.pshp = batch.pack_problems(Ps, padded=True)
         self.PA = tuple(self._to_device(a) for a in PA)
         plans = [state_plan(p, s, P, chain_major=False) for p, s, P in zip(problems, specs, Ps)]
         parts = [[np.full(size, fill, dtype) if np.isscalar(fill) else fill
