@@ -203,8 +203,10 @@ class _Plan:
         self.stopped_by, self.reason = "sweeps", "ran the planned sweeps"
         if not self.active:
             self.reason = "no jobs to place"
-        self.check = self.conv = None
+        self.check: int | None = None
+        self.conv: dict[int, tuple] | None = None
         if st.stop == "converged":
+            assert self.n_plan is not None   # only a time budget leaves the sweeps open
             self.check = max(1, math.ceil(self.n_plan / CONVERGED_CHECKS))
             self.window = self.check * max(1, math.ceil(
                 CONVERGED_RULE["window"] * self.n_plan / self.check))
@@ -218,6 +220,8 @@ class _Plan:
     def next_betas(self, block: int):
         """Inverse temperatures of this problem's next block of at most ``block`` sweeps
         of its plan (never crossing a converged check), or None when the plan is done."""
+        # asked only of a planned run (not a time budget): its sweeps and betas are set
+        assert self.n_plan is not None and self.betas is not None
         if self.done >= self.n_plan:
             self.active = False
             return None
@@ -228,13 +232,15 @@ class _Plan:
 
     def at_check(self) -> bool:
         """Whether the converged rule looks at the chains now."""
-        return self.conv is not None and (self.done % self.check == 0
-                                          or self.done == self.n_plan)
+        return (self.conv is not None and self.check is not None   # set together
+                and (self.done % self.check == 0 or self.done == self.n_plan))
 
     def converged(self, snap) -> bool:
         """At a check: record the chains' bests; True when none improved over the window."""
         if not self.at_check():
             return False
+        # at a check, so under the converged rule: its record and plan are set
+        assert self.conv is not None and self.n_plan is not None
         self.conv[self.done] = (snap.best_feasible, snap.best_any)
         then = self.conv.get(self.done - self.window)
         if (self.done >= self.least and self.done < self.n_plan and then is not None
@@ -254,7 +260,8 @@ class _Run:
         self.probs, self.callback, self.t_call = probs, callback, t_call
         self.compiled_before = compiled_before
         self.stop_asked: list = []
-        self.deadline = self.group_deadline = None
+        self.deadline: float | None = None
+        self.group_deadline: float | None = None
         self.blocks: list = []   # the running group's time-budget blocks, shared by its problems
 
     def tell(self, step: str) -> None:
@@ -276,7 +283,7 @@ class _Run:
             [plans[i].prob for i in live], [plans[i].st.chains for i in live])] if live else []
         snaps: dict = {}
         compile_seconds, name = 0.0, st0.backend
-        self.t_search = None
+        self.t_search: float | None = None
         for gi, group in enumerate(groups):
             be = cls.batch(len(group))
             try:
@@ -308,6 +315,7 @@ class _Run:
                 be.close()
         if self.t_search is None:
             self._search_starts()
+        assert self.t_search is not None   # set by _search_starts
         search_seconds = time.perf_counter() - self.t_search
         out = []
         for i, pl in enumerate(plans):
@@ -389,6 +397,7 @@ class _Run:
                     pl.converged(be.snapshot(k, with_x=False))
             target = BLOCK_SECONDS
             if self.deadline is not None and not self.time_mode:
+                assert self.group_deadline is not None   # set with the deadline
                 left = self.group_deadline - now
                 if left <= 0.5 * per_sweep:
                     for pl in plans:
@@ -417,6 +426,7 @@ class _Run:
                                            finished)))
 
     def _left_sweeps(self, per_sweep: float) -> int:
+        assert self.group_deadline is not None   # asked only under a time budget
         left = self.group_deadline - time.perf_counter()
         return max(int(left / max(per_sweep, 1e-12)), 0)
 

@@ -198,8 +198,8 @@ def _parse_doc(doc, label: str, *, full: bool) -> dict:
             if sec not in doc:
                 raise ValueError(f"{label}: missing section {sec!r}")
 
-    out = {s: {} for s in _SECTIONS}
-    meta = {s: {} for s in _SECTIONS}
+    out: dict[str, dict] = {s: {} for s in _SECTIONS}
+    meta: dict[str, dict] = {s: {} for s in _SECTIONS}
     for name, e in _named_section(doc, "gpus", "gpu", label).items():
         lab = f"{label}: gpu {name!r}"
         out["gpus"][name] = GPUType(name, _num(e, "memory_gb", lab, strict=True),

@@ -143,7 +143,7 @@ def cmd_solve(args) -> int:
         args.out = str(Path(args.out_dir) / f"{stem}.json")
     from .progress import chain_callbacks
     prog = _progress_for(args, args.time_limit)
-    started = []
+    started: list[bool] = []
     kw = _run_kwargs(args)
 
     def announce(progress):  # setup steps, then once when the first block ran

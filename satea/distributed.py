@@ -38,6 +38,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -171,7 +172,9 @@ def _run_shard(problems: list, shard: Shard, kwargs: list, front: bool = False):
         r = rs[0]
         found = _shard_front(problems[0], r, kwargs[0]["lam"], shard.chain_offset)
         rs = [dataclasses.replace(r, samples=r.x[None, :].astype(r.samples.dtype))]
-    return [dataclasses.replace(r, problem=None) for r in rs], _worker_address(), found
+    # the problem is not sent back (the driver has it; merge_results puts it back)
+    bare = cast(ProblemArrays, None)
+    return [dataclasses.replace(r, problem=bare) for r in rs], _worker_address(), found
 
 
 @dataclass(frozen=True, eq=False)
@@ -441,7 +444,7 @@ def _shard_key(r: AnnealResult, cap_weight: float):
 
 
 def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: int,
-                  sweeps_requested: int, cap_weight: float, seconds: float,
+                  sweeps_requested: int | None, cap_weight: float, seconds: float,
                   return_samples: bool = True) -> AnnealResult:
     """Reduce per-shard results (in shard order) to one :class:`AnnealResult` (see
     :func:`solve` for the fields). Ties go to the lowest shard index."""

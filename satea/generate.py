@@ -10,6 +10,7 @@ that bind. All sampling is vectorised; only the final records are Python objects
 from __future__ import annotations
 
 import numbers
+from typing import cast
 
 import numpy as np
 
@@ -49,7 +50,9 @@ def _check_count(v, name: str) -> int:
 
 
 def _check_real(v, name: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+    # the cast: numpy's stubs take a float, not the numbers.Real that isinstance leaves
+    if (isinstance(v, bool) or not isinstance(v, numbers.Real)
+            or not np.isfinite(cast(float, v))):
         raise ValueError(f"{name} must be a finite number, got {v!r}")
     return float(v)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 
@@ -57,6 +58,11 @@ def _fields(obj, where: str, spec: dict) -> dict:
     return obj
 
 
+# without nullable=True these give a value or raise, never None (for the typed fields)
+@overload
+def _number(v, where: str, fld: str, nullable: Literal[False] = ...) -> float: ...
+@overload
+def _number(v, where: str, fld: str, nullable: bool) -> float | None: ...
 def _number(v, where: str, fld: str, nullable: bool = False) -> float | None:
     if v is None and nullable:
         return None
@@ -70,6 +76,10 @@ def _number(v, where: str, fld: str, nullable: bool = False) -> float | None:
         raise InstanceError(f"{where}: {fld} must be finite, got {v}") from None
 
 
+@overload
+def _string(v, where: str, fld: str, nullable: Literal[False] = ...) -> str: ...
+@overload
+def _string(v, where: str, fld: str, nullable: bool) -> str | None: ...
 def _string(v, where: str, fld: str, nullable: bool = False) -> str | None:
     if v is None and nullable:
         return None

@@ -209,6 +209,9 @@ def _build(problem: ProblemArrays, exp_rel_error: float):
 
     M = _Model()
     y = -np.ones((n, m), np.int64)
+    # indices from range() and from np.flatnonzero() alike, in the loops below
+    i: int | np.integer
+    s: int | np.integer
     for i in range(n):
         for s in np.flatnonzero(allowed[i]):
             cost = dyn[i, s] * price[s] * p_sec[i, s] / JOULES_PER_KWH + fixed[i, s]

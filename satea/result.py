@@ -4,11 +4,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .compile import ProblemArrays
 from .objective import Evaluation, check_assignment, evaluate
+
+if TYPE_CHECKING:   # for the annotation only: no import at run time
+    from .settings import RunSettings
 
 RESULT_FORMAT = "satea-result/1"
 
@@ -60,7 +64,7 @@ class AnnealResult:
     evaluation: Evaluation
     problem: ProblemArrays = field(repr=False)
     stopped_by: str = "sweeps"   # sweeps | time_limit | converged | callback | interrupt
-    settings: object = field(default=None, repr=False)   # satea.settings.RunSettings
+    settings: RunSettings | None = field(default=None, repr=False)
     info: dict = field(default_factory=dict, repr=False)  # what the run did (anneal)
     #: the shards a distributed run merged (satea.distributed.ShardInfo each); () locally
     shards: tuple = field(default=(), repr=False)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,9 @@ def positive_int(name: str, v, minimum: int = 1) -> int:
 def resolve_seed(seed: int | None) -> int:
     """The seed a run uses: ``seed`` checked, or fresh entropy when None (then recorded)."""
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (1 << 63))
+        entropy = np.random.SeedSequence().entropy
+        assert isinstance(entropy, int)   # drawn fresh: one int (the stubs allow a list)
+        seed = int(entropy % (1 << 63))
     return positive_int("seed", seed, 0)
 
 
@@ -362,7 +365,7 @@ class _Draft:
             raise ValueError("schedule: explicit inverse temperatures fix the sweeps; a "
                              "time-budgeted run takes (t_hot, t_cold)")
         self.return_samples = return_samples
-        self.sizing = {"by": "caller"}
+        self.sizing: dict[str, Any] = {"by": "caller"}
         if problem.n_jobs == 0:     # an empty planning window: nothing to size or search
             self.sched = self.sched or Schedule(1.0, 1.0)
             self.cap_weight = 0.0 if cap_weight is None else cap_weight
@@ -399,6 +402,7 @@ class _Draft:
                                or (self.x0_arg is not None and np.ndim(self.x0_arg) > 1))
             if (self.chains_given is None and self.stop == "time" and cls.name == "numba"
                     and not per_chain_given):
+                assert self.time_limit is not None   # stop == "time" needs one (__init__)
                 self.n_chains = budget_chains(self.n_chains, problem.n_jobs,
                                               scale.move_seconds,
                                               (self.time_limit - seconds) * share)
@@ -411,6 +415,8 @@ class _Draft:
                 self.sweep_moves = budget_sweep_moves(self.n_chains, problem.n_jobs,
                                                       scale.move_seconds)
         cap_weight = 0.0 if self.cap_weight is None else self.cap_weight
+        # given, or sized above: a draft without a schedule needs sizing (needs_sizing)
+        assert self.sched is not None
         rs = self.return_samples
         if rs is None:
             rs = self.n_chains * problem.n_jobs <= 1 << 24
@@ -481,6 +487,7 @@ def schedule_record(schedule: Schedule, n_sweeps: int | None, done: int,
         return {"kind": "explicit", "betas": [float(b) for b in schedule.betas[:done]]}
     d = {"kind": "geometric", "t_hot": schedule.t_hot, "t_cold": schedule.t_cold}
     if blocks is None:
+        assert n_sweeps is not None   # a planned run (no blocks) has its sweeps
         d["sweeps_planned"] = int(n_sweeps)
     else:
         d["kind"] = "budget"

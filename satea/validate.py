@@ -152,7 +152,8 @@ def _entry_label(items: Sequence, plural: str, what: str) -> Callable[[int], str
 
 # --------------------------------------------------------------------------- fleet parts
 
-def _check_catalogue(section: dict, plural: str, what: str, cls: type) -> None:
+def _check_catalogue(section: dict, plural: str, what: str,
+                     cls: type[GPUType | DNNModel | PriceCurve]) -> None:
     """A name-keyed dict (gpus, models, price_curves): keys are the entries' names."""
     if not isinstance(section, dict):
         raise InstanceError(f"{plural} must be a dict of name -> {cls.__name__}, "

@@ -27,7 +27,7 @@ def chain_state(problem: ProblemArrays, spec: RunSpec, P: tuple | None = None) -
                  for size, dtype, fill in state_plan(problem, spec, P, chain_major=True))
 
 
-_COMPILED = {"seconds": None}
+_COMPILED: dict[str, float | None] = {"seconds": None}
 
 
 def compile_kernels() -> float:
@@ -55,7 +55,8 @@ def _tiny_problems() -> list:
 def _compile_once() -> float:
     """JIT-compile (or load from the on-disk cache) the CPU kernels on 2 x 2 problems, with
     and without job lists, so that compile time is measured apart from search time."""
-    if _COMPILED["seconds"] is None:
+    seconds = _COMPILED["seconds"]   # a local: type checkers narrow it, not the entry
+    if seconds is None:
         from ..kernels import cpu
         t0 = time.perf_counter()
         for p in _tiny_problems():
@@ -66,9 +67,9 @@ def _compile_once() -> float:
             cpu.sweep_cpu(P, S, 2, 2, np.ones(1), 0, 1, 2, 0.5, 1.0, np.zeros(1))
             cpu.resync_cpu(P, S, 2, 2)
             cpu.sample_deltas_cpu(P, S, 2, 2, 0.5, np.empty(2))   # used by sizing
-        _COMPILED["seconds"] = time.perf_counter() - t0
-        count_compile(_COMPILED["seconds"])
-    return _COMPILED["seconds"]
+        seconds = _COMPILED["seconds"] = time.perf_counter() - t0
+        count_compile(seconds)
+    return seconds
 
 
 class NumbaCPUBackend(Backend):
@@ -118,14 +119,15 @@ class NumbaCPUBackend(Backend):
             viol=f[:, F_VIOL].copy())
 
 
-_BATCH_COMPILED = {"seconds": None}
+_BATCH_COMPILED: dict[str, float | None] = {"seconds": None}
 
 
 def compile_batch_kernels() -> float:
     """Compile (or load) the batch kernels (:mod:`satea.kernels.batch`) once per process, on
     a batch of the 2 x 2 problems :func:`compile_kernels` uses; the seconds it took. Apart
     from the single-problem kernels: a process that never batches never pays for them."""
-    if _BATCH_COMPILED["seconds"] is None:
+    seconds = _BATCH_COMPILED["seconds"]   # a local: type checkers narrow it, not the entry
+    if seconds is None:
         from ..kernels import batch
         t0 = time.perf_counter()
         problems = _tiny_problems()
@@ -136,9 +138,9 @@ def compile_batch_kernels() -> float:
         batch.sample_deltas_batch(be.PA, be.poff, be.pshp, be.SA, be.soff, be.dims, 0.5,
                                   np.empty(2 * len(problems)),
                                   np.arange(len(problems) + 1, dtype=np.int64) * 2)
-        _BATCH_COMPILED["seconds"] = time.perf_counter() - t0
-        count_compile(_BATCH_COMPILED["seconds"])
-    return _BATCH_COMPILED["seconds"]
+        seconds = _BATCH_COMPILED["seconds"] = time.perf_counter() - t0
+        count_compile(seconds)
+    return seconds
 
 
 class NumbaCPUBatch(BatchBackend):

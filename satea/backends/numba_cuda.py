@@ -116,7 +116,7 @@ def check_fits(problem: ProblemArrays, n_chains: int) -> int:
     return need
 
 
-_COMPILED = {"seconds": None}
+_COMPILED: dict[str, float | None] = {"seconds": None}
 
 
 class CudaBackend(Backend):
@@ -169,7 +169,8 @@ class CudaBackend(Backend):
 
     def _compile_once(self, kern) -> float:
         """Compile both kernels on a 2 x 2 problem so compile time stays out of the search."""
-        if _COMPILED["seconds"] is None:
+        seconds = _COMPILED["seconds"]   # a local: type checkers narrow it, not the entry
+        if seconds is None:
             t0 = time.perf_counter()
             p = compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]]))
             spec = RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)
@@ -178,9 +179,9 @@ class CudaBackend(Backend):
             tiny._setup(p, spec, kern)
             tiny.run_block(0, np.ones(1))
             _cuda().synchronize()
-            _COMPILED["seconds"] = time.perf_counter() - t0
-            count_compile(_COMPILED["seconds"])
-        return _COMPILED["seconds"]
+            seconds = _COMPILED["seconds"] = time.perf_counter() - t0
+            count_compile(seconds)
+        return seconds
 
     def start(self, problem: ProblemArrays, spec: RunSpec) -> None:
         from ..kernels import cuda as kern
@@ -271,6 +272,7 @@ def batch_groups(problems: list, n_chains: list) -> list:
     device memory together, in order; a problem that does not fit alone raises
     MemoryError (:func:`check_fits`)."""
     budget = int(HEADROOM * device_free_bytes())
+    groups: list[list[int]]
     groups, used = [[]], 0
     for i, (p, nc) in enumerate(zip(problems, n_chains)):
         need = check_fits(p, nc)
@@ -284,13 +286,14 @@ def batch_groups(problems: list, n_chains: list) -> list:
     return groups
 
 
-_BATCH_COMPILED = {"seconds": None}
+_BATCH_COMPILED: dict[str, float | None] = {"seconds": None}
 
 
 def _compile_batch_once() -> float:
     """Compile the batch kernels on a batch of two 2 x 2 problems (once per process, and
     only in a process that batches), so compile time stays out of the search."""
-    if _BATCH_COMPILED["seconds"] is None:
+    seconds = _BATCH_COMPILED["seconds"]   # a local: type checkers narrow it, not the entry
+    if seconds is None:
         from .numba_cpu import _tiny_problems
         _BATCH_COMPILED["seconds"] = 0.0    # the warm-up batch below must not recurse
         t0 = time.perf_counter()
@@ -300,9 +303,9 @@ def _compile_batch_once() -> float:
         tiny.run_block([0, 0], [np.ones(1), np.ones(1)])
         _cuda().synchronize()
         tiny.close()
-        _BATCH_COMPILED["seconds"] = time.perf_counter() - t0
-        count_compile(_BATCH_COMPILED["seconds"])
-    return _BATCH_COMPILED["seconds"]
+        seconds = _BATCH_COMPILED["seconds"] = time.perf_counter() - t0
+        count_compile(seconds)
+    return seconds
 
 
 class CudaBatch(BatchBackend):
@@ -347,7 +350,7 @@ class CudaBatch(BatchBackend):
 
     def run_block(self, sweep0: list, betas: list) -> list:
         n = np.array([0 if b is None else len(b) for b in betas], np.int64)
-        out = [np.empty(k) if k else None for k in n]
+        out: list[np.ndarray | None] = [np.empty(k) if k else None for k in n]
         live = n[self.pair_p] > 0
         pair_p, pair_c = self.pair_p[live], self.pair_c[live]
         blocks, threads = self.kern.launch_config(len(pair_p))
@@ -369,7 +372,9 @@ class CudaBatch(BatchBackend):
                     else trace.copy_to_host())
             for p, kk in enumerate(k):
                 if kk:   # trace[i * nc + c]: sweep i of chain c
-                    out[p][done:done + kk] = host[toff[p]:toff[p + 1]].reshape(
+                    row = out[p]
+                    assert row is not None   # kk > 0 only where n > 0: allocated above
+                    row[done:done + kk] = host[toff[p]:toff[p + 1]].reshape(
                         kk, self.nch[p]).min(axis=1)
             done += int(k.max())
         return out

@@ -142,7 +142,7 @@ class NumpyReferenceBackend(Backend):
         viol = overload(self.problem, np.arange(self.problem.n_servers)[None, :], self.srv_busy)
         return self.srv_cost.sum(axis=1), viol.sum(axis=1)
 
-    def _step(self, beta: np.ndarray) -> None:
+    def _step(self, beta: np.ndarray | float) -> None:   # per chain, or one for all (bench)
         pr, sp, x = self.problem, self.spec, self.x
         nc, n = x.shape
         rows = np.arange(nc)
