@@ -492,16 +492,13 @@ class _Run:
                 "compile_seconds_in_call": self.compile_in_call, "sweeps_done": done,
                 "stopped_by": pl.stopped_by, "reason": pl.reason,
                 "schedule": schedule_record(st.schedule, pl.n_plan, done, blocks)}
-        return AnnealResult(
-            x=x, fun=ev.objective, energy_cost=ev.energy_cost, penalty=ev.penalty,
-            assignment_cost=ev.assignment_cost, feasible=ev.feasible, message=msg, lam=lam,
-            backend=name, seed=st.seed, chains=st.chains, sweeps=done,
-            sweeps_requested=planned, seconds=search_seconds,
+        return AnnealResult.of_assignment(
+            prob, x, ev, message=msg, lam=lam, backend=name, seed=st.seed, chains=st.chains,
+            sweeps=done, sweeps_requested=planned, seconds=search_seconds,
             compile_seconds=compile_seconds,
             acceptance_rate=float(snap.accepted.sum()) / moves,
             samples=samples, chain_best=np.where(feasible_chains, snap.best_feasible, np.inf),
-            trace=trace, evaluation=ev, problem=prob, stopped_by=pl.stopped_by,
-            settings=st, info=info)
+            trace=trace, stopped_by=pl.stopped_by, settings=st, info=info)
 
 
 def _spec(st: RunSettings) -> RunSpec:

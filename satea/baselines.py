@@ -312,11 +312,9 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
     else:
         msg = (f"{method}: no feasible assignment found; the returned one overloads "
                f"capacities by {ev.violation:.6g}.")
-    return AnnealResult(
-        x=np.asarray(x, np.int64), fun=ev.objective, energy_cost=ev.energy_cost,
-        penalty=ev.penalty, assignment_cost=ev.assignment_cost, feasible=ev.feasible,
-        message=msg + msg_extra, lam=float(prob.lam), backend=method, seed=int(seed),
-        chains=1, sweeps=0, sweeps_requested=0, seconds=seconds, compile_seconds=0.0,
-        acceptance_rate=0.0, samples=np.asarray(x, np.int64)[None, :],
+    return AnnealResult.of_assignment(
+        prob, x, ev, message=msg + msg_extra, lam=float(prob.lam), backend=method,
+        seed=int(seed), chains=1, sweeps=0, sweeps_requested=0, seconds=seconds,
+        compile_seconds=0.0, acceptance_rate=0.0, samples=np.asarray(x, np.int64)[None, :],
         chain_best=np.array([ev.search_objective if ev.feasible else np.inf]),
-        trace=np.zeros(0), evaluation=ev, problem=prob, stopped_by="done")
+        trace=np.zeros(0), stopped_by="done", info={"method": method, "seconds": seconds})

@@ -16,6 +16,10 @@ if TYPE_CHECKING:   # for the annotation only: no import at run time
 
 RESULT_FORMAT = "satea-result/1"
 
+#: the values of ``AnnealResult.stopped_by``: anneal's stop rules and interruptions, and
+#: "done" for a method that runs to its end (a baseline, the MILP)
+STOPPED_BY = ("sweeps", "time_limit", "converged", "callback", "interrupt", "done")
+
 
 @dataclass
 class AnnealResult:
@@ -63,11 +67,25 @@ class AnnealResult:
     trace: np.ndarray
     evaluation: Evaluation
     problem: ProblemArrays = field(repr=False)
-    stopped_by: str = "sweeps"   # sweeps | time_limit | converged | callback | interrupt
+    #: why the search ended: one of :data:`STOPPED_BY`
+    stopped_by: str = "sweeps"
     settings: RunSettings | None = field(default=None, repr=False)
-    info: dict = field(default_factory=dict, repr=False)  # what the run did (anneal)
+    #: what the run did: anneal's setup/search seconds, schedule record and stop reason;
+    #: a baseline's method
+    info: dict = field(default_factory=dict, repr=False)
     #: the shards a distributed run merged (satea.distributed.ShardInfo each); () locally
     shards: tuple = field(default=(), repr=False)
+
+    @classmethod
+    def of_assignment(cls, problem: ProblemArrays, x, ev: Evaluation, **run) -> "AnnealResult":
+        """The one constructor every method uses: the assignment ``x`` (caller's order)
+        with its float64 evaluation ``ev``, and the fields that say how it was found."""
+        if run.get("stopped_by", "sweeps") not in STOPPED_BY:
+            raise ValueError(f"stopped_by: expected one of {STOPPED_BY}, got "
+                             f"{run['stopped_by']!r}")
+        return cls(x=np.asarray(x, np.int64), fun=ev.objective, energy_cost=ev.energy_cost,
+                   penalty=ev.penalty, assignment_cost=ev.assignment_cost,
+                   feasible=ev.feasible, evaluation=ev, problem=problem, **run)
 
     @property
     def success(self) -> bool:
@@ -169,8 +187,3 @@ def assignment_from_names(problem: ProblemArrays, assignment: dict) -> np.ndarra
         raise InstanceError(f"assignment: job {missing[0]!r} is not assigned "
                             f"({len(missing)} job(s) missing)")
     return check_assignment(problem, np.array([sidx[assignment[j]] for j in problem.job_names]))
-
-
-def rescore(problem: ProblemArrays, x) -> Evaluation:
-    """Float64 re-scoring of an assignment (caller's order)."""
-    return evaluate(problem, x)

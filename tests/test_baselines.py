@@ -200,3 +200,21 @@ def test_large_fleet_in_seconds():
         assert x.shape == (10_000,)
         assert evaluate(problem, x).allowed
     assert math.isfinite(evaluate(problem, greedy_cost(problem)).objective)
+
+
+def test_every_method_builds_the_one_result_type():
+    """Baselines and anneal build AnnealResult through one constructor that refuses an
+    undocumented stop reason; a baseline records its method in ``info``."""
+    from satea.compile import compile_assignment
+    from satea.objective import evaluate
+    from satea.result import STOPPED_BY, AnnealResult
+    p = compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]]))
+    r = solve_baseline(p, "greedy", seed=0)
+    assert r.stopped_by == "done" and r.info["method"] == "greedy" and "done" in STOPPED_BY
+    ev = evaluate(p, r.x)
+    with pytest.raises(ValueError, match="stopped_by: expected one of"):
+        AnnealResult.of_assignment(p, r.x, ev, message="", lam=0.0, backend="x", seed=0,
+                                   chains=1, sweeps=0, sweeps_requested=0, seconds=0.0,
+                                   compile_seconds=0.0, acceptance_rate=0.0,
+                                   samples=r.samples, chain_best=r.chain_best, trace=r.trace,
+                                   stopped_by="finished")
