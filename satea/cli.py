@@ -130,8 +130,13 @@ def cmd_solve(args) -> int:
     if args.lam is not None and args.format == "orlib-gap":
         raise ValueError("--lambda has no meaning for an assignment problem (no penalties)")
     _check_before_search(args)
-    if args.out_dir is not None and not __import__("os").path.isdir(args.out_dir):
-        raise ValueError(f"--out-dir: folder {args.out_dir!r} does not exist")
+    if args.out_dir is not None:   # made here if missing, before any search
+        from pathlib import Path
+        out_dir = Path(args.out_dir)
+        if not out_dir.is_dir():
+            if not out_dir.resolve().parent.is_dir():
+                raise ValueError(f"--out-dir: folder {str(out_dir.parent)!r} does not exist")
+            out_dir.mkdir()
     problems = _load_problems(args)
     if len(problems) > 1:
         return _solve_batch(args, problems)
@@ -585,8 +590,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--index", type=int, default=None,
                    help="problem number in a GAP file (from 1; default: every problem)")
     s.add_argument("--out-dir", metavar="DIR",
-                   help="write one satea-result/1 file per problem here: <stem>.json, or "
-                        "<stem>-<k>.json for problem k of a multi-problem GAP file")
+                   help="write one satea-result/1 file per problem here (made if missing): "
+                        "<stem>.json, or <stem>-<k>.json for problem k of a multi-problem "
+                        "GAP file")
     s.add_argument("--maximize", action="store_true", help="GAP: maximise the total cost")
     s.add_argument("--constant-prices", action="store_true",
                    help="replace each price curve by its time-average price (the MILP "

@@ -10,7 +10,7 @@ that bind. All sampling is vectorised; only the final records are Python objects
 from __future__ import annotations
 
 import numbers
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -65,6 +65,233 @@ def _check_penalties(penalties) -> tuple[str, ...]:
         if k not in PENALTY_KINDS:
             raise ValueError(f"unknown penalty kind {k!r} (valid: {', '.join(PENALTY_KINDS)})")
     return tuple(dict.fromkeys(kinds))  # drop repeats, keep order
+
+
+def _check_args(n_jobs, n_servers, seed, penalties, load, price_curve_fraction, capacity,
+                catalogue) -> tuple[int, int, tuple[str, ...], float, float, Catalogue]:
+    """Validate :func:`generate_fleet`'s arguments, in the order its errors are documented.
+
+    Returns
+    -------
+    tuple
+        ``(n, m, kinds, load, frac, cat)``: the counts, the penalty kinds without repeats,
+        the load and price-curve fraction as floats, and the catalogue (the built-in for
+        None).
+
+    Raises
+    ------
+    ValueError
+        Naming the first invalid argument.
+    """
+    n = _check_count(n_jobs, "n_jobs")
+    m = _check_count(n_servers, "n_servers")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    kinds = _check_penalties(penalties)
+    load = _check_real(load, "load")
+    if not 0.0 < load <= 10.0:
+        raise ValueError(f"load must be in (0, 10], got {load}")
+    frac = _check_real(price_curve_fraction, "price_curve_fraction")
+    if not 0.0 <= frac <= 1.0:
+        raise ValueError(f"price_curve_fraction must be in [0, 1], got {frac}")
+    if not isinstance(capacity, (bool, np.bool_)):
+        raise ValueError(f"capacity must be True or False, got {capacity!r}")
+    cat = load_catalogue() if catalogue is None else catalogue
+    if not isinstance(cat, Catalogue):
+        raise ValueError(f"catalogue must be a Catalogue, got {type(cat).__name__}")
+    return n, m, kinds, load, frac, cat
+
+
+def _pick_curve(cat: Catalogue, n_curve: int) -> str | None:
+    """The price curve the ``n_curve`` curve-priced servers follow (None when there are none).
+
+    Raises
+    ------
+    ValueError
+        When servers should follow a curve but the catalogue has none.
+    """
+    if not n_curve:
+        return None
+    if not cat.price_curves:
+        raise ValueError("price_curve_fraction > 0 but the catalogue has no price curve")
+    return PJM_CURVE if PJM_CURVE in cat.price_curves else next(iter(cat.price_curves))
+
+
+def _pair_tables(cat: Catalogue):
+    """Dense (model x GPU type) tables of the catalogue's profiles.
+
+    Returns
+    -------
+    models, gpus : list of str
+        Row and column names (catalogue order).
+    allowed : ndarray of bool
+        The pair has a profile and the model fits in the GPU's memory.
+    thr, power : ndarray of float64
+        Throughput (1 where not allowed, so divisions stay finite) and board power (0).
+    usable : ndarray of int
+        GPU types that can run some model.
+
+    Raises
+    ------
+    ValueError
+        When no GPU type can run any model.
+    """
+    models, gpus = list(cat.models), list(cat.gpus)
+    mi, gi = {k: i for i, k in enumerate(models)}, {g: i for i, g in enumerate(gpus)}
+    allowed = np.zeros((len(models), len(gpus)), bool)
+    thr = np.ones((len(models), len(gpus)))
+    power = np.zeros((len(models), len(gpus)))
+    for p in cat.profiles:
+        if cat.fits(p):
+            k, g = mi[p.model], gi[p.gpu]
+            allowed[k, g], thr[k, g], power[k, g] = True, p.throughput, p.power_w
+    usable = np.flatnonzero(allowed.any(axis=0))
+    if usable.size == 0:
+        raise ValueError("the catalogue has no profile whose model fits its GPU")
+    return models, gpus, allowed, thr, power, usable
+
+
+def _draw_servers(rng: np.random.Generator, m: int, usable: np.ndarray, n_gpus: int,
+                  n_curve: int, cat: Catalogue, curve: str | None):
+    """Draw the servers' GPU types and prices (the first draws from ``rng``).
+
+    Returns
+    -------
+    server_class : ndarray (m,) of int
+        GPU type index of each server, uniform over ``usable``.
+    counts : ndarray (n_gpus,) of float64
+        Servers per GPU type.
+    on_curve : ndarray (m,) of bool
+        ``n_curve`` servers, at random, that follow ``curve``.
+    const_price : ndarray (m,) of float64
+        Constant price of each server (drawn for all, used where not ``on_curve``).
+    mean_price : float
+        Mean price over the fleet, the curve's servers at the curve's mean.
+    """
+    server_class = usable[rng.integers(0, usable.size, size=m)]
+    counts = np.bincount(server_class, minlength=n_gpus).astype(np.float64)
+    on_curve = np.zeros(m, bool)
+    on_curve[rng.permutation(m)[:n_curve]] = True
+    const_price = rng.uniform(*_PRICE_RANGE, size=m)
+    curve_mean = float(np.mean(cat.price_curves[curve].prices_per_kwh)) if curve else 0.0
+    mean_price = np.where(on_curve, curve_mean, const_price).mean()
+    return server_class, counts, on_curve, const_price, mean_price
+
+
+def _model_means(allowed: np.ndarray, thr: np.ndarray, power: np.ndarray,
+                 counts: np.ndarray):
+    """Per model, the mean throughput and board power of the servers that can run it.
+
+    Work / mean throughput is the time the fleet needs for a job at its average speed: the
+    fraction of the fleet's capacity the job uses. (The mean processing time would be
+    dominated by the slowest GPUs, which a scheduler avoids.)
+
+    Returns
+    -------
+    runnable : ndarray of int
+        Models that some server of the fleet can run.
+    mean_thr, mean_power : ndarray (n_models,) of float64
+        The means (1 and 0 for models no server runs).
+    """
+    n_allowed = allowed.astype(np.float64) @ counts
+    runnable = np.flatnonzero(n_allowed > 0)
+    mean_thr = np.ones(allowed.shape[0])
+    mean_power = np.zeros(allowed.shape[0])
+    mean_thr[runnable] = (allowed * thr)[runnable] @ counts / n_allowed[runnable]
+    mean_power[runnable] = (allowed * power)[runnable] @ counts / n_allowed[runnable]
+    return runnable, mean_thr, mean_power
+
+
+class _JobDraw(NamedTuple):
+    """The jobs' random attributes, one entry per job."""
+
+    job_class: np.ndarray       # model index
+    samples: np.ndarray
+    release: np.ndarray
+    due: np.ndarray
+    kind: np.ndarray            # penalty kind names
+    weight: np.ndarray
+    scale: np.ndarray
+
+
+def _draw_jobs(rng: np.random.Generator, n: int, m: int, load: float,
+               kinds: tuple[str, ...], runnable: np.ndarray, mean_thr: np.ndarray,
+               mean_power: np.ndarray, mean_price: float) -> _JobDraw:
+    """Draw the jobs' models, lengths, releases, due times and penalties (after the servers).
+
+    The horizon is sized so that the total expected busy time is ``load`` times the
+    fleet's time; see :func:`generate_fleet`'s Notes for the distributions.
+    """
+    job_class = runnable[rng.integers(0, runnable.size, size=n)]
+    dur = np.clip(_DURATION_MEDIAN_S * np.exp(_DURATION_SIGMA * rng.standard_normal(n)),
+                  *_DURATION_CLIP_S)
+    samples = dur * mean_thr[job_class]
+    horizon = dur.sum() / (m * load)
+    release = np.where(rng.random(n) < _BACKLOG, 0.0, rng.uniform(0.0, horizon, size=n))
+    due = release + rng.uniform(*_SLACK, size=n) * dur
+
+    kind = np.asarray(kinds)[rng.integers(0, len(kinds), size=n)]
+    # weights of the order of the job's energy cost, so that penalties and energy trade off
+    energy = dur * mean_power[job_class] / JOULES_PER_KWH * mean_price
+    lo, hi = np.log(_WEIGHT_FACTOR[0]), np.log(_WEIGHT_FACTOR[1])
+    weight = energy * np.exp(rng.uniform(lo, hi, size=n))
+    scale = dur * rng.uniform(*_SCALE_FACTOR, size=n)
+    return _JobDraw(job_class, samples, release, due, kind, weight, scale)
+
+
+def _draw_capacities(rng: np.random.Generator, jobs: _JobDraw, allowed: np.ndarray,
+                     thr: np.ndarray, server_class: np.ndarray,
+                     counts: np.ndarray) -> np.ndarray:
+    """Busy-time budgets that bind yet keep a random allowed assignment feasible.
+
+    Returns
+    -------
+    ndarray (m,) of float64
+        The budget of each capped server (half of each GPU type's servers); NaN elsewhere.
+    """
+    m = server_class.size
+    cap = np.full(m, np.nan)
+    x0 = random_allowed_servers(rng, jobs.job_class, allowed, server_class, counts.size)
+    busy0 = np.bincount(x0, weights=jobs.samples / thr[jobs.job_class, server_class[x0]],
+                        minlength=m)
+    # half of each GPU type's servers (a coin for the odd one out): whichever type an
+    # assignment favours, some of its servers are capped and some are not
+    rank = np.empty(m, np.int64)
+    by_class = np.lexsort((rng.random(m), server_class))
+    first = np.concatenate(([0], np.cumsum(counts.astype(np.int64))))
+    rank[by_class] = np.arange(m) - first[server_class[by_class]]
+    cnt = counts[server_class]
+    capped = (rank < cnt // 2) | ((rank == cnt // 2) & (cnt % 2 == 1) & (rng.random(m) < 0.5))
+    # (1 + 1e-9): the evaluator sums busy time in another order; x0 must stay feasible
+    budget = np.maximum(busy0 * rng.uniform(*_CAP_HEADROOM, size=m) * (1 + 1e-9),
+                        0.5 * busy0.mean())
+    cap[capped] = budget[capped]
+    return cap
+
+
+def _server_records(gpus: list[str], server_class: np.ndarray, on_curve: np.ndarray,
+                    const_price: np.ndarray, curve: str | None,
+                    cap: np.ndarray) -> list[Server]:
+    """The :class:`Server` records ``s0 .. s{m-1}`` (per-entry Python work, kept lean)."""
+    gpu_of = [gpus[g] for g in server_class.tolist()]
+    return [
+        Server(f"s{i}", g, price_per_kwh=None if c else p, price_curve=curve if c else None,
+               capacity_s=None if b != b else b)    # b != b: NaN, no budget
+        for i, (g, c, p, b) in enumerate(zip(gpu_of, on_curve.tolist(), const_price.tolist(),
+                                             cap.tolist()))]
+
+
+def _job_records(models: list[str], jobs: _JobDraw) -> list[Job]:
+    """The :class:`Job` records ``j0 .. j{n-1}``; jobs of kind ``none`` get no deadline."""
+    none = Penalty()
+    has_due = jobs.kind != "none"
+    return [
+        Job(f"j{i}", models[k], s, r, d if h else None,
+            Penalty(q, w, c) if h else none)
+        for i, (k, s, r, d, h, q, w, c) in enumerate(zip(
+            jobs.job_class.tolist(), jobs.samples.tolist(), jobs.release.tolist(),
+            jobs.due.tolist(), has_due.tolist(), jobs.kind.tolist(), jobs.weight.tolist(),
+            jobs.scale.tolist()))]
 
 
 def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
@@ -138,109 +365,20 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
     >>> f.n_jobs, f.n_servers
     (100, 10)
     """
-    n = _check_count(n_jobs, "n_jobs")
-    m = _check_count(n_servers, "n_servers")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    kinds = _check_penalties(penalties)
-    load = _check_real(load, "load")
-    if not 0.0 < load <= 10.0:
-        raise ValueError(f"load must be in (0, 10], got {load}")
-    frac = _check_real(price_curve_fraction, "price_curve_fraction")
-    if not 0.0 <= frac <= 1.0:
-        raise ValueError(f"price_curve_fraction must be in [0, 1], got {frac}")
-    if not isinstance(capacity, (bool, np.bool_)):
-        raise ValueError(f"capacity must be True or False, got {capacity!r}")
-    cat = load_catalogue() if catalogue is None else catalogue
-    if not isinstance(cat, Catalogue):
-        raise ValueError(f"catalogue must be a Catalogue, got {type(cat).__name__}")
+    n, m, kinds, load, frac, cat = _check_args(n_jobs, n_servers, seed, penalties, load,
+                                               price_curve_fraction, capacity, catalogue)
     n_curve = int(round(frac * m))
-    curve = None
-    if n_curve:
-        if not cat.price_curves:
-            raise ValueError("price_curve_fraction > 0 but the catalogue has no price curve")
-        curve = PJM_CURVE if PJM_CURVE in cat.price_curves else next(iter(cat.price_curves))
+    curve = _pick_curve(cat, n_curve)
+    models, gpus, allowed, thr, power, usable = _pair_tables(cat)
 
-    # (model x gpu) tables over the pairs that can run: a profile and enough memory
-    models, gpus = list(cat.models), list(cat.gpus)
-    mi, gi = {k: i for i, k in enumerate(models)}, {g: i for i, g in enumerate(gpus)}
-    allowed = np.zeros((len(models), len(gpus)), bool)
-    thr = np.ones((len(models), len(gpus)))
-    power = np.zeros((len(models), len(gpus)))
-    for p in cat.profiles:
-        if cat.fits(p):
-            k, g = mi[p.model], gi[p.gpu]
-            allowed[k, g], thr[k, g], power[k, g] = True, p.throughput, p.power_w
-    usable = np.flatnonzero(allowed.any(axis=0))
-    if usable.size == 0:
-        raise ValueError("the catalogue has no profile whose model fits its GPU")
-
+    # a seed's fleet depends on the order of the draws: servers, jobs, capacities
     rng = np.random.default_rng(seed)
-    # servers
-    server_class = usable[rng.integers(0, usable.size, size=m)]
-    counts = np.bincount(server_class, minlength=len(gpus)).astype(np.float64)
-    on_curve = np.zeros(m, bool)
-    on_curve[rng.permutation(m)[:n_curve]] = True
-    const_price = rng.uniform(*_PRICE_RANGE, size=m)
-    curve_mean = float(np.mean(cat.price_curves[curve].prices_per_kwh)) if curve else 0.0
-    mean_price = np.where(on_curve, curve_mean, const_price).mean()
+    server_class, counts, on_curve, const_price, mean_price = _draw_servers(
+        rng, m, usable, len(gpus), n_curve, cat, curve)
+    runnable, mean_thr, mean_power = _model_means(allowed, thr, power, counts)
+    jobs = _draw_jobs(rng, n, m, load, kinds, runnable, mean_thr, mean_power, mean_price)
+    cap = (_draw_capacities(rng, jobs, allowed, thr, server_class, counts) if capacity
+           else np.full(m, np.nan))
 
-    # jobs: models some server can run; per model, the mean throughput and power of the
-    # servers that can run it. Work / mean throughput is the time the fleet needs for a
-    # job at its average speed: the fraction of the fleet's capacity the job uses. (The mean
-    # processing time would be dominated by the slowest GPUs, which a scheduler avoids.)
-    n_allowed = allowed.astype(np.float64) @ counts
-    runnable = np.flatnonzero(n_allowed > 0)
-    job_class = runnable[rng.integers(0, runnable.size, size=n)]
-    mean_thr = np.ones(len(models))
-    mean_power = np.zeros(len(models))
-    mean_thr[runnable] = (allowed * thr)[runnable] @ counts / n_allowed[runnable]
-    mean_power[runnable] = (allowed * power)[runnable] @ counts / n_allowed[runnable]
-
-    dur = np.clip(_DURATION_MEDIAN_S * np.exp(_DURATION_SIGMA * rng.standard_normal(n)),
-                  *_DURATION_CLIP_S)
-    samples = dur * mean_thr[job_class]
-    horizon = dur.sum() / (m * load)
-    release = np.where(rng.random(n) < _BACKLOG, 0.0, rng.uniform(0.0, horizon, size=n))
-    due = release + rng.uniform(*_SLACK, size=n) * dur
-
-    kind = np.asarray(kinds)[rng.integers(0, len(kinds), size=n)]
-    energy = dur * mean_power[job_class] / JOULES_PER_KWH * mean_price
-    lo, hi = np.log(_WEIGHT_FACTOR[0]), np.log(_WEIGHT_FACTOR[1])
-    weight = energy * np.exp(rng.uniform(lo, hi, size=n))
-    scale = dur * rng.uniform(*_SCALE_FACTOR, size=n)
-
-    cap = np.full(m, np.nan)
-    if capacity:
-        x0 = random_allowed_servers(rng, job_class, allowed, server_class, len(gpus))
-        busy0 = np.bincount(x0, weights=samples / thr[job_class, server_class[x0]],
-                            minlength=m)
-        # half of each GPU type's servers (a coin for the odd one out): whichever type an
-        # assignment favours, some of its servers are capped and some are not
-        rank = np.empty(m, np.int64)
-        by_class = np.lexsort((rng.random(m), server_class))
-        first = np.concatenate(([0], np.cumsum(counts.astype(np.int64))))
-        rank[by_class] = np.arange(m) - first[server_class[by_class]]
-        cnt = counts[server_class]
-        capped = (rank < cnt // 2) | ((rank == cnt // 2) & (cnt % 2 == 1) & (rng.random(m) < 0.5))
-        # (1 + 1e-9): the evaluator sums busy time in another order; x0 must stay feasible
-        budget = np.maximum(busy0 * rng.uniform(*_CAP_HEADROOM, size=m) * (1 + 1e-9),
-                            0.5 * busy0.mean())
-        cap[capped] = budget[capped]
-
-    # records (the only per-entry Python work)
-    gpu_of = [gpus[g] for g in server_class.tolist()]
-    servers = [
-        Server(f"s{i}", g, price_per_kwh=None if c else p, price_curve=curve if c else None,
-               capacity_s=None if b != b else b)    # b != b: NaN, no budget
-        for i, (g, c, p, b) in enumerate(zip(gpu_of, on_curve.tolist(), const_price.tolist(),
-                                             cap.tolist()))]
-    none = Penalty()
-    has_due = kind != "none"
-    jobs = [
-        Job(f"j{i}", models[k], s, r, d if h else None,
-            Penalty(q, w, c) if h else none)
-        for i, (k, s, r, d, h, q, w, c) in enumerate(zip(
-            job_class.tolist(), samples.tolist(), release.tolist(), due.tolist(),
-            has_due.tolist(), kind.tolist(), weight.tolist(), scale.tolist()))]
-    return cat.fleet(f"generated-{n}x{m}-seed{seed}", servers, jobs)
+    servers = _server_records(gpus, server_class, on_curve, const_price, curve, cap)
+    return cat.fleet(f"generated-{n}x{m}-seed{seed}", servers, _job_records(models, jobs))

@@ -184,12 +184,14 @@ def _dense_tables(problem: ProblemArrays):
     return allowed, p, problem.dyn_w[k, g], problem.fixed_cost[k, g]
 
 
-def _build(problem: ProblemArrays, exp_rel_error: float):
-    n, m = problem.n_jobs, problem.n_servers
-    allowed, p_sec, dyn, fixed = _dense_tables(problem)
-    tu = _time_unit(problem)
-    lam = float(problem.lam)
-    price = problem.price_const
+def _check_constant_prices(problem: ProblemArrays) -> None:
+    """Refuse price curves: a curve makes a job's energy depend on its start time.
+
+    Raises
+    ------
+    NotImplementedError
+        Naming the first servers that follow a curve.
+    """
     if (problem.curve_id >= 0).any():
         curved = [problem.server_names[s] for s in np.flatnonzero(problem.curve_id >= 0)]
         raise NotImplementedError(
@@ -197,112 +199,286 @@ def _build(problem: ProblemArrays, exp_rel_error: float):
             f"{', ...' if len(curved) > 3 else ''}) are not modelled; the MILP handles "
             f"constant prices only (satea solve --constant-prices uses each curve's "
             f"average; satea generate --constant-prices makes fleets without curves)")
-    p = p_sec / tu
-    r = problem.release / tu
-    d = problem.due / tu
-    sig = problem.pen_scale / tu
+
+
+@dataclass
+class _Data:
+    """The problem's tables in the model's time unit (dispatch order, dense over pairs)."""
+
+    n: int
+    m: int
+    allowed: np.ndarray          # (n, m) bool
+    p_sec: np.ndarray            # (n, m) processing time, seconds (0 where not allowed)
+    dyn: np.ndarray              # (n, m) dynamic power, W
+    fixed: np.ndarray            # (n, m) fixed cost
+    price: np.ndarray            # (m,) currency per kWh
+    lam: float
+    p: np.ndarray                # (n, m) processing time, time units
+    r: np.ndarray                # (n,) release, time units
+    d: np.ndarray                # (n,) due time, time units (inf: none)
+    sig: np.ndarray              # (n,) penalty scale, time units
+    kind: np.ndarray
+    w: np.ndarray
+    penalised: np.ndarray        # (n,) bool: the job can pay a penalty
+    idle_rate: np.ndarray        # (m,) currency per time unit on
+
+
+def _scaled_data(problem: ProblemArrays) -> _Data:
+    """Gather and rescale the tables the model is written in (see :func:`_time_unit`)."""
+    allowed, p_sec, dyn, fixed = _dense_tables(problem)
+    tu = _time_unit(problem)
+    lam = float(problem.lam)
+    price = problem.price_const
     kind, w = problem.pen_kind, problem.pen_weight
     penalised = (np.isfinite(problem.due) & (w > 0) & (lam > 0)
                  & np.isin(kind, (PEN_STEP, PEN_LINEAR, PEN_EXP)))
-    idle_rate = problem.idle_w * price * tu / JOULES_PER_KWH    # currency per time unit on
-    scheduled = bool(penalised.any() or (idle_rate > 0).any())
+    return _Data(n=problem.n_jobs, m=problem.n_servers, allowed=allowed, p_sec=p_sec,
+                 dyn=dyn, fixed=fixed, price=price, lam=lam, p=p_sec / tu,
+                 r=problem.release / tu, d=problem.due / tu, sig=problem.pen_scale / tu,
+                 kind=kind, w=w, penalised=penalised,
+                 idle_rate=problem.idle_w * price * tu / JOULES_PER_KWH)
 
-    M = _Model()
-    y = -np.ones((n, m), np.int64)
-    # indices from range() and from np.flatnonzero() alike, in the loops below
-    i: int | np.integer
+
+def _add_assignment(M: _Model, problem: ProblemArrays, data: _Data) -> np.ndarray:
+    """Binaries ``y[i, s]`` priced at the pair's energy and fixed cost; one server per job.
+
+    Returns
+    -------
+    ndarray (n, m) of int64
+        Column of ``y[i, s]``; -1 for a forbidden pair.
+
+    Raises
+    ------
+    ValueError
+        When a job has no allowed server.
+    """
+    allowed = data.allowed
+    y = -np.ones((data.n, data.m), np.int64)
     s: int | np.integer
-    for i in range(n):
+    for i in range(data.n):
         for s in np.flatnonzero(allowed[i]):
-            cost = dyn[i, s] * price[s] * p_sec[i, s] / JOULES_PER_KWH + fixed[i, s]
+            cost = (data.dyn[i, s] * data.price[s] * data.p_sec[i, s] / JOULES_PER_KWH
+                    + data.fixed[i, s])
             y[i, s] = M.var(cost, 0.0, 1.0, integer=True)
         if not allowed[i].any():
             raise ValueError(f"milp: job {problem.job_names[problem.order[i]]!r} has no "
                              f"allowed server")
         M.row([(y[i, s], 1.0) for s in np.flatnonzero(allowed[i])], 1.0, 1.0)
+    return y
+
+
+def _add_capacities(M: _Model, problem: ProblemArrays, data: _Data, y: np.ndarray) -> None:
+    """Busy-time budgets, only for the servers whose allowed jobs could exceed them."""
+    tu = _time_unit(problem)
     for s in np.flatnonzero(np.isfinite(problem.capacity)):
-        jobs = np.flatnonzero(allowed[:, s])
-        if p[jobs, s].sum() > problem.capacity[s] / tu:
-            M.row([(y[i, s], p[i, s]) for i in jobs], -math.inf, problem.capacity[s] / tu)
+        jobs = np.flatnonzero(data.allowed[:, s])
+        if data.p[jobs, s].sum() > problem.capacity[s] / tu:
+            M.row([(y[i, s], data.p[i, s]) for i in jobs], -math.inf, problem.capacity[s] / tu)
 
+
+def _add_server_schedule(M: _Model, data: _Data, y: np.ndarray, C: np.ndarray,
+                         completion_ub: np.ndarray, s: int) -> None:
+    """The non-delay schedule of server ``s``, and its on-time when it draws idle power.
+
+    Adds the completions ``C[i, s]`` (written into ``C``) and their prefix maxima ``R``
+    of the jobs allowed on ``s`` in dispatch order, raising ``completion_ub`` to each
+    job's largest possible completion. With idle power, first-job indicators price the
+    switch-on at the first job's release and the last ``R`` prices the switch-off.
+    """
+    jobs = np.flatnonzero(data.allowed[:, s])
+    if jobs.size == 0:
+        return
+    p, r, rate = data.p, data.r, data.idle_rate[s]
+    # B_l: bound on any completion among the first l jobs allowed on s
+    bound = np.maximum.accumulate(r[jobs]) + np.cumsum(p[jobs, s])
+    prev_R, prev_B = -1, 0.0
+    f_vars = []
+    for pos, i in enumerate(jobs):
+        Bl = float(bound[pos])
+        C[i, s] = M.var(0.0, 0.0, Bl)
+        completion_ub[i] = max(completion_ub[i], Bl)
+        # C >= (r + p) y ; C <= B y
+        M.row([(C[i, s], 1.0), (y[i, s], -(r[i] + p[i, s]))], 0.0)
+        M.row([(C[i, s], 1.0), (y[i, s], -Bl)], hi=0.0)
+        if prev_R >= 0:
+            big = prev_B + p[i, s]
+            # C >= R_prev + p - big (1 - y)
+            M.row([(C[i, s], 1.0), (prev_R, -1.0), (y[i, s], -big)], p[i, s] - big)
+        R = M.var(0.0, 0.0, Bl)
+        M.row([(R, 1.0), (C[i, s], -1.0)], 0.0)
+        if prev_R >= 0:
+            M.row([(R, 1.0), (prev_R, -1.0)], 0.0)
+        prev_R, prev_B = R, Bl
+        if rate > 0:
+            # first-job indicator, worth -idle_rate * r_i (on-time starts at r_i)
+            f = M.var(-rate * r[i], 0.0, 1.0)
+            M.row([(f, 1.0), (y[i, s], -1.0)], hi=0.0)
+            M.row([(f, 1.0), (y[i, s], -1.0)] + [(y[i2, s], 1.0) for i2 in jobs[:pos]],
+                  lo=0.0)
+            f_vars.append(f)
+    if rate > 0:
+        M.c[prev_R] += rate        # off_s = R[last, s]
+        M.row([(f, 1.0) for f in f_vars], hi=1.0)
+
+
+def _add_exp_penalty(M: _Model, data: _Data, i: int, T: int, late_max: float,
+                     h: float) -> None:
+    """The exponential penalty of job ``i`` from its lateness column ``T``.
+
+    ``pen >= w (e^{u_k} (1 + u - u_k) - 1)`` at ``u_k = 0, h, 2h, ...``, charged ``lam``;
+    where the lateness can pass the cap (``u = EXP_CAP``) a binary switches the tangents
+    off and charges the capped penalty instead.
+    """
+    w, sig = float(data.w[i]), float(data.sig[i])
+    u_max = late_max / sig
+    u_top = min(u_max, EXP_CAP)
+    ks = np.arange(0.0, u_top + h, h) if h > 0 else np.zeros(1)
+    ks = np.minimum(ks, u_top)
+    ks = np.unique(ks)
+    pen_cap = w * math.expm1(EXP_CAP)
+    pen = M.var(data.lam, 0.0, w * math.expm1(u_top))
+    capped = u_max > EXP_CAP
+    cb = M.var(0.0, 0.0, 1.0, integer=True) if capped else -1
+    for uk in ks:
+        e = math.exp(uk)
+        # pen >= w e (1 - uk) - w + (w e / sig) T   [- big * cb]
+        slope = w * e / sig
+        const = w * e * (1.0 - uk) - w
+        row = [(pen, 1.0), (T, -slope)]
+        if capped:
+            big = const + slope * late_max       # tangent at its largest
+            row.append((cb, big))
+        M.row(row, lo=const)
+    if capped:
+        M.ub[pen] = pen_cap
+        M.row([(pen, 1.0), (cb, -pen_cap)], lo=0.0)
+
+
+def _add_penalties(M: _Model, data: _Data, C: np.ndarray, completion_ub: np.ndarray,
+                   exp_rel_error: float) -> float:
+    """Step, linear and exponential penalties of the jobs that can be late.
+
+    Returns
+    -------
+    float
+        The tangents' relative under-estimate of the exponential penalties (0 without
+        any).
+    """
+    kind, w, lam = data.kind, data.w, data.lam
     exp_err = 0.0
-    if scheduled:
-        C = -np.ones((n, m), np.int64)
-        completion_ub = np.zeros(n)
-        for s in range(m):
-            jobs = np.flatnonzero(allowed[:, s])
-            if jobs.size == 0:
-                continue
-            # B_l: bound on any completion among the first l jobs allowed on s
-            bound = np.maximum.accumulate(r[jobs]) + np.cumsum(p[jobs, s])
-            prev_R, prev_B = -1, 0.0
-            f_vars = []
-            for pos, i in enumerate(jobs):
-                Bl = float(bound[pos])
-                C[i, s] = M.var(0.0, 0.0, Bl)
-                completion_ub[i] = max(completion_ub[i], Bl)
-                # C >= (r + p) y ; C <= B y
-                M.row([(C[i, s], 1.0), (y[i, s], -(r[i] + p[i, s]))], 0.0)
-                M.row([(C[i, s], 1.0), (y[i, s], -Bl)], hi=0.0)
-                if prev_R >= 0:
-                    big = prev_B + p[i, s]
-                    # C >= R_prev + p - big (1 - y)
-                    M.row([(C[i, s], 1.0), (prev_R, -1.0), (y[i, s], -big)], p[i, s] - big)
-                R = M.var(0.0, 0.0, Bl)
-                M.row([(R, 1.0), (C[i, s], -1.0)], 0.0)
-                if prev_R >= 0:
-                    M.row([(R, 1.0), (prev_R, -1.0)], 0.0)
-                prev_R, prev_B = R, Bl
-                if idle_rate[s] > 0:
-                    # first-job indicator, worth -idle_rate * r_i (on-time starts at r_i)
-                    f = M.var(-idle_rate[s] * r[i], 0.0, 1.0)
-                    M.row([(f, 1.0), (y[i, s], -1.0)], hi=0.0)
-                    M.row([(f, 1.0), (y[i, s], -1.0)] + [(y[i2, s], 1.0) for i2 in jobs[:pos]],
-                          lo=0.0)
-                    f_vars.append(f)
-            if idle_rate[s] > 0:
-                M.c[prev_R] += idle_rate[s]        # off_s = R[last, s]
-                M.row([(f, 1.0) for f in f_vars], hi=1.0)
+    h = exp_tangent_spacing(exp_rel_error) if (kind[data.penalised] == PEN_EXP).any() else 0.0
+    for i in np.flatnonzero(data.penalised):
+        late_max = completion_ub[i] - data.d[i]
+        if late_max <= 0:
+            continue               # can never be late
+        terms = [(C[i, s], 1.0) for s in np.flatnonzero(data.allowed[i])]
+        if kind[i] == PEN_STEP:
+            b = M.var(lam * w[i], 0.0, 1.0, integer=True)
+            M.row(terms + [(b, -late_max)], hi=data.d[i])
+            continue
+        T = M.var(lam * w[i] / data.sig[i] if kind[i] == PEN_LINEAR else 0.0, 0.0, late_max)
+        M.row([(T, 1.0)] + [(v, -c) for v, c in terms], lo=-data.d[i])
+        if kind[i] == PEN_LINEAR:
+            continue
+        _add_exp_penalty(M, data, int(i), T, late_max, h)
+        exp_err = max(exp_err, exp_tangent_error(h) if h > 0 else 0.0)
+    return exp_err
 
-        h = exp_tangent_spacing(exp_rel_error) if (kind[penalised] == PEN_EXP).any() else 0.0
-        for i in np.flatnonzero(penalised):
-            late_max = completion_ub[i] - d[i]
-            if late_max <= 0:
-                continue               # can never be late
-            terms = [(C[i, s], 1.0) for s in np.flatnonzero(allowed[i])]
-            if kind[i] == PEN_STEP:
-                b = M.var(lam * w[i], 0.0, 1.0, integer=True)
-                M.row(terms + [(b, -late_max)], hi=d[i])
-                continue
-            T = M.var(lam * w[i] / sig[i] if kind[i] == PEN_LINEAR else 0.0, 0.0, late_max)
-            M.row([(T, 1.0)] + [(v, -c) for v, c in terms], lo=-d[i])
-            if kind[i] == PEN_LINEAR:
-                continue
-            # exponential: pen >= w (e^{u_k} (1 + u - u_k) - 1) at u_k = 0, h, 2h, ...
-            u_max = late_max / sig[i]
-            u_top = min(u_max, EXP_CAP)
-            ks = np.arange(0.0, u_top + h, h) if h > 0 else np.zeros(1)
-            ks = np.minimum(ks, u_top)
-            ks = np.unique(ks)
-            pen_cap = w[i] * math.expm1(EXP_CAP)
-            pen = M.var(lam, 0.0, w[i] * math.expm1(u_top))
-            capped = u_max > EXP_CAP
-            cb = M.var(0.0, 0.0, 1.0, integer=True) if capped else -1
-            for uk in ks:
-                e = math.exp(uk)
-                # pen >= w e (1 - uk) - w + (w e / sig) T   [- big * cb]
-                slope = w[i] * e / sig[i]
-                const = w[i] * e * (1.0 - uk) - w[i]
-                row = [(pen, 1.0), (T, -slope)]
-                if capped:
-                    big = const + slope * late_max       # tangent at its largest
-                    row.append((cb, big))
-                M.row(row, lo=const)
-            if capped:
-                M.ub[pen] = pen_cap
-                M.row([(pen, 1.0), (cb, -pen_cap)], lo=0.0)
-            exp_err = max(exp_err, exp_tangent_error(h) if h > 0 else 0.0)
-    return M, y, exp_err
+
+def _build(problem: ProblemArrays, exp_rel_error: float) -> tuple[_Model, np.ndarray, float]:
+    """The MILP of ``problem`` (see the module's docstring).
+
+    Returns
+    -------
+    model : _Model
+    y : ndarray (n, m) of int64
+        Columns of the assignment binaries (-1 for forbidden pairs).
+    exp_err : float
+        Relative under-estimate of the exponential penalties (0 without any).
+    """
+    data = _scaled_data(problem)
+    _check_constant_prices(problem)
+    M = _Model()
+    y = _add_assignment(M, problem, data)
+    _add_capacities(M, problem, data, y)
+    # without penalties or idle power, the assignment alone decides the objective
+    if not (data.penalised.any() or (data.idle_rate > 0).any()):
+        return M, y, 0.0
+    C = -np.ones((data.n, data.m), np.int64)
+    completion_ub = np.zeros(data.n)
+    for s in range(data.m):
+        _add_server_schedule(M, data, y, C, completion_ub, s)
+    return M, y, _add_penalties(M, data, C, completion_ub, exp_rel_error)
+
+
+def _solver_options(disp: bool, mip_rel_gap: float, time_limit: float | None,
+                    node_limit: int | None) -> dict:
+    """HiGHS options for :meth:`_Model.solve` (limits only when given)."""
+    options: dict = {"disp": bool(disp), "mip_rel_gap": float(mip_rel_gap), "presolve": True}
+    if time_limit is not None:
+        options["time_limit"] = float(time_limit)
+    if node_limit is not None:
+        options["node_limit"] = int(node_limit)
+    return options
+
+
+def _status(res) -> str:
+    """:attr:`MilpResult.status` from scipy's status code and message."""
+    status = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded"}.get(
+        res.status, "error")
+    # scipy reports both limits as status 1; only the message tells them apart
+    if status == "time_limit" and "node" in str(res.message).lower():
+        status = "node_limit"
+    return status
+
+
+def _assignment(prob: ProblemArrays, y: np.ndarray, res) -> np.ndarray | None:
+    """The assignment (caller's job order) read off the binaries of HiGHS's solution.
+
+    Each job takes its largest ``y``, not the one equal to 1: HiGHS's values are integral
+    only up to its tolerance. None when HiGHS returned no solution.
+    """
+    if res.x is None:
+        return None
+    sol = np.asarray(res.x)
+    xi = np.full(prob.n_jobs, -1, np.int64)
+    for i in range(prob.n_jobs):
+        cols = np.flatnonzero(y[i] >= 0)
+        xi[i] = cols[int(np.argmax(sol[y[i, cols]]))]
+    return prob.to_caller(xi).astype(np.int64)
+
+
+def _bound_and_gap(res, status: str, sense: int,
+                   ev: Evaluation | None) -> tuple[float, float]:
+    """HiGHS's dual bound (caller's sense) and the relative gap of the re-scored objective.
+
+    Without a dual bound from HiGHS the optimum's value is the bound, and otherwise
+    nothing is known (-inf in the search sense). The gap is inf without an assignment.
+    """
+    bound_search = res.get("mip_dual_bound", None)
+    if bound_search is None or not np.isfinite(bound_search):
+        bound_search = res.fun if status == "optimal" and res.fun is not None else -math.inf
+    bound = sense * float(bound_search)
+    if ev is None:
+        return bound, math.inf
+    gap = abs(ev.search_objective - float(bound_search)) / max(abs(ev.search_objective),
+                                                                1e-12)
+    if status == "optimal" and ev.search_objective < float(bound_search):
+        gap = 0.0       # rounding: the re-scored value lies a hair below the bound
+    return bound, gap
+
+
+def _message(status: str, res, x: np.ndarray | None, objective: float, bound: float,
+             gap: float, exp_err: float) -> str:
+    """:attr:`MilpResult.message`: what HiGHS proved or where it stopped."""
+    if status == "optimal":
+        return (f"HiGHS proved optimality (gap {gap:.2e})"
+                + (f"; exponential penalties under-estimated by at most "
+                   f"{exp_err:.1e} relative in the model" if exp_err else "") + ".")
+    if x is not None:
+        return (f"HiGHS stopped ({status}) with objective {objective:.10g}, bound "
+                f"{bound:.10g}, gap {gap:.3%}.")
+    return f"HiGHS found no assignment ({status}): {res.message}"
 
 
 def solve_milp(problem, *, time_limit: float | None = 60.0, mip_rel_gap: float = 1e-9,
@@ -347,52 +523,17 @@ def solve_milp(problem, *, time_limit: float | None = 60.0, mip_rel_gap: float =
     prob = _as_problem(problem)
     t0 = time.perf_counter()
     model, y, exp_err = _build(prob, exp_rel_error)
-    options = {"disp": bool(disp), "mip_rel_gap": float(mip_rel_gap), "presolve": True}
-    if time_limit is not None:
-        options["time_limit"] = float(time_limit)
-    if node_limit is not None:
-        options["node_limit"] = int(node_limit)
-    res = model.solve(options)
+    res = model.solve(_solver_options(disp, mip_rel_gap, time_limit, node_limit))
     seconds = time.perf_counter() - t0
-    status = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded"}.get(
-        res.status, "error")
-    if status == "time_limit" and "node" in str(res.message).lower():
-        status = "node_limit"
-    sense = prob.sense
-    x = None
-    objective, ev = math.nan, None
-    if res.x is not None:
-        sol = np.asarray(res.x)
-        xi = np.full(prob.n_jobs, -1, np.int64)
-        for i in range(prob.n_jobs):
-            cols = np.flatnonzero(y[i] >= 0)
-            xi[i] = cols[int(np.argmax(sol[y[i, cols]]))]
-        x = prob.to_caller(xi).astype(np.int64)
-        ev = evaluate(prob, x)
-        objective = ev.objective
-    bound_search = res.get("mip_dual_bound", None)
-    if bound_search is None or not np.isfinite(bound_search):
-        bound_search = res.fun if status == "optimal" and res.fun is not None else -math.inf
-    bound = sense * float(bound_search)
-    if ev is not None:
-        gap = abs(ev.search_objective - float(bound_search)) / max(abs(ev.search_objective),
-                                                                    1e-12)
-        if status == "optimal" and ev.search_objective < float(bound_search):
-            gap = 0.0       # rounding: the re-scored value lies a hair below the bound
-    else:
-        gap = math.inf
-    milp_obj = sense * float(res.fun) if res.fun is not None else math.nan
-    if status == "optimal":
-        msg = (f"HiGHS proved optimality (gap {gap:.2e})"
-               + (f"; exponential penalties under-estimated by at most "
-                  f"{exp_err:.1e} relative in the model" if exp_err else "") + ".")
-    elif x is not None:
-        msg = (f"HiGHS stopped ({status}) with objective {objective:.10g}, bound "
-               f"{bound:.10g}, gap {gap:.3%}.")
-    else:
-        msg = f"HiGHS found no assignment ({status}): {res.message}"
+    status = _status(res)
+    x = _assignment(prob, y, res)
+    ev = None if x is None else evaluate(prob, x)
+    objective = math.nan if ev is None else ev.objective
+    bound, gap = _bound_and_gap(res, status, prob.sense, ev)
+    milp_obj = prob.sense * float(res.fun) if res.fun is not None else math.nan
     return MilpResult(x=x, objective=objective, bound=bound, gap=gap, status=status,
-                      seconds=seconds, milp_objective=milp_obj, message=msg,
+                      seconds=seconds, milp_objective=milp_obj,
+                      message=_message(status, res, x, objective, bound, gap, exp_err),
                       n_variables=len(model.c), n_constraints=len(model.rlo),
                       n_binaries=int(sum(model.integ)), exp_rel_error=exp_err,
                       evaluation=ev)

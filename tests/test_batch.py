@@ -199,8 +199,13 @@ def test_cli_out_dir_names_clash_and_missing_folder(tmp_path, capsys):
     assert main(["solve", *files, "--format", "orlib-gap", "--out-dir", str(tmp_path)]) == 2
     assert "two problems would write p.json" in capsys.readouterr().err
     assert main(["solve", *files, "--format", "orlib-gap", "--out-dir",
-                 str(tmp_path / "nope")]) == 2
+                 str(tmp_path / "nope" / "deeper")]) == 2
     assert "--out-dir: folder" in capsys.readouterr().err
+    assert not (tmp_path / "nope").exists()
+    # a missing folder whose parent exists is made
+    assert main(["solve", files[0], "--format", "orlib-gap", "--sweeps", "20", "--chains",
+                 "2", "--seed", "0", "--quiet", "--out-dir", str(tmp_path / "new")]) == 0
+    assert (tmp_path / "new" / "p.json").is_file()
 
 
 def test_memory_groups_run_in_turn_and_equal_separate_runs(monkeypatch):

@@ -129,3 +129,33 @@ def test_without_matplotlib_says_how_to_install(tmp_path, example, monkeypatch):
         write_report(problem, r, tmp_path / "rep")
     assert INSTALL_HINT == "pip install 'satea[plot]'"
     assert not (tmp_path / "rep").exists()
+
+
+def test_convergence_y_range_not_set_by_the_start(tmp_path, monkeypatch):
+    """The first sweeps (1e7 here) run off the top; the y range resolves the last 90%."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from satea.plots import plot_convergence
+    drawn = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (drawn.append(fig),
+                                                                  save(fig, *a, **k)))
+    long = np.concatenate([[1e7, 3e4, 200.0], np.linspace(10.0, 2.0, 197)])
+    short = np.concatenate([[5e6, 1e3], np.linspace(8.0, 2.5, 38)])
+    for traces in ([("run", long)], [("long", long), ("short", short)]):
+        plot_convergence(traces, tmp_path / "convergence.png")
+        ax = drawn[-1].axes[0]
+        lo, hi = ax.get_ylim()
+        assert hi < 1e3, "the y range is set by the first sweeps"
+        tail = long[len(long) // 10:]
+        if ax.get_yscale() == "log":
+            lo, hi, tail = np.log10(lo), np.log10(hi), np.log10(tail)
+        assert lo <= tail.min() and tail.max() <= hi
+        assert (tail.max() - tail.min()) / (hi - lo) > 0.5      # the tail fills the axis
+        assert any("y axis fitted" in t.get_text() for t in ax.texts)
+        assert ax.get_legend() is not None
+    # a flat tail has nothing to resolve: the y range keeps every point, as before
+    plot_convergence([("flat", np.array([50.0, 3.0, 3.0, 3.0]))], tmp_path / "c.png")
+    lo, hi = drawn[-1].axes[0].get_ylim()
+    assert lo < 3.0 and hi > 50.0

@@ -1,0 +1,618 @@
+"""Figures of a result: the PNGs that :func:`satea.report.write_report` links.
+
+:func:`plot_gantt`        a row per server: jobs as bars in dispatch order, deadlines, late
+                          jobs highlighted, time-of-use price shaded behind curve servers
+:func:`plot_breakdown`    energy cost by server and by GPU type (idle / dynamic), penalty by
+                          kind
+:func:`plot_convergence`  best objective over sweeps, one line per run
+:func:`plot_front`        the energy / penalty Pareto front
+
+and what they draw from: :class:`_View` (one result re-scored at its lambda),
+:func:`energy_by_gpu` and :func:`penalty_by_kind` (also the page's tables), :func:`_traces`
+and :func:`_front_arrays`.
+
+matplotlib is an optional extra (``pip install 'satea[plot]'``), imported inside the
+functions so that this module imports without it; it is drawn with the Agg canvas through
+:class:`matplotlib.figure.Figure`, so no GUI and no global pyplot state.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .compile import ProblemArrays
+from .model import PENALTY_KINDS, Fleet
+from .objective import evaluate
+
+INSTALL_HINT = "pip install 'satea[plot]'"
+DPI = 110
+_H = 3600.0
+ON_TIME, LATE, IDLE, DYNAMIC = "#4c78a8", "#e45756", "#b8c6d9", "#2f5d8a"
+#: Share of the longest run's sweeps left out when fitting the convergence plot's y range.
+CONVERGENCE_SKIP = 0.05
+
+
+def _need_matplotlib():
+    """matplotlib's Figure, or an ImportError that says how to install it."""
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.figure import Figure
+    except ImportError as e:
+        raise ImportError(f"reports and plots need matplotlib: {INSTALL_HINT}") from e
+    return Figure
+
+
+# ---------------------------------------------------------------------------------------
+# inputs
+# ---------------------------------------------------------------------------------------
+
+class _View:
+    """What the figures need of one result: the problem at its lambda, x, the evaluation,
+    and names."""
+
+    def __init__(self, problem: ProblemArrays, result, fleet: Fleet | None):
+        from .result import AnnealResult, assignment_from_names
+        if isinstance(result, AnnealResult):
+            x, lam = np.asarray(result.x, np.int64), float(result.lam)
+            self.meta = result.to_dict()
+        elif isinstance(result, dict):
+            if not isinstance(result.get("assignment"), dict):
+                raise ValueError("result: expected a satea-result/1 object with 'assignment'")
+            x = assignment_from_names(problem, result["assignment"])
+            lam = float(result.get("lambda", problem.lam))
+            self.meta = {k: v for k, v in result.items() if k not in ("assignment", "jobs",
+                                                                         "trace")}
+        else:
+            raise TypeError(f"result: expected an AnnealResult or a satea-result/1 dict, "
+                            f"got {type(result).__name__}")
+        self.problem = problem.with_lambda(lam)
+        self.lam, self.x = lam, x
+        self.ev = evaluate(self.problem, x)
+        self.fleet = fleet
+        G = problem.n_server_classes
+        self.gpu_names = (list(fleet.gpus) if fleet is not None and len(fleet.gpus) == G
+                          else [f"GPU type {g}" for g in range(G)])
+        curve_names = list(fleet.price_curves) if fleet is not None else []
+        self.curve_names = curve_names if len(curve_names) == len(problem.curve_len) else [
+            f"curve {c}" for c in range(len(problem.curve_len))]
+
+    # caller-order job arrays
+    @property
+    def due(self) -> np.ndarray:
+        return self.problem.to_caller(self.problem.due)
+
+    @property
+    def pen_kind(self) -> np.ndarray:
+        return self.problem.to_caller(self.problem.pen_kind)
+
+    def server_label(self, s: int) -> str:
+        p = self.problem
+        g = self.gpu_names[int(p.server_class[s])]
+        if p.curve_id[s] >= 0:
+            price = f"TOU {self.curve_names[int(p.curve_id[s])]}"
+        else:
+            price = f"{p.price_const[s]:.3g}/kWh"
+        return f"{p.server_names[s]}  {g}  {price}"
+
+
+def _traces(result, traces, front) -> list[tuple[str, np.ndarray]]:
+    """[(label, trace)] from ``traces`` (mapping label -> array, or a list of results), or
+    else from the result (an AnnealResult's trace, a dict's "trace") and the front."""
+    from .result import AnnealResult
+    out = []
+
+    def add(label, tr):
+        tr = np.asarray(tr, np.float64).reshape(-1)
+        if tr.size:
+            out.append((str(label), tr))
+
+    def from_obj(obj, i):
+        if isinstance(obj, AnnealResult):
+            add(f"{obj.backend} ({obj.chains} chains, {obj.seconds:.3g} s)", obj.trace)
+        elif isinstance(obj, dict) and obj.get("trace") is not None:
+            lab = obj.get("backend", f"run {i + 1}")
+            if "chains" in obj:
+                lab += f" ({obj['chains']} chains"
+                lab += f", {obj['seconds']:.3g} s)" if "seconds" in obj else ")"
+            add(lab, obj["trace"])
+        elif isinstance(obj, (list, tuple, np.ndarray)):
+            add(f"run {i + 1}", obj)
+
+    if traces is not None:
+        if isinstance(traces, dict):
+            for k, v in traces.items():
+                add(k, v.trace if isinstance(v, AnnealResult) else v)
+        else:
+            for i, t in enumerate(traces):
+                from_obj(t, i)
+        return out
+    from_obj(result, 0)
+    if front is not None:
+        run = getattr(front, "run", None)
+        if run is not None:
+            add(f"pareto launch: {run.backend} ({run.chains} chains, all lambdas)", run.trace)
+        elif isinstance(front, dict) and front.get("trace"):
+            add(f"pareto launch: {front.get('backend', '?')} (all lambdas)", front["trace"])
+    return out
+
+
+def _front_arrays(front):
+    """(lambda, energy, penalty) of the front's points and of its candidates (or None)."""
+    if front is None:
+        return None
+    if isinstance(front, dict):
+        pts = front.get("points", [])
+        lam = np.array([p["lambda"] for p in pts], np.float64)
+        e = np.array([p["energy_cost"] for p in pts], np.float64)
+        pen = np.array([p["penalty"] for p in pts], np.float64)
+        return lam, e, pen, None
+    cand = getattr(front, "candidates", None)
+    return front.lam, front.energy_cost, front.penalty, cand
+
+
+def _servers_shown(v: _View, max_servers: int) -> tuple[np.ndarray, str]:
+    """Server rows to draw (all, or the busiest ``max_servers``) and a title note."""
+    m = v.problem.n_servers
+    if m <= max_servers:
+        return np.arange(m), ""
+    used = np.flatnonzero(~np.isnan(v.ev.server_on))
+    top = used[np.argsort(-v.ev.server_busy[used], kind="stable")[:max_servers]]
+    return np.sort(top), f" ({len(top)} busiest of {m} servers)"
+
+
+def _energy_parts(v: _View):
+    """Per server: (idle, dynamic) energy cost."""
+    p, ev = v.problem, v.ev
+    dyn = np.bincount(v.x, weights=ev.job_energy_cost, minlength=p.n_servers)
+    idle = np.maximum(ev.server_energy_cost - dyn, 0.0)
+    return idle, dyn
+
+
+def penalty_by_kind(v: _View) -> list[dict]:
+    """Per penalty kind: jobs, late jobs, unweighted penalty and lambda x penalty."""
+    kinds = v.pen_kind
+    out = []
+    for k, name in enumerate(PENALTY_KINDS):
+        sel = kinds == k
+        if k == 0 and not sel.any():
+            continue
+        pen = float(v.ev.job_penalty[sel].sum())
+        out.append(dict(kind=name, jobs=int(sel.sum()), late=int((v.ev.lateness[sel] > 0).sum()),
+                        penalty=pen, weighted=v.lam * pen))
+    return out
+
+
+def energy_by_gpu(v: _View) -> list[dict]:
+    """Per GPU type with servers: servers, used servers, jobs, idle / dynamic / total
+    energy cost."""
+    idle, dyn = _energy_parts(v)
+    sc = v.problem.server_class
+    G = v.problem.n_server_classes
+    out = []
+    for g in range(G):
+        sel = sc == g
+        if not sel.any():
+            continue
+        used = sel & ~np.isnan(v.ev.server_on)
+        out.append(dict(gpu=v.gpu_names[g], servers=int(sel.sum()), used=int(used.sum()),
+                        jobs=int(np.isin(v.x, np.flatnonzero(sel)).sum()),
+                        idle=float(idle[sel].sum()), dynamic=float(dyn[sel].sum()),
+                        energy_cost=float(idle[sel].sum() + dyn[sel].sum())))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Gantt chart
+# ---------------------------------------------------------------------------------------
+
+def _gantt_end(v: _View, rows: np.ndarray) -> float:
+    """Seconds the chart spans: the last completion or deadline on the rows shown, +2%."""
+    ev, due = v.ev, v.due
+    on_shown = np.isin(v.x, rows)
+    t_end = float(np.nanmax(ev.completion[on_shown])) if on_shown.any() else 1.0
+    fin_due = due[on_shown & np.isfinite(due)]
+    return max(t_end, float(fin_due.max()) if fin_due.size else 0.0, 1.0) * 1.02
+
+
+def _gantt_prices(ax, v: _View, rows: np.ndarray, row_of: dict, t_end: float):
+    """Shade the time-of-use price behind the rows of curve servers; the last image drawn
+    (for the colorbar), or None without curve servers."""
+    from matplotlib.colors import Normalize
+    p = v.problem
+    curve_rows = [s for s in rows if p.curve_id[s] >= 0]
+    price_img = None
+    if not curve_rows:
+        return price_img
+    vals = p.curve_vals
+    # one norm for every strip, so that a colour is the same price on every row
+    norm = Normalize(float(vals.min()), float(vals.max()) if vals.max() > vals.min()
+                     else float(vals.min()) + 1e-9)
+    for s in curve_rows:
+        c = int(p.curve_id[s])
+        a, L, step = int(p.curve_start[c]), int(p.curve_len[c]), float(p.curve_step[c])
+        k = min(int(math.ceil(t_end / step)), 20000)
+        strip = vals[a:a + L][np.arange(k) % L][None, :]
+        y = row_of[int(s)]
+        price_img = ax.imshow(strip, extent=(0, k * step / _H, y - 0.5, y + 0.5),
+                              aspect="auto", cmap="YlOrBr", norm=norm, alpha=0.45,
+                              interpolation="nearest", origin="lower", zorder=0)
+    return price_img
+
+
+def _gantt_row(ax, v: _View, s: int, y: int, late: np.ndarray, pt_per_h: float) -> None:
+    """One server's row: its on-time line, its jobs' bars, deadlines and (if they fit)
+    names."""
+    p, ev, due = v.problem, v.ev, v.due
+    if not np.isnan(ev.server_on[s]):
+        ax.plot([ev.server_on[s] / _H, ev.server_off[s] / _H], [y, y], color="0.45",
+                lw=1.0, zorder=1)
+    jobs = np.flatnonzero(v.x == s)
+    jobs = jobs[np.argsort(ev.start[jobs], kind="stable")]     # dispatch order
+    if jobs.size == 0:
+        return
+    st, dur = ev.start[jobs] / _H, (ev.completion[jobs] - ev.start[jobs]) / _H
+    colors = [LATE if late[j] else ON_TIME for j in jobs]
+    ax.barh(np.full(jobs.size, y), dur, left=st, height=0.62, color=colors,
+            edgecolor="white", linewidth=0.8, zorder=2)
+    d = due[jobs]
+    ok = np.isfinite(d) & ~late[jobs]       # on time: a short tick above the bar
+    ax.vlines(d[ok] / _H, y - 0.47, y - 0.31, colors="0.15", linewidth=0.9, zorder=3)
+    ok = np.isfinite(d) & late[jobs]        # late: a full-height line in the bar
+    ax.vlines(d[ok] / _H, y - 0.47, y + 0.36, colors="#6b0a0a", linewidth=1.5, zorder=3)
+    if p.n_jobs <= 400:                     # beyond, names are unreadable anyway
+        for j, a0, w in zip(jobs.tolist(), st.tolist(), dur.tolist()):
+            if w * pt_per_h >= 7 * 0.62 * len(p.job_names[j]) + 6:   # the name fits
+                ax.text(a0 + w / 2, y, p.job_names[j], ha="center", va="center",
+                        fontsize=7, color="white", zorder=4, clip_on=True)
+
+
+def _gantt_legend(fig, ax, price_img) -> None:
+    """The legend below the axes and, with prices shaded, the price colorbar."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    handles = [Patch(color=ON_TIME, label="job on time"), Patch(color=LATE, label="late job"),
+               Line2D([], [], marker="|", ms=7, mew=0.9, ls="", color="0.15",
+                      label="deadline (on-time job)"),
+               Line2D([], [], marker="|", ms=11, mew=1.5, ls="", color="#6b0a0a",
+                      label="deadline (late job)"),
+               Line2D([], [], color="0.45", lw=1.0, label="server on (idle between jobs)")]
+    if price_img is not None:
+        handles.append(Patch(color="#e7a94a", alpha=0.45, label="time-of-use price"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
+               frameon=False)
+    if price_img is not None:
+        cb = fig.colorbar(price_img, ax=ax, pad=0.01, fraction=0.03)
+        cb.set_label("time-of-use price (currency/kWh)", fontsize=8)
+        cb.ax.tick_params(labelsize=7)
+
+
+def plot_gantt(v: _View, path, max_servers: int = 60) -> Path:
+    """Draw the schedule as a Gantt chart, a row per server, time in hours.
+
+    Jobs are bars in dispatch order, the server's on-time a thin line, deadlines ticks,
+    late jobs red, the time-of-use price shaded behind curve servers.
+
+    Parameters
+    ----------
+    v : _View
+        The result.
+    path : path
+        The PNG to write.
+    max_servers : int
+        Rows at most: beyond, the busiest servers.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    Figure = _need_matplotlib()
+    p = v.problem
+    rows, note = _servers_shown(v, max_servers)
+    row_of = {int(s): i for i, s in enumerate(rows)}
+    t_end = _gantt_end(v, rows)
+    T = t_end / _H                                      # hours
+    n = len(rows)
+    fig = Figure(figsize=(12.0, max(3.6, 0.42 * n + 1.8)), dpi=DPI)
+    ax = fig.add_subplot(1, 1, 1)
+    price_img = _gantt_prices(ax, v, rows, row_of, t_end)
+    late = v.ev.lateness > 0
+    pt_per_h = 0.82 * fig.get_figwidth() * 72 / T     # about: axes width in points / hours
+    for s in rows:
+        _gantt_row(ax, v, int(s), row_of[int(s)], late, pt_per_h)
+    ax.set_yticks(np.arange(n))
+    ax.set_yticklabels([v.server_label(int(s)) for s in rows], fontsize=8)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(0, T)
+    ax.set_xlabel("time (h)")
+    ax.set_ylabel("server  (GPU type, price)")
+    ax.set_title(f"Schedule of {p.name}{note}: {p.n_jobs} jobs, {int(late.sum())} late "
+                 f"(lambda = {v.lam:g})", fontsize=11)
+    ax.grid(axis="x", color="0.85", lw=0.6, zorder=-1)
+    ax.set_axisbelow(True)
+    _gantt_legend(fig, ax, price_img)
+    fig.tight_layout(rect=(0, 0.42 / fig.get_figheight(), 1, 1))
+    fig.savefig(path)
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------------------
+# breakdown
+# ---------------------------------------------------------------------------------------
+
+def _bars_by_server(ax, v: _View, max_servers: int) -> None:
+    """Idle and dynamic energy cost stacked, a bar per server (the busiest beyond)."""
+    p = v.problem
+    idle, dyn = _energy_parts(v)
+    rows, note = _servers_shown(v, max_servers)
+    xs = np.arange(len(rows))
+    ax.bar(xs, idle[rows], color=IDLE, label="idle (server on)")
+    ax.bar(xs, dyn[rows], bottom=idle[rows], color=DYNAMIC, label="dynamic (jobs running)")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([p.server_names[s] for s in rows], rotation=90 if len(rows) > 24 else 0,
+                       fontsize=8)
+    ax.set_xlim(-0.6, len(rows) - 0.4)
+    ax.set_ylabel("energy cost (currency)")
+    ax.set_xlabel("server")
+    ax.set_title(f"Energy cost by server{note}: total {v.ev.energy_cost:.4g}", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", color="0.88", lw=0.6)
+    ax.set_axisbelow(True)
+
+
+def _bars_by_gpu(ax, v: _View) -> None:
+    """Idle and dynamic energy cost stacked, a bar per GPU type."""
+    rows_g = energy_by_gpu(v)
+    xs = np.arange(len(rows_g))
+    ig = np.array([r["idle"] for r in rows_g])
+    dg = np.array([r["dynamic"] for r in rows_g])
+    ax.bar(xs, ig, color=IDLE, label="idle")
+    ax.bar(xs, dg, bottom=ig, color=DYNAMIC, label="dynamic")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([f"{r['gpu']}\n{r['used']}/{r['servers']} used\n{r['jobs']} jobs"
+                        for r in rows_g], fontsize=8 if len(rows_g) <= 6 else 7)
+    ax.set_ylabel("energy cost (currency)")
+    ax.set_xlabel("GPU type")
+    ax.set_title("Energy cost by GPU type", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", color="0.88", lw=0.6)
+    ax.set_axisbelow(True)
+
+
+def _bars_by_penalty_kind(ax, v: _View) -> None:
+    """Unweighted penalty, a bar per penalty kind that jobs have, values annotated."""
+    kinds = [r for r in penalty_by_kind(v) if r["kind"] != "none"]
+    xs = np.arange(len(kinds))
+    vals = np.array([r["penalty"] for r in kinds])
+    bars = ax.bar(xs, vals, color=LATE)
+    ax.set_xticks(xs)
+    ax.set_xticklabels([f"{r['kind']}\n{r['late']}/{r['jobs']} late" for r in kinds],
+                       fontsize=8)
+    ax.set_ylabel("penalty (currency, unweighted)")
+    ax.set_xlabel("penalty kind")
+    total = v.ev.penalty
+    ax.set_title(f"Penalty by kind: total {total:.4g}, x lambda {v.lam:g} = "
+                 f"{v.lam * total:.4g}", fontsize=10)
+    if vals.size and vals.max() > 0:
+        # exponential penalties dwarf linear ones: a log axis keeps every bar visible
+        if vals.max() / max(vals[vals > 0].min(), 1e-300) > 1e3:
+            ax.set_yscale("log")
+        for b, val in zip(bars, vals):
+            ax.annotate(f"{val:.3g}", (b.get_x() + b.get_width() / 2, b.get_height()),
+                        ha="center", va="bottom", fontsize=8, xytext=(0, 2),
+                        textcoords="offset points")
+        ax.margins(y=0.15)
+    else:
+        ax.text(0.5, 0.5, "no penalty: every job on time", ha="center", va="center",
+                transform=ax.transAxes, fontsize=10)
+        ax.set_ylim(0, 1)
+    ax.grid(axis="y", color="0.88", lw=0.6)
+    ax.set_axisbelow(True)
+
+
+def plot_breakdown(v: _View, path, max_servers: int = 60) -> Path:
+    """Draw energy cost by server and by GPU type (idle / dynamic stacked) and penalty by
+    kind.
+
+    Parameters
+    ----------
+    v : _View
+        The result.
+    path : path
+        The PNG to write.
+    max_servers : int
+        Bars of the per-server panel at most: beyond, the busiest servers.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    Figure = _need_matplotlib()
+    fig = Figure(figsize=(12.0, 7.6), dpi=DPI)
+    gs = fig.add_gridspec(2, 2, height_ratios=[1.0, 1.0], width_ratios=[1.3, 1.0])
+    _bars_by_server(fig.add_subplot(gs[0, :]), v, max_servers)
+    _bars_by_gpu(fig.add_subplot(gs[1, 0]), v)
+    _bars_by_penalty_kind(fig.add_subplot(gs[1, 1]), v)
+    fig.suptitle(f"objective {v.ev.objective:.6g} = energy {v.ev.energy_cost:.6g} + "
+                 f"{v.lam:g} x penalty {v.ev.penalty:.6g}", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------------------
+# convergence
+# ---------------------------------------------------------------------------------------
+
+def _convergence_range(traces: list[tuple[str, np.ndarray]]) -> tuple[float, float, int]:
+    """(lo, hi) of the finite trace values after the first ``k`` sweeps, and ``k``.
+
+    ``k`` is :data:`CONVERGENCE_SKIP` of the longest run's sweeps, the same sweep for every
+    run, so that a short run's start is cut like a long one's; each run keeps at least its
+    last value. (nan, nan, 0) when no value is finite.
+    """
+    n = max(tr.size for _, tr in traces)
+    k = int(math.ceil(CONVERGENCE_SKIP * n))
+    tails = [tr[min(k, tr.size - 1):] for _, tr in traces]
+    vals = np.concatenate([t[np.isfinite(t)] for t in tails])
+    if not vals.size:
+        return math.nan, math.nan, 0
+    return float(vals.min()), float(vals.max()), k
+
+
+def _convergence_ylim(ax, traces: list[tuple[str, np.ndarray]]) -> None:
+    """Fit the y axis to the traces after their first few sweeps; note what it cuts off.
+
+    The first sweeps start from random assignments, often orders of magnitude above where
+    the search settles (1e7 against 2 on the example fleet): a y range, log or not, fitted to
+    them flattens every later improvement into the bottom of the plot. So the range fits
+    the rest, and the start runs off the top with a note of its height.
+    """
+    lo, hi, k = _convergence_range(traces)
+    start = max((float(np.nanmax(tr[:k])) for _, tr in traces
+                 if tr[:k].size and np.isfinite(tr[:k]).any()), default=-math.inf)
+    if not (hi > lo) or start <= hi:
+        # a flat tail (nothing to resolve) or nothing cut: matplotlib's own fit, as before
+        vals = np.concatenate([tr[np.isfinite(tr)] for _, tr in traces])
+        if vals.size and vals.min() > 0 and vals.max() / vals.min() > 100:
+            ax.set_yscale("log")
+        return
+    if lo > 0 and hi / lo > 100:
+        ax.set_yscale("log")
+        f = (hi / lo) ** 0.05                           # 5% margins in log space
+        ax.set_ylim(lo / f, hi * f)
+    else:
+        pad = 0.05 * (hi - lo)                          # matplotlib's default margins
+        ax.set_ylim(lo - pad, hi + pad)
+    # upper right: the traces fall steeply at the left and settle at the bottom
+    cut = "sweep 1 reaches" if k == 1 else f"sweeps 1-{k} reach up to"
+    ax.text(0.99, 0.98, f"y axis fitted to sweeps {k + 1} on; {cut} {start:.4g}",
+            transform=ax.transAxes, ha="right", va="top", fontsize=8, color="0.3")
+
+
+def plot_convergence(traces: list[tuple[str, np.ndarray]], path) -> Path:
+    """Draw the best objective over sweeps, one line per run.
+
+    The y axis fits the runs after their first few sweeps (:data:`CONVERGENCE_SKIP` of
+    the longest run), so that the start does not flatten the rest; a note says so.
+
+    Parameters
+    ----------
+    traces : list of (label, trace)
+        Best objective after each sweep, per run.
+    path : path
+        The PNG to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    Figure = _need_matplotlib()
+    fig = Figure(figsize=(9.0, 5.0), dpi=DPI)
+    ax = fig.add_subplot(1, 1, 1)
+    styles = ["-", "--", ":", "-."]
+    for i, (label, tr) in enumerate(traces):
+        ok = np.isfinite(tr)
+        sw = np.arange(1, tr.size + 1)
+        # identical streams give identical traces on every backend: dashes keep both seen
+        ax.plot(sw[ok], tr[ok], lw=2.2 if i == 0 else 1.6, ls=styles[i % len(styles)],
+                label=label)
+    if traces:
+        _convergence_ylim(ax, traces)
+    ax.set_xlabel("sweep (n_jobs attempted moves per chain)")
+    ax.set_ylabel("best objective over chains (currency)")
+    ax.set_title("Convergence: best search objective after each sweep", fontsize=11)
+    ax.grid(color="0.88", lw=0.6)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------------------
+# Pareto front
+# ---------------------------------------------------------------------------------------
+
+def _lambda_norm(front, lp: np.ndarray):
+    """A log colour scale over the front's positive lambda ladder (else the points')."""
+    from matplotlib.colors import LogNorm
+    ladder = (front.get("lambdas") if isinstance(front, dict)
+              else getattr(front, "lambdas", None))
+    ladder = np.asarray(ladder if ladder is not None else lp, np.float64)
+    # colours span the ladder, so that one lambda has one colour on every front
+    ladder = ladder[ladder > 0] if (ladder > 0).any() else lp
+    lo, hi = float(ladder.min()), float(ladder.max())
+    return LogNorm(lo, hi if hi > lo else lo * 10)
+
+
+def plot_front(front, path, result_point: tuple[float, float] | None = None) -> Path:
+    """Draw the Pareto front: energy cost against penalty, points coloured by lambda.
+
+    Parameters
+    ----------
+    front : ParetoFront or satea-front/1 dict
+        The front; a ParetoFront's dominated chain bests are drawn in grey.
+    path : path
+        The PNG to write.
+    result_point : (energy, penalty), optional
+        Starred.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    Figure = _need_matplotlib()
+    lam, e, pen, cand = _front_arrays(front)
+    fig = Figure(figsize=(9.0, 6.0), dpi=DPI)
+    ax = fig.add_subplot(1, 1, 1)
+    allpen = pen if cand is None else np.concatenate([pen, cand[:, 1]])
+    if cand is not None and cand.size:
+        ax.scatter(cand[:, 0], cand[:, 1], s=12, color="0.7", label="dominated chain best",
+                   zorder=1)
+    ax.step(e, pen, where="post", color="0.35", lw=1.0, zorder=2)
+    pos = lam > 0
+    sc = None
+    if pos.any():
+        lp = lam[pos]
+        sc = ax.scatter(e[pos], pen[pos], c=lp, cmap="viridis", norm=_lambda_norm(front, lp),
+                        s=38, edgecolor="black", linewidth=0.5, zorder=3, label="front point")
+    if (~pos).any():
+        ax.scatter(e[~pos], pen[~pos], marker="s", s=38, color="white", edgecolor="black",
+                   zorder=3, label="front point, lambda = 0")
+    if result_point is not None:
+        ax.scatter([result_point[0]], [result_point[1]], marker="*", s=220, color="#e45756",
+                   edgecolor="black", zorder=4, label="reported result")
+    # y: penalties often span many decades (exponential penalties of lambda ~ 0)
+    posp = allpen[allpen > 0]
+    if posp.size and posp.max() / posp.min() > 100:
+        if (allpen <= 0).any():
+            ax.set_yscale("symlog", linthresh=float(posp.min()))
+        else:
+            ax.set_yscale("log")
+    ax.set_xlabel("energy cost (currency)")
+    ax.set_ylabel("penalty (currency, unweighted)")
+    ax.set_title(f"Energy / timeliness trade-off: {len(e)} non-dominated points", fontsize=11)
+    ax.grid(color="0.88", lw=0.6, which="major")
+    ax.legend(fontsize=8, loc="upper right")
+    if sc is not None:
+        cb = fig.colorbar(sc, ax=ax, pad=0.01)
+        cb.set_label("lambda of the chain that found it", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    return Path(path)
+
+
+__all__ = [
+    "INSTALL_HINT",
+    "energy_by_gpu",
+    "penalty_by_kind",
+    "plot_breakdown",
+    "plot_convergence",
+    "plot_front",
+    "plot_gantt",
+]
