@@ -185,7 +185,13 @@ def cmd_solve(args) -> int:
         r.write(args.out, explain=args.explain)
         if not args.quiet:
             print(f"  result written to {args.out}")
-    if args.explain and not args.quiet:
+    if args.explain and not args.quiet and problem.kind == "assignment":
+        print(f"  {'job':>12} {'server':>10} {'server_index':>12} {'cost':>12} "
+              f"{'resource':>10}")
+        for e in r.explain():
+            print(f"  {e['job']:>12} {e['server']:>10} {e['server_index']:>12} "
+                  f"{e['cost']:>12.6g} {e['resource']:>10.6g}")
+    elif args.explain and not args.quiet:
         # the columns are explain()'s keys (times in seconds)
         print(f"  {'job':>12} {'server':>10} {'start':>12} {'completion':>12} "
               f"{'lateness':>10} {'penalty':>10} {'energy_cost':>11}")

@@ -103,7 +103,15 @@ class AnnealResult:
         return self.chains * self.sweeps * per / max(self.seconds, 1e-12)
 
     def explain(self) -> list[dict]:
-        """Per job: server, start, completion, lateness, penalty, dynamic energy cost."""
+        """Per job: server, start, completion, lateness, penalty, dynamic energy cost; for
+        an assignment problem (no schedule, no energy) the server's name and its index in
+        ``x``, the job's cost there (in the caller's sense) and its resource use."""
+        p = self.problem
+        if p.kind == "assignment":   # job i is class i, server s class s (compile_assignment)
+            return [dict(job=j, server=p.server_names[s], server_index=int(s),
+                         cost=float(p.sense * p.fixed_cost[i, s]),
+                         resource=float(p.work_scale[i, s]))
+                    for i, (j, s) in enumerate(zip(p.job_names, self.x.tolist()))]
         ev, names = self.evaluation, self.problem.server_names
         return [dict(job=j, server=names[s], start=float(ev.start[i]),
                      completion=float(ev.completion[i]), lateness=float(ev.lateness[i]),

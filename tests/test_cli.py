@@ -307,3 +307,25 @@ def test_constant_prices_let_the_milp_solve(tmp_path, capsys):
     assert main(["solve", str(inst), "--method", "milp", "--quiet"]) in (0, 1)
     assert main(["solve", "--method", "milp"]) == 2          # the example has a curve
     assert "--constant-prices" in capsys.readouterr().err
+
+
+def test_gap_explain_shows_cost_and_resource(capsys, tmp_path):
+    """For an assignment problem --explain (and explain()) gives what a GAP has: each job's
+    server with its index in x, its cost there (the caller's sense) and resource use."""
+    from satea.annealing import anneal
+    from satea.compile import compile_assignment
+    cost = np.array([[3.0, 9.0], [8.0, 2.0], [5.0, 5.0]])
+    res = np.array([[1.0, 4.0], [2.0, 3.0], [6.0, 1.0]])
+    p = compile_assignment(cost, res, np.array([10.0, 10.0]), maximize=True)
+    r = anneal(p, chains=2, sweeps=50, seed=0)
+    rows = r.explain()
+    assert [e["server_index"] for e in rows] == r.x.tolist()
+    assert [e["cost"] for e in rows] == [cost[i, s] for i, s in enumerate(r.x)]
+    assert [e["resource"] for e in rows] == [res[i, s] for i, s in enumerate(r.x)]
+    assert sum(e["cost"] for e in rows) == r.fun
+    f = tmp_path / "g.txt"
+    f.write_text("1\n2 3\n3 8 5\n9 2 5\n1 2 6\n4 3 1\n10 10\n")
+    assert main(["solve", str(f), "--format", "orlib-gap", "--maximize", "--seed", "0",
+                 "--explain", "--sweeps", "50", "--chains", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "server_index" in out and "resource" in out and "completion" not in out
