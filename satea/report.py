@@ -269,14 +269,5 @@ def write_front_plot(front, path, result=None) -> Path:
     return plot_front(front, path, pt)
 
 
-__all__ = [
-    "INSTALL_HINT",
-    "energy_by_gpu",
-    "penalty_by_kind",
-    "plot_breakdown",
-    "plot_convergence",
-    "plot_front",
-    "plot_gantt",
-    "write_front_plot",
-    "write_report",
-]
+# the figures' names are satea.plots' (imported above for the page, not re-listed here)
+__all__ = ["INSTALL_HINT", "write_front_plot", "write_report"]

@@ -142,25 +142,15 @@ class _SizingChains:
         self.total = n_chains * len(problems)
         specs = [RunSpec(n_chains, seed, np.arange(n_chains) + (1 << 40),
                          np.full(n_chains, lam), 0.3, 0.0) for lam in lams]
-        Ps = [problem_tuple(p) for p in problems]
-        Ss = [chain_state(p, s, P) for p, s, P in zip(problems, specs, Ps)]
         if len(problems) == 1:
             from .kernels import cpu
-            self.k, self.P, self.S = cpu, Ps[0], Ss[0]
+            P = problem_tuple(problems[0])
+            self.k, self.P, self.S = cpu, P, chain_state(problems[0], specs[0], P)
             cpu.init_cpu(self.P, self.S, problems[0].n_jobs, problems[0].n_servers, True)
             return
-        from .backends.numba_cpu import compile_batch_kernels
-        from .kernels import batch
-        compile_batch_kernels()
-        self.k = batch
-        self.PA, self.poff, self.pshp = batch.pack_problems(Ps)
-        self.SA, self.soff = batch.pack(Ss)
-        self.dims = np.array([[p.n_jobs, p.n_servers, n_chains, p.n_jobs] for p in problems],
-                             np.int64)
-        self.pair_p = np.repeat(np.arange(len(problems), dtype=np.int64), n_chains)
-        self.pair_c = np.tile(np.arange(n_chains, dtype=np.int64), len(problems))
-        batch.init_batch(self.PA, self.poff, self.pshp, self.SA, self.soff, self.dims,
-                         self.pair_p, self.pair_c, np.ones(len(problems), np.uint8))
+        from .backends.numba_cpu import NumbaCPUBatch
+        self.be = NumbaCPUBatch()   # the batch backend's packing, start and launch
+        self.be.start(problems, specs)
 
     def sample(self, n_moves: int) -> list:
         """Search-cost changes of ``n_moves`` random moves per chain of each problem."""
@@ -172,8 +162,9 @@ class _SizingChains:
         per = self.nc * n_moves
         ooff = np.arange(len(self.problems) + 1, dtype=np.int64) * per
         out = np.empty(ooff[-1])
-        self.k.sample_deltas_batch(self.PA, self.poff, self.pshp, self.SA, self.soff,
-                                   self.dims, 0.3, out, ooff)
+        be = self.be
+        be.kb.sample_deltas_batch(be.PA, be.poff, be.pshp, be.SA, be.soff, be.dims, 0.3,
+                                  out, ooff)
         return [out[ooff[i]:ooff[i + 1]] for i in range(len(self.problems))]
 
     def sweep(self, betas: list, caps: list) -> int:
@@ -184,15 +175,10 @@ class _SizingChains:
             self.k.sweep_cpu(self.P, self.S, p.n_jobs, p.n_servers, b, 0, b.size, p.n_jobs,
                              0.3, caps[0], np.empty(self.nc * b.size))
             return self.nc * b.size * p.n_jobs
-        n = [0 if b is None else b.size for b in betas]
-        boff = np.concatenate(([0], np.cumsum(n))).astype(np.int64)
-        toff = np.concatenate(([0], np.cumsum(np.array(n) * self.nc))).astype(np.int64)
-        self.k.sweep_batch(self.PA, self.poff, self.pshp, self.SA, self.soff, self.dims,
-                           self.pair_p, self.pair_c,
-                           np.concatenate([b for b in betas if b is not None]), boff,
-                           np.zeros(len(n), np.int64), np.full(len(n), 0.3),
-                           np.asarray(caps, np.float64), np.empty(toff[-1]), toff)
-        return sum(self.nc * k * p.n_jobs for k, p in zip(n, self.problems))
+        self.be.cap_weight = np.asarray(caps, np.float64)   # known after the first sample
+        self.be.run_block([0] * len(betas), betas)
+        return sum(self.nc * (0 if b is None else b.size) * p.n_jobs
+                   for b, p in zip(betas, self.problems))
 
 
 def sizing_sample(problem: ProblemArrays, seed: int = 0,
