@@ -12,10 +12,11 @@ from typing import Callable
 import numpy as np
 
 from .backends import ChainSnapshot, RunSpec, backend_class
-from .backends.base import compile_clock
+from .backends.base import SerialBatch, compile_clock
 from .compile import ProblemArrays, as_problem
 from .objective import evaluate
 from .result import AnnealResult
+from .strategies import make_strategy
 from .settings import (CONVERGED_CHECKS, CONVERGED_RULE, RunSettings, block_fracs,
                        resolve_batch_settings, resolve_seed, resolve_settings,
                        schedule_record)
@@ -47,6 +48,8 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
            callback: Callable[[Progress], bool | None] | None = None,
            chain_offset: int = 0, return_samples: bool | None = None,
            t_scale=None, stop: str = "auto", sweep_moves: int | None = None,
+           strategy: str = "independent", rungs: int | None = None,
+           exchange_sweeps: int | None = None,
            settings: RunSettings | None = None) -> AnnealResult:
     """Minimise the model's objective by simulated annealing over many independent chains.
 
@@ -102,6 +105,18 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         Attempted moves per chain in one sweep; default ``n_jobs``. A time-budgeted run on
         a problem so large that one sweep would take long uses fewer (recorded), so the
         clock, the schedule and Ctrl-C are served every few hundredths of a second.
+    strategy : {"independent", "tempering", "population"}
+        How the chains work together (:mod:`satea.strategies`): each anneals alone;
+        parallel tempering on a fixed ladder of temperatures between the schedule's ends
+        (no cooling: it runs as long as the stop rule allows); or population annealing
+        (the schedule, with the chains resampled by Boltzmann weights). The last two need
+        one ``lam`` and no ``t_scale``.
+    rungs : int, optional
+        Tempering's ladder: temperatures (default ``chains // 2``, at most 32), geometric
+        from ``t_cold`` to ``t_hot``, chains spread evenly over them.
+    exchange_sweeps : int, optional
+        Sweeps between tempering's exchanges or population's resamplings (default: about
+        4,000 attempted moves per chain).
     settings : RunSettings, optional
         Settings already resolved (:func:`satea.settings.resolve_settings`); the other
         run arguments must then be left out.
@@ -130,6 +145,7 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
             schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
             time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=x0,
             return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
+            strategy=strategy, rungs=rungs, exchange_sweeps=exchange_sweeps,
             on_phase=run.tell)
     return run.run([settings])[0]
 
@@ -141,6 +157,8 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
                  callback: Callable[[Progress], bool | None] | None = None,
                  chain_offset: int = 0, return_samples: bool | None = None, t_scale=None,
                  stop: str = "auto", sweep_moves: int | None = None,
+                 strategy: str = "independent", rungs: int | None = None,
+                 exchange_sweeps: int | None = None,
                  settings: list[RunSettings] | None = None) -> list[AnnealResult]:
     """Anneal many problems in one call: one setup, and one launch per block of sweeps
     over every (problem, chain) pair.
@@ -177,6 +195,7 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
             schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
             time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=x0,
             return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
+            strategy=strategy, rungs=rungs, exchange_sweeps=exchange_sweeps,
             on_phase=run.tell)
     elif (len(settings) != len(probs) or len({st.backend for st in settings}) > 1
           or len({(st.stop, st.time_limit) for st in settings}) > 1):
@@ -195,7 +214,10 @@ class _Plan:
         self.prob, self.st = prob, st
         self.n_plan = st.sweeps
         self.moves = prob.n_jobs if st.sweep_moves is None else st.sweep_moves
-        self.betas = None if st.sweeps is None else st.schedule.betas_for(st.sweeps)
+        self.strategy = make_strategy(st)
+        self.every = self.strategy.every   # exchange points: multiples of it (or None)
+        self.betas = (None if st.sweeps is None else
+                      self.strategy.block_betas(st.schedule.betas_for(st.sweeps)))
         self.trace: list = []
         self.blocks: list = []   # a time budget's blocks: [s0, n, f0, f1]
         self.done = 0
@@ -228,7 +250,13 @@ class _Plan:
         n = min(block, self.n_plan - self.done)
         if self.check is not None:   # the rule sees fixed sweeps
             n = min(n, self.check - self.done % self.check)
+        if self.every is not None:   # ... and so do exchanges
+            n = min(n, self.every - self.done % self.every)
         return self.betas[self.done:self.done + n]
+
+    def exchange_point(self) -> bool:
+        """Whether the chains meet before the next block (tempering, population)."""
+        return self.every is not None and self.done > 0 and self.done % self.every == 0
 
     def at_check(self) -> bool:
         """Whether the converged rule looks at the chains now."""
@@ -284,14 +312,17 @@ class _Run:
         snaps: dict = {}
         compile_seconds, name = 0.0, st0.backend
         self.t_search: float | None = None
+        # chains that meet between blocks need their backend's exchange and gather,
+        # which the one-launch batch backends do not offer: their problems run in turn
+        meet = any(plans[i].every is not None for i in live)
         for gi, group in enumerate(groups):
-            be = cls.batch(len(group))
+            be = SerialBatch(cls) if meet else cls.batch(len(group))
             try:
                 if gi == 0:
                     self.tell("compiling and starting the chains")
                 # a group whose turn came after a stop is started and not searched: its
                 # problems answer with their chains' starting states
-                be.start([plans[i].prob for i in group], [_spec(plans[i].st) for i in group])
+                be.start([plans[i].prob for i in group], [_spec(plans[i]) for i in group])
                 if self.t_search is None:
                     self._search_starts()
                 if self.deadline is not None:   # groups share what is left of the limit
@@ -366,16 +397,23 @@ class _Run:
         block = 1
         while True:
             if self.time_mode:
-                plan = self._budget_block(per_sweep)
+                plan = self._budget_block(per_sweep, plans)
                 if plan is None:
                     return True
                 fracs, last = plan
-                betas = [pl.st.schedule.betas_at(fracs) for pl in plans]
+                betas = [pl.strategy.block_betas(pl.st.schedule.betas_at(fracs))
+                         for pl in plans]
             else:
                 betas = [pl.next_betas(block) if pl.active else None for pl in plans]
                 if all(b is None for b in betas):
                     return True
                 last = False
+            for k, (pl, b) in enumerate(zip(plans, betas)):
+                if b is not None and len(b):
+                    if pl.done == 0:
+                        pl.strategy.started(float(b[0]))
+                    elif pl.exchange_point():
+                        pl.strategy.between(be, k, b)
             tb = time.perf_counter()
             traces = be.run_block([pl.done for pl in plans], betas)
             n = 1
@@ -430,7 +468,7 @@ class _Run:
         left = self.group_deadline - time.perf_counter()
         return max(int(left / max(per_sweep, 1e-12)), 0)
 
-    def _budget_block(self, per_sweep):
+    def _budget_block(self, per_sweep, plans):
         """The next block of a time-budgeted run: (progress fractions of its sweeps, is it
         the last), or None when the budget is spent. The progress ``f`` left is spread
         evenly over the sweeps that still fit at the last measured rate; the block that
@@ -440,6 +478,9 @@ class _Run:
         f = blocks[-1][3] if blocks else 0.0
         left = self.group_deadline - time.perf_counter()
         done = blocks[-1][0] + blocks[-1][1] if blocks else 0
+        # chains that meet do so at fixed sweep counts: no block crosses one
+        cap = min([pl.every - done % pl.every for pl in plans if pl.every is not None],
+                  default=None)
         if per_sweep is None:           # nothing measured yet: one sweep at the hot end
             n, f0, f1 = 1, 0.0, 0.0
             if left <= 0:                # setup used the budget: one sweep, cold
@@ -449,12 +490,17 @@ class _Run:
                 return None
             fit = left / per_sweep
             target = BLOCK_SECONDS / per_sweep
-            if fit <= 1.5 * max(target, 1.0):    # the last block: end cold
+            last = fit <= 1.5 * max(target, 1.0)
+            if last and cap is not None and int(fit) > cap:
+                last = False   # an exchange point lies before the end
+            if last:    # the last block: end cold
                 n = max(1, int(fit))
                 step = (1.0 - f) / n
                 f0, f1 = f + step, 1.0
             else:
                 n = max(1, int(target))
+                if cap is not None:
+                    n = min(n, cap)
                 step = (1.0 - f) / fit
                 f0, f1 = f + step, f + step * n
         blocks.append([done, n, f0, f1])
@@ -491,7 +537,9 @@ class _Run:
                 "compile_seconds": compile_seconds,
                 "compile_seconds_in_call": self.compile_in_call, "sweeps_done": done,
                 "stopped_by": pl.stopped_by, "reason": pl.reason,
-                "schedule": schedule_record(st.schedule, pl.n_plan, done, blocks)}
+                "schedule": schedule_record(st.schedule, pl.n_plan, done, blocks,
+                                            st.strategy),
+                "strategy": pl.strategy.record()}
         return AnnealResult.of_assignment(
             prob, x, ev, message=msg, lam=lam, backend=name, seed=st.seed, chains=st.chains,
             sweeps=done, sweeps_requested=planned, seconds=search_seconds,
@@ -501,9 +549,11 @@ class _Run:
             trace=trace, stopped_by=pl.stopped_by, settings=st, info=info)
 
 
-def _spec(st: RunSettings) -> RunSpec:
+def _spec(pl: _Plan) -> RunSpec:
+    st = pl.st
     return RunSpec(st.chains, st.seed, np.arange(st.chains, dtype=np.int64) + st.chain_offset,
-                   st.lam, st.p_swap, st.cap_weight, st.x0, st.t_scale, st.sweep_moves)
+                   st.lam, st.p_swap, st.cap_weight, st.x0, pl.strategy.t_scale(st),
+                   st.sweep_moves)
 
 
 def _improved(then: np.ndarray, now: np.ndarray) -> bool:

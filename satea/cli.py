@@ -396,6 +396,9 @@ def _run_kwargs(args) -> dict:
               seed=args.seed,
               time_limit=args.time_limit, p_swap=args.p_swap, cap_weight=args.cap_weight,
               stop=args.stop)
+    if hasattr(args, "strategy"):
+        kw.update(strategy=args.strategy or "independent", rungs=args.rungs,
+                  exchange_sweeps=args.exchange_sweeps)
     if args.t_hot is not None or args.t_cold is not None:
         if args.t_hot is None or args.t_cold is None:
             raise ValueError("--t-hot and --t-cold go together (the schedule's two ends)")
@@ -434,6 +437,19 @@ def _add_run_flags(parser, chains: bool = True):
                              "sized from the instance's move costs)")
     parser.add_argument("--t-cold", type=_positive_float, default=None, metavar="T",
                         help="cold end of the schedule (with --t-hot)")
+    if chains:   # one energy for all chains: not pareto's lambda per chain
+        parser.add_argument("--strategy", choices=["independent", "tempering", "population"],
+                            default=None,
+                            help="how the chains work together (satea.strategies): each "
+                                 "anneals alone (default), parallel tempering on a fixed "
+                                 "ladder between the schedule's ends, or population "
+                                 "annealing (resampled by Boltzmann weights)")
+        parser.add_argument("--rungs", type=int, default=None,
+                            help="tempering: temperatures on the ladder (default chains/2, "
+                                 "at most 32)")
+        parser.add_argument("--exchange-sweeps", type=int, default=None, metavar="K",
+                            help="tempering and population: sweeps between exchanges or "
+                                 "resamplings (default: about 4,000 moves per chain)")
 
 
 def _progress_for(args, time_limit=None):

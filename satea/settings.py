@@ -238,6 +238,9 @@ class RunSettings:
     return_samples: bool = True
     sizing: dict = field(default_factory=dict)
     sweep_moves: int | None = None     # attempted moves per chain per sweep; None: n_jobs
+    strategy: str = "independent"      # satea.strategies
+    rungs: int | None = None           # tempering's ladder
+    exchange_sweeps: int | None = None  # sweeps between exchanges or resamplings
 
     def to_dict(self) -> dict:
         """JSON-ready form (the ``settings`` field of result files)."""
@@ -249,7 +252,9 @@ class RunSettings:
              "lambda": float(lam[0]) if lam.size == 1 else [float(v) for v in self.lam],
              "t_scale": None if self.t_scale is None else [float(v) for v in self.t_scale],
              "chain_offset": self.chain_offset, "x0_given": self.x0 is not None,
-             "sweep_moves": self.sweep_moves, "sizing": self.sizing}
+             "sweep_moves": self.sweep_moves, "sizing": self.sizing,
+             "strategy": self.strategy, "rungs": self.rungs,
+             "exchange_sweeps": self.exchange_sweeps}
         if self.stop == "converged":
             d["converged_rule"] = dict(CONVERGED_RULE, checks=CONVERGED_CHECKS)
         return d
@@ -261,7 +266,9 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
                      cap_weight: float | None = None, time_limit: float | None = None,
                      t_scale=None, chain_offset: int = 0, x0=None,
                      return_samples: bool | None = None, stop: str = "auto",
-                     sweep_moves: int | None = None, on_phase=None) -> RunSettings:
+                     sweep_moves: int | None = None, strategy: str = "independent",
+                     rungs: int | None = None, exchange_sweeps: int | None = None,
+                     on_phase=None) -> RunSettings:
     """Check a run's arguments and fill in its defaults (arguments as
     :func:`satea.anneal`).
 
@@ -275,6 +282,7 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
         schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
         time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=[x0],
         return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
+        strategy=strategy, rungs=rungs, exchange_sweeps=exchange_sweeps,
         on_phase=on_phase)[0]
 
 
@@ -323,7 +331,8 @@ class _Draft:
                  schedule=None, lam=None, p_swap=None, cap_weight: float | None = None,
                  time_limit: float | None = None, t_scale=None, chain_offset: int = 0,
                  x0=None, return_samples: bool | None = None, stop: str = "auto",
-                 sweep_moves: int | None = None):
+                 sweep_moves: int | None = None, strategy: str = "independent",
+                 rungs: int | None = None, exchange_sweeps: int | None = None):
         from .backends import resolve
         self.problem = problem
         self.cls = cls = resolve(backend)
@@ -365,6 +374,7 @@ class _Draft:
             raise ValueError("schedule: explicit inverse temperatures fix the sweeps; a "
                              "time-budgeted run takes (t_hot, t_cold)")
         self.return_samples = return_samples
+        self._strategy(strategy, rungs, exchange_sweeps)
         self.sizing: dict[str, Any] = {"by": "caller"}
         if problem.n_jobs == 0:     # an empty planning window: nothing to size or search
             self.sched = self.sched or Schedule(1.0, 1.0)
@@ -378,6 +388,38 @@ class _Draft:
         self.xi = check_x0(self.x0_arg, nc, problem)
         self.ts = (None if self.t_scale_arg is None
                    else per_chain("t_scale", self.t_scale_arg, nc, positive=True))
+
+    def _strategy(self, strategy, rungs, exchange_sweeps) -> None:
+        from .strategies import STRATEGIES
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy: expected one of {', '.join(STRATEGIES)}, "
+                             f"got {strategy!r}")
+        self.strategy = strategy
+        if rungs is not None:
+            if strategy != "tempering":
+                raise ValueError("rungs: only strategy='tempering' has a ladder")
+            rungs = positive_int("rungs", rungs)
+            if rungs > self.n_chains:
+                raise ValueError(f"rungs: {rungs} rungs need at least as many chains, got "
+                                 f"{self.n_chains}")
+        if exchange_sweeps is not None:
+            if strategy == "independent":
+                raise ValueError("exchange_sweeps: independent chains exchange nothing; "
+                                 "give strategy='tempering' or 'population'")
+            exchange_sweeps = positive_int("exchange_sweeps", exchange_sweeps)
+        self.rungs, self.exchange_sweeps = rungs, exchange_sweeps
+        if strategy == "independent":
+            return
+        # both compare energies across chains: one energy function, one temperature scale
+        if np.unique(self.lams).size > 1:
+            raise ValueError(f"lam: strategy={strategy!r} compares chains' energies, so all "
+                             "chains need one lambda (got one per chain)")
+        if self.ts is not None:
+            raise ValueError(f"t_scale: strategy={strategy!r} sets the chains' temperatures "
+                             "itself; leave t_scale out")
+        if strategy == "tempering" and self.sched is not None and self.sched.betas is not None:
+            raise ValueError("schedule: tempering takes (t_hot, t_cold), the ends of its "
+                             "ladder, not inverse temperatures per sweep")
 
     def needs_sizing(self) -> bool:
         return self.sched is None or (self.cap_weight is None and self.problem.has_capacity)
@@ -403,9 +445,9 @@ class _Draft:
             if (self.chains_given is None and self.stop == "time" and cls.name == "numba"
                     and not per_chain_given):
                 assert self.time_limit is not None   # stop == "time" needs one (__init__)
-                self.n_chains = budget_chains(self.n_chains, problem.n_jobs,
-                                              scale.move_seconds,
-                                              (self.time_limit - seconds) * share)
+                self.n_chains = max(self.rungs or 1, budget_chains(
+                    self.n_chains, problem.n_jobs, scale.move_seconds,
+                    (self.time_limit - seconds) * share))
                 if self.n_chains != self.d_chains:
                     self.sizing["chains"] = (
                         f"{self.n_chains}, not {self.d_chains}: fewer chains get "
@@ -420,10 +462,17 @@ class _Draft:
         rs = self.return_samples
         if rs is None:
             rs = self.n_chains * problem.n_jobs <= 1 << 24
+        from .strategies import default_exchange_sweeps, default_rungs
+        rungs, every = self.rungs, self.exchange_sweeps
+        if self.strategy == "tempering" and rungs is None:
+            rungs = min(default_rungs(self.n_chains), self.n_chains)
+        if self.strategy != "independent" and every is None:
+            every = default_exchange_sweeps(
+                problem.n_jobs if self.sweep_moves is None else self.sweep_moves)
         return RunSettings(cls.name, self.n_chains, self.seed, self.sweeps, self.time_limit,
                            self.stop, self.sched, self.p_swap, float(cap_weight), self.lams,
                            self.ts, self.chain_offset, self.xi, bool(rs), self.sizing,
-                           self.sweep_moves)
+                           self.sweep_moves, self.strategy, rungs, every)
 
 
 def budget_chains(chains: int, n_jobs: int, move_seconds: float, seconds: float) -> int:
@@ -466,23 +515,34 @@ def repeat_kwargs(result: dict) -> dict:
         done = int(run["sweeps_done"])
         if done < 1:
             raise InstanceError("result: no sweep was done; nothing to repeat")
-        betas = schedule_from_record(run["schedule"], done)
-        return dict(backend=st["backend"], chains=int(st["chains"]), seed=int(st["seed"]),
-                    sweeps=done, schedule=betas, lam=st["lambda"], p_swap=float(st["p_swap"]),
-                    cap_weight=float(st["cap_weight"]), t_scale=st["t_scale"],
-                    chain_offset=int(st["chain_offset"]), stop="sweeps",
-                    sweep_moves=st.get("sweep_moves"))
+        strategy = st.get("strategy", "independent")
+        rec = run["schedule"]
+        # tempering's temperatures are its ladder's, fixed: its ends repeat it
+        betas = ((float(rec["t_hot"]), float(rec["t_cold"])) if rec.get("kind") == "tempering"
+                 else schedule_from_record(rec, done))
+        kw = dict(backend=st["backend"], chains=int(st["chains"]), seed=int(st["seed"]),
+                  sweeps=done, schedule=betas, lam=st["lambda"], p_swap=float(st["p_swap"]),
+                  cap_weight=float(st["cap_weight"]), t_scale=st["t_scale"],
+                  chain_offset=int(st["chain_offset"]), stop="sweeps",
+                  sweep_moves=st.get("sweep_moves"))
+        if strategy != "independent":
+            kw.update(strategy=strategy, rungs=st.get("rungs"),
+                      exchange_sweeps=st["exchange_sweeps"])
+        return kw
     except KeyError as e:
         raise InstanceError(f"result: field {e.args[0]!r} missing from its settings or run "
                             "record: this result cannot be repeated") from None
 
 
 def schedule_record(schedule: Schedule, n_sweeps: int | None, done: int,
-                    blocks: list | None = None) -> dict:
+                    blocks: list | None = None, strategy: str = "independent") -> dict:
     """How a run walked its schedule, enough to rebuild every inverse temperature it used:
     a planned geometric run (sweep ``s`` at progress ``s / (n_sweeps - 1)``), explicit
     inverse temperatures (the first ``done``), or a time budget's ``blocks``
-    ``[first sweep, sweeps, f_first, f_last]`` (progress evenly spaced within a block)."""
+    ``[first sweep, sweeps, f_first, f_last]`` (progress evenly spaced within a block).
+    Tempering walks no schedule: its record is its ladder's ends."""
+    if strategy == "tempering":
+        return {"kind": "tempering", "t_hot": schedule.t_hot, "t_cold": schedule.t_cold}
     if schedule.betas is not None:
         return {"kind": "explicit", "betas": [float(b) for b in schedule.betas[:done]]}
     d = {"kind": "geometric", "t_hot": schedule.t_hot, "t_cold": schedule.t_cold}

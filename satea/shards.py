@@ -100,6 +100,13 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
                          "workers); use time_limit")
     if bad:
         raise TypeError(f"unexpected argument {bad[0]!r}")
+    strategy = kwargs.pop("strategy", "independent")
+    if strategy != "independent":   # a shard's chains could only meet each other
+        raise ValueError(f"strategy: satea.distributed runs independent chains; "
+                         f"{strategy!r} runs in one process (satea.anneal)")
+    for k in ("rungs", "exchange_sweeps"):
+        if kwargs.pop(k, None) is not None:
+            raise ValueError(f"{k}: satea.distributed runs independent chains")
     t_scale = kwargs.pop("t_scale", None)
     if t_scale is not None:
         t_scale = per_chain("t_scale", t_scale, chains, positive=True)  # sliced per shard

@@ -83,6 +83,11 @@ SIM_RUNS = {
                                   x0="varied", lam=[0.0, 0.5, 1.5, 5.0], chain_offset=5,
                                   t_scale=[0.5, 1.0, 3.0, 0.25],
                                   patch=dict(trace_bytes=8 * 4 * 5, block_seconds=1e9)),
+    # strategies: exchanges set t_scale on the device; resampling gathers the state
+    "tempering": dict(kind=("fleet", "mixed"), chains=8, sweeps=40, seed=3,
+                      strategy="tempering", exchange_sweeps=3),
+    "population": dict(kind=("gap",), chains=8, sweeps=30, seed=5, strategy="population",
+                       exchange_sweeps=2),
     "repeat-a": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
     "repeat-b": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
 }
@@ -95,7 +100,8 @@ SIM_FREE_BYTES = 80 << 20
 
 
 def _anneal_kwargs(run: dict) -> dict:
-    kw = {k: run[k] for k in ("chains", "sweeps", "seed", "chain_offset") if k in run}
+    kw = {k: run[k] for k in ("chains", "sweeps", "seed", "chain_offset", "strategy",
+                              "exchange_sweeps") if k in run}
     problem = _instance(tuple(run["kind"]))
     if run.get("x0") == "varied":
         kw["x0"] = _varied_x0(problem, run["chains"])
@@ -111,7 +117,7 @@ def _summary(r) -> dict:
                 assignment_cost=r.assignment_cost, feasible=bool(r.feasible), lam=r.lam,
                 x=r.x.tolist(), samples=r.samples.tolist(), chain_best=r.chain_best.tolist(),
                 trace=r.trace.tolist(), acceptance_rate=r.acceptance_rate, sweeps=r.sweeps,
-                stopped_by=r.stopped_by)
+                stopped_by=r.stopped_by, strategy=r.info["strategy"])
 
 
 def _child_main() -> None:
@@ -240,6 +246,7 @@ def test_cudasim_matches_numba_chain_by_chain(sim, name):
     assert rc["acceptance_rate"] == pytest.approx(rn.acceptance_rate, rel=1e-12)
     assert (rc["fun"], rc["feasible"], rc["lam"]) == (rn.fun, rn.feasible, rn.lam)
     assert rc["sweeps"] == run["sweeps"] and rc["stopped_by"] == "sweeps"
+    assert rc["strategy"] == rn.info["strategy"]   # the same exchanges or resamplings
 
 
 @pytest.mark.cudasim

@@ -8,8 +8,14 @@ import numpy as np
 
 from ..compile import ProblemArrays
 from ..kernels.layout import (  # noqa: F401  (the chain-scalar slots, named once there)
-    F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL, N_CHAIN_F,
-    STATE_SPEC, has_lists, state_sizes)
+    BEST_X, CHAIN_F, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL,
+    N_CHAIN_F, RNG, STATE_SPEC, has_lists, state_sizes)
+
+#: chain-state fields a resampled chain takes from its parent: all but its best, its
+#: random stream and its per-chain scalars (of which it takes the running cost and
+#: violation only)
+GATHERED = tuple(i for i in range(len(STATE_SPEC)) if i not in (BEST_X, RNG, CHAIN_F))
+GATHERED_F = (F_COST, F_VIOL)
 
 
 #: seconds this process spent compiling (or loading compiled) kernels; a run's time limit
@@ -158,6 +164,17 @@ class Backend(ABC):
     def chain_x(self, c: int) -> np.ndarray:
         """Best assignment of chain ``c`` (internal order)."""
 
+    def set_t_scale(self, t_scale: np.ndarray) -> None:
+        """Give chain ``c`` the temperature scale ``t_scale[c]`` from the next sweep on
+        (tempering's exchanges)."""
+        raise NotImplementedError(f"the {self.name} backend cannot change temperatures")
+
+    def gather(self, parents: np.ndarray) -> None:
+        """Chain ``c`` takes chain ``parents[c]``'s current state (assignment, lists,
+        cached costs and running totals); its random stream, its best so far and its
+        counters stay its own (population annealing's resampling)."""
+        raise NotImplementedError(f"the {self.name} backend cannot resample chains")
+
     def close(self) -> None:
         """Release resources (device memory)."""
 
@@ -187,6 +204,14 @@ class BatchBackend(ABC):
     def chain_x(self, p: int, c: int) -> np.ndarray:
         """Best assignment of chain ``c`` of problem ``p`` (internal order)."""
 
+    def set_t_scale(self, p: int, t_scale: np.ndarray) -> None:
+        """:meth:`Backend.set_t_scale` for problem ``p``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change temperatures")
+
+    def gather(self, p: int, parents: np.ndarray) -> None:
+        """:meth:`Backend.gather` for problem ``p``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot resample chains")
+
     def close(self) -> None:
         """Release resources."""
 
@@ -215,6 +240,12 @@ class SerialBatch(BatchBackend):
 
     def chain_x(self, p: int, c: int) -> np.ndarray:
         return self.backends[p].chain_x(c)
+
+    def set_t_scale(self, p: int, t_scale: np.ndarray) -> None:
+        self.backends[p].set_t_scale(t_scale)
+
+    def gather(self, p: int, parents: np.ndarray) -> None:
+        self.backends[p].gather(parents)
 
     def close(self) -> None:
         for be in self.backends:

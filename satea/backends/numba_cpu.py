@@ -8,9 +8,9 @@ import numpy as np
 
 from ..compile import ProblemArrays, compile_assignment
 from ..kernels.layout import BEST_X, CHAIN_F
-from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_VIOL, N_CHAIN_F, Backend,
-                   BatchBackend, ChainSnapshot, RunSpec, SerialBatch, count_compile,
-                   state_plan)
+from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_TSCALE, F_VIOL, GATHERED,
+                   GATHERED_F, N_CHAIN_F, Backend, BatchBackend, ChainSnapshot, RunSpec,
+                   SerialBatch, count_compile, state_plan)
 
 
 def problem_tuple(problem: ProblemArrays) -> tuple:
@@ -108,6 +108,17 @@ class NumbaCPUBackend(Backend):
     def chain_x(self, c: int) -> np.ndarray:
         n = self.problem.n_jobs
         return self.S[BEST_X][c * n:(c + 1) * n].copy()
+
+    def set_t_scale(self, t_scale: np.ndarray) -> None:
+        self.S[CHAIN_F].reshape(self.spec.n_chains, N_CHAIN_F)[:, F_TSCALE] = t_scale
+
+    def gather(self, parents: np.ndarray) -> None:
+        nc = self.spec.n_chains
+        for i in GATHERED:   # chain-major: chain c's part is row c
+            rows = self.S[i].reshape(nc, -1)
+            rows[:] = rows[parents]
+        f = self.S[CHAIN_F].reshape(nc, N_CHAIN_F)
+        f[:, GATHERED_F] = f[parents][:, GATHERED_F]
 
     def snapshot(self, with_x: bool = True) -> ChainSnapshot:
         nc, n = self.spec.n_chains, self.problem.n_jobs

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..compile import ProblemArrays, compile_assignment
 from ..kernels.layout import BEST_X, CHAIN_F, state_bytes_per_chain
-from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_VIOL, N_CHAIN_F, Backend,
-                   BatchBackend, ChainSnapshot, RunSpec, SerialBatch, count_compile,
-                   state_plan)
+from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_TSCALE, F_VIOL, GATHERED,
+                   GATHERED_F, N_CHAIN_F, Backend, BatchBackend, ChainSnapshot, RunSpec,
+                   SerialBatch, count_compile, state_plan)
 from .numba_cpu import problem_tuple
 
 #: at most this many bytes of per-chain trace per block of sweeps
@@ -242,6 +242,39 @@ class CudaBackend(Backend):
         if self.cp is not None:  # one strided column: n words, not n * nc
             return self.cp.asarray(self.S[BEST_X]).reshape(n, nc)[:, c].get()
         return self.S[BEST_X].copy_to_host().reshape(n, nc)[:, c].copy()
+
+    def set_t_scale(self, t_scale: np.ndarray) -> None:
+        nc = self.spec.n_chains
+        t = np.asarray(t_scale, np.float64)
+        if self.cp is not None:
+            self.cp.asarray(self.S[CHAIN_F]).reshape(N_CHAIN_F, nc)[F_TSCALE] = self.cp.asarray(t)
+        else:   # the simulator (no CuPy): through the host
+            f = self.S[CHAIN_F].copy_to_host().reshape(N_CHAIN_F, nc)
+            f[F_TSCALE] = t
+            self.S[CHAIN_F].copy_to_device(f.reshape(-1))
+
+    def gather(self, parents: np.ndarray) -> None:
+        """Resample on the device with CuPy (a column gather per state array; interleaved
+        layout: chain c's part is column c)."""
+        nc = self.spec.n_chains
+        fields = [(i, None) for i in GATHERED] + [(CHAIN_F, list(GATHERED_F))]
+        if self.cp is not None:
+            d_par = self.cp.asarray(np.asarray(parents, np.int64))
+            for i, rows in fields:
+                a = self.cp.asarray(self.S[i]).reshape(-1, nc)
+                if rows is None:
+                    a[...] = a[:, d_par]
+                else:
+                    for r in rows:
+                        a[r] = a[r, d_par]
+            return
+        for i, rows in fields:
+            a = self.S[i].copy_to_host().reshape(-1, nc)
+            if rows is None:
+                a = a[:, parents]
+            else:
+                a[rows] = a[rows][:, parents]
+            self.S[i].copy_to_device(np.ascontiguousarray(a).reshape(-1))
 
     def snapshot(self, with_x: bool = True) -> ChainSnapshot:
         nc, n = self.spec.n_chains, self.problem.n_jobs

@@ -138,6 +138,13 @@ class NumpyReferenceBackend(Backend):
         self.best_any = np.full(nc, np.inf)
         self.accepted = np.zeros(nc)
 
+    def set_t_scale(self, t_scale: np.ndarray) -> None:
+        self.t_scale = np.asarray(t_scale, np.float64).copy()
+
+    def gather(self, parents: np.ndarray) -> None:
+        for name in ("x", "srv_cost", "srv_busy", "cost", "viol"):
+            setattr(self, name, getattr(self, name)[parents].copy())
+
     def _totals(self):
         viol = overload(self.problem, np.arange(self.problem.n_servers)[None, :], self.srv_busy)
         return self.srv_cost.sum(axis=1), viol.sum(axis=1)
