@@ -15,6 +15,8 @@
    search time on a 1,000 x 100 fleet;
 6. with ``--batch``: 1,000 fleets of 50 x 5 in one cuda batch against a loop of single
    cuda runs (equal chains and sweeps; results must be identical);
+   with ``--strategies``: tempering and population against numba chain by chain, and the
+   three strategies at equal wall time (``--quality-seconds``);
 7. prints a short table last and writes JSON in the form of ``satea bench --json``.
 
 ``--quick`` shrinks everything so the script can be rehearsed under NUMBA_ENABLE_CUDASIM=1.
@@ -235,6 +237,49 @@ def batch_against_loop(quick: bool, log) -> dict:
     return out
 
 
+def strategies_on_gpu(quick: bool, seconds: float, log, checks: list) -> dict:
+    """Issue 17 on the device: tempering (t_scale exchanged on the device) and population
+    (state gathered with CuPy) against numba chain by chain on a fresh fleet, then the
+    three strategies at equal wall time (cuda's default chains, seed 0) on a 1,000 x 100
+    fleet and, when ../shared/data is present, OR-Library d10200."""
+    import os
+    rng = np.random.default_rng(int(time.time()) + 17)
+    n, m = (12, 3) if quick else (200, 20)
+    chains, sweeps = (8, 6) if quick else (2048, 40)
+    p = compile_fleet(generate_fleet(n, m, seed=int(rng.integers(2**31)), capacity=True))
+    seed = int(rng.integers(2**31))
+    for strategy in ("tempering", "population"):
+        kw = dict(chains=chains, sweeps=sweeps, seed=seed, strategy=strategy, exchange_sweeps=2)
+        rc, rn = anneal(p, backend="cuda", **kw), anneal(p, backend="numba", **kw)
+        same = np.isclose(rc.chain_best, rn.chain_best, rtol=1e-9, atol=1e-8) | (
+            np.isinf(rc.chain_best) & np.isinf(rn.chain_best))
+        rec_same = rc.info["strategy"] == rn.info["strategy"]
+        check(f"{strategy}: cuda vs numba per-chain best ({n}x{m}, {chains} chains)",
+              same.mean() >= 0.99 and rec_same,
+              f"{same.mean():.4f} of chains identical, records equal {rec_same}; "
+              f"{rc.info['strategy']}", checks)
+    out: dict = {"equal_time": []}
+    insts = [("fleet-1000x100", bench_instance(*((20, 4) if quick else (1000, 100)), seed=3),
+              None)]
+    gap = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "gap",
+                       "gapd.txt")
+    if os.path.exists(gap) and not quick:
+        from satea.io import read_orlib_gap_problem
+        c, r, cap = read_orlib_gap_problem(gap, 4)
+        insts.append(("d10200", compile_assignment(c, resource=r, capacity=cap), 12430.0))
+    for name, prob, ref in insts:
+        for strategy in ("independent", "tempering", "population"):
+            r = anneal(prob, backend="cuda", strategy=strategy, seed=0, time_limit=seconds)
+            rec = {k: v for k, v in r.info["strategy"].items() if k != "temperatures"}
+            out["equal_time"].append(dict(instance=name, strategy=strategy, seconds=seconds,
+                                          chains=r.chains, sweeps=r.sweeps, objective=r.fun,
+                                          feasible=bool(r.feasible), reference=ref,
+                                          record=rec))
+            log(f"# strategies {name} {seconds:g} s cuda {r.chains} chains: {strategy} "
+                f"{r.fun:.8g} ({r.sweeps} sweeps) {rec}")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="write results here")
@@ -243,6 +288,9 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-checks", action="store_true")
     ap.add_argument("--batch", action="store_true",
                     help="also time 1,000 fleets of 50 x 5 in one cuda batch against a loop")
+    ap.add_argument("--strategies", action="store_true",
+                    help="also check tempering and population against numba and run the "
+                         "three strategies at equal wall time (issue 17)")
     ap.add_argument("--short", action="store_true", help="time only 1000x100 and 10000x1000")
     ap.add_argument("--budget", type=float, default=330.0,
                     help="start no new timing row after this many seconds")
@@ -292,6 +340,12 @@ def main(argv=None) -> int:
         except Exception as e:
             traceback.print_exc()
             check("batch ran", False, repr(e), checks)
+    if args.strategies:
+        try:
+            doc["strategies"] = strategies_on_gpu(args.quick, args.quality_seconds, log, checks)
+        except Exception as e:
+            traceback.print_exc()
+            check("strategies ran", False, repr(e), checks)
     save(run_timings(args.quick, args.seconds, log, t_start + args.budget, save,
                      short=args.short))
     doc["kernels"] = kernel_resources(log)   # every signature compiled by now

@@ -146,23 +146,10 @@ def cmd_solve(args) -> int:
             raise ValueError("--out and --out-dir: give one (--out-dir writes <stem>.json)")
         from pathlib import Path
         args.out = str(Path(args.out_dir) / f"{stem}.json")
-    from .progress import chain_callbacks
+    # live output is the progress display's (a terminal, or --progress): pipes and logs
+    # get the summary only
     prog = _progress_for(args, args.time_limit)
-    started: list[bool] = []
     kw = _run_kwargs(args)
-
-    def announce(progress):  # setup steps, then once when the first block ran
-        if args.quiet or prog is not None or started:
-            return
-        if progress.phase != "search":
-            print(f"satea: {progress.phase} ({progress.elapsed:.1f} s)", file=sys.stderr,
-                  flush=True)
-            return
-        started.append(True)
-        planned = (f"{progress.n_sweeps} planned" if kw.get("sweeps") is None
-                   else f"{progress.n_sweeps}")
-        print(f"satea: searching ({progress.sweeps_done}/{planned} sweeps done; "
-              "Ctrl-C stops and keeps the best so far)", file=sys.stderr, flush=True)
 
     try:
         if args.method != "anneal":
@@ -174,7 +161,7 @@ def cmd_solve(args) -> int:
             r = _with_cluster(args, lambda client: solve(problem, client, shards=args.shards,
                                                          **kw))
         else:
-            r = anneal(problem, callback=chain_callbacks(announce, prog), **kw)
+            r = anneal(problem, callback=prog, **kw)
     finally:
         if prog is not None:
             prog.close()
@@ -216,7 +203,6 @@ def _solve_batch(args, problems) -> int:
     from pathlib import Path
 
     from .annealing import anneal_batch
-    from .progress import chain_callbacks
     for flag, given in (("--out", args.out), ("--report", args.report),
                         ("--repeat", args.repeat), ("--explain", args.explain)):
         if given:
@@ -226,14 +212,6 @@ def _solve_batch(args, problems) -> int:
         raise ValueError(f"--method {args.method} takes one problem; several are "
                          "annealed together (--method anneal)")
     prog = None if _distributed(args) else _progress_for(args, args.time_limit)
-
-    def announce(progress):
-        if not args.quiet and prog is None and progress.phase != "search":
-            print(f"satea: {progress.phase} ({progress.elapsed:.1f} s)", file=sys.stderr,
-                  flush=True)
-
-    if not args.quiet and prog is None:
-        print(f"satea: {len(problems)} problems in one batch", file=sys.stderr, flush=True)
     kw = _run_kwargs(args)
     try:
         if _distributed(args):   # every shard task runs its chains of every problem
@@ -242,7 +220,7 @@ def _solve_batch(args, problems) -> int:
                 [p for p, _s in problems], client, shards=args.shards, **kw))
         else:
             results = anneal_batch([p for p, _s in problems],
-                                   callback=chain_callbacks(announce, prog), **kw)
+                                   callback=prog, **kw)
     finally:
         if prog is not None:
             prog.close()

@@ -112,15 +112,17 @@ def test_sigint_writes_best_so_far(tmp_path):
     # a child of a background job inherits SIGINT ignored (then Python installs no
     # KeyboardInterrupt handler): give it the default disposition, as a terminal would
     p = subprocess.Popen([sys.executable, "-m", "satea.cli", "solve", str(inst), "--backend",
-                          "numba", "--seed", "0", "--sweeps", "10000000", "--out", str(res)],
+                          "numba", "--seed", "0", "--sweeps", "10000000", "--out", str(res),
+                          "--progress"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    # wait until the search runs (compile and start-up behind it), then interrupt
+    # wait until the search runs (compile and start-up behind it: the forced progress
+    # display writes setup steps, then a sweeps line every few seconds), then interrupt
     try:
         lines = [p.stderr.readline()]
-        while lines[-1].startswith("satea: setup:"):   # setup steps are announced first
+        while lines[-1].startswith("setup:"):
             lines.append(p.stderr.readline())
-        assert lines[-1].startswith("satea: searching"), lines
+        assert lines[-1].startswith("sweeps "), lines
         time.sleep(0.5)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=120)
@@ -133,6 +135,17 @@ def test_sigint_writes_best_so_far(tmp_path):
     problem = compile_fleet(read_instance(inst))
     ev = evaluate(problem, assignment_from_names(problem, d["assignment"]))
     assert d["objective"] == pytest.approx(ev.objective, rel=1e-12)
+
+
+def test_solve_without_a_terminal_writes_only_the_summary(tmp_path, capsys):
+    """Pipes and logs get no live lines (no setup steps, no start line) unless --progress
+    asks for them; --progress writes the setup steps and sweeps lines."""
+    assert main(["solve", "--seed", "0", "--sweeps", "20", "--chains", "2"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == "" and "objective" in cap.out
+    assert main(["solve", "--seed", "0", "--sweeps", "20", "--chains", "2", "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert "setup: sizing the schedule" in err and "sweeps 20/20" in err
 
 
 def test_info_lists_backends(capsys):
