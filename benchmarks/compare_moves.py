@@ -114,9 +114,13 @@ def run_once(problem, chains: int, sweeps: int, spec: dict):
         from satea.annealing import anneal
     except ImportError:
         from satea.anneal import anneal
+    import inspect
+    # the moves' speed: independent chains (commits with strategies default to population)
+    kw = ({"strategy": "independent"} if "strategy" in inspect.signature(anneal).parameters
+          else {})
     return anneal(problem, chains=chains, sweeps=sweeps, backend=BACKEND, seed=0,
                   schedule=tuple(spec["schedule"]), cap_weight=spec["cap_weight"],
-                  p_swap=P_SWAP, lam=LAM if spec["kind"] == "fleet" else None)
+                  p_swap=P_SWAP, lam=LAM if spec["kind"] == "fleet" else None, **kw)
 
 
 def git_info(path: Path) -> tuple[str, bool | None]:

@@ -705,7 +705,8 @@ a feasible but poor assignment, or none (the HiGHS table).
 
 def assemble(sections: dict) -> str:
     out = [HEAD]
-    for name in PARTS:
+    # parts written by other scripts (strategies: benchmarks/strategies.py) are kept, after
+    for name in [*PARTS, *(n for n in sections if n not in PARTS)]:
         if name in sections:
             out.append(f"\n<!-- part:{name} -->\n{sections[name].strip()}\n<!-- /part:{name} -->\n")
     out.append(FORMULATION)

@@ -69,7 +69,7 @@ def run(args) -> dict:
         problem = build(spec)
         seconds = args.seconds or seconds
         for seed in (SEEDS[:1] if args.quick else SEEDS):
-            for strategy in STRATEGIES:
+            for strategy in (args.strategies.split(",") if args.strategies else STRATEGIES):
                 t0 = time.perf_counter()
                 r = anneal(problem, strategy=strategy, seed=seed, time_limit=seconds)
                 wall = time.perf_counter() - t0
@@ -94,26 +94,35 @@ def run(args) -> dict:
 
 
 def table(data: dict) -> str:
-    """Markdown: per instance and strategy, the mean gap over seeds (and each seed's)."""
+    """Markdown: per instance and strategy, the mean gap over seeds (and each seed's); the
+    best, or none where the two best means are closer than their standard error."""
     rows = data["rows"]
     best: dict = {}
     for r in rows:   # a generated fleet's reference: the best objective any run found
         if r["feasible"]:
             best[r["instance"]] = min(best.get(r["instance"], np.inf), r["objective"])
-    out = ["| instance | seconds | " + " | ".join(STRATEGIES) + " | best |",
+    heads = []
+    for s in STRATEGIES:
+        chains = sorted({r["chains"] for r in rows if r["strategy"] == s})
+        heads.append(f"{s} ({'/'.join(map(str, chains))} chains)" if chains else s)
+    out = ["| instance | seconds | " + " | ".join(heads) + " | best |",
            "|---|---:|" + "---:|" * len(STRATEGIES) + "---|"]
     for inst in dict.fromkeys(r["instance"] for r in rows):
         sub = [r for r in rows if r["instance"] == inst]
         ref = sub[0]["reference"] or best[inst]
-        cells, means = [], {}
+        cells, means, sems = [], {}, {}
         for s in STRATEGIES:
             mine = [r for r in sub if r["strategy"] == s]
             gaps = [100.0 * (r["objective"] - ref) / abs(ref) if r["feasible"] else np.inf
                     for r in mine]
             means[s] = float(np.mean(gaps)) if gaps else np.inf
+            sems[s] = (float(np.std(gaps, ddof=1) / np.sqrt(len(gaps)))
+                       if len(gaps) > 1 else 0.0)
             cells.append(f"{means[s]:.3f}% ({', '.join(f'{g:.2f}' for g in gaps)})")
         order = sorted(means, key=means.get)
-        win = order[0] if means[order[0]] < means[order[1]] else "tie"
+        # a win: the best mean below the runner-up's by more than either's standard error
+        a, b = order[0], order[1]
+        win = a if means[b] - means[a] > max(sems[a], sems[b]) else f"none ({a}, {b} tie)"
         out.append(f"| {inst} | {sub[0]['time_limit']:g} | " + " | ".join(cells)
                    + f" | {win} |")
     return "\n".join(out)
@@ -126,6 +135,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, help="override every time limit")
     ap.add_argument("--quick", action="store_true", help="one seed, 2 s runs")
     ap.add_argument("--table", metavar="FILE", help="print the table of a JSON run")
+    ap.add_argument("--strategies", help="comma-separated, of " + ", ".join(STRATEGIES))
+    ap.add_argument("--merge", metavar="FILE",
+                    help="a JSON run whose rows this run's (instance, strategy) pairs replace")
     args = ap.parse_args()
     if args.table:
         print(table(json.loads(Path(args.table).read_text())))
@@ -133,6 +145,17 @@ def main() -> None:
     if args.quick:
         args.seconds = args.seconds or 2.0
     data = run(args)
+    if args.merge:   # keep the merged file's rows of the (instance, strategy) pairs not rerun
+        old = json.loads(Path(args.merge).read_text())
+        redone = {(r["instance"], r["strategy"]) for r in data["rows"]}
+        kept = [r for r in old["rows"] if (r["instance"], r["strategy"]) not in redone]
+        for r in kept:
+            r.setdefault("commit", old["commit"])
+        for r in data["rows"]:
+            r["commit"] = data["commit"]
+        data["merged_from"] = {"file": args.merge, "commit": old["commit"],
+                               "date": old["date"], "command": old["command"]}
+        data["rows"] = kept + data["rows"]
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n")

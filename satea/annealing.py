@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .backends import ChainSnapshot, RunSpec, backend_class
-from .backends.base import SerialBatch, compile_clock
+from .backends.base import compile_clock
 from .compile import ProblemArrays, as_problem
 from .objective import evaluate
 from .result import AnnealResult
@@ -48,16 +48,16 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
            callback: Callable[[Progress], bool | None] | None = None,
            chain_offset: int = 0, return_samples: bool | None = None,
            t_scale=None, stop: str = "auto", sweep_moves: int | None = None,
-           strategy: str = "independent", rungs: int | None = None,
+           strategy: str = "auto", rungs: int | None = None,
            exchange_sweeps: int | None = None,
            settings: RunSettings | None = None) -> AnnealResult:
-    """Minimise the model's objective by simulated annealing over many independent chains.
+    """Minimise the model's objective by simulated annealing over many chains.
 
     Parameters
     ----------
     problem : Fleet or ProblemArrays
     chains : int, optional
-        Number of independent chains (``num_reads``); default the backend's
+        Number of chains (``num_reads``); default the backend's
         ``default_chains`` (16 on the CPU backends, 1024 on cuda).
     sweeps : int, optional
         Sweeps per chain; a sweep is ``n_jobs`` attempted moves. Default: with a
@@ -105,12 +105,15 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         Attempted moves per chain in one sweep; default ``n_jobs``. A time-budgeted run on
         a problem so large that one sweep would take long uses fewer (recorded), so the
         clock, the schedule and Ctrl-C are served every few hundredths of a second.
-    strategy : {"independent", "tempering", "population"}
+    strategy : {"auto", "independent", "tempering", "population"}
         How the chains work together (:mod:`satea.strategies`): each anneals alone;
         parallel tempering on a fixed ladder of temperatures between the schedule's ends
         (no cooling: it runs as long as the stop rule allows); or population annealing
         (the schedule, with the chains resampled by Boltzmann weights). The last two need
-        one ``lam`` and no ``t_scale``.
+        one ``lam`` and no ``t_scale``. "auto" (default): population annealing, the
+        winner at equal wall time in docs/quality.md, or independent chains where they
+        cannot meet (a lambda or ``t_scale`` per chain). ``info["strategy"]`` records
+        the one run.
     rungs : int, optional
         Tempering's ladder: temperatures (default ``chains // 2``, at most 32), geometric
         from ``t_cold`` to ``t_hot``, chains spread evenly over them.
@@ -157,7 +160,7 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
                  callback: Callable[[Progress], bool | None] | None = None,
                  chain_offset: int = 0, return_samples: bool | None = None, t_scale=None,
                  stop: str = "auto", sweep_moves: int | None = None,
-                 strategy: str = "independent", rungs: int | None = None,
+                 strategy: str = "auto", rungs: int | None = None,
                  exchange_sweeps: int | None = None,
                  settings: list[RunSettings] | None = None) -> list[AnnealResult]:
     """Anneal many problems in one call: one setup, and one launch per block of sweeps
@@ -312,11 +315,8 @@ class _Run:
         snaps: dict = {}
         compile_seconds, name = 0.0, st0.backend
         self.t_search: float | None = None
-        # chains that meet between blocks need their backend's exchange and gather,
-        # which the one-launch batch backends do not offer: their problems run in turn
-        meet = any(plans[i].every is not None for i in live)
         for gi, group in enumerate(groups):
-            be = SerialBatch(cls) if meet else cls.batch(len(group))
+            be = cls.batch(len(group))
             try:
                 if gi == 0:
                     self.tell("compiling and starting the chains")

@@ -100,12 +100,13 @@ def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
     if schedule is None:
         st = resolve_settings(problem, backend=backend, chains=chains, sweeps=1, seed=seed)
         schedule = (st.schedule.t_hot, st.schedule.t_cold)
+    # the move kernels' speed: independent chains (no exchange or resampling between blocks)
     r = anneal(problem, chains=chains, sweeps=1, backend=backend, seed=seed,
-               schedule=schedule)
+               schedule=schedule, strategy="independent")
     if r.seconds < 0.5 * seconds:  # one sweep is short: time enough sweeps for `seconds`
         sweeps = int(min(max_sweeps, max(1, seconds / max(r.seconds, 1e-6))))
         r = anneal(problem, chains=chains, sweeps=sweeps, backend=backend, seed=seed,
-                   schedule=schedule)
+                   schedule=schedule, strategy="independent")
     return {"backend": r.backend, "jobs": problem.n_jobs, "servers": problem.n_servers,
             "chains": chains, "sweeps": r.sweeps, "seconds": r.seconds,
             "moves_per_s": r.moves_per_second(), "best_objective": r.fun,

@@ -375,7 +375,7 @@ def _run_kwargs(args) -> dict:
               time_limit=args.time_limit, p_swap=args.p_swap, cap_weight=args.cap_weight,
               stop=args.stop)
     if hasattr(args, "strategy"):
-        kw.update(strategy=args.strategy or "independent", rungs=args.rungs,
+        kw.update(strategy=args.strategy or "auto", rungs=args.rungs,
                   exchange_sweeps=args.exchange_sweeps)
     if args.t_hot is not None or args.t_cold is not None:
         if args.t_hot is None or args.t_cold is None:
@@ -416,12 +416,14 @@ def _add_run_flags(parser, chains: bool = True):
     parser.add_argument("--t-cold", type=_positive_float, default=None, metavar="T",
                         help="cold end of the schedule (with --t-hot)")
     if chains:   # one energy for all chains: not pareto's lambda per chain
-        parser.add_argument("--strategy", choices=["independent", "tempering", "population"],
+        parser.add_argument("--strategy",
+                            choices=["auto", "independent", "tempering", "population"],
                             default=None,
                             help="how the chains work together (satea.strategies): each "
-                                 "anneals alone (default), parallel tempering on a fixed "
-                                 "ladder between the schedule's ends, or population "
-                                 "annealing (resampled by Boltzmann weights)")
+                                 "anneals alone, parallel tempering on a fixed ladder "
+                                 "between the schedule's ends, or population annealing "
+                                 "(resampled by Boltzmann weights); auto (default): "
+                                 "population, independent with --workers/--scheduler")
         parser.add_argument("--rungs", type=int, default=None,
                             help="tempering: temperatures on the ladder (default chains/2, "
                                  "at most 32)")

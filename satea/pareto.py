@@ -439,7 +439,8 @@ def pareto(problem, *, lambdas=None, points: int = 16,
     run = anneal(prob, chains=chain_lams.size, sweeps=sweeps, backend=backend, seed=ls.seed,
                  schedule=ls.schedule, lam=chain_lams, p_swap=p_swap,
                  cap_weight=ls.cap_weight, time_limit=time_limit, callback=callback,
-                 return_samples=True, t_scale=ls.chain_t_scale, stop=stop)
+                 return_samples=True, t_scale=ls.chain_t_scale, stop=stop,
+                 strategy="independent")   # a lambda per chain: they answer different questions
     samples = np.asarray(run.samples, np.int64)
     # distinct assignments; a repeat keeps the chain of the smallest lambda (then index)
     order = np.lexsort((np.arange(samples.shape[0]), chain_lams))

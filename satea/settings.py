@@ -48,6 +48,11 @@ BUDGET_MIN_SWEEPS = 50
 #: ... and when one sweep of its chains would take longer than this (so long that Ctrl-C,
 #: the clock and the schedule would wait on it), a sweep is cut to fewer moves
 BUDGET_SWEEP_SECONDS = 0.05
+#: ... and population annealing in such a run keeps at most this many chains a thread:
+#: resampling gives a few long chains what many short ones would add (OR-Library d10200
+#: at 60 s on 2 cores: 4 chains 0.69-0.72% from the optimum, 16 chains 0.78-0.87%, 4
+#: independent chains 0.89%; docs/quality.md)
+POPULATION_CHAINS_PER_THREAD = 2
 
 #: converged runs are checked at this many evenly spaced sweep counts of the plan
 CONVERGED_CHECKS = 200
@@ -266,7 +271,7 @@ def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
                      cap_weight: float | None = None, time_limit: float | None = None,
                      t_scale=None, chain_offset: int = 0, x0=None,
                      return_samples: bool | None = None, stop: str = "auto",
-                     sweep_moves: int | None = None, strategy: str = "independent",
+                     sweep_moves: int | None = None, strategy: str = "auto",
                      rungs: int | None = None, exchange_sweeps: int | None = None,
                      on_phase=None) -> RunSettings:
     """Check a run's arguments and fill in its defaults (arguments as
@@ -331,7 +336,7 @@ class _Draft:
                  schedule=None, lam=None, p_swap=None, cap_weight: float | None = None,
                  time_limit: float | None = None, t_scale=None, chain_offset: int = 0,
                  x0=None, return_samples: bool | None = None, stop: str = "auto",
-                 sweep_moves: int | None = None, strategy: str = "independent",
+                 sweep_moves: int | None = None, strategy: str = "auto",
                  rungs: int | None = None, exchange_sweeps: int | None = None):
         from .backends import resolve
         self.problem = problem
@@ -390,10 +395,12 @@ class _Draft:
                    else per_chain("t_scale", self.t_scale_arg, nc, positive=True))
 
     def _strategy(self, strategy, rungs, exchange_sweeps) -> None:
-        from .strategies import STRATEGIES
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy: expected one of {', '.join(STRATEGIES)}, "
+        from .strategies import STRATEGIES, auto_strategy
+        if strategy != "auto" and strategy not in STRATEGIES:
+            raise ValueError(f"strategy: expected 'auto' or one of {', '.join(STRATEGIES)}, "
                              f"got {strategy!r}")
+        if strategy == "auto":
+            strategy = auto_strategy(np.unique(self.lams).size == 1 and self.ts is None)
         self.strategy = strategy
         if rungs is not None:
             if strategy != "tempering":
@@ -448,10 +455,16 @@ class _Draft:
                 self.n_chains = max(self.rungs or 1, budget_chains(
                     self.n_chains, problem.n_jobs, scale.move_seconds,
                     (self.time_limit - seconds) * share))
+                why = f"fewer chains get {BUDGET_MIN_SWEEPS} sweeps each in the budget"
+                if self.strategy == "population":
+                    import numba
+                    most = POPULATION_CHAINS_PER_THREAD * numba.get_num_threads()
+                    if most < self.n_chains:
+                        self.n_chains = most
+                        why = (f"population annealing in a time budget keeps "
+                               f"{POPULATION_CHAINS_PER_THREAD} chains a thread")
                 if self.n_chains != self.d_chains:
-                    self.sizing["chains"] = (
-                        f"{self.n_chains}, not {self.d_chains}: fewer chains get "
-                        f"{BUDGET_MIN_SWEEPS} sweeps each in the budget")
+                    self.sizing["chains"] = f"{self.n_chains}, not {self.d_chains}: {why}"
                     self._per_chain()
             if self.sweep_moves is None and self.stop == "time" and cls.name == "numba":
                 self.sweep_moves = budget_sweep_moves(self.n_chains, problem.n_jobs,
@@ -525,9 +538,9 @@ def repeat_kwargs(result: dict) -> dict:
                   cap_weight=float(st["cap_weight"]), t_scale=st["t_scale"],
                   chain_offset=int(st["chain_offset"]), stop="sweeps",
                   sweep_moves=st.get("sweep_moves"))
+        kw["strategy"] = strategy   # the one it ran, not "auto" (which may change)
         if strategy != "independent":
-            kw.update(strategy=strategy, rungs=st.get("rungs"),
-                      exchange_sweeps=st["exchange_sweeps"])
+            kw.update(rungs=st.get("rungs"), exchange_sweeps=st["exchange_sweeps"])
         return kw
     except KeyError as e:
         raise InstanceError(f"result: field {e.args[0]!r} missing from its settings or run "

@@ -77,7 +77,8 @@ def shared_settings(problem: ProblemArrays, chains: int, sweeps: int | None, see
                             chains=chains, sweeps=sweeps, seed=seed,
                             schedule=schedule, lam=lam, cap_weight=cap_weight,
                             return_samples=return_samples, time_limit=time_limit,
-                            p_swap=p_swap, stop=stop, sweep_moves=sweep_moves)
+                            p_swap=p_swap, stop=stop, sweep_moves=sweep_moves,
+                            strategy="independent")
 
 
 def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
@@ -100,8 +101,8 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
                          "workers); use time_limit")
     if bad:
         raise TypeError(f"unexpected argument {bad[0]!r}")
-    strategy = kwargs.pop("strategy", "independent")
-    if strategy != "independent":   # a shard's chains could only meet each other
+    strategy = kwargs.pop("strategy", "auto")
+    if strategy not in ("auto", "independent"):   # a shard's chains could only meet each other
         raise ValueError(f"strategy: satea.distributed runs independent chains; "
                          f"{strategy!r} runs in one process (satea.anneal)")
     for k in ("rungs", "exchange_sweeps"):
@@ -123,7 +124,8 @@ def _prepare(problem, client, chains, sweeps, shards, seed, schedule, cap_weight
         lo = s.chain_offset - chain_offset
         kw = dict(kwargs, sweeps=sweeps, schedule=st.schedule, cap_weight=st.cap_weight,
                   lam=st.lam[lo:lo + s.chains].copy(), return_samples=st.return_samples,
-                  p_swap=st.p_swap, stop=st.stop, sweep_moves=st.sweep_moves)
+                  p_swap=st.p_swap, stop=st.stop, sweep_moves=st.sweep_moves,
+                  strategy="independent")
         if x0 is not None:
             kw["x0"] = x0 if x0.ndim == 1 else x0[lo:lo + s.chains].copy()
         if t_scale is not None:

@@ -1,6 +1,10 @@
 """Search strategies: how a run's chains work together (``anneal(..., strategy=...)``).
 
-``"independent"`` (the default)
+``"auto"`` (the default)
+    :data:`AUTO_STRATEGY` (population annealing, the winner at equal wall time in
+    docs/quality.md) where the chains can meet, ``"independent"`` where they cannot
+    (:func:`auto_strategy`).
+``"independent"``
     Every chain anneals alone on the run's schedule; the answer is the best chain's best.
 ``"tempering"``
     Parallel tempering. The chains sit on a geometric ladder of ``rungs`` fixed
@@ -36,11 +40,21 @@ import math
 import numpy as np
 
 STRATEGIES = ("independent", "tempering", "population")
+#: what ``strategy="auto"`` (the default) runs wherever the chains can meet: the winner of
+#: the equal-time table in docs/quality.md ("Search strategies at equal wall time")
+AUTO_STRATEGY = "population"
 #: tempering: at most this many rungs by default (chains // 2 below it: two replicas a rung)
 MAX_RUNGS = 32
 #: attempted moves per chain between exchanges (or resamplings) by default: the host
 #: round trip they cost stays small beside the sweeps (measured, docs/quality.md)
 EXCHANGE_MOVES = 4_000
+
+
+def auto_strategy(chains_can_meet: bool) -> str:
+    """``strategy="auto"``: :data:`AUTO_STRATEGY` when the chains share one energy function
+    and temperature scale (one lambda, no per-chain ``t_scale``), else ``"independent"``
+    (a lambda ladder's chains answer different questions; they cannot trade states)."""
+    return AUTO_STRATEGY if chains_can_meet else "independent"
 
 
 def default_rungs(chains: int) -> int:
@@ -115,7 +129,7 @@ def strategy_rng(seed: int, chain_offset: int) -> np.random.Generator:
 
 
 class Independent:
-    """Chains that never meet (the default): nothing happens between blocks."""
+    """Chains that never meet: nothing happens between blocks."""
 
     name = "independent"
     every: int | None = None

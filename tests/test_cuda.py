@@ -156,6 +156,12 @@ def _child_main() -> None:
             [_instance(tuple(k)) for k in BATCH_KINDS], backend="cuda", **BATCH_RUN)]
     finally:
         nc.TRACE_BYTES = saved
+    # ... and with chains that meet: exchanges and resampling inside the packed state
+    out["batch_strategies"] = {
+        strategy: [_summary(r) for r in anneal_batch(
+            [_instance(tuple(k)) for k in BATCH_KINDS], backend="cuda", strategy=strategy,
+            exchange_sweeps=2, **BATCH_RUN)]
+        for strategy in ("tempering", "population")}
 
     # backend="auto" under the simulator
     p = _instance(("fleet", "step"))
@@ -263,6 +269,21 @@ def test_cudasim_batch_is_one_grid_equal_to_separate_runs(sim):
         # (an exponential penalty at its cap) rounds ~1e-9 apart until its next rebuild
         np.testing.assert_allclose(rc["chain_best"], rn.chain_best, rtol=1e-9, atol=1e-8)
         np.testing.assert_allclose(rc["trace"], rn.trace, rtol=1e-9, atol=1e-8)
+        assert (rc["fun"], rc["feasible"], rc["sweeps"]) == (rn.fun, rn.feasible, rn.sweeps)
+
+
+@pytest.mark.cudasim
+@pytest.mark.parametrize("strategy", ["tempering", "population"])
+def test_cudasim_batch_with_strategies_equals_separate_numba_runs(sim, strategy):
+    """Exchanges (t_scale set in each problem's slice of the packed device state) and
+    resampling (a column gather in each problem's slice) in one cuda batch give each
+    problem what numba gives it alone."""
+    for kind, rc in zip(BATCH_KINDS, sim["batch_strategies"][strategy]):
+        rn = anneal(_instance(kind), backend="numba", strategy=strategy, exchange_sweeps=2,
+                    **BATCH_RUN)
+        np.testing.assert_array_equal(np.array(rc["samples"]), rn.samples)
+        np.testing.assert_allclose(rc["chain_best"], rn.chain_best, rtol=1e-9, atol=1e-8)
+        assert rc["strategy"] == rn.info["strategy"]
         assert (rc["fun"], rc["feasible"], rc["sweeps"]) == (rn.fun, rn.feasible, rn.sweeps)
 
 

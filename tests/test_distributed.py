@@ -55,7 +55,8 @@ def local_reference(problem, chains, shards, seed, sweeps, **kw):
     sizes = [chains // shards + (k < chains % shards) for k in range(shards)]
     offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     return [seed] * shards, [anneal(problem, chains=n, sweeps=sweeps, seed=seed,
-                                    chain_offset=int(o), schedule=sched, cap_weight=cw, **kw)
+                                    chain_offset=int(o), schedule=sched, cap_weight=cw,
+                                    strategy="independent", **kw)
                              for n, o in zip(sizes, offs)]
 
 
@@ -101,9 +102,10 @@ def test_front_filter_ties_and_shard_split():
 @pytest.mark.parametrize("shards", [1, 2, 3])
 def test_sharded_run_equals_the_local_run(problem, shards):
     """Global chain streams: C chains in any number of shards are the C chains of one local
-    run with the same seed (and a shard's chains are the local run's chains of its range)."""
+    run with the same seed (and a shard's chains are the local run's chains of its range);
+    shards' chains never meet, so the local run's are independent."""
     kw = dict(chains=7, sweeps=50, seed=13)
-    local = anneal(problem, **kw)
+    local = anneal(problem, strategy="independent", **kw)
     r = sd.solve(problem, None, shards=shards, **kw)
     assert len(r.shards) == shards
     np.testing.assert_array_equal(r.samples, local.samples)
@@ -111,7 +113,8 @@ def test_sharded_run_equals_the_local_run(problem, shards):
     np.testing.assert_array_equal(r.trace, local.trace)
     assert np.array_equal(r.x, local.x) and r.fun == local.fun and r.seed == local.seed
     assert r.acceptance_rate == pytest.approx(local.acceptance_rate, rel=1e-12)
-    first = anneal(problem, chains=3, sweeps=50, seed=13)   # a prefix of the same streams
+    first = anneal(problem, chains=3, sweeps=50, seed=13,   # a prefix of the same streams
+                   strategy="independent")
     np.testing.assert_array_equal(first.samples, local.samples[:3])
 
 
@@ -187,7 +190,7 @@ def test_batch_through_dask_equals_local_runs(problem, client):
     far = sd.solve_batch(problems, client, **kw)       # shards: one per worker thread
     here = sd.solve_batch(problems, None, shards=3, **kw)
     for p, a, b in zip(problems, far, here):
-        local = anneal(p, **kw)
+        local = anneal(p, strategy="independent", **kw)
         for r in (a, b):
             np.testing.assert_array_equal(r.samples, local.samples)
             np.testing.assert_array_equal(r.chain_best, local.chain_best)

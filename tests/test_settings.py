@@ -228,3 +228,21 @@ def test_budget_sizes_chains_and_sweeps_from_the_measured_move_rate(monkeypatch)
     lams = np.linspace(0.0, 1.0, 16)           # per-chain values fix the default count
     s = resolve_settings(p, backend="numba", seed=0, time_limit=5.0, lam=lams)
     assert s.chains == 16 and "chains" not in s.sizing
+
+
+def test_time_budgeted_population_keeps_two_chains_a_thread():
+    import numba
+
+    from satea import settings as st
+    threads = numba.get_num_threads()
+    p = compile_fleet(generate_fleet(60, 6, seed=2))
+    s = resolve_settings(p, backend="numba", seed=0, time_limit=30.0)   # auto: population
+    assert s.strategy == "population"
+    assert s.chains == min(16, st.POPULATION_CHAINS_PER_THREAD * threads)
+    if s.chains < 16:
+        assert "2 chains a thread" in s.sizing["chains"]
+    ind = resolve_settings(p, backend="numba", seed=0, time_limit=30.0, strategy="independent")
+    assert ind.chains == 16 and ind.strategy == "independent"
+    # a planned run keeps the default chains; so does a caller's count
+    assert resolve_settings(p, backend="numba", seed=0).chains == 16
+    assert resolve_settings(p, backend="numba", seed=0, time_limit=30.0, chains=9).chains == 9

@@ -188,6 +188,29 @@ def test_same_seed_same_result_and_repeatable(strategy):
     assert again.info["strategy"] == a.info["strategy"]
 
 
+@pytest.mark.parametrize("strategy", ["tempering", "population"])
+def test_batch_in_one_launch_equals_separate_runs(strategy):
+    """anneal_batch runs every problem's chains in one prange (NumbaCPUBatch), exchanging
+    or resampling each problem's chains inside the packed state: result i is exactly
+    anneal(problems[i]), chain for chain, on problems of different sizes (so different
+    exchange intervals when the interval is left to the default)."""
+    from satea import anneal_batch
+    fleet = dict(TINY)
+    problems = [compile_fleet(fleet["mixed"]), compile_assignment(**tiny_assignment_arrays()),
+                compile_fleet(fleet["capacity"]), compile_fleet(fleet["tou"])]
+    for every in (3, None):
+        kw = dict(seed=2, chains=6, sweeps=50, strategy=strategy, exchange_sweeps=every)
+        batch = anneal_batch(problems, backend="numba", **kw)
+        for p, rb in zip(problems, batch):
+            r1 = anneal(p, backend="numba", **kw)
+            np.testing.assert_array_equal(rb.samples, r1.samples)
+            np.testing.assert_array_equal(rb.chain_best, r1.chain_best)
+            assert rb.info["strategy"] == r1.info["strategy"]
+            if every == 3:   # the chains did meet
+                rec = rb.info["strategy"]
+                assert rec.get("exchanges_offered", 0) + rec.get("resamples", 0) > 0
+
+
 def test_tempering_under_a_time_limit_exchanges_at_fixed_sweeps():
     problem = compile_assignment(**tiny_assignment_arrays())
     r = anneal(problem, strategy="tempering", time_limit=0.5, seed=1, chains=8,
@@ -231,12 +254,13 @@ def test_resampled_chains_carry_consistent_state():
 def test_strategy_arguments_checked():
     problem = compile_assignment(**tiny_assignment_arrays())
     cases = [
-        (dict(strategy="annealing"), "strategy: expected one of"),
+        (dict(strategy="annealing"), "strategy: expected 'auto' or one of"),
         (dict(strategy="tempering", lam=[1.0, 2.0]), "lam: strategy='tempering'"),
         (dict(strategy="population", t_scale=[1.0, 2.0]), "t_scale: strategy='population'"),
         (dict(rungs=2), "rungs: only strategy='tempering'"),
         (dict(strategy="tempering", rungs=3), "rungs: 3 rungs need at least"),
-        (dict(exchange_sweeps=2), "exchange_sweeps: independent chains"),
+        (dict(strategy="independent", exchange_sweeps=2), "exchange_sweeps: independent"),
+        (dict(exchange_sweeps=2, lam=[1.0, 2.0]), "exchange_sweeps: independent chains"),
         (dict(strategy="population", exchange_sweeps=0), "exchange_sweeps: expected"),
         (dict(strategy="tempering", schedule=np.ones(5), sweeps=5), "schedule: tempering"),
     ]
@@ -245,11 +269,35 @@ def test_strategy_arguments_checked():
             anneal(problem, chains=2, sweeps=kw.pop("sweeps", 5), seed=0, **kw)
 
 
+def test_auto_is_population_where_chains_can_meet():
+    """The default: population annealing with one energy for all chains, independent chains
+    with a lambda or a temperature scale per chain; the result records what ran and a
+    repeat runs that (not "auto")."""
+    problem = compile_fleet(dict(TINY)["mixed"])
+    kw = dict(chains=4, sweeps=30, seed=3)
+    r = anneal(problem, **kw)
+    assert r.info["strategy"]["name"] == "population" == r.settings.strategy
+    same = anneal(problem, strategy="population", **kw)
+    np.testing.assert_array_equal(r.samples, same.samples)
+    assert repeat_kwargs(r.to_dict())["strategy"] == "population"
+    for extra in (dict(lam=[0.0, 0.5, 1.0, 2.0]), dict(t_scale=[1.0, 2.0, 1.0, 0.5])):
+        ri = anneal(problem, **kw, **extra)
+        assert ri.info["strategy"]["name"] == "independent"
+        rn = anneal(problem, strategy="independent", **kw, **extra)
+        np.testing.assert_array_equal(ri.samples, rn.samples)
+    ind = anneal(problem, strategy="independent", **kw)
+    assert repeat_kwargs(ind.to_dict())["strategy"] == "independent"
+
+
 def test_distributed_refuses_strategies():
     from satea.distributed import solve
     problem = compile_assignment(**tiny_assignment_arrays())
     with pytest.raises(ValueError, match="strategy: satea.distributed runs independent"):
         solve(problem, None, shards=2, chains=4, sweeps=5, strategy="tempering")
+    # the default ("auto") runs the shards' chains independently
+    r = solve(problem, None, shards=2, chains=4, sweeps=5, seed=1)
+    local = anneal(problem, chains=4, sweeps=5, seed=1, strategy="independent")
+    np.testing.assert_array_equal(r.samples, local.samples)
 
 
 def test_ladder_is_geometric_cold_first():

@@ -27,6 +27,21 @@ def chain_state(problem: ProblemArrays, spec: RunSpec, P: tuple | None = None) -
                  for size, dtype, fill in state_plan(problem, spec, P, chain_major=True))
 
 
+def set_t_scale_rows(S: tuple, nc: int, t_scale: np.ndarray) -> None:
+    """Set every chain's temperature scale in a chain-major state ``S`` of ``nc`` chains."""
+    S[CHAIN_F].reshape(nc, N_CHAIN_F)[:, F_TSCALE] = t_scale
+
+
+def gather_rows(S: tuple, nc: int, parents: np.ndarray) -> None:
+    """Chain ``c`` of a chain-major state ``S`` takes chain ``parents[c]``'s search state
+    (assignment, lists, cached costs); its stream, best and counters stay its own."""
+    for i in GATHERED:   # chain-major: chain c's part is row c
+        rows = S[i].reshape(nc, -1)
+        rows[:] = rows[parents]
+    f = S[CHAIN_F].reshape(nc, N_CHAIN_F)
+    f[:, GATHERED_F] = f[parents][:, GATHERED_F]
+
+
 _COMPILED: dict[str, float | None] = {"seconds": None}
 
 
@@ -110,15 +125,10 @@ class NumbaCPUBackend(Backend):
         return self.S[BEST_X][c * n:(c + 1) * n].copy()
 
     def set_t_scale(self, t_scale: np.ndarray) -> None:
-        self.S[CHAIN_F].reshape(self.spec.n_chains, N_CHAIN_F)[:, F_TSCALE] = t_scale
+        set_t_scale_rows(self.S, self.spec.n_chains, t_scale)
 
     def gather(self, parents: np.ndarray) -> None:
-        nc = self.spec.n_chains
-        for i in GATHERED:   # chain-major: chain c's part is row c
-            rows = self.S[i].reshape(nc, -1)
-            rows[:] = rows[parents]
-        f = self.S[CHAIN_F].reshape(nc, N_CHAIN_F)
-        f[:, GATHERED_F] = f[parents][:, GATHERED_F]
+        gather_rows(self.S, self.spec.n_chains, parents)
 
     def snapshot(self, with_x: bool = True) -> ChainSnapshot:
         nc, n = self.spec.n_chains, self.problem.n_jobs
@@ -207,7 +217,13 @@ class NumbaCPUBatch(BatchBackend):
                 for p, k in enumerate(n)]
 
     def _state(self, p: int) -> tuple:
-        return self.kb.unpack(self.SA, self.soff, p)
+        return self.kb.unpack(self.SA, self.soff, p)   # views: writes reach the batch
+
+    def set_t_scale(self, p: int, t_scale: np.ndarray) -> None:
+        set_t_scale_rows(self._state(p), int(self.nch[p]), t_scale)
+
+    def gather(self, p: int, parents: np.ndarray) -> None:
+        gather_rows(self._state(p), int(self.nch[p]), parents)
 
     def chain_x(self, p: int, c: int) -> np.ndarray:
         n = self.problems[p].n_jobs

@@ -119,6 +119,42 @@ def check_fits(problem: ProblemArrays, n_chains: int) -> int:
 _COMPILED: dict[str, float | None] = {"seconds": None}
 
 
+def set_t_scale_columns(cp, S, nc: int, t_scale: np.ndarray) -> None:
+    """Set every chain's temperature scale in an interleaved device state ``S`` (indexed
+    by field) of ``nc`` chains: with CuPy on the device, in the simulator via the host."""
+    t = np.asarray(t_scale, np.float64)
+    if cp is not None:
+        cp.asarray(S[CHAIN_F]).reshape(N_CHAIN_F, nc)[F_TSCALE] = cp.asarray(t)
+        return
+    f = S[CHAIN_F].copy_to_host().reshape(N_CHAIN_F, nc)
+    f[F_TSCALE] = t
+    S[CHAIN_F].copy_to_device(f.reshape(-1))
+
+
+def gather_columns(cp, S, nc: int, parents: np.ndarray) -> None:
+    """Chain ``c`` of an interleaved device state ``S`` (chain c's part is column c) takes
+    chain ``parents[c]``'s search state: a column gather per field with CuPy on the device
+    (the state never leaves it), via the host in the simulator."""
+    fields = [(i, None) for i in GATHERED] + [(CHAIN_F, list(GATHERED_F))]
+    if cp is not None:
+        d_par = cp.asarray(np.asarray(parents, np.int64))
+        for i, rows in fields:
+            a = cp.asarray(S[i]).reshape(-1, nc)
+            if rows is None:
+                a[...] = a[:, d_par]
+            else:
+                for r in rows:
+                    a[r] = a[r, d_par]
+        return
+    for i, rows in fields:
+        a = S[i].copy_to_host().reshape(-1, nc)
+        if rows is None:
+            a = a[:, parents]
+        else:
+            a[rows] = a[rows][:, parents]
+        S[i].copy_to_device(np.ascontiguousarray(a).reshape(-1))
+
+
 class CudaBackend(Backend):
     """Numba CUDA kernels over device arrays; see :mod:`satea.kernels.cuda`."""
 
@@ -244,37 +280,10 @@ class CudaBackend(Backend):
         return self.S[BEST_X].copy_to_host().reshape(n, nc)[:, c].copy()
 
     def set_t_scale(self, t_scale: np.ndarray) -> None:
-        nc = self.spec.n_chains
-        t = np.asarray(t_scale, np.float64)
-        if self.cp is not None:
-            self.cp.asarray(self.S[CHAIN_F]).reshape(N_CHAIN_F, nc)[F_TSCALE] = self.cp.asarray(t)
-        else:   # the simulator (no CuPy): through the host
-            f = self.S[CHAIN_F].copy_to_host().reshape(N_CHAIN_F, nc)
-            f[F_TSCALE] = t
-            self.S[CHAIN_F].copy_to_device(f.reshape(-1))
+        set_t_scale_columns(self.cp, self.S, self.spec.n_chains, t_scale)
 
     def gather(self, parents: np.ndarray) -> None:
-        """Resample on the device with CuPy (a column gather per state array; interleaved
-        layout: chain c's part is column c)."""
-        nc = self.spec.n_chains
-        fields = [(i, None) for i in GATHERED] + [(CHAIN_F, list(GATHERED_F))]
-        if self.cp is not None:
-            d_par = self.cp.asarray(np.asarray(parents, np.int64))
-            for i, rows in fields:
-                a = self.cp.asarray(self.S[i]).reshape(-1, nc)
-                if rows is None:
-                    a[...] = a[:, d_par]
-                else:
-                    for r in rows:
-                        a[r] = a[r, d_par]
-            return
-        for i, rows in fields:
-            a = self.S[i].copy_to_host().reshape(-1, nc)
-            if rows is None:
-                a = a[:, parents]
-            else:
-                a[rows] = a[rows][:, parents]
-            self.S[i].copy_to_device(np.ascontiguousarray(a).reshape(-1))
+        gather_columns(self.cp, self.S, self.spec.n_chains, parents)
 
     def snapshot(self, with_x: bool = True) -> ChainSnapshot:
         nc, n = self.spec.n_chains, self.problem.n_jobs
@@ -419,6 +428,17 @@ class CudaBatch(BatchBackend):
     def chain_x(self, p: int, c: int) -> np.ndarray:
         nc, n = int(self.nch[p]), self.problems[p].n_jobs
         return self._field(BEST_X, p).reshape(n, nc)[:, c].copy()
+
+    def _state(self, p: int) -> dict:
+        """Problem ``p``'s parts of the device state, by field (views)."""
+        return {f: self.SA[f][self.soff[p, f]:self.soff[p + 1, f]]
+                for f in (*GATHERED, CHAIN_F)}
+
+    def set_t_scale(self, p: int, t_scale: np.ndarray) -> None:
+        set_t_scale_columns(self.cp, self._state(p), int(self.nch[p]), t_scale)
+
+    def gather(self, p: int, parents: np.ndarray) -> None:
+        gather_columns(self.cp, self._state(p), int(self.nch[p]), parents)
 
     def snapshot(self, p: int, with_x: bool = True) -> ChainSnapshot:
         nc, n = int(self.nch[p]), self.problems[p].n_jobs
