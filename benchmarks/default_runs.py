@@ -15,6 +15,11 @@ proven optimum; gap: the published optimum; tiny: brute force) and the search se
 (``result.seconds``). Writes a Markdown table to stdout and JSON to ``--json``.
 
 Reads ../shared/data/gap for the gap set (skips it when absent).
+
+    python benchmarks/default_runs.py --set gap --base-strategy independent \
+        --refs benchmarks/results/default_runs_gap.json
+
+compares the default strategy with independent chains in this one install.
 """
 from __future__ import annotations
 
@@ -56,8 +61,9 @@ def build(spec):
     return compile_fleet(tiny_fleet_by_name(spec[1]))
 
 
-def worker() -> None:
-    """Read one JSON [spec, seed] per line, answer one JSON line per run."""
+def worker(strategy: str | None = None) -> None:
+    """Read one JSON [spec, seed] per line, answer one JSON line per run (``strategy``:
+    passed to anneal, else its default)."""
     try:   # satea.annealing since the settings work; satea.anneal before (older commits)
         from satea.annealing import anneal
     except ImportError:
@@ -69,7 +75,8 @@ def worker() -> None:
         spec, seed = json.loads(line)
         p = build(tuple(spec))
         t0 = time.perf_counter()
-        r = anneal(p, backend="numba", seed=seed)
+        kw = {} if strategy is None else {"strategy": strategy}
+        r = anneal(p, backend="numba", seed=seed, **kw)
         wall = time.perf_counter() - t0
         print(json.dumps({"fun": r.fun, "seconds": r.seconds, "wall": wall,
                           "sweeps": r.sweeps, "planned": r.sweeps_requested,
@@ -101,8 +108,9 @@ def reference(spec) -> float:
     return evaluate(p, x).objective
 
 
-def start(python: str) -> subprocess.Popen:
-    w = subprocess.Popen([python, str(Path(__file__).resolve()), "--worker"],
+def start(python: str, strategy: str | None = None) -> subprocess.Popen:
+    extra = [] if strategy is None else ["--worker-strategy", strategy]
+    w = subprocess.Popen([python, str(Path(__file__).resolve()), "--worker", *extra],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/")
     assert json.loads(w.stdout.readline())["ready"]
     return w
@@ -125,16 +133,28 @@ def main() -> int:
     ap.add_argument("--base-python", required=False)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json")
+    ap.add_argument("--worker-strategy", help=argparse.SUPPRESS)
+    ap.add_argument("--base-strategy", metavar="S",
+                    help="the base worker passes strategy=S (with no --base-python: this "
+                         "interpreter, so the two sides differ in the strategy only)")
+    ap.add_argument("--refs", metavar="FILE",
+                    help="take the references from an earlier --json of the same set")
     a = ap.parse_args()
     if a.worker:
-        worker()
+        worker(a.worker_strategy)
         return 0
     if a.set == "gap" and not GAP_DIR.is_dir():
         print("skipped: no ../shared/data/gap")
         return 0
     todo = problems(a.set)
-    refs = {label: reference(spec) for label, spec in todo}
-    new, base = start(sys.executable), start(a.base_python)
+    if a.refs:
+        known = {r["problem"]: r["reference"]
+                 for r in json.loads(Path(a.refs).read_text())["rows"]}
+        refs = {label: known[label] for label, _ in todo}
+    else:
+        refs = {label: reference(spec) for label, spec in todo}
+    new = start(sys.executable)
+    base = start(a.base_python or sys.executable, a.base_strategy)
     rows = []
     for i, (label, spec) in enumerate(todo):
         order = [("new", new), ("base", base)] if i % 2 == 0 else [("base", base), ("new", new)]
@@ -158,7 +178,8 @@ def main() -> int:
     missed = [r["problem"] for r in rows if not same(r["new_fun"], r["reference"])]
     print(f"\nmissed (new): {', '.join(missed) or 'none'}")
     if a.json:
-        Path(a.json).write_text(json.dumps({"set": a.set, "seed": a.seed, "rows": rows},
+        Path(a.json).write_text(json.dumps({"set": a.set, "seed": a.seed,
+                                            "base_strategy": a.base_strategy, "rows": rows},
                                            indent=1) + "\n")
     return 0
 

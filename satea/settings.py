@@ -48,11 +48,14 @@ BUDGET_MIN_SWEEPS = 50
 #: ... and when one sweep of its chains would take longer than this (so long that Ctrl-C,
 #: the clock and the schedule would wait on it), a sweep is cut to fewer moves
 BUDGET_SWEEP_SECONDS = 0.05
-#: ... and population annealing in such a run keeps at most this many chains a thread:
-#: resampling gives a few long chains what many short ones would add (OR-Library d10200
-#: at 60 s on 2 cores: 4 chains 0.69-0.72% from the optimum, 16 chains 0.78-0.87%, 4
-#: independent chains 0.89%; docs/quality.md)
-POPULATION_CHAINS_PER_THREAD = 2
+#: ... and population annealing in such a run takes as many chains (up to the default)
+#: as get this many sweeps each, at least one a thread: resampling multiplies good states
+#: but cannot replace the sweeps that equilibrate them. Measured at equal time on 2 cores
+#: (docs/quality.md, strategies): where 16 chains got ~4,000-500 sweeps each (fleets of
+#: 1,000 x 100 and 10,000 x 1,000), 4 chains found better placements (0.7% and 3.3%);
+#: where they got ~14,000 or more (200 x 20 with capacities, OR-Library), 4 chains were
+#: no better or worse (0.9% on 200 x 20); the threshold lies between those two points
+POPULATION_MIN_SWEEPS = 10_000
 
 #: converged runs are checked at this many evenly spaced sweep counts of the plan
 CONVERGED_CHECKS = 200
@@ -457,12 +460,13 @@ class _Draft:
                     (self.time_limit - seconds) * share))
                 why = f"fewer chains get {BUDGET_MIN_SWEEPS} sweeps each in the budget"
                 if self.strategy == "population":
-                    import numba
-                    most = POPULATION_CHAINS_PER_THREAD * numba.get_num_threads()
-                    if most < self.n_chains:
-                        self.n_chains = most
-                        why = (f"population annealing in a time budget keeps "
-                               f"{POPULATION_CHAINS_PER_THREAD} chains a thread")
+                    fit = max(self.rungs or 1, budget_chains(
+                        self.n_chains, problem.n_jobs, scale.move_seconds,
+                        (self.time_limit - seconds) * share, POPULATION_MIN_SWEEPS))
+                    if fit < self.n_chains:
+                        self.n_chains = fit
+                        why = (f"population annealing in a time budget takes the chains "
+                               f"that get {POPULATION_MIN_SWEEPS} sweeps each")
                 if self.n_chains != self.d_chains:
                     self.sizing["chains"] = f"{self.n_chains}, not {self.d_chains}: {why}"
                     self._per_chain()
@@ -488,15 +492,18 @@ class _Draft:
                            self.sweep_moves, self.strategy, rungs, every)
 
 
-def budget_chains(chains: int, n_jobs: int, move_seconds: float, seconds: float) -> int:
+def budget_chains(chains: int, n_jobs: int, move_seconds: float, seconds: float,
+                  min_sweeps: int | None = None) -> int:
     """Chains for a CPU run of ``seconds`` (at most ``chains``): as many as get
-    :data:`BUDGET_MIN_SWEEPS` sweeps each at ``move_seconds`` per move per thread, but at
-    least one per thread."""
+    ``min_sweeps`` (default :data:`BUDGET_MIN_SWEEPS`) sweeps each at ``move_seconds`` per
+    move per thread, but at least one per thread."""
     import numba
     threads = numba.get_num_threads()
     if not (math.isfinite(move_seconds) and move_seconds > 0):
         return chains
-    fit = max(seconds, 0.0) * threads / move_seconds / (BUDGET_MIN_SWEEPS * max(n_jobs, 1))
+    if min_sweeps is None:
+        min_sweeps = BUDGET_MIN_SWEEPS
+    fit = max(seconds, 0.0) * threads / move_seconds / (min_sweeps * max(n_jobs, 1))
     return int(min(chains, max(threads, math.floor(fit))))
 
 

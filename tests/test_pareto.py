@@ -227,3 +227,27 @@ def test_acceptance_200x20_front():
         # runs of this size spread by several %) and the front also holds what the
         # neighbouring lambdas found: it comes out better (4% here), so only "not worse"
         # is asserted; docs/quality.md (part pareto) compares the defaults
+
+
+def test_time_limit_counts_the_ladder_sizing(monkeypatch):
+    """pareto(time_limit=T): the launch gets what the ladder's sizing left of T, so the
+    call keeps the promise (a slow sizing is simulated by a sleep)."""
+    import sys
+    import time
+
+    sp = sys.modules["satea.pareto"]    # the name satea.pareto is the function
+    real = sp.ladder_settings
+
+    def slow(*a, **kw):
+        time.sleep(0.6)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(sp, "ladder_settings", slow)
+    problem = compile_fleet(generate_fleet(30, 4, seed=1))
+    anneal(problem, backend="numba", seed=0, sweeps=2)   # kernels compiled before the clock
+    t0 = time.perf_counter()
+    front = pareto(problem, backend="numba", seed=0, points=3, time_limit=1.5)
+    wall = time.perf_counter() - t0
+    assert front.run.stopped_by == "time_limit"
+    assert front.run.settings.time_limit == pytest.approx(0.9, abs=0.1)
+    assert wall <= 1.5 + 0.4

@@ -230,19 +230,34 @@ def test_budget_sizes_chains_and_sweeps_from_the_measured_move_rate(monkeypatch)
     assert s.chains == 16 and "chains" not in s.sizing
 
 
-def test_time_budgeted_population_keeps_two_chains_a_thread():
+def test_budget_chains_by_sweeps_per_chain(monkeypatch):
+    import numba
+
+    from satea.settings import budget_chains
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    # 10 s x 2 threads / 1e-6 s a move = 2e7 moves = 2e5 sweeps of 100 jobs
+    assert budget_chains(16, 100, 1e-6, 10.0, 1_000) == 16        # 200 chains fit
+    assert budget_chains(16, 100, 1e-6, 10.0, 40_000) == 5        # 5 fit
+    assert budget_chains(16, 100, 1e-6, 10.0, 10**6) == 2         # one a thread at least
+    assert budget_chains(16, 100, float("nan"), 10.0, 1_000) == 16  # not measured: kept
+
+
+def test_time_budgeted_population_takes_chains_by_sweeps(monkeypatch):
     import numba
 
     from satea import settings as st
     threads = numba.get_num_threads()
     p = compile_fleet(generate_fleet(60, 6, seed=2))
+    monkeypatch.setattr(st, "POPULATION_MIN_SWEEPS", 10**12)     # no chain gets its sweeps
     s = resolve_settings(p, backend="numba", seed=0, time_limit=30.0)   # auto: population
     assert s.strategy == "population"
-    assert s.chains == min(16, st.POPULATION_CHAINS_PER_THREAD * threads)
+    assert s.chains == min(16, threads) and s.lam.shape == (s.chains,)
     if s.chains < 16:
-        assert "2 chains a thread" in s.sizing["chains"]
+        assert "population annealing" in s.sizing["chains"]
     ind = resolve_settings(p, backend="numba", seed=0, time_limit=30.0, strategy="independent")
     assert ind.chains == 16 and ind.strategy == "independent"
     # a planned run keeps the default chains; so does a caller's count
     assert resolve_settings(p, backend="numba", seed=0).chains == 16
     assert resolve_settings(p, backend="numba", seed=0, time_limit=30.0, chains=9).chains == 9
+    monkeypatch.setattr(st, "POPULATION_MIN_SWEEPS", 1)          # every chain gets them
+    assert resolve_settings(p, backend="numba", seed=0, time_limit=30.0).chains == 16
