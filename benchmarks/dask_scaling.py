@@ -58,11 +58,14 @@ if __name__ == "__main__":
         loc, dis = [], []
         sd.solve(small, k2, chains=4, sweeps=10, seed=0)
         for s in range(30):
-            t = time.perf_counter(); anneal(small, chains=4, sweeps=10, seed=s); loc.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            anneal(small, chains=4, sweeps=10, seed=s, strategy="independent")
+            loc.append(time.perf_counter() - t)
             t = time.perf_counter(); sd.solve(small, k2, chains=4, sweeps=10, seed=s); dis.append(time.perf_counter() - t)
         ml, md = statistics.median(loc) * 1e3, statistics.median(dis) * 1e3
         print(f"20x4, 4 chains x 10 sweeps, 2 workers, median of 30: anneal {ml:.1f} ms, "
               f"distributed.solve {md:.1f} ms, overhead {md - ml:.1f} ms per call")
-    r = anneal(big, chains=64, sweeps=SWEEPS, seed=0, backend="numba")
+    r = anneal(big, chains=64, sweeps=SWEEPS, seed=0, backend="numba",
+               strategy="independent")
     print(f"reference: in-process anneal, 64 chains, 1 numba thread: {r.moves_per_second():.3g} "
           f"moves/s (load {load()})")

@@ -8,8 +8,8 @@ Each interpreter (this one, with this checkout's satea, and ``--base-python``, w
 earlier commit installed, e.g. ``git worktree add ../base ec452b8`` and a venv with
 ``pip install -e ../base``) runs this file as a worker that keeps its kernels loaded;
 problems go to the two workers alternately, so both see the same machine state. Each
-run is ``anneal(problem, backend="numba", seed=SEED)`` with every default: on the base
-the full default schedule, here the converged stop rule. Reported per problem: the
+run is ``anneal(problem, backend="numba", seed=SEED)`` with every default (each side's
+own: stop rule, strategy). Reported per problem: the
 objective (re-scored), whether it is the reference optimum (fleet20: the HiGHS MILP's
 proven optimum; gap: the published optimum; tiny: brute force) and the search seconds
 (``result.seconds``). Writes a Markdown table to stdout and JSON to ``--json``.
@@ -19,7 +19,8 @@ Reads ../shared/data/gap for the gap set (skips it when absent).
     python benchmarks/default_runs.py --set gap --base-strategy independent \
         --refs benchmarks/results/default_runs_gap.json
 
-compares the default strategy with independent chains in this one install.
+compares the default strategy with independent chains in this one install (the
+references of an earlier run of the same set, so no MILP or brute force is redone).
 """
 from __future__ import annotations
 
@@ -68,6 +69,9 @@ def worker(strategy: str | None = None) -> None:
         from satea.annealing import anneal
     except ImportError:
         from satea.anneal import anneal
+    import inspect
+    if strategy is not None and "strategy" not in inspect.signature(anneal).parameters:
+        raise SystemExit(f"--base-strategy {strategy}: this satea has no search strategies")
     warm = build(("fleet20", 99))
     anneal(warm, backend="numba", seed=0, sweeps=2)     # compile or load the kernels
     print(json.dumps({"ready": True}), flush=True)
@@ -80,7 +84,9 @@ def worker(strategy: str | None = None) -> None:
         wall = time.perf_counter() - t0
         print(json.dumps({"fun": r.fun, "seconds": r.seconds, "wall": wall,
                           "sweeps": r.sweeps, "planned": r.sweeps_requested,
-                          "stopped_by": r.stopped_by, "feasible": bool(r.feasible)}),
+                          "stopped_by": r.stopped_by, "feasible": bool(r.feasible),
+                          "strategy": (getattr(r, "info", None) or {}).get(
+                              "strategy", {}).get("name", "independent")}),
               flush=True)
 
 
@@ -112,7 +118,10 @@ def start(python: str, strategy: str | None = None) -> subprocess.Popen:
     extra = [] if strategy is None else ["--worker-strategy", strategy]
     w = subprocess.Popen([python, str(Path(__file__).resolve()), "--worker", *extra],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/")
-    assert json.loads(w.stdout.readline())["ready"]
+    line = w.stdout.readline()
+    if not line:
+        raise SystemExit(f"the worker of {python} did not start (its error is above)")
+    assert json.loads(line)["ready"]
     return w
 
 
@@ -150,6 +159,10 @@ def main() -> int:
     if a.refs:
         known = {r["problem"]: r["reference"]
                  for r in json.loads(Path(a.refs).read_text())["rows"]}
+        lacking = [label for label, _ in todo if label not in known]
+        if lacking:
+            ap.error(f"--refs {a.refs}: no reference for {', '.join(lacking[:5])}"
+                     f"{' ...' if len(lacking) > 5 else ''} (another set?)")
         refs = {label: known[label] for label, _ in todo}
     else:
         refs = {label: reference(spec) for label, spec in todo}

@@ -69,12 +69,13 @@ def run(args) -> dict:
         problem = build(spec)
         seconds = args.seconds or seconds
         for seed in (SEEDS[:1] if args.quick else SEEDS):
-            for strategy in (args.strategies.split(",") if args.strategies else STRATEGIES):
+            for strategy in args.strategy_list:
                 t0 = time.perf_counter()
                 r = anneal(problem, strategy=strategy, seed=seed, time_limit=seconds)
                 wall = time.perf_counter() - t0
                 rec = dict(r.info["strategy"])
                 rec.pop("temperatures", None)
+                assert rec["name"] == strategy, rec    # what ran is what the row says
                 rows.append(dict(instance=name, strategy=strategy, seed=seed,
                                  time_limit=seconds, objective=r.fun, feasible=bool(r.feasible),
                                  reference=ref, sweeps=r.sweeps, chains=r.chains,
@@ -144,9 +145,21 @@ def main() -> None:
         return
     if args.quick:
         args.seconds = args.seconds or 2.0
+    args.strategy_list = args.strategies.split(",") if args.strategies else list(STRATEGIES)
+    unknown = [s for s in args.strategy_list if s not in STRATEGIES]
+    if unknown:
+        ap.error(f"--strategies: unknown {', '.join(unknown)} (of {', '.join(STRATEGIES)})")
+    old = json.loads(Path(args.merge).read_text()) if args.merge else None
+    if old is not None:   # merged rows must have run at the same time limits
+        limits = {r["instance"]: r["time_limit"] for r in old["rows"]}
+        for name, (_spec, seconds, _ref) in INSTANCES.items():
+            t = args.seconds or seconds
+            if (args.only is None or name in args.only.split(",")) and \
+                    limits.get(name, t) != t:
+                ap.error(f"--merge: {name} would run {t:g} s here, {limits[name]:g} s in "
+                         f"{args.merge}: not at equal time")
     data = run(args)
-    if args.merge:   # keep the merged file's rows of the (instance, strategy) pairs not rerun
-        old = json.loads(Path(args.merge).read_text())
+    if old is not None:   # keep the merged file's rows of the (instance, strategy) pairs not rerun
         redone = {(r["instance"], r["strategy"]) for r in data["rows"]}
         kept = [r for r in old["rows"] if (r["instance"], r["strategy"]) not in redone]
         for r in kept:

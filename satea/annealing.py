@@ -68,7 +68,8 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         "auto" picks cuda when a GPU is usable, else numba.
     seed : int, optional
         None draws entropy; the seed used is recorded in the result. Chain ``i`` uses
-        stream ``chain_offset + i``: its trajectory does not depend on ``chains``.
+        stream ``chain_offset + i``: with ``strategy="independent"`` its trajectory
+        does not depend on ``chains`` (population and tempering couple the chains).
     schedule : (t_hot, t_cold) or array of ``sweeps`` inverse temperatures, optional
         Default: geometric, derived from the instance (:func:`default_temperature_range`).
     lam : float or array of ``chains`` floats, optional
@@ -83,8 +84,8 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     time_limit : float, optional
         Seconds for the whole call, setup (schedule sizing, chain start-up) included;
         compiling the kernels, a one-off per process, is not (``info``'s
-        ``compile_seconds_in_call``). Without ``sweeps`` the run fills it: the temperature follows the
-        elapsed fraction of the budget and the last sweep is at the cold end when the
+        ``compile_seconds_in_call``). Without ``sweeps`` the run fills it: the temperature
+        follows the elapsed fraction of the budget and the last sweep is at the cold end when the
         time is up. With ``sweeps`` it is a cap: a run cut by it has not cooled.
     callback : callable(Progress) -> bool, optional
         Called as each setup step starts and between blocks; returning True stops the
@@ -112,7 +113,7 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         (the schedule, with the chains resampled by Boltzmann weights). The last two need
         one ``lam`` and no ``t_scale``. "auto" (default): population annealing, the
         winner at equal wall time in docs/quality.md, or independent chains where they
-        cannot meet (a lambda or ``t_scale`` per chain). ``info["strategy"]`` records
+        cannot meet (lambdas that differ between chains, or any ``t_scale``). ``info["strategy"]`` records
         the one run.
     rungs : int, optional
         Tempering's ladder: temperatures (default ``chains // 2``, at most 32), geometric

@@ -388,8 +388,9 @@ def _add_run_flags(parser, chains: bool = True):
     """The settings of a run (satea.settings), shared by solve and pareto."""
     if chains:
         parser.add_argument("--chains", type=int, default=None,
-                            help="independent chains (default: the backend's, 16 on the "
-                                 "CPU, 1024 on cuda)")
+                            help="chains (default: the backend's, 16 on the CPU, 1024 on "
+                                 "cuda; under --time-limit on the CPU, fewer when each would "
+                                 "get too few sweeps)")
     parser.add_argument("--sweeps", type=int, default=None,
                         help="sweeps per chain (a sweep: one attempted move per job). "
                              "Default: fitted to --time-limit when given, else about 2e6 "

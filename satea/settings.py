@@ -402,7 +402,8 @@ class _Draft:
         if strategy != "auto" and strategy not in STRATEGIES:
             raise ValueError(f"strategy: expected 'auto' or one of {', '.join(STRATEGIES)}, "
                              f"got {strategy!r}")
-        if strategy == "auto":
+        auto = strategy == "auto"
+        if auto:
             strategy = auto_strategy(np.unique(self.lams).size == 1 and self.ts is None)
         self.strategy = strategy
         if rungs is not None:
@@ -414,7 +415,9 @@ class _Draft:
                                  f"{self.n_chains}")
         if exchange_sweeps is not None:
             if strategy == "independent":
-                raise ValueError("exchange_sweeps: independent chains exchange nothing; "
+                why = (" (strategy='auto' chose them: the chains have different lambdas or "
+                       "a t_scale)" if auto else "")
+                raise ValueError(f"exchange_sweeps: independent chains exchange nothing{why}; "
                                  "give strategy='tempering' or 'population'")
             exchange_sweeps = positive_int("exchange_sweeps", exchange_sweeps)
         self.rungs, self.exchange_sweeps = rungs, exchange_sweeps

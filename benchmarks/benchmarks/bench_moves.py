@@ -8,7 +8,7 @@ except ImportError:
     from satea.anneal import anneal
 from satea.schedules import default_temperature_range
 
-from .common import SEED, SIZES, instance, require, warm_up
+from .common import INDEPENDENT, SEED, SIZES, instance, require, warm_up
 
 #: (chains, sweeps) per (backend, size): one to a few seconds of search on 2 CPU cores or one
 #: GPU. The numpy reference at 10,000 x 1,000 runs ``NUMPY_STEPS`` moves per chain (part of
@@ -55,7 +55,7 @@ class MovesPerSecond:
             return self.measure_steps(self.problem, self.chains, NUMPY_STEPS,
                                       SEED)["moves_per_s"]
         r = anneal(self.problem, chains=self.chains, sweeps=self.sweeps, backend=backend,
-                   seed=SEED, schedule=self.schedule)
+                   seed=SEED, schedule=self.schedule, **INDEPENDENT)
         return r.moves_per_second()
 
     track_moves_per_second.unit = "moves/s"

@@ -6,6 +6,8 @@ and the numpy reference where one run would take minutes.
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 try:   # satea.annealing since the settings work; satea.anneal on older commits
@@ -15,6 +17,10 @@ except ImportError:
 from satea.backends import backend_class
 
 SEED = 0
+#: keyword arguments for independent chains on commits that have search strategies (the
+#: default there is population annealing, whose resampling is not a move)
+INDEPENDENT = ({"strategy": "independent"} if "strategy" in inspect.signature(anneal).parameters
+               else {})
 #: jobs x servers, 10 jobs per server at every size
 SIZES = ["1000x100", "10000x1000", "100000x10000"]
 
