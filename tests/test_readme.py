@@ -38,3 +38,20 @@ def test_ci_runs_the_readmes_test_command():
     assert cmd.startswith("pip install -e '.[test,ptx]'")
     assert cmd in ci.splitlines()
     assert "export SATEA_REQUIRE_PTX=1" in ci
+
+
+def test_public_api_is_all_and_typed():
+    """``satea.__all__`` is what ``import *`` gives, every name exists, the README's
+    list of public names is in it, and the package ships its ``py.typed`` marker."""
+    import satea
+    assert len(set(satea.__all__)) == len(satea.__all__)
+    star: dict = {}
+    exec("from satea import *", star)
+    assert set(star) - {"__builtins__"} == set(satea.__all__)
+    text = README.read_text()
+    para = text[text.index("The public API is"):text.index("## Layout")]
+    named = {n for n in re.findall(r"`(\w+)`", para)}
+    assert named and named <= set(satea.__all__), named - set(satea.__all__)
+    assert (Path(satea.__file__).parent / "py.typed").is_file()
+    cfg = (README.parent / "setup.cfg").read_text()
+    assert re.search(r"\[options\.package_data\]\nsatea = py\.typed", cfg)
