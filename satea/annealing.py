@@ -85,8 +85,8 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         Seconds for the whole call, setup (schedule sizing, chain start-up) included;
         compiling the kernels, a one-off per process, is not (``info``'s
         ``compile_seconds_in_call``). Without ``sweeps`` the run fills it: the temperature
-        follows the elapsed fraction of the budget and the last sweep is at the cold end when the
-        time is up. With ``sweeps`` it is a cap: a run cut by it has not cooled.
+        follows the elapsed fraction of the budget and the last sweep is at the cold end
+        when the time is up. With ``sweeps`` it is a cap: a run cut by it has not cooled.
     callback : callable(Progress) -> bool, optional
         Called as each setup step starts and between blocks; returning True stops the
         run (during setup: before the first sweep).
@@ -113,8 +113,8 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         (the schedule, with the chains resampled by Boltzmann weights). The last two need
         one ``lam`` and no ``t_scale``. "auto" (default): population annealing, the
         winner at equal wall time in docs/quality.md, or independent chains where they
-        cannot meet (lambdas that differ between chains, or any ``t_scale``). ``info["strategy"]`` records
-        the one run.
+        cannot meet (lambdas that differ between chains, or any ``t_scale``).
+        ``info["strategy"]`` records the one run.
     rungs : int, optional
         Tempering's ladder: temperatures (default ``chains // 2``, at most 32), geometric
         from ``t_cold`` to ``t_hot``, chains spread evenly over them.
