@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .backends import BACKEND_NAMES
 from .compile import ProblemArrays
 from .objective import Evaluation, check_assignment, evaluate
 
@@ -18,6 +19,9 @@ RESULT_FORMAT = "satea-result/1"
 
 #: the values of ``AnnealResult.stopped_by``: anneal's stop rules and interruptions, and
 #: "done" for a method that runs to its end (a baseline, the MILP)
+#: the annealing backends; other results come from a baseline or the MILP, without chains
+#: or sweeps
+ANNEALERS = BACKEND_NAMES
 STOPPED_BY = ("sweeps", "time_limit", "converged", "callback", "interrupt", "done")
 
 
@@ -149,9 +153,13 @@ class AnnealResult:
         return (f"{self.message}\n  objective {self.fun:.6g} = energy {self.energy_cost:.6g}"
                 f" + {self.lam:g} x penalty {self.penalty:.6g}"
                 + (f" + assignment {self.assignment_cost:.6g}" if self.assignment_cost else "")
-                + f"\n  feasible {self.feasible}; backend {self.backend}, {self.chains} chains"
-                  f" x {self.sweeps} sweeps, seed {self.seed}; {self.seconds:.3g} s search"
-                  f" (+{self.compile_seconds:.3g} s compile); acceptance {self.acceptance_rate:.3f}")
+                + (f"\n  feasible {self.feasible}; backend {self.backend}, {self.chains} chains"
+                   f" x {self.sweeps} sweeps, seed {self.seed}; {self.seconds:.3g} s search"
+                   f" (+{self.compile_seconds:.3g} s compile); acceptance "
+                   f"{self.acceptance_rate:.3f}"
+                   if self.backend in ANNEALERS else   # a baseline or the MILP: no chains
+                   f"\n  feasible {self.feasible}; method {self.backend}; "
+                   f"{self.seconds:.3g} s"))
 
 
 def read_tagged_json(path, what: str, fmt: str, required: str, kind: type) -> dict:
