@@ -158,8 +158,8 @@ def cmd_solve(args) -> int:
                                time_limit=args.time_limit)
         elif _distributed(args):
             from .distributed import solve
-            r = _with_cluster(args, lambda client: solve(problem, client, shards=args.shards,
-                                                         **kw))
+            r = _with_cluster(args, lambda client, t0: solve(
+                problem, client, shards=args.shards, started=t0, **kw))
         else:
             r = anneal(problem, callback=prog, **kw)
     finally:
@@ -216,8 +216,8 @@ def _solve_batch(args, problems) -> int:
     try:
         if _distributed(args):   # every shard task runs its chains of every problem
             from .distributed import solve_batch
-            results = _with_cluster(args, lambda client: solve_batch(
-                [p for p, _s in problems], client, shards=args.shards, **kw))
+            results = _with_cluster(args, lambda client, t0: solve_batch(
+                [p for p, _s in problems], client, shards=args.shards, started=t0, **kw))
         else:
             results = anneal_batch([p for p, _s in problems],
                                    callback=prog, **kw)
@@ -246,13 +246,17 @@ def _distributed(args):
 
 
 def _with_cluster(args, fn):
-    """``fn(client)`` with a Dask client for --scheduler / --workers (workers get one numba
-    thread each), or ``fn(None)`` (shards one after another here) for --shards alone."""
+    """``fn(client, started)`` with a Dask client for --scheduler / --workers (workers get
+    one numba thread each), or ``fn(None, started)`` (shards one after another here) for
+    --shards alone; ``started``: the clock before the cluster started."""
+    import time
+
     from . import distributed as sd
+    t0 = time.perf_counter()   # a time limit counts starting the cluster
     if not (args.scheduler or args.workers):
-        return fn(None)
+        return fn(None, t0)
     with sd.connect(scheduler=args.scheduler, workers=args.workers) as client:
-        return fn(client)
+        return fn(client, t0)
 
 
 def cmd_generate(args) -> int:
@@ -470,8 +474,8 @@ def cmd_pareto(args) -> int:
     try:
         if _distributed(args):
             from . import distributed as sd
-            front = _with_cluster(args, lambda client: sd.pareto(problem, client,
-                                                                 shards=args.shards, **kw))
+            front = _with_cluster(args, lambda client, t0: sd.pareto(
+                problem, client, shards=args.shards, started=t0, **kw))
         else:
             front = pareto(problem, callback=prog, **kw)
     finally:

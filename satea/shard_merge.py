@@ -18,6 +18,7 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
           seed: int | None = None, backend: str = "auto", schedule=None, lam=None,
           cap_weight: float | None = None, x0=None, return_samples: bool | None = None,
           chain_offset: int = 0, timeout: float | None = None, retries: int = 0,
+          started: float | None = None,
           **anneal_kwargs) -> AnnealResult:
     """Anneal ``chains`` chains split into shards over a Dask cluster; the best result.
 
@@ -46,8 +47,13 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
         Seconds to wait for every shard, else TimeoutError naming the unfinished ones.
     retries : int
         Dask retries of a shard that raised (a lost worker's shard is recomputed anyway).
+    started : float, optional
+        ``time.perf_counter()`` from which ``time_limit`` counts; default this call's
+        start (give the time before starting a cluster to count that too).
     **anneal_kwargs
-        ``p_swap``, ``time_limit`` (per shard), ...
+        ``p_swap``, ``time_limit`` (seconds from this call: each shard gets what the
+        client-side sizing left; shards run in this process, ``client=None``, get it
+        each), ...
 
     Returns
     -------
@@ -65,10 +71,11 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
         A shard raised (its label names index, seed and chains); ``__cause__`` is the
         shard's exception.
     """
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if started is None else started
     prob, sweeps, st, plan, kwargs_of = _prepare(
         problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
         return_samples, chain_offset, x0, dict(anneal_kwargs, backend=backend))
+    kwargs_of = _time_left(kwargs_of, anneal_kwargs.get("time_limit"), t0)
     outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], timeout=timeout,
                     retries=retries)
     return merge_results(prob, plan, [o[0][0] for o in outs], [o[1] for o in outs],
@@ -82,6 +89,7 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
                 schedule=None, lam=None, cap_weight: float | None = None,
                 return_samples: bool | None = None, chain_offset: int = 0,
                 timeout: float | None = None, retries: int = 0,
+                started: float | None = None,
                 **anneal_kwargs) -> list[AnnealResult]:
     """:func:`solve` for many problems at once: every shard task runs its chains of every
     problem in one :func:`satea.anneal_batch`, and each problem's shard results are merged
@@ -90,7 +98,7 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
     for a given number of sweeps, a local :func:`satea.anneal` of all the chains).
     ``x0`` is not taken (give one problem to :func:`solve` for warm starts)."""
     from .settings import resolve_seed
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if started is None else started
     if "x0" in anneal_kwargs:
         raise TypeError("solve_batch: x0 is not supported; solve one problem with x0")
     seed = resolve_seed(seed)
@@ -98,13 +106,23 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
                       return_samples, chain_offset, None, dict(anneal_kwargs, backend=backend))
              for p in problems]
     plan = preps[0][3]
+    of = [_time_left(p[4], anneal_kwargs.get("time_limit"), t0) for p in preps]
     outs = _run_all([p[0] for p in preps], client, plan,
-                    lambda s: [p[4](s) for p in preps], timeout=timeout, retries=retries)
+                    lambda s: [k(s) for k in of], timeout=timeout, retries=retries)
     seconds = time.perf_counter() - t0
     return [merge_results(prob, plan, [o[0][i] for o in outs], [o[1] for o in outs],
                           seed=st.seed, sweeps_requested=sw, cap_weight=st.cap_weight,
                           seconds=seconds, return_samples=st.return_samples)
             for i, (prob, sw, st, _plan, _k) in enumerate(preps)]
+
+
+def _time_left(kwargs_of, time_limit, t0: float):
+    """``kwargs_of`` with ``time_limit`` reduced by what this call spent before dispatch
+    (its sizing: the shards' budget counts from the call, as anneal's counts its setup)."""
+    if time_limit is None:
+        return kwargs_of
+    left = max(float(time_limit) - (time.perf_counter() - t0), 1e-3)
+    return lambda s: dict(kwargs_of(s), time_limit=left)
 
 
 def _shard_key(r: AnnealResult, cap_weight: float):
@@ -171,7 +189,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
            shards: int | None = None,
            seed: int | None = None, backend: str = "auto", schedule=None,
            cap_weight: float | None = None, timeout: float | None = None, retries: int = 0,
-           **anneal_kwargs):
+           started: float | None = None, **anneal_kwargs):
     """:func:`satea.pareto.pareto` with its chains split into shards over a Dask cluster
     (``client=None``: the same shards in this process); a :class:`satea.pareto.ParetoFront`.
 
@@ -195,7 +213,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     from .compile import as_problem as _as_problem
     from .objective import evaluate
     from .pareto import FrontPoint, ParetoFront, ladder_settings
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if started is None else started
     if {"lam", "return_samples", "t_scale"} & set(anneal_kwargs):
         raise TypeError("pareto: lam, return_samples and t_scale are set from lambdas")
     prob = _as_problem(problem)
@@ -209,6 +227,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
         prob, client, chain_lams.size, sweeps, shards, ls.seed, ls.schedule, ls.cap_weight,
         chain_lams, True, 0, anneal_kwargs.pop("x0", None),
         dict(anneal_kwargs, backend=backend))
+    kwargs_of = _time_left(kwargs_of, anneal_kwargs.get("time_limit"), t0)
     outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], front=True,
                     timeout=timeout, retries=retries)
     results, workers = [o[0][0] for o in outs], [o[1] for o in outs]

@@ -342,3 +342,26 @@ def test_gap_explain_shows_cost_and_resource(capsys, tmp_path):
                  "--explain", "--sweeps", "50", "--chains", "2"]) == 0
     out = capsys.readouterr().out
     assert "server_index" in out and "resource" in out and "completion" not in out
+
+
+def test_workers_time_limit_counts_the_cluster_start(monkeypatch, capsys):
+    """--workers N --time-limit T: starting the cluster is inside T (a start that takes
+    0.8 s is simulated; the shards then run in this process)."""
+    import contextlib
+
+    import satea.distributed as sd
+
+    @contextlib.contextmanager
+    def slow_connect(**kw):
+        time.sleep(0.8)
+        yield None
+
+    monkeypatch.setattr(sd, "connect", slow_connect)
+    assert main(["solve", "--seed", "0", "--chains", "2", "--sweeps", "2"]) == 0  # compiled
+    capsys.readouterr()
+    t0 = time.perf_counter()
+    assert main(["solve", "--seed", "0", "--workers", "2", "--chains", "2",
+                 "--time-limit", "2"]) == 0
+    wall = time.perf_counter() - t0
+    out = capsys.readouterr().out
+    assert "search" in out and wall <= 2.0 + 0.5, wall

@@ -334,3 +334,28 @@ def test_dask_sizes_a_problem_by_its_arrays(problem):
     sizeof = pytest.importorskip("dask.sizeof").sizeof
     assert sizeof(problem) == problem.nbytes() + 1024
     assert problem.nbytes() > 1000
+
+
+def test_time_limit_counts_the_client_side_setup(problem, monkeypatch):
+    """solve(time_limit=T): the shards get what the client's sizing (and, with
+    ``started``, a cluster's start) left of T, so the call keeps the promise. A slow
+    sizing is simulated by a sleep; shards run in this process (one shard)."""
+    import satea.shard_merge as sm
+    real = sm._prepare
+
+    def slow(*a, **kw):
+        time.sleep(0.6)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(sm, "_prepare", slow)
+    anneal(problem, backend="numba", seed=0, sweeps=2)   # kernels compiled before the clock
+    t0 = time.perf_counter()
+    r = sd.solve(problem, None, shards=1, chains=2, seed=0, time_limit=1.5)
+    wall = time.perf_counter() - t0
+    assert r.stopped_by == "time_limit" and wall <= 1.5 + 0.4
+    assert r.shards[0].seconds == pytest.approx(0.9, abs=0.25)
+    # a cluster that took 0.5 s to start counts too
+    t0 = time.perf_counter()
+    r = sd.solve(problem, None, shards=1, chains=2, seed=0, time_limit=1.5,
+                 started=t0 - 0.5)
+    assert time.perf_counter() - t0 <= 1.0 + 0.4 and r.stopped_by == "time_limit"
