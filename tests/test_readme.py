@@ -61,7 +61,8 @@ def test_summary_of_a_baseline_has_no_chains():
     """str(result): chains, sweeps and acceptance for an annealer; a baseline's says its
     method and time only (not "1 chains x 0 sweeps")."""
     import satea
-    p = satea.compile_fleet(satea.generate.generate_fleet(12, 3, seed=0))
+    from satea.generate import generate_fleet
+    p = satea.compile_fleet(generate_fleet(12, 3, seed=0))
     r = satea.anneal(p, backend="numba", seed=0, chains=2, sweeps=3)
     assert "2 chains x 3 sweeps" in str(r) and "acceptance" in str(r)
     g = satea.solve_baseline(p, "greedy")
