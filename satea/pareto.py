@@ -428,12 +428,12 @@ def pareto(problem, *, lambdas=None, points: int = 16,
         other dominates in ``(energy_cost, penalty)``, identical points once, each with
         its lambda and its objective at that lambda.
     """
-    from .annealing import anneal
     import time
 
+    from .annealing import anneal
     from .backends.base import compile_clock
     from .compile import as_problem
-    from .settings import check_time_limit
+    from .settings import check_time_limit, time_left
 
     t_call, compiled_before = time.perf_counter(), compile_clock()
     time_limit = check_time_limit(time_limit)
@@ -442,9 +442,7 @@ def pareto(problem, *, lambdas=None, points: int = 16,
                          chains_per_lambda=chains_per_lambda, seed=seed, schedule=schedule,
                          cap_weight=cap_weight)
     lams, cpl, chain_lams = ls.lams, ls.chains_per_lambda, ls.chain_lams
-    if time_limit is not None:   # the ladder's sizing counts (a one-off compile does not)
-        spent = time.perf_counter() - t_call - (compile_clock() - compiled_before)
-        time_limit = max(time_limit - spent, 1e-3)
+    time_limit = time_left(time_limit, t_call, compiled_before)   # the sizing counts
     run = anneal(prob, chains=chain_lams.size, sweeps=sweeps, backend=backend, seed=ls.seed,
                  schedule=ls.schedule, lam=chain_lams, p_swap=p_swap,
                  cap_weight=ls.cap_weight, time_limit=time_limit, callback=callback,

@@ -141,6 +141,21 @@ def check_time_limit(time_limit) -> float | None:
     return float(time_limit)
 
 
+def time_left(time_limit: float | None, started: float, compiled_before: float) -> float | None:
+    """What is left of ``time_limit`` (checked) since ``time.perf_counter()`` read
+    ``started``, not counting kernel compiles since ``compile_clock()`` read
+    ``compiled_before`` (a one-off per process, outside every limit); at least 1 ms.
+    For a step that prepares a run before handing it the rest (pareto's ladder, the
+    client side of satea.distributed)."""
+    import time
+
+    from .backends.base import compile_clock
+    if time_limit is None:
+        return None
+    spent = time.perf_counter() - started - (compile_clock() - compiled_before)
+    return max(time_limit - spent, 1e-3)
+
+
 def check_p_swap(p_swap, has_capacity: bool = False) -> float:
     if p_swap is None:
         return DEFAULT_P_SWAP_CAPACITY if has_capacity else DEFAULT_P_SWAP

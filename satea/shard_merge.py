@@ -8,8 +8,10 @@ import time
 
 import numpy as np
 
+from .backends.base import compile_clock
 from .compile import ProblemArrays
 from .result import AnnealResult
+from .settings import time_left
 from .shard_run import _run_all, front_filter
 from .shards import ShardInfo, _prepare
 
@@ -72,10 +74,11 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
         shard's exception.
     """
     t0 = time.perf_counter() if started is None else started
+    compiled_before = compile_clock()
     prob, sweeps, st, plan, kwargs_of = _prepare(
         problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
         return_samples, chain_offset, x0, dict(anneal_kwargs, backend=backend))
-    kwargs_of = _time_left(kwargs_of, anneal_kwargs.get("time_limit"), t0)
+    kwargs_of = _time_left(kwargs_of, anneal_kwargs.get("time_limit"), t0, compiled_before)
     outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], timeout=timeout,
                     retries=retries)
     return merge_results(prob, plan, [o[0][0] for o in outs], [o[1] for o in outs],
@@ -99,6 +102,7 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
     ``x0`` is not taken (give one problem to :func:`solve` for warm starts)."""
     from .settings import resolve_seed
     t0 = time.perf_counter() if started is None else started
+    compiled_before = compile_clock()
     if "x0" in anneal_kwargs:
         raise TypeError("solve_batch: x0 is not supported; solve one problem with x0")
     seed = resolve_seed(seed)
@@ -106,7 +110,8 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
                       return_samples, chain_offset, None, dict(anneal_kwargs, backend=backend))
              for p in problems]
     plan = preps[0][3]
-    of = [_time_left(p[4], anneal_kwargs.get("time_limit"), t0) for p in preps]
+    of = [_time_left(p[4], anneal_kwargs.get("time_limit"), t0, compiled_before)
+          for p in preps]
     outs = _run_all([p[0] for p in preps], client, plan,
                     lambda s: [k(s) for k in of], timeout=timeout, retries=retries)
     seconds = time.perf_counter() - t0
@@ -116,12 +121,12 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
             for i, (prob, sw, st, _plan, _k) in enumerate(preps)]
 
 
-def _time_left(kwargs_of, time_limit, t0: float):
+def _time_left(kwargs_of, time_limit, t0: float, compiled_before: float):
     """``kwargs_of`` with ``time_limit`` reduced by what this call spent before dispatch
     (its sizing: the shards' budget counts from the call, as anneal's counts its setup)."""
-    if time_limit is None:
+    left = time_left(time_limit, t0, compiled_before)
+    if left is None:
         return kwargs_of
-    left = max(float(time_limit) - (time.perf_counter() - t0), 1e-3)
     return lambda s: dict(kwargs_of(s), time_limit=left)
 
 
@@ -214,6 +219,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     from .objective import evaluate
     from .pareto import FrontPoint, ParetoFront, ladder_settings
     t0 = time.perf_counter() if started is None else started
+    compiled_before = compile_clock()
     if {"lam", "return_samples", "t_scale"} & set(anneal_kwargs):
         raise TypeError("pareto: lam, return_samples and t_scale are set from lambdas")
     prob = _as_problem(problem)
@@ -227,7 +233,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
         prob, client, chain_lams.size, sweeps, shards, ls.seed, ls.schedule, ls.cap_weight,
         chain_lams, True, 0, anneal_kwargs.pop("x0", None),
         dict(anneal_kwargs, backend=backend))
-    kwargs_of = _time_left(kwargs_of, anneal_kwargs.get("time_limit"), t0)
+    kwargs_of = _time_left(kwargs_of, anneal_kwargs.get("time_limit"), t0, compiled_before)
     outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], front=True,
                     timeout=timeout, retries=retries)
     results, workers = [o[0][0] for o in outs], [o[1] for o in outs]
