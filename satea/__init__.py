@@ -3,18 +3,41 @@
 The names in ``__all__`` are the public API (stable within a minor version): the model
 types, compiling, the float64 objective, the annealer and its settings and result, the
 Pareto front, reading and writing files, and the baselines.
+
+``import satea`` loads only the model, compiling and the objective (NumPy); the names
+that need numba load on first use. So a process that imports satea early without
+running it (dask's ``dask.sizeof`` entry point in every worker, before the worker's
+environment such as ``NUMBA_NUM_THREADS`` is set) does not fix numba's configuration.
 """
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from .compile import ProblemArrays, as_problem, compile_assignment, compile_fleet
 from .objective import Evaluation, evaluate
-from .annealing import Progress, anneal, anneal_batch
-from .settings import RunSettings, Schedule, repeat_kwargs, resolve_settings
-from .result import AnnealResult, read_result
-from .io import read_instance, read_orlib_gap, write_instance
-from .pareto import ParetoFront, pareto, read_front
-from .baselines import baseline_assignment, solve_baseline
+
+if TYPE_CHECKING:   # the lazy names below, for type checkers
+    from .annealing import Progress, anneal, anneal_batch
+    from .baselines import baseline_assignment, solve_baseline
+    from .io import read_instance, read_orlib_gap, write_instance
+    from .pareto import ParetoFront, pareto, read_front
+    from .result import AnnealResult, read_result
+    from .settings import RunSettings, Schedule, repeat_kwargs, resolve_settings
 
 __version__ = "0.1.0"
+
+#: public name -> the module that defines it, imported on first use
+_LAZY = {
+    **dict.fromkeys(("Progress", "anneal", "anneal_batch"), "annealing"),
+    **dict.fromkeys(("RunSettings", "Schedule", "repeat_kwargs", "resolve_settings"),
+                    "settings"),
+    **dict.fromkeys(("AnnealResult", "read_result"), "result"),
+    **dict.fromkeys(("read_instance", "read_orlib_gap", "write_instance"), "io"),
+    **dict.fromkeys(("ParetoFront", "pareto", "read_front"), "pareto"),
+    **dict.fromkeys(("baseline_assignment", "solve_baseline"), "baselines"),
+}
 
 __all__ = [
     "DNNModel", "Fleet", "GPUType", "Job", "Penalty", "PriceCurve", "Profile", "Server",
@@ -24,3 +47,16 @@ __all__ = [
     "write_instance", "ParetoFront", "pareto", "read_front", "baseline_assignment",
     "solve_baseline",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'satea' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value   # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -13,8 +13,8 @@ chain offset equal to its first global chain index, so chain ``c`` draws stream 
 wherever it runs, and the settings (schedule, capacity weight, sweeps) are resolved once
 on the client exactly as :func:`~satea.anneal` (or :func:`satea.pareto.pareto`) resolves
 them for the whole run and passed to every shard. So a run of ``C`` chains and a given
-seed returns what a local ``anneal`` of ``C`` chains with that seed returns, whatever the
-number of shards or workers (with the ``"converged"`` stop rule each shard stops on its
+seed returns what a local ``anneal(..., strategy="independent")`` of ``C`` chains with that
+seed returns, whatever the number of shards or workers (with the ``"converged"`` stop rule each shard stops on its
 own chains' progress, and a time limit is never reproducible; give ``sweeps`` for
 exactness).
 
@@ -38,8 +38,9 @@ from __future__ import annotations
 
 from .cluster import (cluster_info, connect, default_shards, format_cluster_info,
                       require_dask)
+from .dask_sizeof import register_sizeof
 from .shard_merge import merge_results, pareto, solve, solve_batch
-from .shard_run import ShardError, front_filter, register_sizeof
+from .shard_run import ShardError, front_filter
 from .shards import Shard, ShardInfo, plan_shards, shared_settings
 
 # names outside __all__ kept importable from here for tests, benchmarks and older callers

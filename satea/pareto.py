@@ -413,7 +413,8 @@ def pareto(problem, *, lambdas=None, points: int = 16,
         Sweeps per chain; default as :func:`satea.anneal` (a single run's length).
     backend, seed, p_swap, time_limit, callback, stop
         As :func:`satea.anneal` (one launch: with ``time_limit`` and no ``sweeps``
-        the schedule fills what the ladder's sizing left of the budget; ``callback``
+        the schedule fills what the ladder's sizing left of the budget, and
+        ``front.run.settings.time_limit`` records that reduced value; ``callback``
         stops it between blocks and the front is built from what the chains found).
     schedule : (t_hot, t_cold) or array, optional
         Default: each lambda at its own temperature level (:func:`pareto_schedule`); a

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .backends import BACKEND_NAMES
 from .compile import ProblemArrays
 from .objective import Evaluation, check_assignment, evaluate
 
@@ -19,9 +18,6 @@ RESULT_FORMAT = "satea-result/1"
 
 #: the values of ``AnnealResult.stopped_by``: anneal's stop rules and interruptions, and
 #: "done" for a method that runs to its end (a baseline, the MILP)
-#: the annealing backends; other results come from a baseline or the MILP, without chains
-#: or sweeps
-ANNEALERS = BACKEND_NAMES
 STOPPED_BY = ("sweeps", "time_limit", "converged", "callback", "interrupt", "done")
 
 
@@ -157,7 +153,7 @@ class AnnealResult:
                    f" x {self.sweeps} sweeps, seed {self.seed}; {self.seconds:.3g} s search"
                    f" (+{self.compile_seconds:.3g} s compile); acceptance "
                    f"{self.acceptance_rate:.3f}"
-                   if self.backend in ANNEALERS else   # a baseline or the MILP: no chains
+                   if self.stopped_by != "done" else   # a baseline or the MILP: no chains
                    f"\n  feasible {self.feasible}; method {self.backend}; "
                    f"{self.seconds:.3g} s"))
 

@@ -51,9 +51,9 @@ BUDGET_SWEEP_SECONDS = 0.05
 #: ... and population annealing in such a run takes as many chains (up to the default)
 #: as get this many sweeps each, at least one a thread: resampling multiplies good states
 #: but cannot replace the sweeps that equilibrate them. Measured at equal time on 2 cores
-#: (docs/quality.md, strategies): where 16 chains got ~4,000-500 sweeps each (fleets of
-#: 1,000 x 100 and 10,000 x 1,000), 4 chains found better placements (0.7% and 3.3%);
-#: where they got ~14,000 or more (200 x 20 with capacities, OR-Library), 4 chains were
+#: (docs/quality.md, strategies): where 16 chains got ~5,000 and ~600 sweeps each (fleets
+#: of 1,000 x 100 and 10,000 x 1,000), 4 chains found better placements (0.7% and 3.3%);
+#: where they got ~20,000 or more (200 x 20 with capacities, OR-Library), 4 chains were
 #: no better or worse (0.9% on 200 x 20); the threshold lies between those two points
 POPULATION_MIN_SWEEPS = 10_000
 
@@ -473,18 +473,18 @@ class _Draft:
             if (self.chains_given is None and self.stop == "time" and cls.name == "numba"
                     and not per_chain_given):
                 assert self.time_limit is not None   # stop == "time" needs one (__init__)
-                self.n_chains = max(self.rungs or 1, budget_chains(
-                    self.n_chains, problem.n_jobs, scale.move_seconds,
-                    (self.time_limit - seconds) * share))
-                why = f"fewer chains get {BUDGET_MIN_SWEEPS} sweeps each in the budget"
                 if self.strategy == "population":
-                    fit = max(self.rungs or 1, budget_chains(
-                        self.n_chains, problem.n_jobs, scale.move_seconds,
-                        (self.time_limit - seconds) * share, POPULATION_MIN_SWEEPS))
-                    if fit < self.n_chains:
-                        self.n_chains = fit
-                        why = (f"population annealing in a time budget takes the chains "
-                               f"that get {POPULATION_MIN_SWEEPS} sweeps each")
+                    min_sweeps = POPULATION_MIN_SWEEPS
+                    why = (f"population annealing in a time budget takes the chains "
+                           f"that get {min_sweeps} sweeps each")
+                else:
+                    min_sweeps = BUDGET_MIN_SWEEPS   # read here: tests patch it
+                    why = f"fewer chains get {min_sweeps} sweeps each in the budget"
+                self.n_chains = budget_chains(
+                    self.n_chains, problem.n_jobs, scale.move_seconds,
+                    (self.time_limit - seconds) * share, min_sweeps)
+                if self.rungs:
+                    self.n_chains = max(self.rungs, self.n_chains)
                 if self.n_chains != self.d_chains:
                     self.sizing["chains"] = f"{self.n_chains}, not {self.d_chains}: {why}"
                     self._per_chain()

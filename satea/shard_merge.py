@@ -38,7 +38,8 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
         Number of tasks; default one per worker thread (:func:`default_shards`).
     seed : int, optional
         Seed of the run; every shard uses it, chain ``i`` drawing stream ``i`` (the
-        result equals a local :func:`satea.anneal` of ``chains`` chains with this seed).
+        result equals a local ``satea.anneal(..., strategy="independent")`` of ``chains``
+        chains with this seed).
     backend : str
         Passed to every shard: "auto" is each worker's best (cuda on a GPU, else numba).
     schedule, lam, cap_weight, x0, return_samples, chain_offset
@@ -78,7 +79,8 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
     prob, sweeps, st, plan, kwargs_of = _prepare(
         problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
         return_samples, chain_offset, x0, dict(anneal_kwargs, backend=backend))
-    kwargs_of = _time_left(kwargs_of, anneal_kwargs.get("time_limit"), t0, compiled_before)
+    kwargs_of = _with_time_limit(
+        kwargs_of, time_left(anneal_kwargs.get("time_limit"), t0, compiled_before))
     outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], timeout=timeout,
                     retries=retries)
     return merge_results(prob, plan, [o[0][0] for o in outs], [o[1] for o in outs],
@@ -98,7 +100,8 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
     problem in one :func:`satea.anneal_batch`, and each problem's shard results are merged
     as :func:`solve` merges them. The same settings, streams and merge as :func:`solve`:
     result ``i`` equals ``solve(problems[i], ...)`` with the same seed and shards (and,
-    for a given number of sweeps, a local :func:`satea.anneal` of all the chains).
+    for a given number of sweeps, a local ``satea.anneal(..., strategy="independent")``
+    of all the chains).
     ``x0`` is not taken (give one problem to :func:`solve` for warm starts)."""
     from .settings import resolve_seed
     t0 = time.perf_counter() if started is None else started
@@ -110,8 +113,9 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
                       return_samples, chain_offset, None, dict(anneal_kwargs, backend=backend))
              for p in problems]
     plan = preps[0][3]
-    of = [_time_left(p[4], anneal_kwargs.get("time_limit"), t0, compiled_before)
-          for p in preps]
+    # one value for every problem: anneal_batch runs them under one stop rule
+    left = time_left(anneal_kwargs.get("time_limit"), t0, compiled_before)
+    of = [_with_time_limit(p[4], left) for p in preps]
     outs = _run_all([p[0] for p in preps], client, plan,
                     lambda s: [k(s) for k in of], timeout=timeout, retries=retries)
     seconds = time.perf_counter() - t0
@@ -121,10 +125,10 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
             for i, (prob, sw, st, _plan, _k) in enumerate(preps)]
 
 
-def _time_left(kwargs_of, time_limit, t0: float, compiled_before: float):
-    """``kwargs_of`` with ``time_limit`` reduced by what this call spent before dispatch
-    (its sizing: the shards' budget counts from the call, as anneal's counts its setup)."""
-    left = time_left(time_limit, t0, compiled_before)
+def _with_time_limit(kwargs_of, left: float | None):
+    """``kwargs_of`` with ``time_limit`` set to ``left``, what the call's sizing left of
+    it (:func:`satea.settings.time_left`: the shards' budget counts from the call, as
+    anneal's counts its setup); unchanged without a time limit."""
     if left is None:
         return kwargs_of
     return lambda s: dict(kwargs_of(s), time_limit=left)
@@ -233,7 +237,8 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
         prob, client, chain_lams.size, sweeps, shards, ls.seed, ls.schedule, ls.cap_weight,
         chain_lams, True, 0, anneal_kwargs.pop("x0", None),
         dict(anneal_kwargs, backend=backend))
-    kwargs_of = _time_left(kwargs_of, anneal_kwargs.get("time_limit"), t0, compiled_before)
+    kwargs_of = _with_time_limit(
+        kwargs_of, time_left(anneal_kwargs.get("time_limit"), t0, compiled_before))
     outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], front=True,
                     timeout=timeout, retries=retries)
     results, workers = [o[0][0] for o in outs], [o[1] for o in outs]

@@ -144,8 +144,3 @@ def _run_all(problems: list, client, shards, kwargs_of, *, front=False, timeout=
         client.cancel(futures)     # stop the shards still running; then raise
         raise
 
-
-def register_sizeof(sizeof) -> None:
-    """Teach ``dask.sizeof`` the size of a ProblemArrays (its arrays' bytes), so the
-    scheduler accounts for the scattered problem; the ``dask.sizeof`` entry point."""
-    sizeof.register(ProblemArrays)(lambda p: int(p.nbytes()) + 1024)

@@ -223,7 +223,7 @@ def test_memory_groups_run_in_turn_and_equal_separate_runs(monkeypatch):
     assert all(r.stopped_by == "time_limit" for r in res)
     assert all(r.info["schedule"]["blocks"][-1][3] == 1.0 for r in res)
     # ... also as a cap on planned sweeps: no group spends the others' share
-    res = anneal_batch(problems, seed=0, chains=2, sweeps=10**5, time_limit=1.5)
+    res = anneal_batch(problems, seed=0, chains=2, sweeps=10**6, time_limit=1.5)
     assert all(r.sweeps > 10 for r in res) and res[-1].stopped_by == "time_limit"
     # a stop in the first group: the later groups answer with their chains' starts
     res = anneal_batch(problems, seed=0, chains=2, sweeps=10**6,

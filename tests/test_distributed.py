@@ -336,6 +336,23 @@ def test_dask_sizes_a_problem_by_its_arrays(problem):
     assert problem.nbytes() > 1000
 
 
+def test_workers_take_their_numba_threads_from_the_cluster_env(client):
+    """A worker imports the dask.sizeof entry point before its environment is set; were
+    numba imported then, it would keep the default thread count, and the first compile in
+    the worker would fail ('Cannot set NUMBA_NUM_THREADS ...'). The cluster fixture sets
+    NUMBA_NUM_THREADS=1."""
+    got = client.run(lambda: __import__("numba").config.NUMBA_NUM_THREADS)
+    assert set(got.values()) == {1}
+
+
+def test_importing_satea_and_its_sizeof_leaves_numba_unloaded():
+    code = ("import sys, satea, satea.dask_sizeof; "
+            "assert 'numba' not in sys.modules, 'numba imported'; "
+            "assert callable(satea.anneal)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
 def test_time_limit_counts_the_client_side_setup(problem, monkeypatch):
     """solve(time_limit=T): the shards get what the client's sizing (and, with
     ``started``, a cluster's start) left of T, so the call keeps the promise. A slow
@@ -359,3 +376,15 @@ def test_time_limit_counts_the_client_side_setup(problem, monkeypatch):
     r = sd.solve(problem, None, shards=1, chains=2, seed=0, time_limit=1.5,
                  started=t0 - 0.5)
     assert time.perf_counter() - t0 <= 1.0 + 0.4 and r.stopped_by == "time_limit"
+
+
+def test_batch_time_limit_is_one_value_for_every_problem(problem):
+    """solve_batch(time_limit=T) over shards: every problem of a shard's one
+    anneal_batch gets the same remaining budget (anneal_batch runs them under one stop
+    rule and refuses differing time limits)."""
+    other = compile_fleet(generate_fleet(50, 5, seed=4))
+    anneal(other, backend="numba", seed=0, sweeps=2)   # kernels compiled before the clock
+    rs = sd.solve_batch([problem, other], None, shards=2, chains=4, seed=0, backend="numba",
+                        time_limit=0.5)
+    assert [r.stopped_by for r in rs] == ["time_limit", "time_limit"]
+    assert all(r.chains == 4 and np.isfinite(r.fun) for r in rs)

@@ -220,7 +220,7 @@ def test_budget_sizes_chains_and_sweeps_from_the_measured_move_rate(monkeypatch)
     p = compile_fleet(generate_fleet(300, 30, seed=2))
     monkeypatch.setattr(st, "BUDGET_MIN_SWEEPS", 10**9)
     monkeypatch.setattr(st, "BUDGET_SWEEP_SECONDS", 1e-9)
-    s = resolve_settings(p, backend="numba", seed=0, time_limit=5.0)
+    s = resolve_settings(p, backend="numba", seed=0, time_limit=5.0, strategy="independent")
     assert s.chains == min(16, threads) and "fewer chains" in s.sizing["chains"]
     assert s.sweep_moves == min(1000, p.n_jobs) and s.lam.shape == (s.chains,)
     s = resolve_settings(p, backend="numba", seed=0, time_limit=5.0, chains=5)
