@@ -46,6 +46,9 @@ from .layout import (  # noqa: F401  (the names below are this module's public A
 from .rng import next_uniform
 
 NF = N_CHAIN_F
+#: exp(-40) = 4.2e-18 lies below the smallest positive uniform draw, 2**-53 (:mod:`.rng`)
+METROPOLIS_CUT = 40.0
+UNIFORM_ULP = 2.0 ** -53
 
 
 @register_jitable
@@ -361,7 +364,12 @@ def allowed_server(P, k, u):
     Binary search over the (job class x server class) cumulative counts: O(log G).
     """
     n_classes = P[ALLOWED_CUM].shape[1] - 1
-    r = draw_index(u, P[ALLOWED_CUM][k, n_classes])
+    n_allowed = P[ALLOWED_CUM][k, n_classes]
+    r = draw_index(u, n_allowed)
+    if n_allowed == P[SERVERS_BY_CLASS].shape[0]:
+        # every server allowed: rank r is servers_by_class[r], without the search's
+        # unpredictable branches (every generic assignment problem)
+        return P[SERVERS_BY_CLASS][r]
     lo = 0
     hi = n_classes - 1
     while lo < hi:  # last class g with allowed_cum[k, g] <= r
@@ -613,7 +621,12 @@ def metropolis(delta, beta, u):
     """Accept downhill always, uphill with probability exp(-beta * delta)."""
     if delta <= 0.0:
         return True
-    return u < math.exp(-beta * delta)
+    x = beta * delta
+    if x > METROPOLIS_CUT and u >= UNIFORM_ULP:
+        # exp(-x) < 2**-53 <= u: the same answer without the exp (most uphill moves
+        # of a cold chain)
+        return False
+    return u < math.exp(-x)
 
 
 @register_jitable

@@ -18,7 +18,7 @@ from satea.compile import compile_assignment, compile_fleet
 from satea.kernels import cpu
 from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, SRV_BUSY, SRV_COST,
                                   TAIL, WALKS, X, has_lists)
-from satea.kernels.moves import move_apply, move_delta, propose
+from satea.kernels.moves import allowed_server, metropolis, move_apply, move_delta, propose
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.objective import evaluate
 
@@ -289,3 +289,65 @@ def test_a_move_retimes_only_the_suffix_until_the_timeline_rejoins():
     after = evaluate(compile_fleet(fleet2), np.zeros(199, np.int64)).search_objective
     fixed48 = 1000.0 / 10.0 * 250.0 * 0.1 / 3.6e6   # job 48's additive dynamic energy
     assert d == pytest.approx(after - before + fixed48, rel=1e-9)
+
+
+@njit
+def _metropolis_many(delta, beta, u, out):
+    for i in range(delta.size):
+        out[i] = metropolis(delta[i], beta[i], u[i])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_metropolis_cut_gives_the_exp_rules_answer(seed):
+    """metropolis skips the exp where exp(-beta * delta) lies below every positive uniform
+    draw; its answer stays ``delta <= 0 or u < exp(-beta * delta)`` for every draw the
+    generator can make (multiples of 2**-53, zero included) and for inf and nan."""
+    g = np.random.default_rng(seed)
+    n = 4000
+    delta = np.concatenate([g.normal(0, 1, n) * 10.0 ** g.uniform(-3, 3, n),
+                            [np.inf, -np.inf, np.nan, 1.0, 1.0, 1.0]])
+    beta = np.concatenate([10.0 ** g.uniform(-2, 3, n), [1.0, 1.0, 1.0, 40.0, 41.0, 800.0]])
+    k = g.integers(0, 2**53, delta.size)
+    k[g.random(delta.size) < 0.05] = 0                       # the draw u == 0
+    k[-3:] = [1, 0, 0]
+    u = k.astype(np.float64) * 2.0**-53
+    # around the cut, the smallest positive draws: a cut set too low would reject some
+    edge = np.linspace(20.0, 60.0, 400)
+    small = g.integers(1, 2**12, edge.size) * 2.0**-53
+    delta, beta, u = (np.concatenate([edge, delta]), np.concatenate([np.ones_like(edge), beta]),
+                      np.concatenate([small, u]))
+    got = np.zeros(delta.size, np.bool_)
+    _metropolis_many(delta, beta, u, got)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = (delta <= 0) | (u < np.exp(-beta * delta))
+    np.testing.assert_array_equal(got, want)
+    assert got[-2] and not got[-1]    # u == 0 accepts exp(-41) > 0, not exp(-800) == 0.0
+
+
+@njit
+def _allowed_many(P, k, u, out):
+    for i in range(u.size):
+        out[i] = allowed_server(P, k[i], u[i])
+
+
+def test_allowed_server_is_the_reference_draw_with_and_without_the_fast_path():
+    """A job class allowed everywhere takes the direct pick; a restricted class the
+    search: both give the numpy reference's server for the same uniform."""
+    from conftest import tiny_fleet_by_name
+    from satea.backends.numpy_ref import allowed_server as ref
+    from satea.generate import generate_fleet
+    kinds = set()
+    for p in (compile_fleet(tiny_fleet_by_name("mixed")),
+              compile_fleet(generate_fleet(60, 12, seed=3)),
+              compile_assignment(np.ones((5, 4)), np.ones((5, 4)), np.full(4, 9.0))):
+        P = problem_tuple(p)
+        full = p.allowed_cum[:, -1] == p.n_servers
+        g = np.random.default_rng(1)
+        k = g.integers(0, p.allowed_cum.shape[0], 3000)
+        u = np.concatenate([g.random(2997), [0.0, 1 - 2.0**-53, 0.5]])
+        got = np.zeros(u.size, np.int64)
+        _allowed_many(P, k, u, got)
+        np.testing.assert_array_equal(got, ref(p, k, u))
+        kinds |= set(full[k].tolist())
+    assert kinds == {True, False}                            # both ways were taken
