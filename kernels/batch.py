@@ -13,6 +13,8 @@ added there is batched without an edit here. Used by the CPU drivers below and b
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 from numba.extending import register_jitable
@@ -155,5 +157,6 @@ def sample_deltas_batch(PA, poff, pshp, SA, soff, dims, p_swap, out, ooff):
                 if a == b:
                     out[at] = np.nan
                     continue
-                d = move_delta(P, S, c, nc, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0)
+                d = move_delta(P, S, c, nc, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0,
+                               math.inf)
                 out[at] = d[1]

@@ -12,6 +12,7 @@ LLVM does not inline costs ~100 ns with ``P`` and ``S``. LLVM's default inlining
 into the sweep loop (an O(1) assignment move: 250-390 -> 100-135 ns on one core). The
 option is process-wide in LLVM; it changes how much is inlined, never what code computes.
 """
+import math
 from pathlib import Path
 
 import numpy as np
@@ -82,5 +83,6 @@ def sample_deltas_cpu(P, S, n_jobs, n_servers, p_swap, out):
             if a == b:
                 out[c * per + i] = np.nan
                 continue
-            d = move_delta(P, S, c, nc, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0)
+            d = move_delta(P, S, c, nc, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0,
+                           math.inf)
             out[c * per + i] = d[1]

@@ -124,13 +124,12 @@ def job_step(P, g, cid, j, t, a_t, lam):
 
     Returns (start, completion, integral up to completion, schedule cost of the job).
     """
-    st = t
-    a_st = a_t
     r = P[RELEASE][j]
-    if r > t:
-        st = r
-        if cid >= 0:
-            a_st = curve_cumulative(P, cid, r)
+    # a select, not a branch: whether a release binds is data a CPU cannot predict
+    st = max(r, t)
+    a_st = a_t
+    if cid >= 0 and r > t:
+        a_st = curve_cumulative(P, cid, r)
     comp = st + P[PROC][g, j]
     cost = lam * job_penalty(P, j, comp)
     a_c = 0.0
@@ -255,10 +254,17 @@ def next_merged(nxt_, c, nc, cm, n_jobs, cur, ins, out):
 
 
 @register_jitable
-def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
+def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
     """Change of server ``s``'s schedule cost if job ``out`` left it and job ``inn`` joined
     it (either may be -1). Re-times only the jobs from the first edit on and stops where
-    the timeline rejoins the old one. Reads the caches, writes nothing."""
+    the timeline rejoins the old one. Reads the caches, writes nothing.
+
+    A pure insertion (``out < 0``) after the first job of a server at a constant price
+    only delays jobs, so every term it has still to add is >= 0 (penalties grow with
+    completion; the server switches on as before and off no earlier; the model's
+    weights and prices are >= 0): once the sum so far exceeds ``limit`` that sum is
+    returned, a lower bound of the change (``limit = inf``: always the exact change).
+    An insertion at the head may start the server later, so it never stops early."""
     prv_, comp_, nxt_, head_, jcost_, tail_ = S[PRV], S[COMP], S[NXT], S[HEAD], S[JCOST], S[TAIL]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
@@ -295,6 +301,8 @@ def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
                 rejoined = True  # every later job runs as before
                 break
             d += cost - jcost_[ix(c, j, n_jobs, nc, cm)]
+        if d > limit and out < 0 and cid < 0 and pred >= 0:
+            return d
         t = comp
         a_t = a_c
     if P[IDLE_W][s] > 0.0 and not (rejoined and pred >= 0):
@@ -514,8 +522,9 @@ def server_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
 
 
 @register_jitable
-def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
-    """Schedule-cost changes (server a, server b) of a move.
+def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
+    """Schedule-cost changes (server a, server b) of a move; once server a's is known,
+    server b's may stop at a lower bound above ``limit - d_a`` (:func:`walk_delta`).
 
     On the CPU (``cm``) the re-timed suffixes from the caches (:func:`walk_delta`). On
     the GPU every cached word a walk reads is an uncoalesced load from device memory,
@@ -528,13 +537,14 @@ def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
     cost_ = S[SRV_COST]
     if P[WALKS][a]:
         if cm:
-            d_a = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
+            d_a = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
         else:
             d_a = (server_full(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
                    - cost_[ix(c, a, n_servers, nc, cm)] - additive_change(P, a, j1, j2)[0])
     if P[WALKS][b]:
         if cm:
-            d_b = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
+            d_b = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam,
+                             limit - d_a)
         else:
             d_b = (server_full(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
                    - cost_[ix(c, b, n_servers, nc, cm)] - additive_change(P, b, j2, j1)[0])
@@ -542,24 +552,29 @@ def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
 
 
 @register_jitable
-def move_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight):
+def move_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight, limit):
     """Change of the search objective (cost + cap_weight * violation) if the move were
-    made, and the two servers' new (cost, busy)."""
+    made, and the two servers' new (cost, busy).
+
+    ``limit``: a change above it needs no exact value (the move is rejected; see
+    :func:`move_limit`), so a walk may stop at a lower bound above it, and then the
+    servers' new costs are not meaningful. ``math.inf``: always exact."""
     busy_, cost_ = S[SRV_BUSY], S[SRV_COST]
     ha = ix(c, a, n_servers, nc, cm)
     hb = ix(c, b, n_servers, nc, cm)
     dca, dba = additive_change(P, a, j1, j2)
     dcb, dbb = additive_change(P, b, j2, j1)
-    # Numba passes each tuple member as its own argument: a call costs ~100 ns, so the
-    # walks are one call, made only when a server has schedule terms
-    if P[WALKS][a] or P[WALKS][b]:
-        wa, wb = walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam)
-        dca += wa
-        dcb += wb
     busy_a = busy_[ha] + dba
     busy_b = busy_[hb] + dbb
     d_viol = (overload(P, a, busy_a) + overload(P, b, busy_b)
               - overload(P, a, busy_[ha]) - overload(P, b, busy_[hb]))
+    # Numba passes each tuple member as its own argument: a call costs ~100 ns, so the
+    # walks are one call, made only when a server has schedule terms
+    if P[WALKS][a] or P[WALKS][b]:
+        wa, wb = walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam,
+                             limit - (dca + dcb + cap_weight * d_viol))
+        dca += wa
+        dcb += wb
     d_cost = dca + dcb
     return (d_cost + cap_weight * d_viol, d_cost, d_viol, cost_[ha] + dca, busy_a,
             cost_[hb] + dcb, busy_b)
@@ -614,6 +629,18 @@ def move_apply(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, cost_a, busy_a,
     busy_[ix(c, a, n_servers, nc, cm)] = busy_a
     cost_[ix(c, b, n_servers, nc, cm)] = cost_b
     busy_[ix(c, b, n_servers, nc, cm)] = busy_b
+
+
+@register_jitable
+def move_limit(beta, u):
+    """The change above which :func:`metropolis` rejects a move at inverse temperature
+    ``beta`` with draw ``u`` without its exp: ``METROPOLIS_CUT / beta`` (``inf`` when the
+    draw is 0, which takes the exp, or ``beta <= 0``). A change that exceeds it gives
+    ``beta * delta`` above ~36.7, where ``exp(-beta * delta) < 2**-53 <= u``: the
+    decision does not depend on how far above it lies."""
+    if u >= UNIFORM_ULP and beta > 0.0:
+        return METROPOLIS_CUT / beta
+    return math.inf
 
 
 @register_jitable
@@ -678,7 +705,8 @@ def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, n_mo
             if a == b:
                 continue
             delta, d_cost, d_viol, cost_a, busy_a, cost_b, busy_b = move_delta(
-                P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight)
+                P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight,
+                move_limit(beta, u))
             if metropolis(delta, beta, u):
                 move_apply(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, cost_a, busy_a,
                            cost_b, busy_b, lam)

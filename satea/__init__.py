@@ -4,40 +4,35 @@ The names in ``__all__`` are the public API (stable within a minor version): the
 types, compiling, the float64 objective, the annealer and its settings and result, the
 Pareto front, reading and writing files, and the baselines.
 
-``import satea`` loads only the model, compiling and the objective (NumPy); the names
-that need numba load on first use. So a process that imports satea early without
-running it (dask's ``dask.sizeof`` entry point in every worker, before the worker's
-environment such as ``NUMBA_NUM_THREADS`` is set) does not fix numba's configuration.
+``import satea`` does not import numba (the backends import it when a run starts; the
+baselines, which compile a kernel at import, load on first use). So a process that
+imports satea early without running it (dask's ``dask.sizeof`` entry point in every
+worker, before the worker's environment such as ``NUMBA_NUM_THREADS`` is set) does not
+fix numba's configuration.
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from .compile import ProblemArrays, as_problem, compile_assignment, compile_fleet
 from .objective import Evaluation, evaluate
+from .annealing import Progress, anneal, anneal_batch
+from .settings import RunSettings, Schedule, repeat_kwargs, resolve_settings
+from .result import AnnealResult, read_result
+from .io import read_instance, read_orlib_gap, write_instance
+from .pareto import ParetoFront, pareto, read_front
 
-if TYPE_CHECKING:   # the lazy names below, for type checkers
-    from .annealing import Progress, anneal, anneal_batch
+if _TYPE_CHECKING:   # the lazy names below, for type checkers
     from .baselines import baseline_assignment, solve_baseline
-    from .io import read_instance, read_orlib_gap, write_instance
-    from .pareto import ParetoFront, pareto, read_front
-    from .result import AnnealResult, read_result
-    from .settings import RunSettings, Schedule, repeat_kwargs, resolve_settings
 
 __version__ = "0.1.0"
 
-#: public name -> the module that defines it, imported on first use
-_LAZY = {
-    **dict.fromkeys(("Progress", "anneal", "anneal_batch"), "annealing"),
-    **dict.fromkeys(("RunSettings", "Schedule", "repeat_kwargs", "resolve_settings"),
-                    "settings"),
-    **dict.fromkeys(("AnnealResult", "read_result"), "result"),
-    **dict.fromkeys(("read_instance", "read_orlib_gap", "write_instance"), "io"),
-    **dict.fromkeys(("ParetoFront", "pareto", "read_front"), "pareto"),
-    **dict.fromkeys(("baseline_assignment", "solve_baseline"), "baselines"),
-}
+#: public name -> the module that defines it, imported on first use (the baselines
+#: compile a numba kernel at import)
+_LAZY = dict.fromkeys(("baseline_assignment", "solve_baseline"), "baselines")
 
 __all__ = [
     "DNNModel", "Fleet", "GPUType", "Job", "Penalty", "PriceCurve", "Profile", "Server",
@@ -49,11 +44,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'satea' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value   # later lookups skip this function
     return value
 

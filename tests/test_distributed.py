@@ -341,12 +341,20 @@ def test_workers_take_their_numba_threads_from_the_cluster_env(client):
     numba imported then, it would keep the default thread count, and the first compile in
     the worker would fail ('Cannot set NUMBA_NUM_THREADS ...'). The cluster fixture sets
     NUMBA_NUM_THREADS=1."""
-    got = client.run(lambda: __import__("numba").config.NUMBA_NUM_THREADS)
-    assert set(got.values()) == {1}
+    def threads():
+        import numba
+
+        from satea.backends.numba_cpu import compile_kernels
+        compile_kernels()   # a compile reloads numba's configuration from the environment
+        return numba.config.NUMBA_NUM_THREADS, numba.get_num_threads()
+
+    assert set(client.run(threads).values()) == {(1, 1)}
 
 
 def test_importing_satea_and_its_sizeof_leaves_numba_unloaded():
     code = ("import sys, satea, satea.dask_sizeof; "
+            "import importlib.util as u; "
+            "u.find_spec('dask') and __import__('dask.sizeof'); "   # the entry point's path
             "assert 'numba' not in sys.modules, 'numba imported'; "
             "assert callable(satea.anneal)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -16,8 +16,8 @@ from satea.backends.base import RunSpec
 from satea.backends.numba_cpu import chain_state, problem_tuple
 from satea.compile import compile_assignment, compile_fleet
 from satea.kernels import cpu
-from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, SRV_BUSY, SRV_COST,
-                                  TAIL, WALKS, X, has_lists)
+from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, RNG, SRV_BUSY,
+                                  SRV_COST, TAIL, WALKS, X, has_lists)
 from satea.kernels.moves import allowed_server, metropolis, move_apply, move_delta, propose
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.objective import evaluate
@@ -32,7 +32,7 @@ def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, cm):
     out[0], out[1], out[2], out[3] = j1, j2, a, b
     if a == b:
         return
-    r = move_delta(P, S, 0, 1, cm, n_jobs, n_servers, j1, j2, a, b, lam, 0.0)
+    r = move_delta(P, S, 0, 1, cm, n_jobs, n_servers, j1, j2, a, b, lam, 0.0, math.inf)
     for i in range(6):
         out[4 + i] = r[1 + i]
 
@@ -278,7 +278,7 @@ def test_a_move_retimes_only_the_suffix_until_the_timeline_rejoins():
     P2 = list(P)
     P2[RELEASE] = P[RELEASE].view(Counting)
     internal = {int(c): i for i, c in enumerate(problem.order)}
-    d = walk_delta(tuple(P2), S, 0, 1, True, 200, 1, 0, internal[48], -1, 1.0)
+    d = walk_delta(tuple(P2), S, 0, 1, True, 200, 1, 0, internal[48], -1, 1.0, math.inf)
     assert len(visited) == 52   # jobs 49-99 re-timed, job 100 found unchanged
     x = S[X].copy()
     removed = problem.to_caller(x)
@@ -315,8 +315,12 @@ def test_metropolis_cut_gives_the_exp_rules_answer(seed):
     # around the cut, the smallest positive draws: a cut set too low would reject some
     edge = np.linspace(20.0, 60.0, 400)
     small = g.integers(1, 2**12, edge.size) * 2.0**-53
-    delta, beta, u = (np.concatenate([edge, delta]), np.concatenate([np.ones_like(edge), beta]),
-                      np.concatenate([small, u]))
+    # ... and every one of the 8 smallest draws at x = 36 .. 41 in steps of 0.001
+    fine = np.repeat(np.arange(36.0, 41.0, 0.001), 8)
+    fine_u = np.tile(np.arange(1, 9), fine.size // 8) * 2.0**-53
+    delta, beta, u = (np.concatenate([edge, fine, delta]),
+                      np.concatenate([np.ones_like(edge), np.ones_like(fine), beta]),
+                      np.concatenate([small, fine_u, u]))
     got = np.zeros(delta.size, np.bool_)
     _metropolis_many(delta, beta, u, got)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -351,3 +355,71 @@ def test_allowed_server_is_the_reference_draw_with_and_without_the_fast_path():
         np.testing.assert_array_equal(got, ref(p, k, u))
         kinds |= set(full[k].tolist())
     assert kinds == {True, False}                            # both ways were taken
+
+
+@njit
+def _exact_and_bounded(P, S, n_jobs, n_servers, lam, p_swap, frac, out):
+    """Propose one move of chain 0; out = (j1, j2, a, b, exact delta, bounded delta,
+    limit), the limit ``frac`` times the exact delta."""
+    j1, j2, a, b, u = propose(P, S, 0, 1, True, n_jobs, p_swap)
+    out[0], out[1], out[2], out[3] = j1, j2, a, b
+    if a == b:
+        return
+    exact = move_delta(P, S, 0, 1, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0,
+                       math.inf)[0]
+    limit = frac * exact
+    out[4], out[6] = exact, limit
+    out[5] = move_delta(P, S, 0, 1, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0,
+                        limit)[0]
+
+
+def _bounded_deltas(problem, seed, p_swap, fracs, accept):
+    """(bounded deltas that stopped early, moves): a delta under a limit is the exact one,
+    or a lower bound of it above the limit. Accepted moves are made with their exact
+    deltas (the same move proposed again from the same stream state)."""
+    n, m, lam = problem.n_jobs, problem.n_servers, problem.lam
+    spec = RunSpec(1, seed, np.arange(1), np.array([lam]), p_swap, 0.0)
+    P = problem_tuple(problem)
+    S = chain_state(problem, spec, P)
+    cpu.init_cpu(P, S, n, m, True)
+    out = np.zeros(10)
+    exact_out = np.zeros(10)
+    early = total = 0
+    for frac, take in zip(fracs, accept):
+        rng = S[RNG].copy()
+        _exact_and_bounded(P, S, n, m, lam, p_swap, frac, out)
+        if out[2] == out[3]:
+            continue
+        exact, bounded, limit = out[4], out[5], out[6]
+        total += 1
+        if bounded != exact:
+            early += 1
+            assert bounded > limit, (bounded, limit, exact)
+            assert bounded <= exact + 1e-9 * max(1.0, abs(exact)), (bounded, exact)
+        if take:
+            S[RNG][:] = rng
+            propose_one(P, S, n, m, lam, p_swap, exact_out, True)
+            assert exact_out[4] == exact
+            apply_one(P, S, n, m, lam, exact_out, True)
+    return early, total
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fleet=fleets(), seed=st.integers(0, 2**31), p_swap=st.sampled_from([0.0, 0.5]),
+       fracs=st.lists(st.sampled_from([0.0, 0.3, 0.9, 0.999, -1.0]), min_size=30,
+                      max_size=30),
+       accept=st.lists(st.booleans(), min_size=30, max_size=30))
+def test_a_bounded_delta_is_exact_or_a_lower_bound_above_its_limit(fleet, seed, p_swap,
+                                                                    fracs, accept):
+    """move_delta under a finite limit (kernels.moves.move_limit): a walk that stops
+    early returns a lower bound of the exact change, above the limit, so the Metropolis
+    test rejects the move as the exact change would; otherwise the exact change."""
+    _bounded_deltas(compile_fleet(fleet), seed, p_swap, fracs, accept)
+
+
+def test_bounded_deltas_do_stop_early_on_a_fleet():
+    from satea.generate import generate_fleet
+    p = compile_fleet(generate_fleet(300, 8, seed=1, capacity=False))
+    g = np.random.default_rng(0)
+    early, total = _bounded_deltas(p, 5, 0.0, g.choice([0.0, 0.5], 3000), g.random(3000) < 0.5)
+    assert total > 1000 and early > 100, (early, total)

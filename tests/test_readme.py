@@ -1,5 +1,8 @@
 """The README's Python tour runs as written."""
 import re
+import subprocess
+import sys
+import types
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -48,6 +51,14 @@ def test_public_api_is_all_and_typed():
     star: dict = {}
     exec("from satea import *", star)
     assert set(star) - {"__builtins__"} == set(satea.__all__)
+    # each name is the function or class, never a submodule of the same name (satea.pareto),
+    # in this process and in a fresh one whatever the import order
+    assert not any(isinstance(star[n], types.ModuleType) for n in satea.__all__)
+    code = ("import types, satea.pareto, satea; from satea import *; "
+            "bad = [n for n in satea.__all__ if isinstance(globals()[n], types.ModuleType)]; "
+            "assert not bad, bad; assert callable(satea.pareto)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
     text = README.read_text()
     para = text[text.index("The public API is"):text.index("## Layout")]
     named = {n for n in re.findall(r"`(\w+)`", para)}

@@ -261,3 +261,14 @@ def test_time_budgeted_population_takes_chains_by_sweeps(monkeypatch):
     assert resolve_settings(p, backend="numba", seed=0, time_limit=30.0, chains=9).chains == 9
     monkeypatch.setattr(st, "POPULATION_MIN_SWEEPS", 1)          # every chain gets them
     assert resolve_settings(p, backend="numba", seed=0, time_limit=30.0).chains == 16
+
+
+def test_time_budgeted_tempering_keeps_a_chain_a_rung(monkeypatch):
+    """However few chains the budget rule would keep, a tempering run keeps one per rung
+    of its ladder."""
+    from satea import settings as st
+    p = compile_fleet(generate_fleet(60, 6, seed=2))
+    monkeypatch.setattr(st, "BUDGET_MIN_SWEEPS", 10**12)          # no chain gets its sweeps
+    s = resolve_settings(p, backend="numba", seed=0, time_limit=30.0, strategy="tempering",
+                         rungs=8)
+    assert s.strategy == "tempering" and s.chains == 8 and s.lam.shape == (8,)
