@@ -46,7 +46,7 @@ def _view_source(name: str, fields: tuple, two_d: frozenset, padded: bool) -> st
 #: a view is a plain 2-D slice: a device cannot reshape (numba-cuda's reshape calls a host
 #: helper that PTX cannot link). The CPU's flat layout stores every part flat, unpadded,
 #: and reshapes it back.
-JOB_COLUMNS = frozenset(("proc", "dynw"))
+JOB_COLUMNS = frozenset(("proc", "dynw", "release_cum"))
 
 _ns: dict = {}
 exec(_view_source("problem_view", PROBLEM_FIELDS, PROBLEM_2D, False), _ns)

@@ -8,7 +8,10 @@ tests import these names; nothing else spells a slot number.
   (:func:`problem_tuple`). The first 25 are :class:`satea.compile.ProblemArrays` fields;
   the derived ones are per-job tables that spare a walked job any division or class
   lookup: ``proc[g, j]`` (processing time on a server of class ``g``), ``dynw[g, j]``
-  (dynamic power), and ``walks[s]`` (1 where server ``s`` has schedule terms).
+  (dynamic power), and ``walks[s]`` (1 where server ``s`` has schedule terms); for the
+  price curves, the reciprocals of each curve's step and period (a walked job's integral
+  multiplies, not divides) and ``release_cum[c, j]``, curve ``c``'s integral up to job
+  ``j``'s release (a job that waits for its release reads its start's integral).
 * ``S``: one chain state as a tuple of flat arrays, one per field of :data:`STATE_FIELDS`
   (:func:`state_sizes` says how long each is). Element ``i`` of chain ``c``'s length-``L``
   part sits at ``moves.ix(c, i, L, nc, cm)``.
@@ -28,18 +31,18 @@ PROBLEM_FIELDS = (
     "curve_start", "curve_len", "curve_step", "curve_vals", "curve_cum",
     "class_ptr", "servers_by_class", "allowed_cum",
     # derived (problem_tuple)
-    "proc", "dynw", "walks",
+    "proc", "dynw", "walks", "curve_inv_step", "curve_inv_period", "release_cum",
 )
 (JOB_CLASS, WORK, RELEASE, DUE, PEN_KIND, PEN_WEIGHT, PEN_SCALE,
  SERVER_CLASS, IDLE_W, PRICE_CONST, CURVE_ID, CAPACITY,
  ALLOWED, WORK_SCALE, THROUGHPUT, DYN_W, FIXED_COST,
  CURVE_START, CURVE_LEN, CURVE_STEP, CURVE_VALS, CURVE_CUM,
  CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM,
- PROC, DYNW, WALKS) = range(len(PROBLEM_FIELDS))
+ PROC, DYNW, WALKS, CURVE_INV_STEP, CURVE_INV_PERIOD, RELEASE_CUM) = range(len(PROBLEM_FIELDS))
 #: the two-dimensional fields (class tables ``[k, g]``, per-job tables ``[g, j]``); the
 #: rest are one-dimensional
 PROBLEM_2D = frozenset(("allowed", "work_scale", "throughput", "dyn_w", "fixed_cost",
-                        "allowed_cum", "proc", "dynw"))
+                        "allowed_cum", "proc", "dynw", "release_cum"))
 
 # ---- chain state tuple --------------------------------------------------------------------
 #: (name, length kind, dtype, initial value). Length kinds: "job" (N), "server" (S),
@@ -90,7 +93,8 @@ def problem_walks(problem) -> np.ndarray:
 def problem_tuple(problem):
     """The arrays the kernels take, in :data:`PROBLEM_FIELDS` order, contiguous.
 
-    The derived per-job tables cost ``16 * n_jobs * n_server_classes`` bytes.
+    The derived per-job tables cost ``16 * n_jobs * n_server_classes + 8 * n_jobs *
+    max(1, n_curves)`` bytes.
     """
     base = [np.ascontiguousarray(getattr(problem, f)) for f in PROBLEM_FIELDS[:PROC]]
     k = problem.job_class[:, None]
@@ -98,10 +102,31 @@ def problem_tuple(problem):
     # the same operations, in the same order, as the float64 evaluator's p = w * scale / tp
     proc = problem.work[:, None] * problem.work_scale[k, g] / problem.throughput[k, g]
     dynw = problem.dyn_w[k, g]
+    step = np.asarray(problem.curve_step, np.float64)
+    n_curves = step.shape[0]
+    release_cum = np.zeros((max(1, n_curves), problem.n_jobs))
+    for c in range(n_curves):
+        release_cum[c] = curve_cumulative_np(problem, c, problem.release)
     # server class major: a walk reads one class's row at increasing job indices
     return tuple(base) + (np.ascontiguousarray(proc.T, np.float64),
                           np.ascontiguousarray(dynw.T, np.float64),
-                          problem_walks(problem))
+                          problem_walks(problem), 1.0 / step,
+                          1.0 / (step * problem.curve_len), release_cum)
+
+
+def curve_cumulative_np(problem, cid: int, t: np.ndarray) -> np.ndarray:
+    """Integral of price curve ``cid`` over [0, t] (elementwise), computed as
+    :func:`.moves.curve_cumulative` computes it."""
+    start = int(problem.curve_start[cid])
+    n = int(problem.curve_len[cid])
+    step = float(problem.curve_step[cid])
+    period = step * n
+    t = np.asarray(t, np.float64)
+    cycles = np.where((t >= 0.0) & (t < period), 0.0, np.floor(t * (1.0 / period)))
+    r = t - cycles * period
+    i = np.minimum((r * (1.0 / step)).astype(np.int64), n - 1)
+    return (cycles * problem.curve_cum[start + cid + n] + problem.curve_cum[start + cid + i]
+            + problem.curve_vals[start + i] * (r - i * step))
 
 
 def has_lists(P) -> bool:

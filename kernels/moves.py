@@ -37,12 +37,13 @@ from numba.extending import register_jitable
 
 from .layout import (  # noqa: F401  (the names below are this module's public API too)
     ALLOWED, ALLOWED_CUM, BEST_X, CAPACITY, CHAIN_F, CLASS_PTR, COMP, CURVE_CUM, CURVE_ID,
-    CURVE_LEN, CURVE_START, CURVE_STEP, CURVE_VALS, DUE, DYN_W, DYNW, EXP_CAP, F_ACCEPTED,
-    F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL, FIXED_COST, HEAD, IDLE_W,
-    JCOST, JOB_CLASS, JOULES_PER_KWH, N_CHAIN_F, NXT, PEN_EXP, PEN_KIND, PEN_LINEAR,
-    PEN_SCALE, PEN_STEP, PEN_WEIGHT, PRICE_CONST, PROBLEM_FIELDS, PROC, PRV, RELEASE,
-    RESYNC_SWEEPS, RNG, SERVER_CLASS, SERVERS_BY_CLASS, SRV_BUSY, SRV_COST, TAIL, THROUGHPUT,
-    WALKS, WORK, WORK_SCALE, X, problem_tuple)
+    CURVE_INV_PERIOD, CURVE_INV_STEP, CURVE_LEN, CURVE_START, CURVE_STEP, CURVE_VALS, DUE,
+    DYN_W, DYNW, EXP_CAP, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE,
+    F_VIOL, FIXED_COST, HEAD, IDLE_W, JCOST, JOB_CLASS, JOULES_PER_KWH, N_CHAIN_F, NXT,
+    PEN_EXP, PEN_KIND, PEN_LINEAR, PEN_SCALE, PEN_STEP, PEN_WEIGHT, PRICE_CONST,
+    PROBLEM_FIELDS, PROC, PRV, RELEASE, RELEASE_CUM, RESYNC_SWEEPS, RNG, SERVER_CLASS,
+    SERVERS_BY_CLASS, SRV_BUSY, SRV_COST, TAIL, THROUGHPUT, WALKS, WORK, WORK_SCALE, X,
+    problem_tuple)
 from .rng import next_uniform
 
 NF = N_CHAIN_F
@@ -63,14 +64,22 @@ def ix(c, i, length, nc, cm):
 
 @register_jitable
 def curve_cumulative(P, cid, t):
-    """Integral of price curve ``cid`` over [0, t]."""
+    """Integral of price curve ``cid`` over [0, t].
+
+    Multiplies by the step's and period's reciprocals rather than dividing: where the
+    rounded product picks the neighbouring step (t at a boundary), the piecewise-linear
+    integral is continuous there, so the value is the same up to rounding. Within the
+    first period (most schedules) no cycle count is taken."""
     start = P[CURVE_START][cid]
     n = P[CURVE_LEN][cid]
     step = P[CURVE_STEP][cid]
     period = step * n
-    cycles = math.floor(t / period)
-    r = t - cycles * period
-    i = int(r / step)
+    cycles = 0.0
+    r = t
+    if not (t >= 0.0 and t < period):
+        cycles = math.floor(t * P[CURVE_INV_PERIOD][cid])
+        r = t - cycles * period
+    i = int(r * P[CURVE_INV_STEP][cid])
     if i > n - 1:
         i = n - 1
     return (cycles * P[CURVE_CUM][start + cid + n] + P[CURVE_CUM][start + cid + i]
@@ -125,11 +134,12 @@ def job_step(P, g, cid, j, t, a_t, lam):
     Returns (start, completion, integral up to completion, schedule cost of the job).
     """
     r = P[RELEASE][j]
-    # a select, not a branch: whether a release binds is data a CPU cannot predict
+    # selects, not branches: whether a release binds is data a CPU cannot predict (the
+    # integral up to a release is tabled per curve)
     st = max(r, t)
     a_st = a_t
-    if cid >= 0 and r > t:
-        a_st = curve_cumulative(P, cid, r)
+    if cid >= 0:
+        a_st = P[RELEASE_CUM][cid, j] if r > t else a_t
     comp = st + P[PROC][g, j]
     cost = lam * job_penalty(P, j, comp)
     a_c = 0.0

@@ -16,9 +16,11 @@ from satea.backends.base import RunSpec
 from satea.backends.numba_cpu import chain_state, problem_tuple
 from satea.compile import compile_assignment, compile_fleet
 from satea.kernels import cpu
-from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, RNG, SRV_BUSY,
+from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, RELEASE_CUM, RNG,
+                                  SRV_BUSY,
                                   SRV_COST, TAIL, WALKS, X, has_lists)
-from satea.kernels.moves import allowed_server, metropolis, move_apply, move_delta, propose
+from satea.kernels.moves import (allowed_server, curve_cumulative, metropolis, move_apply,
+                                 move_delta, propose)
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.objective import evaluate
 
@@ -423,3 +425,41 @@ def test_bounded_deltas_do_stop_early_on_a_fleet():
     g = np.random.default_rng(0)
     early, total = _bounded_deltas(p, 5, 0.0, g.choice([0.0, 0.5], 3000), g.random(3000) < 0.5)
     assert total > 1000 and early > 100, (early, total)
+
+
+@njit(cache=False)
+def _curve_many(P, cid, t, out):
+    for i in range(t.shape[0]):
+        out[i] = curve_cumulative(P, cid, t[i])
+
+
+@pytest.mark.parametrize("step", [600.0, 3600.0, 0.1])
+def test_curve_integral_by_reciprocals_equals_the_float64_one_at_and_between_steps(step):
+    """The kernels' curve integral multiplies by the step's and period's reciprocals and
+    skips the cycle count in the first period; where a rounded product picks the
+    neighbouring step (t at a step or period boundary), the continuous integral still
+    agrees with the float64 evaluator's division form up to rounding. The release table
+    holds the same integral at every job's release."""
+    from satea.objective import _curve_cumulative
+    prices = (0.031, 0.2, 0.017, 0.11, 0.05, 0.093, 0.07)
+    fleet = Fleet("c", GPUS, MODELS, (Profile("m0", "A", 1.0, 200.0),),
+                  (Server("s0", "A", price_curve="c"),),
+                  tuple(Job(f"j{i}", "m0", 1.0 + i, release_s=r)
+                        for i, r in enumerate((0.0, step, 3 * step - 1e-9, 7 * step,
+                                               13.5 * step, 700.25 * step))),
+                  {"c": PriceCurve("c", step, prices)})
+    problem = compile_fleet(fleet)
+    P = problem_tuple(problem)
+    n = len(prices)
+    ks = np.arange(0, 3 * n + 1, dtype=float)
+    t = np.concatenate([ks * step, np.nextafter(ks * step, -np.inf)[1:],
+                        np.nextafter(ks * step, np.inf), (ks + 0.5) * step,
+                        [1e6 * step + 0.3, 123456.789 * step]])
+    got = np.empty_like(t)
+    _curve_many(P, 0, t, got)
+    want = np.array([_curve_cumulative(problem, 0, float(x)) for x in t])
+    scale = max(prices) * np.maximum(t, step)
+    assert np.all(np.abs(got - want) <= 1e-12 * scale), np.max(np.abs(got - want) / scale)
+    rel = np.empty(problem.n_jobs)
+    _curve_many(P, 0, problem.release.astype(float), rel)
+    assert np.array_equal(P[RELEASE_CUM][0], rel)
