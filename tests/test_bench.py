@@ -155,3 +155,20 @@ def test_asv_check():
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "No problems found" in r.stdout
+
+
+def test_layout_probe_walks_agree_over_lists_and_slots(tmp_path):
+    """benchmarks/layout_probe.py: the walks over contiguous slots (and with per-job
+    records) give the same deltas as the package's list walks (the probe asserts it for
+    every variant) on two tiny fleets, and it writes its JSON."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "layout_probe", ROOT / "benchmarks" / "layout_probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    out = tmp_path / "probe.json"
+    assert probe.main(["--sizes", "40x4,90x9", "--sweeps", "30,5", "--moves", "400",
+                       "--repeat", "1", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert [r["size"] for r in doc["rows"]] == ["40x4", "90x9"]
+    assert set(doc["rows"][0]["ns_per_move"]) == {"lists", "lists+rec", "slots", "slots+rec"}
