@@ -24,7 +24,11 @@ For walking servers a chain keeps each server's jobs as a doubly linked list in 
 some position re-times only the jobs after it, and stops where the new timeline rejoins
 the old one (a job completes exactly when it did, e.g. after an idle gap before a later
 release absorbed the shift); the rest comes from the cache. Finding where an inserted job
-goes walks from the nearer end of its list. Caches change on accepted moves only. The GPU
+goes walks from the nearer end of its list. Caches change on accepted moves only.
+Linked lists rather than contiguous per-server slots: slots (no pointer chase, the
+caches side by side) walked the same moves 15% slower on an annealed 1,000 x 100 fleet
+and no faster at 100,000 x 10,000, and would shift a suffix on every accepted move
+(``benchmarks/layout_probe.py``; results in benchmarks/README.md). The GPU
 reads no caches: it re-computes a walking server from its links (:func:`walks_delta`).
 
 Each function binds the state arrays it uses to locals on entry (``x_ = S[X]``, names
