@@ -49,7 +49,7 @@ PROBLEM_2D = frozenset(("allowed", "work_scale", "throughput", "dyn_w", "fixed_c
 #: "list_job" / "list_server" (N / S when some server walks, else a 1-word stub that no
 #: code reads: a problem without schedule terms keeps no lists), "cache_job" (N on the CPU
 #: when some server walks, else a stub: the GPU re-computes instead of caching), "rng"
-#: (2), "scalar" (:data:`N_CHAIN_F`).
+#: (:data:`RNG_STRIDE` on the CPU, 2 on the GPU), "scalar" (:data:`N_CHAIN_F`).
 STATE_SPEC = (
     ("x", "job", np.int32, 0),               # server of each job
     ("best_x", "job", np.int32, 0),          # the chain's best assignment
@@ -73,6 +73,14 @@ STATE_FIELDS = tuple(f[0] for f in STATE_SPEC)
 #: temperature scale (inverse temperature at sweep s is ``betas[s] / scale``)
 (F_LAM, F_COST, F_VIOL, F_BEST_FEASIBLE, F_BEST_ANY, F_ACCEPTED, F_TSCALE) = range(7)
 N_CHAIN_F = 7
+
+#: per-chain length of the ``rng`` array in the CPU's chain-major layout: the generator's
+#: two words, then padding to 128 bytes. Every draw writes them (four a move): packed, two
+#: to four chains of different threads shared a cache line, which then moved between the
+#: cores on every draw (2 chains on 2 threads: 197 ns a move against 178 with 4 chains;
+#: benchmarks/README.md). 128 bytes also keeps them off an adjacent-line prefetch pair.
+#: The GPU interleaves chains (neighbouring threads read neighbouring words) and keeps 2.
+RNG_STRIDE = 16
 
 #: every this many sweeps (global sweep count) a chain rebuilds its cached completions,
 #: job costs and server totals from its lists, so rounding of the incremental updates
@@ -139,13 +147,14 @@ def state_sizes(n_jobs: int, n_servers: int, lists: bool, caches: bool = True) -
     False for the GPU's)."""
     per = {"job": n_jobs, "server": n_servers, "list_job": n_jobs if lists else 1,
            "list_server": n_servers if lists else 1,
-           "cache_job": n_jobs if lists and caches else 1, "rng": 2, "scalar": N_CHAIN_F}
+           "cache_job": n_jobs if lists and caches else 1,
+           "rng": RNG_STRIDE if caches else 2, "scalar": N_CHAIN_F}
     return tuple(per[kind] for _name, kind, _dt, _v in STATE_SPEC)
 
 
 def state_bytes_per_chain(n_jobs: int, n_servers: int, lists: bool,
                           caches: bool = True) -> int:
-    """Bytes of one chain's state: 32 N + 24 S + 72 on the CPU with lists, 16 N + 24 S
-    + 88 on the GPU with lists, 8 N + 16 S + 104 without lists."""
+    """Bytes of one chain's state: 32 N + 24 S + 184 on the CPU with lists, 16 N + 24 S
+    + 88 on the GPU with lists, 8 N + 16 S + 216 (CPU) or 104 (GPU) without lists."""
     return sum(n * np.dtype(dt).itemsize for n, (_f, _k, dt, _v)
                in zip(state_sizes(n_jobs, n_servers, lists, caches), STATE_SPEC))

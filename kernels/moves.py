@@ -45,7 +45,8 @@ from .layout import (  # noqa: F401  (the names below are this module's public A
     DYN_W, DYNW, EXP_CAP, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE,
     F_VIOL, FIXED_COST, HEAD, IDLE_W, JCOST, JOB_CLASS, JOULES_PER_KWH, N_CHAIN_F, NXT,
     PEN_EXP, PEN_KIND, PEN_LINEAR, PEN_SCALE, PEN_STEP, PEN_WEIGHT, PRICE_CONST,
-    PROBLEM_FIELDS, PROC, PRV, RELEASE, RELEASE_CUM, RESYNC_SWEEPS, RNG, SERVER_CLASS,
+    PROBLEM_FIELDS, PROC, PRV, RELEASE, RELEASE_CUM, RESYNC_SWEEPS, RNG, RNG_STRIDE,
+    SERVER_CLASS,
     SERVERS_BY_CLASS, SRV_BUSY, SRV_COST, TAIL, THROUGHPUT, WALKS, WORK, WORK_SCALE, X,
     problem_tuple)
 from .rng import next_uniform
@@ -414,8 +415,8 @@ def chain_init(P, S, c, nc, cm, n_jobs, n_servers, random_start):
     allowed servers; else keep ``x``), build its lists and caches, and store its running
     cost and violation. O(N + S)."""
     rng_, x_ = S[RNG], S[X]
-    r0 = ix(c, 0, 2, nc, cm)
-    r1 = ix(c, 1, 2, nc, cm)
+    r0 = ix(c, 0, RNG_STRIDE, nc, cm)
+    r1 = ix(c, 1, RNG_STRIDE, nc, cm)
     if random_start:
         for j in range(n_jobs):
             u = next_uniform(rng_, r0, r1)
@@ -477,8 +478,8 @@ def propose(P, S, c, nc, cm, n_jobs, p_swap):
     backends. Returns (j1, j2, a, b, u_accept): job ``j1`` goes from server ``a`` to ``b``;
     for a swap ``j2 >= 0`` goes from ``b`` to ``a``. ``a == b`` marks a null move."""
     rng_, x_ = S[RNG], S[X]
-    r0 = ix(c, 0, 2, nc, cm)
-    r1 = ix(c, 1, 2, nc, cm)
+    r0 = ix(c, 0, RNG_STRIDE, nc, cm)
+    r1 = ix(c, 1, RNG_STRIDE, nc, cm)
     u_kind = next_uniform(rng_, r0, r1)
     u_job = next_uniform(rng_, r0, r1)
     u_target = next_uniform(rng_, r0, r1)

@@ -17,7 +17,7 @@ from satea.backends.numba_cpu import chain_state, problem_tuple
 from satea.compile import compile_assignment, compile_fleet
 from satea.kernels import cpu
 from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, RELEASE_CUM, RNG,
-                                  SRV_BUSY,
+                                  RNG_STRIDE, SRV_BUSY,
                                   SRV_COST, TAIL, WALKS, X, has_lists)
 from satea.kernels.moves import (allowed_server, curve_cumulative, metropolis, move_apply,
                                  move_delta, propose)
@@ -249,6 +249,32 @@ def test_assignment_problem_moves_in_constant_time():
             assert np.array_equal(S[X], x)
             np.testing.assert_array_equal(
                 S[SRV_COST], np.bincount(x, weights=cost[np.arange(12), x], minlength=4))
+
+
+def test_cpu_chains_generator_words_never_share_a_cache_line():
+    """Every move writes its chain's two generator words four times: on the CPU no other
+    chain's words (another thread's, under prange) may sit in the same 64-byte line, nor
+    in the line beside it; the kernels read and write the two words and nothing else."""
+    from satea.kernels.rng import seed_states
+    rng = np.random.default_rng(5)
+    cost = rng.integers(1, 30, size=(12, 4)).astype(float)
+    problem = compile_assignment(cost, rng.integers(1, 10, size=(12, 4)).astype(float),
+                                 np.full(4, 25.0))
+    P = problem_tuple(problem)
+    nc = 9
+    spec = RunSpec(nc, 7, np.arange(nc), np.ones(nc), 0.5, 0.0)
+    S = chain_state(problem, spec, P)
+    words = S[RNG].reshape(nc, RNG_STRIDE)
+    np.testing.assert_array_equal(words[:, :2], seed_states(7, np.arange(nc)))
+    base = S[RNG].ctypes.data
+    pair_lines = [{(base + 8 * (c * RNG_STRIDE + i)) // 128 for i in (0, 1)}
+                  for c in range(nc)]
+    for c in range(nc - 1):
+        assert not pair_lines[c] & pair_lines[c + 1]
+    cpu.init_cpu(P, S, 12, 4, True)
+    cpu.sweep_cpu(P, S, 12, 4, np.ones(3), 0, 3, 12, 0.5, 0.0, np.empty(3 * nc))
+    assert not words[:, 2:].any()                       # padding untouched
+    assert (words[:, :2] != seed_states(7, np.arange(nc))).all()   # the streams moved
 
 
 def test_a_move_retimes_only_the_suffix_until_the_timeline_rejoins():

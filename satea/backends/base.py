@@ -9,7 +9,7 @@ import numpy as np
 from ..compile import ProblemArrays
 from ..kernels.layout import (  # noqa: F401  (the chain-scalar slots, named once there)
     BEST_X, CHAIN_F, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL,
-    N_CHAIN_F, RNG, STATE_SPEC, has_lists, state_sizes)
+    N_CHAIN_F, RNG, RNG_STRIDE, STATE_SPEC, has_lists, state_sizes)
 
 #: chain-state fields a resampled chain takes from its parent: all but its best, its
 #: random stream and its per-chain scalars (of which it takes the running cost and
@@ -77,7 +77,10 @@ def state_plan(problem: ProblemArrays, spec: "RunSpec", P: tuple, chain_major: b
     chain_f[:, F_BEST_FEASIBLE] = np.inf
     chain_f[:, F_BEST_ANY] = np.inf
     chain_f[:, F_TSCALE] = spec.chain_t_scale()
-    host = {"rng": seed_states(spec.seed, spec.chain_ids), "chain_f": chain_f}
+    rng = seed_states(spec.seed, spec.chain_ids)
+    if chain_major:   # each chain's two words in a row of RNG_STRIDE (layout.RNG_STRIDE)
+        rng = np.concatenate([rng, np.zeros((nc, RNG_STRIDE - 2), np.uint64)], axis=1)
+    host = {"rng": rng, "chain_f": chain_f}
     if spec.x0 is not None:
         x0 = np.asarray(spec.x0, np.int32).reshape(nc, problem.n_jobs)
         host["x"] = x0
