@@ -534,7 +534,8 @@ def _add_cluster_flags(parser):
                     help="start a local Dask cluster of K single-threaded workers")
     parser.add_argument("--shards", type=int, default=None, metavar="N",
                         help="split the chains into N tasks (default: one per worker thread; "
-                             "alone: the same shards one after another here)")
+                             "alone: the same shards one after another here, sharing "
+                             "--time-limit)")
 
 
 def _add_progress_flag(parser):

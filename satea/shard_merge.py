@@ -55,8 +55,9 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
         start (give the time before starting a cluster to count that too).
     **anneal_kwargs
         ``p_swap``, ``time_limit`` (seconds from this call: each shard gets what the
-        client-side sizing left; shards run in this process, ``client=None``, get it
-        each), ...
+        client-side sizing left; shards run one after another in this process,
+        ``client=None``, share it: each gets an equal part of what is left when it
+        starts), ...
 
     Returns
     -------
@@ -79,10 +80,10 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
     prob, sweeps, st, plan, kwargs_of = _prepare(
         problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
         return_samples, chain_offset, x0, dict(anneal_kwargs, backend=backend))
-    kwargs_of = _with_time_limit(
-        kwargs_of, time_left(anneal_kwargs.get("time_limit"), t0, compiled_before))
-    outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], timeout=timeout,
-                    retries=retries)
+    budget = _shard_budget(time_left(anneal_kwargs.get("time_limit"), t0, compiled_before),
+                           client)
+    outs = _run_all([prob], client, plan, lambda s: [_with_limit(kwargs_of(s), budget(s))],
+                    timeout=timeout, retries=retries)
     return merge_results(prob, plan, [o[0][0] for o in outs], [o[1] for o in outs],
                          seed=st.seed, sweeps_requested=sweeps, cap_weight=st.cap_weight,
                          seconds=time.perf_counter() - t0,
@@ -113,11 +114,15 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
                       return_samples, chain_offset, None, dict(anneal_kwargs, backend=backend))
              for p in problems]
     plan = preps[0][3]
-    # one value for every problem: anneal_batch runs them under one stop rule
-    left = time_left(anneal_kwargs.get("time_limit"), t0, compiled_before)
-    of = [_with_time_limit(p[4], left) for p in preps]
-    outs = _run_all([p[0] for p in preps], client, plan,
-                    lambda s: [k(s) for k in of], timeout=timeout, retries=retries)
+    budget = _shard_budget(time_left(anneal_kwargs.get("time_limit"), t0, compiled_before),
+                           client)
+
+    def shard_kwargs(s):   # one limit for every problem: anneal_batch runs them under one
+        limit = budget(s)  # stop rule
+        return [_with_limit(p[4](s), limit) for p in preps]
+
+    outs = _run_all([p[0] for p in preps], client, plan, shard_kwargs, timeout=timeout,
+                    retries=retries)
     seconds = time.perf_counter() - t0
     return [merge_results(prob, plan, [o[0][i] for o in outs], [o[1] for o in outs],
                           seed=st.seed, sweeps_requested=sw, cap_weight=st.cap_weight,
@@ -125,13 +130,29 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
             for i, (prob, sw, st, _plan, _k) in enumerate(preps)]
 
 
-def _with_time_limit(kwargs_of, left: float | None):
-    """``kwargs_of`` with ``time_limit`` set to ``left``, what the call's sizing left of
-    it (:func:`satea.settings.time_left`: the shards' budget counts from the call, as
-    anneal's counts its setup); unchanged without a time limit."""
+def _shard_budget(left: float | None, client):
+    """``time_limit`` of a shard as a function of the shard (None: no limit) from ``left``,
+    what the call's sizing left of the run's limit (:func:`satea.settings.time_left`: the
+    budget counts from the call, as anneal's counts its setup). On a cluster the shards
+    run side by side and each gets ``left``; in this process (``client=None``) they run
+    one after another, so each gets an equal part of what is left when it starts: the
+    call keeps the run's limit, not the shard count times it. Kernel compiles stay
+    outside every limit."""
     if left is None:
-        return kwargs_of
-    return lambda s: dict(kwargs_of(s), time_limit=left)
+        return lambda s: None
+    if client is not None:
+        return lambda s: left
+    deadline = time.perf_counter() + left
+    compiled = compile_clock()
+
+    def in_process(s) -> float:
+        now_left = deadline - time.perf_counter() + (compile_clock() - compiled)
+        return max(now_left, 1e-3) / (s.n_shards - s.index)
+    return in_process
+
+
+def _with_limit(kwargs: dict, limit: float | None) -> dict:
+    return kwargs if limit is None else dict(kwargs, time_limit=limit)
 
 
 def _shard_key(r: AnnealResult, cap_weight: float):
@@ -237,10 +258,10 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
         prob, client, chain_lams.size, sweeps, shards, ls.seed, ls.schedule, ls.cap_weight,
         chain_lams, True, 0, anneal_kwargs.pop("x0", None),
         dict(anneal_kwargs, backend=backend))
-    kwargs_of = _with_time_limit(
-        kwargs_of, time_left(anneal_kwargs.get("time_limit"), t0, compiled_before))
-    outs = _run_all([prob], client, plan, lambda s: [kwargs_of(s)], front=True,
-                    timeout=timeout, retries=retries)
+    budget = _shard_budget(time_left(anneal_kwargs.get("time_limit"), t0, compiled_before),
+                           client)
+    outs = _run_all([prob], client, plan, lambda s: [_with_limit(kwargs_of(s), budget(s))],
+                    front=True, timeout=timeout, retries=retries)
     results, workers = [o[0][0] for o in outs], [o[1] for o in outs]
     kept = front_filter([c for o in outs for c in o[2][0]])
     pts = [FrontPoint(c.lam, c.x.astype(np.int64),

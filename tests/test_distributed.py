@@ -386,6 +386,26 @@ def test_time_limit_counts_the_client_side_setup(problem, monkeypatch):
     assert time.perf_counter() - t0 <= 1.0 + 0.4 and r.stopped_by == "time_limit"
 
 
+def test_shards_in_this_process_share_the_time_limit(problem):
+    """client=None runs the shards one after another: together they keep the run's
+    time_limit (each gets an equal part of what is left when it starts), not the shard
+    count times it; every shard is stopped by its part and still returns a result."""
+    anneal(problem, backend="numba", seed=0, sweeps=2)   # kernels compiled before the clock
+    t0 = time.perf_counter()
+    r = sd.solve(problem, None, shards=3, chains=3, seed=0, backend="numba",
+                 time_limit=1.2)
+    wall = time.perf_counter() - t0
+    assert wall <= 1.2 + 0.4, wall          # 3 shards x 1.2 s before
+    assert [s.stopped_by for s in r.shards] == ["time_limit"] * 3
+    assert sum(s.seconds for s in r.shards) == pytest.approx(1.2, abs=0.3)
+    assert all(s.seconds == pytest.approx(0.4, abs=0.15) for s in r.shards)
+    assert np.isfinite(r.fun)
+    front = sd.pareto(problem, None, shards=2, points=2, chains_per_lambda=1, seed=0,
+                      backend="numba", time_limit=0.8)
+    assert time.perf_counter() - t0 - wall <= 0.8 + 0.5
+    assert [s.stopped_by for s in front.shards] == ["time_limit"] * 2
+
+
 def test_batch_time_limit_is_one_value_for_every_problem(problem):
     """solve_batch(time_limit=T) over shards: every problem of a shard's one
     anneal_batch gets the same remaining budget (anneal_batch runs them under one stop
