@@ -39,6 +39,20 @@ HERE = Path(__file__).resolve().parent
 GAP_DIR = HERE.parent.parent / "shared" / "data" / "gap"
 
 
+def _timed_instances() -> dict:
+    """strategies.py's instances (name -> (build spec, seconds, reference))."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from strategies import INSTANCES
+    return INSTANCES
+
+
+def _tests_module(name: str):
+    if str(HERE.parent / "tests") not in sys.path:
+        sys.path.insert(0, str(HERE.parent / "tests"))
+    return __import__(name)
+
+
 def problems(name: str):
     """(label, builder) pairs of a set; builders run in the worker (either version)."""
     if name == "fleet20":
@@ -46,9 +60,7 @@ def problems(name: str):
     if name == "gap":
         return [(f"gap{f}-{k}", ("gap", f, k)) for f in range(1, 13) for k in range(1, 6)]
     if name == "timed":   # strategies.py's instances at their time limits
-        sys.path.insert(0, str(HERE))
-        from strategies import INSTANCES
-        return [(n, ("timed", n, sec)) for n, (_b, sec, _r) in INSTANCES.items()
+        return [(n, ("timed", n, sec)) for n, (_b, sec, _r) in _timed_instances().items()
                 if n in ("d10200", "fleet-1000x100", "fleet-200x20-cap", "fleet-10000x1000")]
     if name == "tiny":
         return [(n, ("tiny", n)) for n in ("step", "linear", "exponential", "releases",
@@ -63,17 +75,14 @@ def build(spec):
         return compile_fleet(generate_fleet(20, 4, seed=spec[1], penalties=("step", "linear"),
                                             capacity=True, price_curve_fraction=0.0))
     if spec[0] == "timed":
-        sys.path.insert(0, str(HERE))
-        from strategies import INSTANCES
+        spec_timed = _timed_instances()[spec[1]][0]    # puts strategies.py on sys.path
         from strategies import build as build_timed
-        return build_timed(INSTANCES[spec[1]][0])
+        return build_timed(spec_timed)
     if spec[0] == "gap":
         from satea.io import read_orlib_gap
         c, a, b = list(read_orlib_gap(GAP_DIR / f"gap{spec[1]}.txt"))[spec[2] - 1]
         return compile_assignment(c, a, b, maximize=True)
-    sys.path.insert(0, str(HERE.parent / "tests"))
-    from conftest import tiny_fleet_by_name
-    return compile_fleet(tiny_fleet_by_name(spec[1]))
+    return compile_fleet(_tests_module("conftest").tiny_fleet_by_name(spec[1]))
 
 
 def worker(strategy: str | None = None) -> None:
@@ -110,9 +119,7 @@ def reference(spec) -> float:
     """The optimum of a problem in the caller's sense (minimised objective); for the timed
     set the OR-Library best known, else NaN (the table then compares the two sides)."""
     if spec[0] == "timed":
-        sys.path.insert(0, str(HERE))
-        from strategies import INSTANCES
-        ref = INSTANCES[spec[1]][2]
+        ref = _timed_instances()[spec[1]][2]
         return float("nan") if ref is None else float(ref)
     if spec[0] == "gap":
         import csv
@@ -129,10 +136,8 @@ def reference(spec) -> float:
         if m.status != "optimal":
             raise RuntimeError(f"{spec}: MILP not optimal ({m.status})")
         return m.objective
-    sys.path.insert(0, str(HERE.parent / "tests"))
-    from conftest import brute_force
     from satea.objective import evaluate
-    _, x, _ = brute_force(p)
+    _, x, _ = _tests_module("conftest").brute_force(p)
     return evaluate(p, x).objective
 
 
@@ -174,8 +179,8 @@ def main() -> int:
     if a.worker:
         worker(a.worker_strategy)
         return 0
-    if a.set == "gap" and not GAP_DIR.is_dir():
-        print("skipped: no ../shared/data/gap")
+    if a.set in ("gap", "timed") and not GAP_DIR.is_dir():   # timed: d10200
+        print(f"skipped: no {GAP_DIR}")
         return 0
     todo = problems(a.set)
     if a.refs:
@@ -209,26 +214,27 @@ def main() -> int:
             print(f"| {label} | {spec[2]:g} | {r['base_chains']} | {r['base_fun']:.8g} | "
                   f"{r['new_chains']} | {r['new_fun']:.8g} | "
                   f"{r['new_fun'] / r['base_fun'] - 1:+.3%} |")
-        if a.json:
-            Path(a.json).write_text(json.dumps({"set": a.set, "seed": a.seed,
-                                                "base_strategy": a.base_strategy,
-                                                "rows": rows}, indent=1) + "\n")
+        write_json(a, rows)
         return 0
     hits = {k: sum(same(r[f"{k}_fun"], r["reference"]) for r in rows) for k in ("base", "new")}
     secs = {k: sum(r[f"{k}_seconds"] for r in rows) for k in ("base", "new")}
-    print(f"| set | problems | base: optima | base: search s | new: optima | new: search s "
-          f"| new / base time | new: mean sweeps / planned |\n|---|---|---|---|---|---|---|---|")
+    print("| set | problems | base: optima | base: search s | new: optima | new: search s "
+          "| new / base time | new: mean sweeps / planned |\n|---|---|---|---|---|---|---|---|")
     frac = sum(r["new_sweeps"] / r["new_planned"] for r in rows) / len(rows)
     print(f"| {a.set} (seed {a.seed}) | {len(rows)} | {hits['base']}/{len(rows)} | "
           f"{secs['base']:.2f} | {hits['new']}/{len(rows)} | {secs['new']:.2f} | "
           f"{secs['new'] / secs['base']:.3f} | {frac:.3f} |")
     missed = [r["problem"] for r in rows if not same(r["new_fun"], r["reference"])]
     print(f"\nmissed (new): {', '.join(missed) or 'none'}")
+    write_json(a, rows)
+    return 0
+
+
+def write_json(a, rows: list) -> None:
     if a.json:
         Path(a.json).write_text(json.dumps({"set": a.set, "seed": a.seed,
                                             "base_strategy": a.base_strategy, "rows": rows},
                                            indent=1) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
