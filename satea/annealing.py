@@ -23,6 +23,8 @@ from .settings import (CONVERGED_CHECKS, CONVERGED_RULE, RunSettings, block_frac
 
 #: wall time a block of sweeps aims at: short enough for time limits and Ctrl-C
 BLOCK_SECONDS = 0.2
+#: a time budget is spent in at least about this many blocks (each re-measures the rate)
+BLOCKS_PER_BUDGET = 8
 
 
 @dataclass
@@ -295,6 +297,7 @@ class _Run:
         self.deadline: float | None = None
         self.group_deadline: float | None = None
         self.blocks: list = []   # the running group's time-budget blocks, shared by its problems
+        self.block_seconds = BLOCK_SECONDS   # a time-budgeted block's length (_budget_block)
 
     def tell(self, step: str) -> None:
         """Tell the callback that a setup step starts; it may ask to stop."""
@@ -486,11 +489,16 @@ class _Run:
             n, f0, f1 = 1, 0.0, 0.0
             if left <= 0:                # setup used the budget: one sweep, cold
                 f1 = 1.0
+            # a short budget gets shorter blocks: a sweep costs more hot (more moves
+            # accepted) than cold, and one sweep's time is mostly a block's fixed cost, so
+            # an end sized from a rate measured far up the schedule came early (a 0.3 s
+            # budget ended after 0.08-0.14 s)
+            self.block_seconds = min(BLOCK_SECONDS, max(left / BLOCKS_PER_BUDGET, 0.005))
         else:
             if f >= 1.0:
                 return None
             fit = left / per_sweep
-            target = BLOCK_SECONDS / per_sweep
+            target = self.block_seconds / per_sweep
             last = fit <= 1.5 * max(target, 1.0)
             if last and cap is not None and int(fit) > cap:
                 last = False   # an exchange point lies before the end

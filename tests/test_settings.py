@@ -51,10 +51,15 @@ def test_bad_settings_name_the_argument(fleet60, kwargs, match):
         resolve_settings(fleet60, backend="numba", seed=0, **kwargs)
 
 
-def test_time_budget_is_used_and_ends_cold(fleet60):
-    limit = 1.5
+@pytest.mark.parametrize("limit, kw", [(1.5, {}),
+                                       (0.3, dict(chains=2, strategy="independent"))])
+def test_time_budget_is_used_and_ends_cold(fleet60, limit, kw):
+    """The run takes about its limit and ends at the cold end; a short budget too (with
+    blocks of 0.2 s its end was sized from the first, hot sweeps' rate, and 2
+    independent chains stopped after 0.07 s of 0.3)."""
+    anneal(fleet60, backend="numba", seed=1, sweeps=2)   # compiled outside the budget
     t0 = time.perf_counter()
-    r = anneal(fleet60, backend="numba", seed=1, time_limit=limit)
+    r = anneal(fleet60, backend="numba", seed=1, time_limit=limit, **kw)
     wall = time.perf_counter() - t0
     assert r.stopped_by == "time_limit" and r.settings.stop == "time"
     # the promise: the call takes about the limit, setup included, not much less or more
