@@ -56,8 +56,8 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
     **anneal_kwargs
         ``p_swap``, ``time_limit`` (seconds from this call: each shard gets what the
         client-side sizing left; shards run one after another in this process,
-        ``client=None``, share it: each gets its chains' part of what is left when it
-        starts), ...
+        ``client=None``, share it: each gets its part of what is left when it starts, by
+        what one of its sweeps costs), ...
 
     Returns
     -------
@@ -81,7 +81,7 @@ def solve(problem, client, *, chains: int | None = None, sweeps: int | None = No
         problem, client, chains, sweeps, shards, seed, schedule, cap_weight, lam,
         return_samples, chain_offset, x0, dict(anneal_kwargs, backend=backend))
     budget = _shard_budget(time_left(anneal_kwargs.get("time_limit"), t0, compiled_before),
-                           client, plan)
+                           client, plan, backend)
     outs = _run_all([prob], client, plan, lambda s: [_with_limit(kwargs_of(s), budget(s))],
                     timeout=timeout, retries=retries)
     return merge_results(prob, plan, [o[0][0] for o in outs], [o[1] for o in outs],
@@ -115,7 +115,7 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
              for p in problems]
     plan = preps[0][3]
     budget = _shard_budget(time_left(anneal_kwargs.get("time_limit"), t0, compiled_before),
-                           client, plan)
+                           client, plan, backend)
 
     def shard_kwargs(s):   # one limit for every problem: anneal_batch runs them under one
         limit = budget(s)  # stop rule
@@ -130,27 +130,40 @@ def solve_batch(problems, client, *, chains: int | None = None, sweeps: int | No
             for i, (prob, sw, st, _plan, _k) in enumerate(preps)]
 
 
-def _shard_budget(left: float | None, client, plan: list):
+def _shard_budget(left: float | None, client, plan: list, backend: str):
     """``time_limit`` of a shard as a function of the shard (None: no limit) from ``left``,
     what the call's sizing left of the run's limit (:func:`satea.settings.time_left`: the
     budget counts from the call, as anneal's counts its setup). On a cluster the shards
     run side by side and each gets ``left``; in this process (``client=None``) they run
-    one after another on the same cores, so each gets the part of what is left when it
-    starts that its chains are of the chains still to run (every chain the same time):
-    the call keeps the run's limit, not the shard count times it. Kernel compiles stay
-    outside every limit."""
+    one after another on the same cores, so each gets its share of what is left when it
+    starts, by what one of its sweeps costs (:func:`_sweep_weight`): the call keeps the
+    run's limit, not the shard count times it, and every chain gets about as many sweeps.
+    Kernel compiles stay outside every limit."""
     if left is None:
         return lambda s: None
     if client is not None:
         return lambda s: left
     deadline = time.perf_counter() + left
     compiled = compile_clock()
-    chains_from = np.cumsum([s.chains for s in plan][::-1])[::-1]   # shards index.. on
+    weights = [_sweep_weight(s.chains, backend) for s in plan]
+    weight_from = np.cumsum(weights[::-1])[::-1]    # of the shards from index k on
 
     def in_process(s) -> float:
         now_left = deadline - time.perf_counter() + (compile_clock() - compiled)
-        return max(now_left, 1e-3) * s.chains / int(chains_from[s.index])
+        return max(now_left, 1e-3) * weights[s.index] / float(weight_from[s.index])
     return in_process
+
+
+def _sweep_weight(chains: int, backend: str) -> float:
+    """What a sweep of ``chains`` chains costs here, up to a common factor: numba runs
+    the chains on its threads (rounds of as many chains as threads), the numpy reference
+    vectorises over them (about linear), a GPU runs them side by side (one round)."""
+    if backend == "cuda":
+        return 1.0
+    if backend == "numpy":
+        return float(chains)
+    import numba
+    return float(-(-chains // numba.get_num_threads()))
 
 
 def _with_limit(kwargs: dict, limit: float | None) -> dict:
@@ -261,7 +274,7 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
         chain_lams, True, 0, anneal_kwargs.pop("x0", None),
         dict(anneal_kwargs, backend=backend))
     budget = _shard_budget(time_left(anneal_kwargs.get("time_limit"), t0, compiled_before),
-                           client, plan)
+                           client, plan, backend)
     outs = _run_all([prob], client, plan, lambda s: [_with_limit(kwargs_of(s), budget(s))],
                     front=True, timeout=timeout, retries=retries)
     results, workers = [o[0][0] for o in outs], [o[1] for o in outs]

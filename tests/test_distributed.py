@@ -388,19 +388,28 @@ def test_time_limit_counts_the_client_side_setup(problem, monkeypatch):
 
 def test_shards_in_this_process_share_the_time_limit(problem):
     """client=None runs the shards one after another: together they keep the run's
-    time_limit (each gets its chains' part of what is left when it starts), not the
-    shard count times it; every shard is stopped by its part and returns a result."""
+    time_limit (each gets its part of what is left when it starts, by what one of its
+    sweeps costs: rounds of as many chains as numba has threads), not the shard count
+    times it; every shard is stopped by its part and returns a result."""
+    import numba
     anneal(problem, backend="numba", seed=0, sweeps=2)   # kernels compiled before the clock
+    threads = numba.get_num_threads()
+    chains = 3 * threads + 2                             # shards of t + 1, t + 1 and t chains
     t0 = time.perf_counter()
-    r = sd.solve(problem, None, shards=3, chains=4, seed=0, backend="numba",
+    r = sd.solve(problem, None, shards=3, chains=chains, seed=0, backend="numba",
                  time_limit=1.2)
     wall = time.perf_counter() - t0
     assert wall <= 1.2 + 0.4, wall          # 3 shards x 1.2 s before
-    assert [s.chains for s in r.shards] == [2, 1, 1]
+    sizes = [s.chains for s in r.shards]
+    assert sizes == [threads + 1, threads + 1, threads]
     assert [s.stopped_by for s in r.shards] == ["time_limit"] * 3
     assert sum(s.seconds for s in r.shards) == pytest.approx(1.2, abs=0.3)
-    for s, want in zip(r.shards, (0.6, 0.3, 0.3)):
+    rounds = [-(-c // threads) for c in sizes]          # 2, 2, 1
+    for s, k in zip(r.shards, rounds):
+        want = 1.2 * k / sum(rounds)
         assert s.seconds == pytest.approx(want, abs=0.12), (s.seconds, want)
+    sweeps = [s.sweeps for s in r.shards]     # every chain about as many sweeps
+    assert max(sweeps) <= 1.6 * min(sweeps), sweeps
     assert np.isfinite(r.fun)
     front = sd.pareto(problem, None, shards=2, points=2, chains_per_lambda=1, seed=0,
                       backend="numba", time_limit=0.8)
