@@ -23,6 +23,7 @@ shifts a suffix of each server's slots (not timed here: accepted moves are a few
 of the cold end's moves); the walk costs are what every attempted move pays.
 
     python benchmarks/layout_probe.py [--sizes 1000x100,100000x10000] [--json F]
+    python benchmarks/layout_probe.py --visits [--json F]   # where a move's visits go
 """
 from __future__ import annotations
 
@@ -96,11 +97,12 @@ def _step(P, rec, cls, use_rec, g, cid, j, t, a_t, lam):
 # ---- walks over linked lists (the package's logic, exact, without the idle terms) ------
 
 @njit(inline="always", _nrt=False)
-def _walk_lists(P, rec, cls, use_rec, S, s, out, inn, lam):
-    nxt_, comp_, jcost_, head_ = S[NXT], S[COMP], S[JCOST], S[HEAD]
-    g = P[SERVER_CLASS][s]
+def walk_start(P, S, s, out, inn):
+    """Where a walk of server ``s`` (job ``out`` removed, ``inn`` merged in) starts, as
+    kernels/moves.walk_delta starts it: (class, curve, last edit, completion and price
+    integral before the first edit, first job after it)."""
+    nxt_, comp_ = S[NXT], S[COMP]
     cid = P[CURVE_ID][s]
-    last_edit = out if out > inn else inn
     if out >= 0:
         pred = S[M.PRV][out]
     else:
@@ -112,7 +114,14 @@ def _walk_lists(P, rec, cls, use_rec, S, s, out, inn, lam):
             a_t = M.curve_cumulative(P, cid, t)
         cur = nxt_[pred]
     else:
-        cur = head_[s]
+        cur = S[HEAD][s]
+    return P[SERVER_CLASS][s], cid, max(out, inn), t, a_t, cur
+
+
+@njit(inline="always", _nrt=False)
+def _walk_lists(P, rec, cls, use_rec, S, s, out, inn, lam):
+    nxt_, comp_, jcost_ = S[NXT], S[COMP], S[JCOST]
+    g, cid, last_edit, t, a_t, cur = walk_start(P, S, s, out, inn)
     d = 0.0
     if out >= 0:
         d = -jcost_[out]
@@ -234,15 +243,22 @@ def draw_moves(P, S, n_jobs, out):
             i += 1
 
 
-def probe(n: int, m: int, sweeps: int, n_moves: int, repeat: int) -> dict:
+def annealed_chain(n: int, m: int, sweeps: int, fraction: float = 1.0):
+    """(problem, backend) with one chain of the generated fleet annealed through the first
+    ``fraction`` of compare_moves.py's fleet schedule of ``sweeps`` sweeps."""
     fleet = generate_fleet(n, m, seed=0, penalties=("none", "step", "linear", "exponential"),
                            price_curve_fraction=0.25, capacity=False)
     problem = compile_fleet(fleet, lam=1.0)
     be = NumbaCPUBackend()
     be.start(problem, RunSpec(1, 0, np.arange(1), np.ones(1), 0.3, 0.0))
-    # compare_moves.py's schedule for the fleets, run to its cold end
-    be.run_block(0, 1.0 / np.geomspace(0.078, 5.2e-4, sweeps))
+    betas = 1.0 / np.geomspace(0.078, 5.2e-4, sweeps)
+    be.run_block(0, betas[:max(1, int(round(sweeps * fraction)))])
     be.resync()
+    return problem, be
+
+
+def probe(n: int, m: int, sweeps: int, n_moves: int, repeat: int) -> dict:
+    problem, be = annealed_chain(n, m, sweeps)   # to the cold end
     P, S = be.P, be.S
     rec, cls = job_records(problem, P)
     beg = np.zeros(m, np.int64)
@@ -280,6 +296,76 @@ def probe(n: int, m: int, sweeps: int, n_moves: int, repeat: int) -> dict:
             "ns_per_move": best}
 
 
+# ---- which jobs a walk visits ----------------------------------------------------------
+
+#: classes of a visited job (other than the moved one): on a price-curve server (a shift
+#: changes its time-of-use energy: no skip can avoid it); at a constant price with its
+#: cost unchanged (what an exact skip over on-time runs could avoid, at best); at a
+#: constant price with its penalty changed; the visit where the timeline rejoins
+VISIT_CLASSES = ("curve", "const_zero", "const_change", "rejoin")
+
+
+@njit(_nrt=False)
+def _classify(P, S, s, out, inn, lam, cnt, k):
+    """Replay the exact walk (no stop at a limit) and count its visits in ``cnt[k:k+4]``."""
+    nxt_, comp_, jcost_ = S[NXT], S[COMP], S[JCOST]
+    g, cid, last_edit, t, a_t, cur = walk_start(P, S, s, out, inn)
+    ins = inn
+    while True:
+        j, cur, ins = M.next_merged(nxt_, 0, 1, True, 0, cur, ins, out)
+        if j < 0:
+            break
+        st, comp, a_c, cost = M.job_step(P, g, cid, j, t, a_t, lam)
+        if j != inn:
+            if j > last_edit and comp == comp_[j]:
+                cnt[k + 3] += 1
+                break
+            if cid >= 0:
+                cnt[k] += 1
+            elif cost == jcost_[j]:
+                cnt[k + 1] += 1
+            else:
+                cnt[k + 2] += 1
+        t = comp
+        a_t = a_c
+
+
+@njit(_nrt=False)
+def _visit_counts(P, S, moves, lam, cnt):
+    for i in range(moves.shape[0]):
+        _classify(P, S, moves[i, 1], moves[i, 0], -1, lam, cnt, 0)
+        _classify(P, S, moves[i, 2], -1, moves[i, 0], lam, cnt, 4)
+
+
+def visits(n: int, m: int, sweeps: int, fraction: float, n_moves: int) -> dict:
+    """Visits per move of the removal and insertion walks, by :data:`VISIT_CLASSES`, for
+    the random moves of a chain annealed through ``fraction`` of the schedule."""
+    _problem, be = annealed_chain(n, m, sweeps, fraction)
+    mv = np.zeros((n_moves, 3), np.int64)
+    draw_moves(be.P, tuple(a.copy() for a in be.S), n, mv)
+    cnt = np.zeros(8, np.int64)
+    _visit_counts(be.P, be.S, mv, 1.0, cnt)
+    per = cnt / n_moves
+    total = per.sum()
+    return {"size": f"{n}x{m}", "schedule_fraction": fraction, "moves": n_moves,
+            "removal": dict(zip(VISIT_CLASSES, np.round(per[:4], 3).tolist())),
+            "insertion": dict(zip(VISIT_CLASSES, np.round(per[4:], 3).tolist())),
+            "visits_per_move": round(float(total), 2),
+            "skippable_at_best": round(float((per[1] + per[5]) / total), 3),
+            "curve_share": round(float((per[0] + per[4]) / total), 3)}
+
+
+def main_visits(a) -> int:
+    rows = [visits(1000, 100, 1500, 1.0, a.moves), visits(1000, 100, 1500, 0.25, a.moves),
+            visits(10000, 1000, 150, 1.0, a.moves)]
+    for r in rows:
+        print(json.dumps(r))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"rows": rows}, f, indent=1)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000x100,100000x10000")
@@ -288,7 +374,12 @@ def main(argv=None) -> int:
     ap.add_argument("--moves", type=int, default=200000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json")
+    ap.add_argument("--visits", action="store_true",
+                    help="count which jobs the walks visit instead (1,000 x 100 at the cold "
+                         "end and a quarter through, 10,000 x 1,000 at the cold end)")
     a = ap.parse_args(argv)
+    if a.visits:
+        return main_visits(a)
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     sweeps = [int(v) for v in a.sweeps.split(",")]
     rows = []
