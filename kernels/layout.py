@@ -29,7 +29,7 @@ PROBLEM_FIELDS = (
     "server_class", "idle_w", "price_const", "curve_id", "capacity",
     "allowed", "work_scale", "throughput", "dyn_w", "fixed_cost",
     "curve_start", "curve_len", "curve_step", "curve_vals", "curve_cum",
-    "class_ptr", "servers_by_class", "allowed_cum",
+    "class_ptr", "servers_by_class", "allowed_cum", "job_gpus", "server_gpus",
     # derived (problem_tuple)
     "proc", "dynw", "walks", "curve_inv_step", "curve_inv_period", "release_cum",
 )
@@ -37,7 +37,7 @@ PROBLEM_FIELDS = (
  SERVER_CLASS, IDLE_W, PRICE_CONST, CURVE_ID, CAPACITY,
  ALLOWED, WORK_SCALE, THROUGHPUT, DYN_W, FIXED_COST,
  CURVE_START, CURVE_LEN, CURVE_STEP, CURVE_VALS, CURVE_CUM,
- CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM,
+ CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM, JOB_GPUS, SERVER_GPUS,
  PROC, DYNW, WALKS, CURVE_INV_STEP, CURVE_INV_PERIOD, RELEASE_CUM) = range(len(PROBLEM_FIELDS))
 #: the two-dimensional fields (class tables ``[k, g]``, per-job tables ``[g, j]``); the
 #: rest are one-dimensional
@@ -49,7 +49,11 @@ PROBLEM_2D = frozenset(("allowed", "work_scale", "throughput", "dyn_w", "fixed_c
 #: "list_job" / "list_server" (N / S when some server walks, else a 1-word stub that no
 #: code reads: a problem without schedule terms keeps no lists), "cache_job" (N on the CPU
 #: when some server walks, else a stub: the GPU re-computes instead of caching), "rng"
-#: (:data:`RNG_STRIDE` on the CPU, 2 on the GPU), "scalar" (:data:`N_CHAIN_F`).
+#: (:data:`RNG_STRIDE` on the CPU, 2 on the GPU), "scalar" (:data:`N_CHAIN_F`);
+#: for multi-GPU nodes (docs/model.md, part 2) "node_job" / "node_server" (N / S on the
+#: CPU when some walking server has several GPUs, else a stub) and "gpu_scratch" (twice
+#: the largest node's GPUs when some walking server has several, else a stub): a walk's
+#: free times, the new timeline's and the old one's. A part-1 problem's state is as before.
 STATE_SPEC = (
     ("x", "job", np.int32, 0),               # server of each job
     ("best_x", "job", np.int32, 0),          # the chain's best assignment
@@ -63,10 +67,14 @@ STATE_SPEC = (
     ("srv_busy", "server", np.float64, 0.0),  # busy time of each server
     ("rng", "rng", np.uint64, 0),            # xoroshiro128+ words
     ("chain_f", "scalar", np.float64, 0.0),  # per-chain scalars, slots F_*
+    ("jstart", "node_job", np.float64, 0.0),  # start of each job on a multi-GPU node
+    ("nbusy", "node_job", np.int32, 0),       # GPUs busy just after it started
+    ("node_off", "node_server", np.float64, 0.0),  # latest completion on each node
+    ("free", "gpu_scratch", np.float64, 0.0),  # a walk's GPU free times (new, old)
 )
 STATE_FIELDS = tuple(f[0] for f in STATE_SPEC)
 (X, BEST_X, NXT, PRV, COMP, JCOST, HEAD, TAIL, SRV_COST, SRV_BUSY, RNG,
- CHAIN_F) = range(len(STATE_FIELDS))
+ CHAIN_F, JSTART, NBUSY, NODE_OFF, FREE) = range(len(STATE_FIELDS))
 
 #: per-chain scalars in ``chain_f``: lambda, running cost, running violation, best
 #: feasible cost (+inf: none yet), best infeasible search objective, accepted moves,
@@ -143,19 +151,36 @@ def has_lists(P) -> bool:
     return bool(np.asarray(P[WALKS]).any())
 
 
-def state_sizes(n_jobs: int, n_servers: int, lists: bool, caches: bool = True) -> tuple:
+def node_gpus(P) -> int:
+    """GPUs of the largest walking node of the problem tuple when it has more than one
+    (chains then keep the node caches and scratch), else 1."""
+    walks = np.asarray(P[WALKS]) != 0
+    if not walks.any():
+        return 1
+    g = int(np.asarray(P[SERVER_GPUS])[walks].max())
+    return g if g > 1 else 1
+
+
+def state_sizes(n_jobs: int, n_servers: int, lists: bool, caches: bool = True,
+                max_gpus: int = 1) -> tuple:
     """Length per chain of each :data:`STATE_FIELDS` array (``caches``: the CPU's layout;
-    False for the GPU's)."""
+    False for the GPU's; ``max_gpus``: :func:`node_gpus`)."""
+    nodes = lists and max_gpus > 1
     per = {"job": n_jobs, "server": n_servers, "list_job": n_jobs if lists else 1,
            "list_server": n_servers if lists else 1,
            "cache_job": n_jobs if lists and caches else 1,
-           "rng": RNG_STRIDE if caches else 2, "scalar": N_CHAIN_F}
+           "rng": RNG_STRIDE if caches else 2, "scalar": N_CHAIN_F,
+           "node_job": n_jobs if nodes and caches else 1,
+           "node_server": n_servers if nodes and caches else 1,
+           "gpu_scratch": 2 * max_gpus if nodes else 1}
     return tuple(per[kind] for _name, kind, _dt, _v in STATE_SPEC)
 
 
 def state_bytes_per_chain(n_jobs: int, n_servers: int, lists: bool,
-                          caches: bool = True) -> int:
-    """Bytes of one chain's state: 32 N + 24 S + 184 on the CPU with lists, 16 N + 24 S
-    + 88 on the GPU with lists, 8 N + 16 S + 216 (CPU) or 104 (GPU) without lists."""
+                          caches: bool = True, max_gpus: int = 1) -> int:
+    """Bytes of one chain's state. One-GPU servers: 32 N + 24 S + 212 on the CPU with
+    lists, 16 N + 24 S + 116 on the GPU with lists, 8 N + 16 S + 244 (CPU) or 132 (GPU)
+    without lists. Nodes of up to G GPUs add 12 N + 8 S + 16 G on the CPU, 16 G on the
+    GPU: never jobs x servers."""
     return sum(n * np.dtype(dt).itemsize for n, (_f, _k, dt, _v)
-               in zip(state_sizes(n_jobs, n_servers, lists, caches), STATE_SPEC))
+               in zip(state_sizes(n_jobs, n_servers, lists, caches, max_gpus), STATE_SPEC))

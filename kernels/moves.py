@@ -43,11 +43,11 @@ from .layout import (  # noqa: F401  (the names below are this module's public A
     ALLOWED, ALLOWED_CUM, BEST_X, CAPACITY, CHAIN_F, CLASS_PTR, COMP, CURVE_CUM, CURVE_ID,
     CURVE_INV_PERIOD, CURVE_INV_STEP, CURVE_LEN, CURVE_START, CURVE_STEP, CURVE_VALS, DUE,
     DYN_W, DYNW, EXP_CAP, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE,
-    F_VIOL, FIXED_COST, HEAD, IDLE_W, JCOST, JOB_CLASS, JOULES_PER_KWH, N_CHAIN_F, NXT,
-    PEN_EXP, PEN_KIND, PEN_LINEAR, PEN_SCALE, PEN_STEP, PEN_WEIGHT, PRICE_CONST,
-    PROBLEM_FIELDS, PROC, PRV, RELEASE, RELEASE_CUM, RESYNC_SWEEPS, RNG, RNG_STRIDE,
-    SERVER_CLASS, SERVERS_BY_CLASS, SRV_BUSY, SRV_COST, TAIL, THROUGHPUT, WALKS, WORK,
-    WORK_SCALE, X, problem_tuple)
+    F_VIOL, FIXED_COST, FREE, HEAD, IDLE_W, JCOST, JOB_CLASS, JOB_GPUS, JOULES_PER_KWH,
+    JSTART, N_CHAIN_F, NBUSY, NODE_OFF, NXT, PEN_EXP, PEN_KIND, PEN_LINEAR, PEN_SCALE,
+    PEN_STEP, PEN_WEIGHT, PRICE_CONST, PROBLEM_FIELDS, PROC, PRV, RELEASE, RELEASE_CUM,
+    RESYNC_SWEEPS, RNG, RNG_STRIDE, SERVER_CLASS, SERVER_GPUS, SERVERS_BY_CLASS, SRV_BUSY,
+    SRV_COST, TAIL, THROUGHPUT, WALKS, WORK, WORK_SCALE, X, problem_tuple)
 from .rng import next_uniform
 
 NF = N_CHAIN_F
@@ -368,6 +368,276 @@ def retime(P, S, c, nc, cm, n_jobs, n_servers, s, pred, last_edit, lam):
         j = nxt_[k]
 
 
+# ---- multi-GPU nodes (docs/model.md, part 2) ----------------------------------------------
+#
+# During a walk a node of G GPUs keeps the free time of each GPU, sorted ascending, in the
+# chain's scratch ``S[FREE]`` (the new timeline's at 0..G-1, the old one's from half the
+# scratch on). A job asking k GPUs starts at max(release, previous start on the node,
+# k-th smallest free time) and takes the k GPUs that freed up first (:func:`fs_take`).
+# Free times below the previous start never matter (no later job starts before it), so a
+# walk may begin from the state clamped there.
+#
+# On the CPU a chain caches, per job on such a node, its start (``JSTART``) and the GPUs
+# busy just after it started (``NBUSY``), and per node its latest completion
+# (``NODE_OFF``). The state after job ``pred`` is rebuilt by walking back from it over the
+# jobs still running at its start, which hold exactly ``NBUSY[pred]`` GPUs
+# (:func:`node_state_at`): a walk visits, before its edit, only those jobs. (Walking from
+# the node's head instead would visit every earlier job; per-job copies of the free
+# times would cost G words a job: docs/model.md.) The walk then re-times forward carrying
+# the new timeline's free times and the old one's (from the cached completions) and stops
+# at the first job past the last edit whose start and completion are unchanged and whose
+# free times (clamped at its start) equal the old ones: every later job then runs as before,
+# and the node's latest completion is the old one.
+
+@register_jitable
+def fs_fill(free_, c, nc, cm, L, base, G, v):
+    """Set the G free times at ``base`` of chain ``c``'s scratch (length ``L``) to ``v``."""
+    for i in range(G):
+        free_[ix(c, base + i, L, nc, cm)] = v
+
+
+@register_jitable
+def fs_take(free_, c, nc, cm, L, base, G, k, comp):
+    """The k GPUs that free up first (the k smallest of the sorted free times at ``base``)
+    run a job until ``comp``: the array stays sorted. O(G)."""
+    i = k
+    while i < G:
+        v = free_[ix(c, base + i, L, nc, cm)]
+        if not v < comp:
+            break
+        free_[ix(c, base + i - k, L, nc, cm)] = v
+        i += 1
+    for q in range(i - k, i):
+        free_[ix(c, base + q, L, nc, cm)] = comp
+
+
+@register_jitable
+def fs_busy(free_, c, nc, cm, L, base, G, t):
+    """Number of the free times at ``base`` later than ``t`` (GPUs busy at ``t``)."""
+    n = 0
+    i = G - 1
+    while i >= 0 and free_[ix(c, base + i, L, nc, cm)] > t:
+        n += 1
+        i -= 1
+    return n
+
+
+@register_jitable
+def fs_same(free_, c, nc, cm, L, base_a, base_b, G, t):
+    """Whether the free times at ``base_a`` and ``base_b``, clamped at ``t``, are equal."""
+    for i in range(G):
+        a = free_[ix(c, base_a + i, L, nc, cm)]
+        b = free_[ix(c, base_b + i, L, nc, cm)]
+        if a < t:
+            a = t
+        if b < t:
+            b = t
+        if a != b:
+            return False
+    return True
+
+
+@register_jitable
+def node_step(P, g, cid, j, free_, c, nc, cm, L, base, G, ps, lam):
+    """Run job ``j`` on a node of class ``g`` (price curve ``cid``) whose previous job
+    started at ``ps``, with the free times at ``base``; they are updated.
+
+    Returns (start, completion, schedule cost of the job). A job asking more GPUs than
+    the node has (only a warm start can place one there; infeasible) takes them all."""
+    k = min(P[JOB_GPUS][j], G)
+    t = free_[ix(c, base + k - 1, L, nc, cm)]
+    if ps > t:
+        t = ps
+    r = P[RELEASE][j]
+    st = max(r, t)
+    comp = st + P[PROC][g, j]
+    cost = lam * job_penalty(P, j, comp)
+    if cid >= 0:
+        if r > t:
+            a_st = P[RELEASE_CUM][cid, j]
+        else:
+            a_st = curve_cumulative(P, cid, t)
+        cost += P[DYNW][g, j] * (curve_cumulative(P, cid, comp) - a_st) / JOULES_PER_KWH
+    fs_take(free_, c, nc, cm, L, base, G, k, comp)
+    return st, comp, cost
+
+
+@register_jitable
+def node_state_at(P, S, c, nc, cm, n_jobs, L, base, G, pred):
+    """Write the free times after job ``pred`` (clamped at its start) at ``base``, from the
+    cached completions of the jobs running at its start; return that start."""
+    free_, comp_, prv_ = S[FREE], S[COMP], S[PRV]
+    ps = S[JSTART][ix(c, pred, n_jobs, nc, cm)]
+    fs_fill(free_, c, nc, cm, L, base, G, ps)
+    need = S[NBUSY][ix(c, pred, n_jobs, nc, cm)]
+    n = 0
+    i = pred
+    while n < need and i >= 0:
+        ci = comp_[ix(c, i, n_jobs, nc, cm)]
+        if ci > ps:
+            k = min(P[JOB_GPUS][i], G)
+            fs_take(free_, c, nc, cm, L, base, G, k, ci)
+            n += k
+        i = prv_[ix(c, i, n_jobs, nc, cm)]
+    return ps
+
+
+@register_jitable
+def node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn, lam,
+              limit, store):
+    """Change of node ``s``'s schedule cost if job ``out`` (which started at ``o_st``,
+    completed at ``o_c`` and cost ``o_cost``) left it and job ``inn`` joined it (either
+    may be -1), walked on the lists as they are before the move (CPU caches).
+
+    With ``store`` the new starts, completions, job costs and busy counts are written
+    for the re-timed jobs (and ``inn``) and the node's latest completion: the move is
+    being made (the lists are relinked after). ``limit`` as in :func:`walk_delta`."""
+    prv_, comp_, nxt_, head_, jcost_ = S[PRV], S[COMP], S[NXT], S[HEAD], S[JCOST]
+    jstart_, nbusy_, off_, free_ = S[JSTART], S[NBUSY], S[NODE_OFF], S[FREE]
+    g = P[SERVER_CLASS][s]
+    cid = P[CURVE_ID][s]
+    G = P[SERVER_GPUS][s]
+    L = free_.shape[0] // nc
+    B = L // 2               # the old timeline's free times
+    last_edit = out if out > inn else inn
+    if out >= 0 and (inn < 0 or out < inn):
+        pred = prv_[ix(c, out, n_jobs, nc, cm)]
+    else:
+        pred = find_pred(S, c, nc, cm, n_jobs, n_servers, s, inn)
+    if pred >= 0:
+        ps = node_state_at(P, S, c, nc, cm, n_jobs, L, 0, G, pred)
+        for i in range(G):
+            free_[ix(c, B + i, L, nc, cm)] = free_[ix(c, i, L, nc, cm)]
+        cur = nxt_[ix(c, pred, n_jobs, nc, cm)]
+    else:
+        ps = 0.0
+        fs_fill(free_, c, nc, cm, L, 0, G, 0.0)
+        fs_fill(free_, c, nc, cm, L, B, G, 0.0)
+        cur = head_[ix(c, s, n_servers, nc, cm)]
+    d = 0.0
+    first = -1.0
+    ins = inn
+    rejoined = False
+    while True:
+        if ins >= 0 and (cur < 0 or ins < cur):
+            j = ins
+            ins = -1
+        elif cur >= 0:
+            j = cur
+            cur = nxt_[ix(c, cur, n_jobs, nc, cm)]
+        else:
+            break
+        if j == out:   # the old timeline only
+            fs_take(free_, c, nc, cm, L, B, G, min(P[JOB_GPUS][j], G), o_c)
+            d -= o_cost
+            continue
+        st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
+        ps = st
+        if first < 0.0:
+            first = st
+        k = ix(c, j, n_jobs, nc, cm)
+        if j == inn:
+            d += cost
+        else:
+            old_st = jstart_[k]
+            old_c = comp_[k]
+            fs_take(free_, c, nc, cm, L, B, G, min(P[JOB_GPUS][j], G), old_c)
+            if (j > last_edit and st == old_st and comp == old_c
+                    and fs_same(free_, c, nc, cm, L, 0, B, G, st)):
+                rejoined = True   # every later job runs as before
+                break
+            d += cost - jcost_[k]
+        if store:
+            jstart_[k] = st
+            comp_[k] = comp
+            jcost_[k] = cost
+            nbusy_[k] = fs_busy(free_, c, nc, cm, L, 0, G, st)
+        elif d > limit and out < 0 and cid < 0 and pred >= 0:
+            return d
+    hs = ix(c, s, n_servers, nc, cm)
+    off_new = off_[hs]
+    if not rejoined:
+        off_new = free_[ix(c, G - 1, L, nc, cm)]
+    if store:
+        off_[hs] = off_new
+    elif P[IDLE_W][s] > 0.0 and not (rejoined and pred >= 0):
+        on_new = -1.0
+        h = head_[hs]
+        if h >= 0:  # the old on-time (the first job starts at its release) and off-time
+            on_old = P[RELEASE][h]
+            if on_old < 0.0:
+                on_old = 0.0
+            d -= idle_cost(P, s, on_old, off_[hs])
+            on_new = on_old
+        if pred < 0:
+            on_new = first
+        if on_new >= 0.0:  # the node still runs something
+            d += idle_cost(P, s, on_new, off_new)
+    return d
+
+
+@register_jitable
+def node_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam):
+    """:func:`server_rebuild` of a multi-GPU node: walk its whole list, store (CPU) every
+    job's start, completion, cost and busy count and the node's latest completion, and
+    return its schedule cost. O(G x jobs on s)."""
+    head_, comp_, jcost_, nxt_ = S[HEAD], S[COMP], S[JCOST], S[NXT]
+    jstart_, nbusy_, off_, free_ = S[JSTART], S[NBUSY], S[NODE_OFF], S[FREE]
+    g = P[SERVER_CLASS][s]
+    cid = P[CURVE_ID][s]
+    G = P[SERVER_GPUS][s]
+    L = free_.shape[0] // nc
+    fs_fill(free_, c, nc, cm, L, 0, G, 0.0)
+    ps, total, on = 0.0, 0.0, -1.0
+    j = head_[ix(c, s, n_servers, nc, cm)]
+    while j >= 0:
+        st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
+        ps = st
+        if on < 0.0:
+            on = st
+        k = ix(c, j, n_jobs, nc, cm)
+        if cm:
+            jstart_[k] = st
+            comp_[k] = comp
+            jcost_[k] = cost
+            nbusy_[k] = fs_busy(free_, c, nc, cm, L, 0, G, st)
+        total += cost
+        j = nxt_[k]
+    off = free_[ix(c, G - 1, L, nc, cm)]
+    if cm:
+        off_[ix(c, s, n_servers, nc, cm)] = off
+    if on >= 0.0 and P[IDLE_W][s] > 0.0:
+        total += idle_cost(P, s, on, off)
+    return total
+
+
+@register_jitable
+def node_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
+    """:func:`server_full` of a multi-GPU node (the GPU's way): its whole search cost with
+    job ``out`` removed and ``inn`` merged in, from its links alone."""
+    head_, nxt_, free_ = S[HEAD], S[NXT], S[FREE]
+    g = P[SERVER_CLASS][s]
+    cid = P[CURVE_ID][s]
+    G = P[SERVER_GPUS][s]
+    L = free_.shape[0] // nc
+    fs_fill(free_, c, nc, cm, L, 0, G, 0.0)
+    ps, total, on = 0.0, 0.0, -1.0
+    cur = head_[ix(c, s, n_servers, nc, cm)]
+    ins = inn
+    while True:
+        j, cur, ins = next_merged(nxt_, c, nc, cm, n_jobs, cur, ins, out)
+        if j < 0:
+            break
+        st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
+        ps = st
+        if on < 0.0:
+            on = st
+        total += cost + additive_cost(P, j, s)
+    if on >= 0.0 and P[IDLE_W][s] > 0.0:
+        total += idle_cost(P, s, on, free_[ix(c, G - 1, L, nc, cm)])
+    return total
+
+
 # ---- chain set-up and exact re-synchronisation ------------------------------------------
 
 @register_jitable
@@ -441,7 +711,7 @@ def chain_resync(P, S, c, nc, cm, n_jobs, n_servers, relink):
         s = x_[ix(c, j, n_jobs, nc, cm)]
         hs = ix(c, s, n_servers, nc, cm)
         cost_[hs] += additive_cost(P, j, s)
-        busy_[hs] += P[PROC][P[SERVER_CLASS][s], j]
+        busy_[hs] += P[JOB_GPUS][j] * P[PROC][P[SERVER_CLASS][s], j]
         if relink and P[WALKS][s]:
             list_link_after(S, c, nc, cm, n_jobs, n_servers, s, -1, j)
     total = 0.0
@@ -449,7 +719,10 @@ def chain_resync(P, S, c, nc, cm, n_jobs, n_servers, relink):
     for s in range(n_servers):
         hs = ix(c, s, n_servers, nc, cm)
         if P[WALKS][s]:
-            cost_[hs] += server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam)
+            if P[SERVER_GPUS][s] > 1:
+                cost_[hs] += node_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam)
+            else:
+                cost_[hs] += server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam)
         total += cost_[hs]
         viol += overload(P, s, busy_[hs])
     f_[ix(c, F_COST, NF, nc, cm)] = total
@@ -497,17 +770,17 @@ def propose(P, S, c, nc, cm, n_jobs, p_swap):
 
 @register_jitable
 def additive_change(P, s, out, inn):
-    """(change of additive cost, change of busy time) of server ``s`` losing job ``out``
-    and gaining job ``inn`` (either -1). O(1)."""
+    """(change of additive cost, change of busy GPU-seconds) of server ``s`` losing job
+    ``out`` and gaining job ``inn`` (either -1). O(1)."""
     g = P[SERVER_CLASS][s]
     d_cost = 0.0
     d_busy = 0.0
     if out >= 0:
         d_cost = -additive_cost(P, out, s)
-        d_busy = -P[PROC][g, out]
+        d_busy = -(P[JOB_GPUS][out] * P[PROC][g, out])
     if inn >= 0:
         d_cost = d_cost + additive_cost(P, inn, s)
-        d_busy = d_busy + P[PROC][g, inn]
+        d_busy = d_busy + P[JOB_GPUS][inn] * P[PROC][g, inn]
     return d_cost, d_busy
 
 
@@ -550,13 +823,34 @@ def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
     d_b = 0.0
     cost_ = S[SRV_COST]
     if P[WALKS][a]:
-        if cm:
+        if P[SERVER_GPUS][a] > 1:
+            if cm:
+                k1 = ix(c, j1, n_jobs, nc, cm)
+                d_a = node_walk(P, S, c, nc, cm, n_jobs, n_servers, a, j1, S[JSTART][k1],
+                                S[COMP][k1], S[JCOST][k1], j2, lam, math.inf, False)
+            else:
+                d_a = (node_full(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
+                       - cost_[ix(c, a, n_servers, nc, cm)]
+                       - additive_change(P, a, j1, j2)[0])
+        elif cm:
             d_a = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
         else:
             d_a = (server_full(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
                    - cost_[ix(c, a, n_servers, nc, cm)] - additive_change(P, a, j1, j2)[0])
     if P[WALKS][b]:
-        if cm:
+        if P[SERVER_GPUS][b] > 1:
+            if cm:
+                o_st, o_c, o_cost = 0.0, 0.0, 0.0
+                if j2 >= 0:
+                    k2 = ix(c, j2, n_jobs, nc, cm)
+                    o_st, o_c, o_cost = S[JSTART][k2], S[COMP][k2], S[JCOST][k2]
+                d_b = node_walk(P, S, c, nc, cm, n_jobs, n_servers, b, j2, o_st, o_c,
+                                o_cost, j1, lam, limit - d_a, False)
+            else:
+                d_b = (node_full(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
+                       - cost_[ix(c, b, n_servers, nc, cm)]
+                       - additive_change(P, b, j2, j1)[0])
+        elif cm:
             d_b = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam,
                              limit - d_a)
         else:
@@ -600,6 +894,23 @@ def relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
     prv_ = S[PRV]
     walk_a = P[WALKS][a] != 0
     walk_b = P[WALKS][b] != 0
+    node_a = walk_a and P[SERVER_GPUS][a] > 1
+    node_b = walk_b and P[SERVER_GPUS][b] > 1
+    if cm and (node_a or node_b):
+        # multi-GPU nodes re-time on the lists before the move, reading the leaving
+        # jobs' old start, completion and cost as they were before either walk writes
+        k1 = ix(c, j1, n_jobs, nc, cm)
+        s1, c1, e1 = S[JSTART][k1], S[COMP][k1], S[JCOST][k1]
+        s2, c2, e2 = 0.0, 0.0, 0.0
+        if j2 >= 0:
+            k2 = ix(c, j2, n_jobs, nc, cm)
+            s2, c2, e2 = S[JSTART][k2], S[COMP][k2], S[JCOST][k2]
+        if node_a:
+            node_walk(P, S, c, nc, cm, n_jobs, n_servers, a, j1, s1, c1, e1, j2, lam,
+                      math.inf, True)
+        if node_b:
+            node_walk(P, S, c, nc, cm, n_jobs, n_servers, b, j2, s2, c2, e2, j1, lam,
+                      math.inf, True)
     # unlink both jobs before linking either: j2 still sits in b's list until then
     pa = -2
     pb = -2
@@ -617,14 +928,14 @@ def relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
             list_link_after(S, c, nc, cm, n_jobs, n_servers, a, q, j2)
             if pa == -2:
                 pa = q
-        if cm:   # the GPU keeps no completions (walks_delta)
+        if cm and not node_a:   # the GPU keeps no completions (walks_delta)
             retime(P, S, c, nc, cm, n_jobs, n_servers, a, pa, max(j1, j2), lam)
     if walk_b:
         q = find_pred(S, c, nc, cm, n_jobs, n_servers, b, j1)
         list_link_after(S, c, nc, cm, n_jobs, n_servers, b, q, j1)
         if pb == -2:
             pb = q
-        if cm:
+        if cm and not node_b:
             retime(P, S, c, nc, cm, n_jobs, n_servers, b, pb, max(j1, j2), lam)
 
 

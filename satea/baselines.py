@@ -43,10 +43,12 @@ from .kernels.moves import (
     FIXED_COST,
     IDLE_W,
     JOB_CLASS,
+    JOB_GPUS,
     JOULES_PER_KWH,
     PRICE_CONST,
     RELEASE,
     SERVER_CLASS,
+    SERVER_GPUS,
     SERVERS_BY_CLASS,
     THROUGHPUT,
     WORK,
@@ -71,15 +73,35 @@ def _as_problem(problem) -> ProblemArrays:
 
 
 @njit(cache=True)
+def _take(free, s, G, k, c):
+    """Node ``s``'s sorted GPU free times: its ``k`` first-free GPUs run until ``c``."""
+    i = k
+    while i < G and free[s, i] < c:
+        free[s, i - k] = free[s, i]
+        i += 1
+    for q in range(i - k, i):
+        free[s, q] = c
+
+
+@njit(cache=True)
 def _greedy_kernel(P, lam, mode, x):
     """One pass over the jobs in dispatch order (internal index); ``x`` receives the
-    internal-order assignment. Returns the number of jobs that overloaded a server."""
+    internal-order assignment. Returns the number of jobs that overloaded a server.
+
+    A multi-GPU node keeps its GPUs' sorted free times and its previous start: a job
+    starts at max(release, previous start, k-th free time), extends the node's on-time
+    to its completion if that is later, and frees its k GPUs then (docs/model.md)."""
     n = P[WORK].shape[0]
     m = P[SERVER_CLASS].shape[0]
     n_classes = P[ALLOWED].shape[1]
-    last = np.zeros(m)             # last completion (server off time so far)
+    last = np.zeros(m)             # last (one GPU) / latest (nodes) completion: off time
     used = np.zeros(m, np.bool_)
     busy = np.zeros(m)
+    max_g = 1
+    for s in range(m):
+        max_g = max(max_g, P[SERVER_GPUS][s])
+    free = np.zeros((m if max_g > 1 else 1, max_g))   # nodes: sorted GPU free times
+    prev = np.zeros(m)             # nodes: previous start
     overloaded = 0
     for j in range(n):
         k = P[JOB_CLASS][j]
@@ -93,27 +115,37 @@ def _greedy_kernel(P, lam, mode, x):
             if P[ALLOWED][k, g] == 0:
                 continue
             p = P[WORK][j] * P[WORK_SCALE][k, g] / P[THROUGHPUT][k, g]
+            use = P[JOB_GPUS][j] * p
             dyn = P[DYN_W][k, g]
             fixed = P[FIXED_COST][k, g]
             for q in range(P[CLASS_PTR][g], P[CLASS_PTR][g + 1]):
                 s = P[SERVERS_BY_CLASS][q]
-                over = busy[s] + p - P[CAPACITY][s]
+                over = busy[s] + use - P[CAPACITY][s]
                 fit = over <= 0.0
                 if best_fit and not fit:
                     continue
+                G = P[SERVER_GPUS][s]
                 st = r
-                if used[s] and last[s] > st:
+                if G > 1:
+                    t = max(prev[s], free[s, min(P[JOB_GPUS][j], G) - 1])
+                    if t > st:
+                        st = t
+                elif used[s] and last[s] > st:
                     st = last[s]
                 c = st + p
                 idle_from = last[s] if used[s] else st
+                idle_to = c
+                if G > 1 and used[s] and last[s] > c:
+                    idle_to = last[s]   # it ends before the node's latest completion
                 cid = P[CURVE_ID][s]
                 if cid < 0:     # written out: a call to price_integral here costs 20x
                     pc = P[PRICE_CONST][s]
-                    q_idle = pc * (c - idle_from)
+                    q_idle = pc * (idle_to - idle_from)
                     q_run = pc * (c - st)
                 else:
                     a_c = curve_cumulative(P, cid, c)
-                    q_idle = a_c - curve_cumulative(P, cid, idle_from)
+                    a_off = a_c if idle_to == c else curve_cumulative(P, cid, idle_to)
+                    q_idle = a_off - curve_cumulative(P, cid, idle_from)
                     q_run = a_c - curve_cumulative(P, cid, st)
                 energy = (P[IDLE_W][s] * q_idle + dyn * q_run) / JOULES_PER_KWH
                 total = energy + lam * job_penalty(P, j, c) + fixed
@@ -137,12 +169,23 @@ def _greedy_kernel(P, lam, mode, x):
         s = best_s
         g = P[SERVER_CLASS][s]
         p = P[WORK][j] * P[WORK_SCALE][k, g] / P[THROUGHPUT][k, g]
+        G = P[SERVER_GPUS][s]
         st = r
-        if used[s] and last[s] > st:
-            st = last[s]
-        last[s] = st + p
+        if G > 1:
+            kk = min(P[JOB_GPUS][j], G)
+            t = max(prev[s], free[s, kk - 1])
+            if t > st:
+                st = t
+            _take(free, s, G, kk, st + p)
+            prev[s] = st
+            if not used[s] or st + p > last[s]:
+                last[s] = st + p
+        else:
+            if used[s] and last[s] > st:
+                st = last[s]
+            last[s] = st + p
         used[s] = True
-        busy[s] += p
+        busy[s] += P[JOB_GPUS][j] * p
         if not best_fit:
             overloaded += 1
         x[j] = s
@@ -218,10 +261,11 @@ def random_feasible(problem, seed: int = 0, *, rounds: int = 20) -> np.ndarray:
 
 
 def _proc_row(prob: ProblemArrays, i: int) -> np.ndarray:
-    """p[i, s] for every server (internal job ``i``); +inf where not allowed. O(S)."""
+    """Capacity used by internal job ``i`` on every server (its GPUs x p[i, s]); +inf
+    where not allowed. O(S)."""
     k, g = prob.job_class[i], prob.server_class
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = prob.work[i] * prob.work_scale[k, g] / prob.throughput[k, g]
+        p = prob.job_gpus[i] * (prob.work[i] * prob.work_scale[k, g] / prob.throughput[k, g])
     return np.where(prob.allowed[k, g] != 0, p, np.inf)
 
 
@@ -230,7 +274,7 @@ def _repair(prob: ProblemArrays, xi: np.ndarray, rng, rounds: int) -> np.ndarray
     O(rounds * (N + moved jobs * S)) time, O(N + S) memory."""
     n, m = prob.n_jobs, prob.n_servers
     cap = prob.capacity
-    busy = np.bincount(xi, weights=prob.proc_time(np.arange(n), xi), minlength=m)
+    busy = np.bincount(xi, weights=prob.busy_use(np.arange(n), xi), minlength=m)
     for _ in range(rounds):
         over = np.flatnonzero(busy > cap)
         if over.size == 0:

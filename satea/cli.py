@@ -259,13 +259,26 @@ def _with_cluster(args, fn):
         return fn(client, t0)
 
 
+def _gpu_counts(text: str) -> tuple:
+    """``--gpus-per-node``: ``8`` or ``1,2,4,8`` (each an integer >= 1)."""
+    try:
+        counts = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a GPU count >= 1 or a comma-separated list of them, got {text!r}")
+    return counts
+
+
 def cmd_generate(args) -> int:
     from .generate import generate_fleet
     from .io import write_instance
     pens = tuple(p.strip() for p in args.penalties.split(",") if p.strip())
     fleet = generate_fleet(args.jobs, args.servers, seed=args.seed, penalties=pens,
                            load=args.load, capacity=args.capacity,
-                           price_curve_fraction=0.0 if args.constant_prices else 0.25)
+                           price_curve_fraction=0.0 if args.constant_prices else 0.25,
+                           gpus_per_node=args.gpus_per_node, gang_share=args.gang_share)
     write_instance(fleet, args.out)
     print(f"wrote {args.out}: {fleet.n_jobs} jobs x {fleet.n_servers} servers (seed {args.seed})")
     return 0
@@ -641,6 +654,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--constant-prices", action="store_true",
                    help="every server pays a constant price (default: a quarter follow the "
                         "PJM hourly curve); what --method milp needs")
+    g.add_argument("--gpus-per-node", type=_gpu_counts, default=(1,), metavar="G[,G...]",
+                   help="GPUs per node: one count (e.g. 8) or a mix each node draws from "
+                        "uniformly (e.g. 1,2,4,8); default 1 (one-GPU servers)")
+    g.add_argument("--gang-share", type=float, default=0.0, metavar="F",
+                   help="fraction of jobs, in [0, 1], that ask for 2, 4 or 8 GPUs of one "
+                        "node at once (default 0)")
     g.add_argument("--out", required=True, help="write the satea-instance/1 JSON here")
     g.set_defaults(func=cmd_generate)
 

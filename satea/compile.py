@@ -12,6 +12,14 @@ The compiled form is a struct of flat arrays that every backend reads. Its size 
   dynamic power ``dyn_w[k, g]``; a per-assignment cost ``fixed_cost[k, g]`` (generic
   assignment problems; zero for fleets); ``allowed[k, g]``.
 * a server pays ``price_const[s]`` per kWh, or follows curve ``curve_id[s] >= 0``.
+* multi-GPU nodes (docs/model.md, part 2): a node has ``server_gpus[s]`` GPUs and a job
+  needs ``job_gpus[j]`` of them at once. Job classes are (model, GPUs asked) and server
+  classes (GPU type, GPUs on the node), so ``allowed`` also says whether the node is
+  large enough; a gang of ``k`` runs ``k * efficiency(k)`` times as fast as one GPU
+  (``work_scale = 1 / (k * efficiency(k))``) and draws ``dyn_w = k * (power - idle)``; it
+  uses ``k * p`` GPU-seconds of capacity; ``idle_w[s]`` is the node's whole idle draw,
+  ``gpus * idle(g) + base_w``. With one GPU everywhere the classes are the models and
+  GPU types and every value is part 1's exactly.
 """
 from __future__ import annotations
 
@@ -47,7 +55,7 @@ class ProblemArrays:
     idle_w: np.ndarray
     price_const: np.ndarray    # currency/kWh, used where curve_id < 0
     curve_id: np.ndarray       # int32, -1: constant price
-    capacity: np.ndarray       # busy seconds (or resource units); +inf: unlimited
+    capacity: np.ndarray       # busy GPU-seconds (or resource units); +inf: unlimited
     # (job class x server class) tables
     allowed: np.ndarray        # uint8
     work_scale: np.ndarray     # p = work * work_scale / throughput
@@ -66,12 +74,37 @@ class ProblemArrays:
     class_ptr: np.ndarray      # int32
     servers_by_class: np.ndarray  # int32
     allowed_cum: np.ndarray    # int32, (K, G+1)
+    # nodes and gang jobs (part 2): GPUs per job (dispatch order) and per server
+    job_gpus: np.ndarray = None     # type: ignore[assignment]  # int32; None: all ones
+    server_gpus: np.ndarray = None  # type: ignore[assignment]  # int32; None: all ones
     lam: float = 1.0
     name: str = "problem"
     job_names: tuple = ()      # caller's order
     server_names: tuple = ()
     sense: int = 1             # +1 minimise; -1: the caller maximises, objective negated
     kind: str = "fleet"        # "fleet" or "assignment"
+
+    def __post_init__(self):
+        # built by hand (tests, tools) without the part-2 fields: one GPU everywhere
+        if self.job_gpus is None:
+            object.__setattr__(self, "job_gpus", np.ones(self.work.shape[0], np.int32))
+        if self.server_gpus is None:
+            object.__setattr__(self, "server_gpus",
+                               np.ones(self.server_class.shape[0], np.int32))
+
+    @property
+    def multi_gpu(self) -> bool:
+        """Whether some node has more than one GPU (the node schedule of part 2)."""
+        return bool((self.server_gpus > 1).any())
+
+    @property
+    def max_gpus(self) -> int:
+        """GPUs of the largest node (1 for part-1 problems)."""
+        return int(self.server_gpus.max()) if self.server_gpus.size else 1
+
+    def busy_use(self, jobs: np.ndarray, servers: np.ndarray) -> np.ndarray:
+        """Capacity used (GPU-seconds) by each paired (internal job, server)."""
+        return self.job_gpus[jobs] * self.proc_time(jobs, servers)
 
     def __repr__(self) -> str:   # short: the arrays are attributes
         return (f"ProblemArrays(name={self.name!r}, kind={self.kind!r}, n_jobs={self.n_jobs}, "
@@ -144,7 +177,8 @@ class ProblemArrays:
             pen_scale=self.pen_scale[jobs], server_class=sc, idle_w=self.idle_w[servers],
             price_const=self.price_const[servers], curve_id=self.curve_id[servers],
             capacity=self.capacity[servers], class_ptr=class_ptr, servers_by_class=sbc,
-            allowed_cum=acum, name=f"{self.name} (sample)",
+            allowed_cum=acum, job_gpus=self.job_gpus[jobs],
+            server_gpus=self.server_gpus[servers], name=f"{self.name} (sample)",
             job_names=tuple(f"j{i}" for i in range(jobs.size)),
             server_names=tuple(self.server_names[s] for s in servers.tolist()))
 
@@ -201,8 +235,10 @@ def _curve_tables(curves: list[tuple[float, np.ndarray]]):
 def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     """Validate ``fleet`` and compile it.
 
-    Job classes are the DNN models, server classes the GPU types, so the class tables
-    are ``n_models x n_gpu_types`` whatever the numbers of jobs and servers.
+    Job classes are the DNN models, server classes the GPU types (each split by the
+    GPUs its jobs ask and its nodes have, where part 2's fields are used), so the class
+    tables are ``n_job_classes x n_server_classes`` whatever the numbers of jobs and
+    servers.
 
     Notes
     -----
@@ -211,24 +247,36 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     from .validate import validate_fleet
 
     validate_fleet(fleet)
-    model_names = list(fleet.models)
-    gpu_names = list(fleet.gpus)
-    mi = {m: i for i, m in enumerate(model_names)}
-    gi = {g: i for i, g in enumerate(gpu_names)}
-    K, G = len(model_names), len(gpu_names)
+    # classes: (model, GPUs a job asks) and (GPU type, GPUs a node has), each model's
+    # (type's) one-GPU class first and always present, so a part-1 fleet's classes are its
+    # models and GPU types in catalogue order
+    job_k: dict = {m: {1} for m in fleet.models}
+    for j in fleet.jobs:
+        job_k[j.model].add(j.gpus)
+    node_g: dict = {g: {1} for g in fleet.gpus}
+    for sv in fleet.servers:
+        node_g[sv.gpu].add(sv.gpus)
+    job_classes = [(m, k) for m in fleet.models for k in sorted(job_k[m])]
+    server_classes = [(g, n) for g in fleet.gpus for n in sorted(node_g[g])]
+    mi = {c: i for i, c in enumerate(job_classes)}
+    gi = {c: i for i, c in enumerate(server_classes)}
+    K, G = len(job_classes), len(server_classes)
 
     allowed = np.zeros((K, G), np.uint8)
     work_scale = np.zeros((K, G))
     throughput = np.ones((K, G))
     dyn_w = np.zeros((K, G))
-    for pr in fleet.profiles:
-        k, g = mi[pr.model], gi[pr.gpu]
-        if fleet.models[pr.model].memory_gb > fleet.gpus[pr.gpu].memory_gb:
-            continue  # does not fit: the pair stays forbidden (model contract)
-        allowed[k, g] = 1
-        work_scale[k, g] = 1.0
-        throughput[k, g] = pr.throughput
-        dyn_w[k, g] = max(pr.power_w - fleet.gpus[pr.gpu].idle_w, 0.0)
+    profiles = {(pr.model, pr.gpu): pr for pr in fleet.profiles}
+    for (m, k), ki in mi.items():
+        model = fleet.models[m]
+        for (g, n), g_i in gi.items():
+            pr = profiles.get((m, g))
+            if pr is None or k > n or model.memory_gb > fleet.gpus[g].memory_gb:
+                continue  # no profile, too few GPUs or does not fit: forbidden (contract)
+            allowed[ki, g_i] = 1
+            work_scale[ki, g_i] = 1.0 / (k * model.efficiency(k))
+            throughput[ki, g_i] = pr.throughput
+            dyn_w[ki, g_i] = k * max(pr.power_w - fleet.gpus[g].idle_w, 0.0)
 
     jobs = fleet.jobs
     n = len(jobs)
@@ -236,7 +284,8 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     release = np.array([j.release_s for j in jobs], np.float64)
     order = _dispatch_order(due, release)
     kinds = {k: i for i, k in enumerate(PENALTY_KINDS)}
-    job_class = np.array([mi[j.model] for j in jobs], np.int32)[order] if n else np.zeros(0, np.int32)
+    job_class = (np.array([mi[(j.model, j.gpus)] for j in jobs], np.int32)[order] if n
+                 else np.zeros(0, np.int32))
 
     curve_names = list(fleet.price_curves)
     ci = {c: i for i, c in enumerate(curve_names)}
@@ -245,7 +294,7 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     cs, cl, cstep, cv, cc = _curve_tables(curves)
 
     servers = fleet.servers
-    server_class = np.array([gi[s.gpu] for s in servers], np.int32)
+    server_class = np.array([gi[(s.gpu, s.gpus)] for s in servers], np.int32)
     class_ptr, sbc, acum = _proposal_tables(allowed, server_class)
     return ProblemArrays(
         order=order.astype(np.int64),
@@ -257,7 +306,8 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
         pen_weight=np.array([j.penalty.weight for j in jobs], np.float64)[order],
         pen_scale=np.array([j.penalty.scale_s for j in jobs], np.float64)[order],
         server_class=server_class,
-        idle_w=np.array([fleet.gpus[s.gpu].idle_w for s in servers], np.float64),
+        idle_w=np.array([s.gpus * fleet.gpus[s.gpu].idle_w + s.base_w for s in servers],
+                        np.float64),
         price_const=np.array([0.0 if s.price_per_kwh is None else s.price_per_kwh
                               for s in servers], np.float64),
         curve_id=np.array([-1 if s.price_curve is None else ci[s.price_curve]
@@ -267,6 +317,9 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
         allowed=allowed, work_scale=work_scale, throughput=throughput, dyn_w=dyn_w, fixed_cost=np.zeros((K, G)),
         curve_start=cs, curve_len=cl, curve_step=cstep, curve_vals=cv, curve_cum=cc,
         class_ptr=class_ptr, servers_by_class=sbc, allowed_cum=acum,
+        job_gpus=(np.array([j.gpus for j in jobs], np.int32)[order] if n
+                  else np.zeros(0, np.int32)),
+        server_gpus=np.array([s.gpus for s in servers], np.int32),
         lam=float(fleet.lam if lam is None else lam), name=fleet.name,
         job_names=tuple(j.name for j in jobs), server_names=tuple(s.name for s in servers),
         kind="fleet",

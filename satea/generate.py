@@ -39,6 +39,22 @@ _PRICE_RANGE = (0.05, 0.25)
 #: with capacity=True, half the servers of each GPU type get a budget of 1.0-1.2x their
 #: busy time under a random reference assignment
 _CAP_HEADROOM = (1.0, 1.2)
+#: gang jobs ask for one of these GPU counts (uniformly among those some node that can
+#: run the job has)
+_GANG_SIZES = (2, 4, 8)
+
+
+def node_base_w(gpus: int) -> float:
+    """Host power (W) of a generated node of ``gpus`` GPUs while on: the built-in
+    catalogue's ``conventions["base_w (nodes)"]`` (ESTIMATED, with the public figures that
+    bound it), interpolated linearly between the sizes it lists (the largest's per-GPU
+    figure beyond them)."""
+    table = load_catalogue().sources["conventions"]["base_w (nodes)"]["values_w"]
+    sizes = sorted(int(k) for k in table)
+    watts = [float(table[str(g)]) for g in sizes]
+    if gpus > sizes[-1]:
+        return watts[-1] * gpus / sizes[-1]
+    return float(np.interp(gpus, sizes, watts))
 
 
 def _check_count(v, name: str) -> int:
@@ -281,23 +297,27 @@ def _server_records(gpus: list[str], server_class: np.ndarray, on_curve: np.ndar
                                              cap.tolist()))]
 
 
-def _job_records(models: list[str], jobs: _JobDraw) -> list[Job]:
-    """The :class:`Job` records ``j0 .. j{n-1}``; jobs of kind ``none`` get no deadline."""
+def _job_records(models: list[str], jobs: _JobDraw,
+                 gang: np.ndarray | None = None) -> list[Job]:
+    """The :class:`Job` records ``j0 .. j{n-1}``; jobs of kind ``none`` get no deadline;
+    ``gang``: GPUs per job (None: one each)."""
     none = Penalty()
     has_due = jobs.kind != "none"
+    k_gpus = [1] * len(jobs.samples) if gang is None else gang.tolist()
     return [
         Job(f"j{i}", models[k], s, r, d if h else None,
-            Penalty(q, w, c) if h else none)
-        for i, (k, s, r, d, h, q, w, c) in enumerate(zip(
+            Penalty(q, w, c) if h else none, gpus=int(kg))
+        for i, (k, s, r, d, h, q, w, c, kg) in enumerate(zip(
             jobs.job_class.tolist(), jobs.samples.tolist(), jobs.release.tolist(),
             jobs.due.tolist(), has_due.tolist(), jobs.kind.tolist(), jobs.weight.tolist(),
-            jobs.scale.tolist()))]
+            jobs.scale.tolist(), k_gpus))]
 
 
 def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
                    penalties=("step", "linear", "exponential"), load: float = 0.8,
                    capacity: bool = False, catalogue: Catalogue | None = None,
-                   price_curve_fraction: float = 0.25) -> Fleet:
+                   price_curve_fraction: float = 0.25, gpus_per_node=1,
+                   gang_share: float = 0.0) -> Fleet:
     """A random but realistic fleet instance built from the catalogue.
 
     Parameters
@@ -321,6 +341,15 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
     price_curve_fraction : float in [0, 1]
         Fraction of servers (rounded) that buy at the catalogue's PJM price curve (its
         first curve if it has no ``pjm_2017_07_17``); the others pay a constant price.
+    gpus_per_node : int or sequence of int
+        GPUs per node (docs/model.md, part 2): every node has this many, or, given a mix
+        such as ``(1, 2, 4, 8)``, each node's count is drawn uniformly from it. Nodes of
+        ``G`` GPUs draw host power :func:`node_base_w` (G) while on.
+    gang_share : float in [0, 1]
+        Fraction of jobs (drawn at random) that ask for several GPUs at once: 2, 4 or 8,
+        uniformly among the counts some node that can run the job has (a job no such node
+        can hold stays on one GPU). A gang job of ``k`` GPUs gets ``k`` times the samples
+        of a one-GPU job of the same expected run time.
 
     Returns
     -------
@@ -367,6 +396,13 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
     """
     n, m, kinds, load, frac, cat = _check_args(n_jobs, n_servers, seed, penalties, load,
                                                price_curve_fraction, capacity, catalogue)
+    sizes = _check_sizes(gpus_per_node)
+    gang_share = _check_real(gang_share, "gang_share")
+    if not 0.0 <= gang_share <= 1.0:
+        raise ValueError(f"gang_share must be in [0, 1], got {gang_share}")
+    if sizes != (1,) or gang_share > 0.0:
+        return _generate_nodes(n, m, seed, kinds, load, frac, capacity, cat, sizes,
+                               gang_share)
     n_curve = int(round(frac * m))
     curve = _pick_curve(cat, n_curve)
     models, gpus, allowed, thr, power, usable = _pair_tables(cat)
@@ -382,3 +418,77 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
 
     servers = _server_records(gpus, server_class, on_curve, const_price, curve, cap)
     return cat.fleet(f"generated-{n}x{m}-seed{seed}", servers, _job_records(models, jobs))
+
+
+def _check_sizes(gpus_per_node) -> tuple[int, ...]:
+    """``gpus_per_node`` as a tuple of GPU counts (each an integer >= 1)."""
+    sizes = ((gpus_per_node,) if isinstance(gpus_per_node, numbers.Integral)
+             else tuple(gpus_per_node) if isinstance(gpus_per_node, (tuple, list)) else None)
+    if not sizes:
+        raise ValueError(f"gpus_per_node must be an integer >= 1 or a non-empty list of "
+                         f"them, got {gpus_per_node!r}")
+    for g in sizes:
+        _check_count(g, "gpus_per_node")
+    return tuple(int(g) for g in sizes)
+
+
+def _generate_nodes(n: int, m: int, seed: int, kinds: tuple, load: float, frac: float,
+                    capacity: bool, cat: Catalogue, sizes: tuple, gang_share: float) -> Fleet:
+    """:func:`generate_fleet` with multi-GPU nodes or gang jobs. The draws of part 1 come
+    first, from the same stream, in the same order; node sizes, gang jobs and capacities
+    then come from a second stream of the seed, so the rest of the fleet is drawn as a
+    one-GPU fleet of the same seed would be (its horizon sized to the fleet's GPUs)."""
+    from dataclasses import replace
+
+    from .compile import compile_fleet
+    n_curve = int(round(frac * m))
+    curve = _pick_curve(cat, n_curve)
+    models, gpus, allowed, thr, power, usable = _pair_tables(cat)
+    rng = np.random.default_rng(seed)
+    server_class, counts, on_curve, const_price, mean_price = _draw_servers(
+        rng, m, usable, len(gpus), n_curve, cat, curve)
+    runnable, mean_thr, mean_power = _model_means(allowed, thr, power, counts)
+    part2 = np.random.default_rng([seed, 2])
+    node_gpus = np.asarray(sizes)[part2.integers(0, len(sizes), size=m)]
+    # the largest node of a type that can run each model
+    largest = np.zeros(len(models), np.int64)
+    for k in range(len(models)):
+        ok = allowed[k, server_class]
+        largest[k] = node_gpus[ok].max() if ok.any() else 0
+    # jobs: a one-GPU fleet's draws, on a horizon sized to m nodes' mean GPU count
+    jobs = _draw_jobs(rng, n, m, load, kinds, runnable, mean_thr, mean_power, mean_price)
+    gang = np.ones(n, np.int64)
+    pick = part2.random(n) < gang_share
+    for i in np.flatnonzero(pick).tolist():
+        fits = [g for g in _GANG_SIZES if g <= largest[jobs.job_class[i]]]
+        if fits:
+            gang[i] = fits[int(part2.integers(0, len(fits)))]
+    eff = np.array([cat.models[models[k]].efficiency(int(g))
+                    for k, g in zip(jobs.job_class.tolist(), gang.tolist())])
+    # a gang of k runs as fast as k x efficiency GPUs: the same expected run time needs
+    # that many times the samples; the horizon stretches so the GPUs see the same load
+    stretch = float((gang * 1.0).sum() / n) / float(node_gpus.mean())
+    jobs = jobs._replace(samples=jobs.samples * gang * eff,
+                         release=jobs.release * stretch,
+                         due=jobs.release * stretch + (jobs.due - jobs.release))
+    cap = np.full(m, np.nan)
+    servers = _server_records(gpus, server_class, on_curve, const_price, curve, cap)
+    servers = [replace(sv, gpus=int(g), base_w=node_base_w(int(g)))
+               for sv, g in zip(servers, node_gpus.tolist())]
+    name = (f"generated-{n}x{m}-seed{seed}-gpus{'-'.join(map(str, sizes))}"
+            f"-gang{gang_share:g}")
+    fleet = cat.fleet(name, servers, _job_records(models, jobs, gang))
+    if not capacity:
+        return fleet
+    # GPU-second budgets: half the nodes of each class get 1.0-1.2x their use under a
+    # random allowed assignment (which therefore stays feasible)
+    prob = compile_fleet(fleet)
+    x0 = random_allowed_servers(part2, prob.job_class, prob.allowed, prob.server_class,
+                                prob.n_server_classes)
+    busy0 = np.bincount(x0, weights=prob.busy_use(np.arange(n), x0), minlength=m)
+    capped = part2.random(m) < 0.5
+    budget = np.maximum(busy0 * part2.uniform(*_CAP_HEADROOM, size=m) * (1 + 1e-9),
+                        0.5 * busy0.mean())
+    servers = [replace(sv, capacity_s=float(b)) if c else sv
+               for sv, c, b in zip(fleet.servers, capped.tolist(), budget.tolist())]
+    return replace(fleet, servers=tuple(servers))

@@ -27,12 +27,12 @@ _TOP = {"format": True, "name": True, "lambda": False, "gpus": True, "price_curv
         "models": True, "profiles": True, "servers": True, "jobs": True}
 _GPU = {"memory_gb": True, "idle_w": True}
 _CURVE = {"step_s": True, "prices_per_kwh": True}
-_MODEL = {"memory_gb": True}
+_MODEL = {"memory_gb": True, "multi_gpu_efficiency": False}
 _PROFILE = {"model": True, "gpu": True, "throughput": True, "power_w": True}
-_SERVER = {"name": True, "gpu": True, "price_per_kwh": False, "price_curve": False,
-           "capacity_s": False}
-_JOB = {"name": True, "model": True, "samples": True, "release_s": False, "due_s": False,
-        "penalty": False}
+_SERVER = {"name": True, "gpu": True, "gpus": False, "base_w": False, "price_per_kwh": False,
+           "price_curve": False, "capacity_s": False}
+_JOB = {"name": True, "model": True, "samples": True, "gpus": False, "release_s": False,
+        "due_s": False, "penalty": False}
 _PENALTY = {"kind": True, "weight": False, "scale_s": False}
 
 
@@ -88,6 +88,15 @@ def _string(v, where: str, fld: str, nullable: bool = False) -> str | None:
     return v
 
 
+def _count(v, where: str, fld: str) -> int:
+    """A whole number (a GPU count): a JSON integer, or a float with no fraction."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InstanceError(f"{where}: {fld} must be an integer, got {_describe(v)}")
+    if isinstance(v, float) and not (v.is_integer()):
+        raise InstanceError(f"{where}: {fld} must be an integer, got {v!r}")
+    return int(v)
+
+
 def _object(v, where: str) -> dict:
     if not isinstance(v, dict):
         raise InstanceError(f"{where}: expected an object, got {_describe(v)}")
@@ -126,7 +135,14 @@ def _curve(name: str, d) -> PriceCurve:
 def _model(name: str, d) -> DNNModel:
     w = f"models[{name!r}]"
     _fields(d, w, _MODEL)
-    return DNNModel(name, _number(d["memory_gb"], w, "memory_gb"))
+    eff = {}
+    for k, e in _object(d.get("multi_gpu_efficiency", {}),
+                        f"{w}.multi_gpu_efficiency").items():
+        fld = f"multi_gpu_efficiency[{k!r}]"
+        if not k.isdigit() or int(k) < 1:
+            raise InstanceError(f"{w}: {fld}: key must be a GPU count >= 1, got {k!r}")
+        eff[int(k)] = _number(e, w, fld)
+    return DNNModel(name, _number(d["memory_gb"], w, "memory_gb"), eff)
 
 
 def _profile(i: int, d) -> Profile:
@@ -142,7 +158,9 @@ def _server(i: int, d) -> Server:
     return Server(_string(d["name"], w, "name"), _string(d["gpu"], w, "gpu"),
                   price_per_kwh=_number(d.get("price_per_kwh"), w, "price_per_kwh", True),
                   price_curve=_string(d.get("price_curve"), w, "price_curve", True),
-                  capacity_s=_number(d.get("capacity_s"), w, "capacity_s", True))
+                  capacity_s=_number(d.get("capacity_s"), w, "capacity_s", True),
+                  gpus=_count(d.get("gpus", 1), w, "gpus"),
+                  base_w=_number(d.get("base_w", 0.0), w, "base_w"))
 
 
 def _penalty(d, where: str) -> Penalty:
@@ -166,7 +184,8 @@ def _job(i: int, d) -> Job:
                _number(d["samples"], w, "samples"),
                release_s=_number(d.get("release_s", 0.0), w, "release_s"),
                due_s=_number(d.get("due_s"), w, "due_s", True),
-               penalty=_penalty(d["penalty"], w) if "penalty" in d else Penalty())
+               penalty=_penalty(d["penalty"], w) if "penalty" in d else Penalty(),
+               gpus=_count(d.get("gpus", 1), w, "gpus"))
 
 
 def _named(section, where: str, parse) -> dict:
@@ -229,7 +248,11 @@ def _num_out(x):
 
 
 def _server_dict(s: Server) -> dict:
-    out = {"name": s.name, "gpu": s.gpu}
+    out: dict = {"name": s.name, "gpu": s.gpu}
+    if s.gpus != 1:
+        out["gpus"] = int(s.gpus)
+    if s.base_w != 0:
+        out["base_w"] = _num_out(s.base_w)
     if s.price_per_kwh is not None:
         out["price_per_kwh"] = _num_out(s.price_per_kwh)
     if s.price_curve is not None:
@@ -240,7 +263,9 @@ def _server_dict(s: Server) -> dict:
 
 
 def _job_dict(j: Job) -> dict:
-    out = {"name": j.name, "model": j.model, "samples": _num_out(j.samples)}
+    out: dict = {"name": j.name, "model": j.model, "samples": _num_out(j.samples)}
+    if j.gpus != 1:
+        out["gpus"] = int(j.gpus)
     if j.release_s != 0:
         out["release_s"] = _num_out(j.release_s)
     if j.due_s is not None:
@@ -249,6 +274,13 @@ def _job_dict(j: Job) -> dict:
         p = j.penalty
         out["penalty"] = {"kind": p.kind, "weight": _num_out(p.weight),
                           "scale_s": _num_out(p.scale_s)}
+    return out
+
+
+def _model_dict(m: DNNModel) -> dict:
+    out: dict = {"memory_gb": _num_out(m.memory_gb)}
+    if m.multi_gpu_efficiency:
+        out["multi_gpu_efficiency"] = {str(k): _num_out(e) for k, e in m.multi_gpu_efficiency}
     return out
 
 
@@ -264,7 +296,7 @@ def fleet_to_dict(fleet: Fleet) -> dict:
         out["price_curves"] = {n: {"step_s": _num_out(c.step_s),
                                    "prices_per_kwh": [float(p) for p in c.prices_per_kwh]}
                                for n, c in fleet.price_curves.items()}
-    out["models"] = {n: {"memory_gb": _num_out(m.memory_gb)} for n, m in fleet.models.items()}
+    out["models"] = {n: _model_dict(m) for n, m in fleet.models.items()}
     out["profiles"] = [{"model": p.model, "gpu": p.gpu, "throughput": _num_out(p.throughput),
                         "power_w": _num_out(p.power_w)} for p in fleet.profiles]
     out["servers"] = [_server_dict(s) for s in fleet.servers]

@@ -185,13 +185,19 @@ def _dense_tables(problem: ProblemArrays):
 
 
 def _check_constant_prices(problem: ProblemArrays) -> None:
-    """Refuse price curves: a curve makes a job's energy depend on its start time.
+    """Refuse price curves (a curve makes a job's energy depend on its start time) and
+    multi-GPU nodes (part 2: the node schedule is not modelled).
 
     Raises
     ------
     NotImplementedError
-        Naming the first servers that follow a curve.
+        Naming the first servers that follow a curve, or the first multi-GPU node.
     """
+    if problem.multi_gpu:
+        s = int(np.flatnonzero(problem.server_gpus > 1)[0])
+        raise NotImplementedError(
+            f"milp: multi-GPU nodes are not modelled (server {problem.server_names[s]!r} "
+            f"has {int(problem.server_gpus[s])} GPUs); use --method anneal, greedy or list")
     if (problem.curve_id >= 0).any():
         curved = [problem.server_names[s] for s in np.flatnonzero(problem.curve_id >= 0)]
         raise NotImplementedError(

@@ -27,10 +27,30 @@ class GPUType:
 
 @dataclass(frozen=True)
 class DNNModel:
-    """A DNN model to train: memory needed to train it (GB)."""
+    """A DNN model to train: memory needed to train it (GB), and the per-GPU speed of a
+    k-GPU (gang) run relative to one GPU, ``multi_gpu_efficiency[k]`` (1 for any k not
+    listed; docs/model.md, part 2)."""
 
     name: str
     memory_gb: float
+    #: ``((k, efficiency), ...)``; a dict is accepted and stored as sorted pairs (hashable)
+    multi_gpu_efficiency: tuple | dict = ()
+
+    def __post_init__(self):
+        eff = self.multi_gpu_efficiency
+        if isinstance(eff, dict):
+            try:
+                eff = tuple(sorted(eff.items()))
+            except TypeError:   # mixed key types: validation names the entry
+                eff = tuple(eff.items())
+            object.__setattr__(self, "multi_gpu_efficiency", eff)
+
+    def efficiency(self, k: int) -> float:
+        """Per-GPU speed of a ``k``-GPU run relative to one GPU (1 where not listed)."""
+        for kk, e in self.multi_gpu_efficiency:
+            if kk == k:
+                return float(e)
+        return 1.0
 
 
 @dataclass(frozen=True)
@@ -55,14 +75,17 @@ class PriceCurve:
 
 @dataclass(frozen=True)
 class Server:
-    """A server runs one job at a time on one GPU. Exactly one of ``price_per_kwh`` and
-    ``price_curve`` is set; ``capacity_s`` (busy seconds allowed) None means unlimited."""
+    """A node of ``gpus`` identical GPUs of type ``gpu`` (1: part 1's one-GPU server),
+    drawing ``base_w`` watts of host power while on. Exactly one of ``price_per_kwh`` and
+    ``price_curve`` is set; ``capacity_s`` (GPU-seconds allowed) None means unlimited."""
 
     name: str
     gpu: str
     price_per_kwh: float | None = None
     price_curve: str | None = None
     capacity_s: float | None = None
+    gpus: int = 1
+    base_w: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +101,7 @@ class Penalty:
 @dataclass(frozen=True)
 class Job:
     """A training job: ``samples`` of work of ``model``, released at ``release_s``, due at
-    ``due_s`` (None: no deadline)."""
+    ``due_s`` (None: no deadline), run on ``gpus`` GPUs of one node at once (a gang)."""
 
     name: str
     model: str
@@ -86,6 +109,7 @@ class Job:
     release_s: float = 0.0
     due_s: float | None = None
     penalty: Penalty = field(default_factory=Penalty)
+    gpus: int = 1
 
 
 @dataclass(frozen=True)
@@ -113,6 +137,11 @@ class Fleet:
                         if s.price_curve else s for s in self.servers)
         return replace(self, servers=servers, price_curves={},
                        name=f"{self.name}-constant-prices")
+
+    @property
+    def multi_gpu(self) -> bool:
+        """Whether any node has more than one GPU (part 2's node schedule applies)."""
+        return any(s.gpus != 1 for s in self.servers)
 
     @property
     def n_jobs(self) -> int:

@@ -74,8 +74,11 @@ class Evaluation:
     job_energy_cost: np.ndarray   # dynamic energy cost of the job
     server_busy: np.ndarray
     server_on: np.ndarray         # first start (NaN: unused)
-    server_off: np.ndarray        # last completion (NaN: unused)
+    server_off: np.ndarray        # latest completion (NaN: unused)
     server_energy_cost: np.ndarray  # idle + dynamic
+    #: per job (caller's order), the indices of the node's GPUs it ran on (the Gantt's
+    #: lanes): the ``k`` GPUs that freed up first, lower index first among equal times
+    gpu_lanes: list | None = None
 
     def as_dict(self) -> dict:
         return {"objective": self.objective, "energy_cost": self.energy_cost,
@@ -103,8 +106,15 @@ def evaluate(problem: ProblemArrays, x) -> Evaluation:
 
     Notes
     -----
-    Time O(N log N + S), one pass over the jobs in dispatch order.
+    Time O(N log N + S), one pass over the jobs in dispatch order (O(N G) on nodes of G
+    GPUs). A node's jobs run in the dispatch order without overtaking: a job starts at
+    ``max(release, previous start on the node, k-th smallest GPU free time)`` and takes
+    the ``k`` GPUs that freed up first; the node is on from its first start to its
+    latest completion (docs/model.md, part 2). With one GPU this is part 1's
+    ``start = max(release, previous completion)``.
     """
+    if problem.multi_gpu:
+        return _evaluate_nodes(problem, x)
     x = check_assignment(problem, x)
     n, m = problem.n_jobs, problem.n_servers
     xi = x[problem.order]                    # internal (dispatch) order
@@ -175,4 +185,75 @@ def evaluate(problem: ProblemArrays, x) -> Evaluation:
         allowed=allowed_all, x=x, start=back(start), completion=back(comp),
         lateness=back(late), job_penalty=back(pen), job_energy_cost=back(jen),
         server_busy=busy, server_on=on, server_off=off, server_energy_cost=sen,
+        gpu_lanes=[(0,)] * n,
+    )
+
+
+def _evaluate_nodes(problem: ProblemArrays, x) -> Evaluation:
+    """:func:`evaluate` on a fleet with multi-GPU nodes: each node keeps the free time of
+    every GPU, walked in dispatch order (written apart from the one-GPU loop above so
+    that part-1 figures stay exactly as they were)."""
+    x = check_assignment(problem, x)
+    n, m = problem.n_jobs, problem.n_servers
+    xi = x[problem.order]
+    lam = problem.lam
+    start, comp = np.full(n, np.nan), np.full(n, np.nan)
+    late, pen, jen = np.zeros(n), np.zeros(n), np.zeros(n)
+    busy, sen = np.zeros(m), np.zeros(m)
+    on, off = np.full(m, np.nan), np.full(m, np.nan)
+    lanes: list = [()] * n
+    fixed_total = 0.0
+    allowed_all = True
+    n_gpus = problem.server_gpus.tolist()
+    free = [[0.0] * g for g in n_gpus]          # per node, per GPU: when it frees up
+    prev_start = [0.0] * m
+    for j in range(n):                           # dispatch order, every node at once
+        s = int(xi[j])
+        k, g = int(problem.job_class[j]), int(problem.server_class[s])
+        need = int(problem.job_gpus[j])
+        if not problem.allowed[k, g]:
+            allowed_all = False
+        p = float(problem.work[j]) * float(problem.work_scale[k, g]) / float(problem.throughput[k, g])
+        f = free[s]
+        # the GPUs that free up first, lower index first among ties (a job that asks
+        # for more GPUs than the node has is not allowed; it takes them all)
+        take = sorted(range(len(f)), key=lambda i: (f[i], i))[:need]
+        kth = f[take[-1]]
+        st = max(float(problem.release[j]), prev_start[s], kth)
+        c = st + p
+        for i in take:
+            f[i] = c
+        prev_start[s] = st
+        lanes[j] = tuple(sorted(take))
+        if math.isnan(on[s]):
+            on[s] = st
+        off[s] = c if math.isnan(off[s]) else max(off[s], c)
+        busy[s] += need * p
+        e = float(problem.dyn_w[k, g]) * price_integral(problem, s, st, c) / JOULES_PER_KWH
+        jen[j] = e
+        sen[s] += e
+        fixed_total += float(problem.fixed_cost[k, g])
+        T = max(0.0, c - float(problem.due[j]))
+        late[j] = T
+        pen[j] = job_penalty(int(problem.pen_kind[j]), float(problem.pen_weight[j]),
+                             float(problem.pen_scale[j]), T)
+        start[j], comp[j] = st, c
+    for s in np.flatnonzero(~np.isnan(on)).tolist():
+        sen[s] += float(problem.idle_w[s]) * price_integral(problem, s, on[s], off[s]) / JOULES_PER_KWH
+    energy = float(sen.sum())
+    penalty = float(pen.sum())
+    violation = float(np.maximum(busy - problem.capacity, 0.0).sum())
+    search = energy + lam * penalty + fixed_total
+    back = problem.to_caller
+    caller_lanes: list = [()] * n
+    for j in range(n):
+        caller_lanes[int(problem.order[j])] = lanes[j]
+    return Evaluation(
+        objective=problem.sense * search, search_objective=search,
+        energy_cost=energy, penalty=penalty, assignment_cost=problem.sense * fixed_total,
+        feasible=bool(allowed_all and violation == 0.0), violation=violation,
+        allowed=allowed_all, x=x, start=back(start), completion=back(comp),
+        lateness=back(late), job_penalty=back(pen), job_energy_cost=back(jen),
+        server_busy=busy, server_on=on, server_off=off, server_energy_cost=sen,
+        gpu_lanes=caller_lanes,
     )

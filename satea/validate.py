@@ -180,6 +180,32 @@ def _check_models(models: dict) -> None:
     _check_catalogue(models, "models", "model", DNNModel)
     for name, m in models.items():
         _check_real(m.memory_gb, f"model {name!r}", "memory_gb", strict=False)
+        eff = m.multi_gpu_efficiency
+        if not isinstance(eff, tuple):
+            raise InstanceError(f"model {name!r}: multi_gpu_efficiency must be a mapping of "
+                                f"GPU count -> efficiency, got {type(eff).__name__}")
+        for item in eff:
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise InstanceError(f"model {name!r}: multi_gpu_efficiency must be a mapping "
+                                    f"of GPU count -> efficiency, got entry {item!r}")
+            k, e = item
+            if not _is_count(k):
+                raise InstanceError(f"model {name!r}: multi_gpu_efficiency: key must be a "
+                                    f"GPU count >= 1, got {_fmt(k)}")
+            _check_real(e, f"model {name!r}", f"multi_gpu_efficiency[{int(k)}]", strict=True)
+
+
+def _is_count(v) -> bool:
+    """An integer >= 1 (a GPU count); bools are not counts."""
+    return bool(isinstance(v, (int, np.integer)) and not isinstance(v, _BOOL) and v >= 1)
+
+
+def _check_counts(values: list, label: Callable[[int], str], fld: str) -> None:
+    if all(type(v) is int and v >= 1 for v in values):
+        return
+    for i, v in enumerate(values):
+        if not _is_count(v):
+            raise InstanceError(f"{label(i)}: {fld} must be an integer >= 1, got {_fmt(v)}")
 
 
 def _check_price_curves(curves: dict) -> None:
@@ -239,6 +265,8 @@ def _check_servers(fleet: Fleet) -> None:
     _check_column(consts, label, "price_per_kwh", strict=False, optional=True)
     _check_column([s.capacity_s for s in servers], label, "capacity_s", strict=False,
                   optional=True)
+    _check_counts([s.gpus for s in servers], label, "gpus")
+    _check_column([s.base_w for s in servers], label, "base_w", strict=False)
 
 
 def _check_jobs(fleet: Fleet) -> None:
@@ -264,6 +292,7 @@ def _check_jobs(fleet: Fleet) -> None:
                                     f"(known: {_known(PENALTY_KINDS)})")
     _check_column([p.weight for p in pens], label, "penalty.weight", strict=False)
     _check_column([p.scale_s for p in pens], label, "penalty.scale_s", strict=True)
+    _check_counts([j.gpus for j in jobs], label, "gpus")
 
 
 def _check_runnable(fleet: Fleet) -> None:
@@ -272,12 +301,29 @@ def _check_runnable(fleet: Fleet) -> None:
     runnable = {p.model for p in fleet.profiles
                 if p.gpu in server_gpus
                 and fleet.models[p.model].memory_gb <= fleet.gpus[p.gpu].memory_gb}
-    if not {j.model for j in fleet.jobs} - runnable:
+    if {j.model for j in fleet.jobs} - runnable:
+        for j in fleet.jobs:
+            if j.model not in runnable:
+                raise InstanceError(f"job {j.name!r}: no server can run it: "
+                                    f"{_why_not_runnable(fleet, j.model, server_gpus)}")
+    # gang jobs: some node of a type the job can run on has enough GPUs
+    if all(j.gpus == 1 for j in fleet.jobs):
         return
+    runs_on: dict = {}
+    for p in fleet.profiles:
+        if p.gpu in server_gpus and fleet.models[p.model].memory_gb <= fleet.gpus[p.gpu].memory_gb:
+            runs_on.setdefault(p.model, set()).add(p.gpu)
+    largest: dict = {}
+    for s in fleet.servers:
+        largest[s.gpu] = max(largest.get(s.gpu, 0), s.gpus)
     for j in fleet.jobs:
-        if j.model not in runnable:
-            raise InstanceError(f"job {j.name!r}: no server can run it: "
-                                f"{_why_not_runnable(fleet, j.model, server_gpus)}")
+        most = max(largest[g] for g in runs_on[j.model])
+        if j.gpus > most:
+            node = max((s for s in fleet.servers if s.gpu in runs_on[j.model]),
+                       key=lambda s: s.gpus)
+            raise InstanceError(
+                f"job {j.name!r}: needs {j.gpus} GPUs on one node, but the largest node of a "
+                f"type it can run on has {most} (server {node.name!r}, {node.gpu})")
 
 
 def _why_not_runnable(fleet: Fleet, model: str, server_gpus: set) -> str:

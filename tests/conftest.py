@@ -228,6 +228,37 @@ _BUILDERS = (_fleet_step, _fleet_linear, _fleet_exponential, _fleet_releases, _f
              _fleet_tou, _fleet_forbidden, _fleet_mixed)
 
 
+def tiny_node_fleets() -> list[tuple[str, Fleet]]:
+    """Tiny multi-GPU fleets (docs/model.md, part 2) as ``(name, Fleet)`` pairs.
+
+    ``nodes``: a 4-GPU node on a price curve with host power, a 2-GPU node at a constant
+    price and a one-GPU server; gang jobs of 2 and 4 GPUs (the 4-GPU one runs on one node
+    only), releases, every penalty kind. ``nodes-cap``: the same with GPU-second
+    capacities that bind.
+    """
+    gpus = {"A": GPUType("A", 40, 60.0)}
+    models = {"m": DNNModel("m", 10, {2: 0.9, 4: 0.8})}
+    prof = (Profile("m", "A", 1.0, 260.0),)
+    curve = {"c": PriceCurve("c", 1800.0, (0.30, 0.10, 0.05, 0.25))}
+    jobs = (Job("g4", "m", 9000.0, 0.0, 4000.0, Penalty("linear", 3.0, 1800.0), gpus=4),
+            Job("g2", "m", 5400.0, 600.0, 3000.0, Penalty("step", 2.0), gpus=2),
+            Job("a", "m", 1500.0, 0.0, 2000.0, Penalty("exponential", 0.5, 3600.0)),
+            Job("b", "m", 2400.0, 2500.0, 5000.0, Penalty("linear", 1.0, 3600.0)),
+            Job("c", "m", 1200.0, 0.0, None),
+            Job("d", "m", 3000.0, 1000.0, 4500.0, Penalty("step", 1.5)))
+    out = []
+    for name, caps in (("nodes", (None, None, None)), ("nodes-cap", (20000.0, 6000.0, 2500.0))):
+        servers = (Server("n4", "A", price_curve="c", gpus=4, base_w=150.0, capacity_s=caps[0]),
+                   Server("n2", "A", price_per_kwh=0.2, gpus=2, base_w=80.0, capacity_s=caps[1]),
+                   Server("s1", "A", price_per_kwh=0.15, capacity_s=caps[2]))
+        out.append((name, Fleet(name, gpus, models, prof, servers, jobs, curve, 1.2)))
+    return out
+
+
+def tiny_node_fleet_by_name(name: str) -> Fleet:
+    return dict(tiny_node_fleets())[name]
+
+
 def tiny_fleets() -> list[tuple[str, Fleet]]:
     """Tiny instances (<= 9 jobs x 3 servers) as ``(name, Fleet)`` pairs, fresh each call.
 

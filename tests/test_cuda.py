@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import allowed_servers, brute_force, tiny_assignment_arrays, tiny_fleet_by_name
+from conftest import (allowed_servers, brute_force, tiny_assignment_arrays, tiny_fleet_by_name,
+                      tiny_node_fleet_by_name)
 from satea.annealing import anneal
 from satea.compile import compile_assignment, compile_fleet
 from satea.objective import evaluate
@@ -47,6 +48,8 @@ def _instance(kind: tuple):
     """A compiled instance named by a JSON-friendly tuple."""
     if kind[0] == "fleet":
         return compile_fleet(tiny_fleet_by_name(kind[1]))
+    if kind[0] == "nodes":   # multi-GPU nodes and gang jobs (part 2)
+        return compile_fleet(tiny_node_fleet_by_name(kind[1]))
     if kind[0] == "gap":  # 6 x 3 generalized assignment, binding capacities, a forbidden pair
         return compile_assignment(**tiny_assignment_arrays())
     if kind[0] == "generated":
@@ -88,13 +91,15 @@ SIM_RUNS = {
                       strategy="tempering", exchange_sweeps=3),
     "population": dict(kind=("gap",), chains=8, sweeps=30, seed=5, strategy="population",
                        exchange_sweeps=2),
+    "nodes": dict(kind=("nodes", "nodes"), chains=8, sweeps=60, seed=1),
+    "nodes-cap": dict(kind=("nodes", "nodes-cap"), chains=8, sweeps=60, seed=2),
     "repeat-a": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
     "repeat-b": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
 }
 #: one cuda batch (anneal_batch) over problems of mixed kinds and sizes
 BATCH_KINDS = (("fleet", "mixed"), ("gap",), ("generated", 12, 4, 3), ("infeasible",))
 BATCH_RUN = dict(chains=4, sweeps=10, seed=6, schedule=(5.0, 0.2), cap_weight=3.0)
-OPTIMUM_RUNS = ("mixed", "exponential", "gap")  # 100% of 40 seeds reach the optimum (numba)
+OPTIMUM_RUNS = ("mixed", "exponential", "gap", "nodes")  # each reaches the optimum (numba)
 #: free device memory (bytes) mocked in the child for the refusal through anneal()
 SIM_FREE_BYTES = 80 << 20
 
@@ -428,7 +433,7 @@ def test_kernels_compile_to_ptx_sm90(monkeypatch):
     monkeypatch.setattr(numba.cuda.dispatcher, "get_current_device", lambda: _FakeDevice(),
                         raising=False)
 
-    kinds = [("fleet", "mixed"), ("gap",)]
+    kinds = [("fleet", "mixed"), ("gap",), ("nodes", "nodes")]
     signatures = {tuple(numba.typeof(a) for a in problem_tuple(_instance(k))) for k in kinds}
     for P_types in signatures:
         try:
@@ -449,9 +454,10 @@ def test_kernels_compile_to_ptx_sm90(monkeypatch):
                 print(f"{name} kernel, sm_90: {regs} registers, {spill} bytes spilled")
                 # the batch sweep builds each pair's views of the packed problem in
                 # registers (the single kernels take them as parameters): 255 registers
-                # and a small spill measured with numba-cuda 0.30 (2026-11-28), bounded
-                # here so that growth shows
-                assert spill <= (256 if name == "sweep_batch" else 0), \
+                # and a spill of 216 bytes measured with numba-cuda 0.30 (2026-11-28),
+                # 332 once part 2 added 2 problem and 4 state fields (2026-12-03;
+                # unmeasured on a device), bounded here so that growth shows
+                assert spill <= (384 if name == "sweep_batch" else 0), \
                     f"{name} kernel spills {spill} bytes to local memory"
                 assert regs <= 255
 

@@ -273,6 +273,22 @@ price = {"step_s": 3600,
 assert len(price["prices_per_kwh"]) == 168
 assert [int(r["hour_of_week"]) for r in price_rows] == list(range(168))
 
+# a node's host power while on (docs/model.md, part 2): no public idle measurement of a GPU
+# node with its GPUs taken out was found, so the generator's figures (satea.generate.
+# NODE_BASE_W) are ESTIMATED, bounded by these public figures
+BASE_W = {
+    "values_w": {"1": 150, "2": 250, "4": 400, "8": 1000},
+    "status": "ESTIMATED (no public idle measurement of a GPU node's host alone was found); sweep 0.5x-2x in sensitivity runs",
+    "rule": "8 GPUs: about 0.3 x the DERIVED non-GPU maximum of an 8-GPU A100 system (6500 W - 8 x 400 W = 3300 W); 1-4 GPUs: MEASURED idle of 2-socket servers (52-86 W minimal SPECpower systems, 87-252 W metered HPC servers) plus fans, NIC and risers per GPU",
+    "sources": [
+        "DGX-1 (8 x V100): system power 3500 W (run.ai/guides/nvidia-a100/nvidia-dgx); 3500 - 8 x 300 W = 1100 W non-GPU maximum, DERIVED",
+        "DGX A100: maximum 6500 W (NVIDIA DGX A100 documentation as quoted by pcnews.ru); 6500 - 8 x 400 W = 3300 W non-GPU maximum, DERIVED",
+        "DGX H100: maximum 10.2 kW (DGX H100 user guide; Latif et al., arXiv 2412.08602, abstract); 10.2 kW - 8 x 700 W = 4600 W non-GPU maximum, DERIVED; the same paper measured 8.4 kW peak while training",
+        "SPECpower_ssj2008 active idle: Dell R740 52.3 W (power_ssj2008-20170829-00780), R640 55 W (-20170829-00781), R830 86.4 W (-20160705-00737), MEASURED",
+        "Dell HPC System for Manufacturing, System Architecture and Application Performance, section 5, Fig. 39, p. 43: idle 87-210 W (CPU nodes), 189-252 W (GPU building block) at a metered PDU, MEASURED",
+    ],
+}
+
 cat = {
     "format": "satea-catalogue/1",
     "description": ("satea's built-in catalogue: GPU types, DNN training profiles and an electricity "
@@ -285,6 +301,7 @@ cat = {
         "memory_gb (models)": "no public source: ESTIMATED per model, see each model's 'estimated'",
         "gpus": "one entry per GPU family, described by its representative board (PCIe card where the family has one); profiles say which board they ran on",
         "excluded": "L4 24GB (72 W): no training throughput in the sources; other rows of the source table not chosen by the selection rule are listed in each profile's 'selection'",
+        "base_w (nodes)": BASE_W,
     },
     "gpus": gpus,
     "models": models,

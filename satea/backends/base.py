@@ -9,7 +9,7 @@ import numpy as np
 from ..compile import ProblemArrays
 from ..kernels.layout import (  # noqa: F401  (the chain-scalar slots, named once there)
     BEST_X, CHAIN_F, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL,
-    N_CHAIN_F, RNG, RNG_STRIDE, STATE_SPEC, has_lists, state_sizes)
+    N_CHAIN_F, RNG, RNG_STRIDE, STATE_SPEC, has_lists, node_gpus, state_sizes)
 
 #: chain-state fields a resampled chain takes from its parent: all but its best, its
 #: random stream and its per-chain scalars (of which it takes the running cost and
@@ -85,7 +85,8 @@ def state_plan(problem: ProblemArrays, spec: "RunSpec", P: tuple, chain_major: b
         x0 = np.asarray(spec.x0, np.int32).reshape(nc, problem.n_jobs)
         host["x"] = x0
         host["best_x"] = x0
-    sizes = state_sizes(problem.n_jobs, problem.n_servers, has_lists(P), caches=chain_major)
+    sizes = state_sizes(problem.n_jobs, problem.n_servers, has_lists(P), caches=chain_major,
+                        max_gpus=node_gpus(P))
     plan = []
     for (name, _kind, dtype, value), n in zip(STATE_SPEC, sizes):
         fill = lay(np.asarray(host[name], dtype)) if name in host else value

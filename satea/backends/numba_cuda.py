@@ -61,11 +61,13 @@ def device_free_bytes() -> int:
     return int(free)
 
 
-def chain_bytes(n_jobs: int, n_servers: int, block_sweeps: int, lists: bool = True) -> int:
+def chain_bytes(n_jobs: int, n_servers: int, block_sweeps: int, lists: bool = True,
+                max_gpus: int = 1) -> int:
     """Device bytes per chain: the state (kernels.layout.state_bytes_per_chain, the GPU's
-    layout: 16 N + 24 S + 88 with job lists, 8 N + 16 S + 104 without) and one block of
-    trace."""
-    return state_bytes_per_chain(n_jobs, n_servers, lists, caches=False) + 8 * block_sweeps
+    layout: 16 N + 24 S + 116 with job lists, 8 N + 16 S + 132 without, 16 G more for
+    nodes of up to G GPUs) and one block of trace."""
+    return (state_bytes_per_chain(n_jobs, n_servers, lists, caches=False, max_gpus=max_gpus)
+            + 8 * block_sweeps)
 
 
 def max_block_sweeps(n_chains: int, spare_bytes: int = TRACE_BYTES) -> int:
@@ -78,10 +80,12 @@ def launch_bytes(problem: ProblemArrays, n_chains: int) -> int:
     per-chain state and one sweep of trace. Increasing in ``n_chains``; longer launches
     (:func:`max_block_sweeps`) only use memory left over."""
     from ..kernels.layout import problem_walks
-    lists = bool(problem_walks(problem).any())
+    walks = problem_walks(problem) != 0
+    lists = bool(walks.any())
+    max_gpus = int(problem.server_gpus[walks].max()) if lists else 1
     derived = 16 * problem.n_jobs * problem.n_server_classes + problem.n_servers
     return (problem.nbytes() + derived
-            + n_chains * chain_bytes(problem.n_jobs, problem.n_servers, 1, lists))
+            + n_chains * chain_bytes(problem.n_jobs, problem.n_servers, 1, lists, max_gpus))
 
 
 def max_chains(problem: ProblemArrays, budget: int) -> int:

@@ -67,8 +67,11 @@ def server_eval(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam: 
     Completion times of a non-delay schedule in dispatch order,
     ``C_k = max(r_k, C_{k-1}) + p_k``, unroll to
     ``C_k = P_k + max_{i <= k} (r_i - P_i + p_i)`` with ``P`` the running sum of
-    processing times: a cumulative sum and a cumulative maximum.
+    processing times: a cumulative sum and a cumulative maximum. Multi-GPU nodes
+    (:func:`node_times`) walk their GPUs' free times job by job instead.
     """
+    if problem.multi_gpu:
+        return _server_eval_nodes(problem, member, s, lam)
     g = problem.server_class[s][:, None]
     k = problem.job_class[None, :]
     p = np.where(member, problem.work * problem.work_scale[k, g] / problem.throughput[k, g], 0.0)
@@ -89,6 +92,58 @@ def server_eval(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam: 
     pen = np.where(member, penalties(problem, C), 0.0).sum(axis=1)
     fixed = np.where(member, problem.fixed_cost[k, g], 0.0).sum(axis=1)
     return energy + lam * pen + fixed, p.sum(axis=1)
+
+
+def node_times(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, p: np.ndarray):
+    """Starts and completions (n_chains, n_jobs) of the jobs ``member`` on nodes ``s`` with
+    processing times ``p`` (0 off the node): every chain's node keeps the sorted free
+    times of its GPUs; job ``j`` starts at ``max(release, previous start, k-th smallest
+    free time)`` and its completion replaces the ``k`` smallest (docs/model.md, part 2).
+    One step per job, vectorised over chains."""
+    nc, n = member.shape
+    G = problem.server_gpus[s].astype(np.int64)
+    cols = np.arange(int(G.max()))[None, :]
+    free = np.where(cols < G[:, None], 0.0, np.inf)   # sorted; missing GPUs never free
+    prev = np.zeros(nc)
+    start = np.zeros((nc, n))
+    comp = np.zeros((nc, n))
+    for j in range(n):
+        rows = np.flatnonzero(member[:, j])
+        if rows.size == 0:
+            continue
+        k = np.minimum(problem.job_gpus[j], G[rows])
+        st = np.maximum(np.maximum(problem.release[j], prev[rows]),
+                        free[rows, k - 1])
+        c = st + p[rows, j]
+        f = np.where(cols < k[:, None], c[:, None], free[rows])
+        f.sort(axis=1)
+        free[rows] = f
+        prev[rows] = st
+        start[rows, j] = st
+        comp[rows, j] = c
+    return start, comp
+
+
+def _server_eval_nodes(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam):
+    """:func:`server_eval` on a problem with multi-GPU nodes (idle from the first start
+    to the latest completion; busy in GPU-seconds)."""
+    g = problem.server_class[s][:, None]
+    k = problem.job_class[None, :]
+    p = np.where(member, problem.work * problem.work_scale[k, g] / problem.throughput[k, g], 0.0)
+    start, C = node_times(problem, member, s, p)
+    used = member.any(axis=1)
+    first = np.argmax(member, axis=1)
+    rows = np.arange(member.shape[0])
+    on = start[rows, first]
+    off = np.where(member, C, -np.inf).max(axis=1)
+    off = np.where(used, off, 0.0)
+    s_col = s[:, None]
+    dyn = np.where(member, problem.dyn_w[k, g] * price_integral(problem, s_col, start, C), 0.0)
+    idle = problem.idle_w[s] * price_integral(problem, s, on, off)
+    energy = np.where(used, (idle + dyn.sum(axis=1)) / JOULES_PER_KWH, 0.0)
+    pen = np.where(member, penalties(problem, C), 0.0).sum(axis=1)
+    fixed = np.where(member, problem.fixed_cost[k, g], 0.0).sum(axis=1)
+    return energy + lam * pen + fixed, (p * problem.job_gpus).sum(axis=1)
 
 
 def overload(problem: ProblemArrays, s: np.ndarray, busy: np.ndarray) -> np.ndarray:
