@@ -103,7 +103,9 @@ class AnnealResult:
         return self.chains * self.sweeps * per / max(self.seconds, 1e-12)
 
     def explain(self) -> list[dict]:
-        """Per job: server, start, completion, lateness, penalty, dynamic energy cost; for
+        """Per job: server, start, completion, lateness, penalty, dynamic energy cost and,
+        on fleets with multi-GPU nodes, ``gpu_indices``, the node's GPUs it ran on (the
+        Gantt's lanes: the GPUs that freed up first, lower index first among ties); for
         an assignment problem (no schedule, no energy) the server's name and its index in
         ``x``, the job's cost there (in the caller's sense) and its resource use."""
         p = self.problem
@@ -113,10 +115,14 @@ class AnnealResult:
                          resource=float(p.work_scale[i, s]))
                     for i, (j, s) in enumerate(zip(p.job_names, self.x.tolist()))]
         ev, names = self.evaluation, self.problem.server_names
-        return [dict(job=j, server=names[s], start=float(ev.start[i]),
-                     completion=float(ev.completion[i]), lateness=float(ev.lateness[i]),
-                     penalty=float(ev.job_penalty[i]), energy_cost=float(ev.job_energy_cost[i]))
-                for i, (j, s) in enumerate(zip(self.problem.job_names, self.x.tolist()))]
+        out = [dict(job=j, server=names[s], start=float(ev.start[i]),
+                    completion=float(ev.completion[i]), lateness=float(ev.lateness[i]),
+                    penalty=float(ev.job_penalty[i]), energy_cost=float(ev.job_energy_cost[i]))
+               for i, (j, s) in enumerate(zip(self.problem.job_names, self.x.tolist()))]
+        if p.multi_gpu and ev.gpu_lanes is not None:
+            for d, lanes in zip(out, ev.gpu_lanes):
+                d["gpu_indices"] = list(lanes)
+        return out
 
     def to_dict(self, explain: bool = False) -> dict:
         d = {
