@@ -85,7 +85,12 @@ def build(name: str):
         # price_curve_fraction) and every penalty kind; no capacity budgets
         fleet = generate_fleet(n, m, seed=FLEET_SEED, penalties=PENALTIES,
                                price_curve_fraction=0.25, capacity=False)
-        fp = _sha(fleet.jobs, fleet.servers)
+        # part-1 fields only, so commits before and after part 2 (which added fields
+        # that default to part 1's meaning) fingerprint the same data alike
+        fp = _sha([(j.name, j.model, j.samples, j.release_s, j.due_s, j.penalty)
+                   for j in fleet.jobs],
+                  [(s.name, s.gpu, s.price_per_kwh, s.price_curve, s.capacity_s)
+                   for s in fleet.servers])
         return compile_fleet(fleet, lam=LAM), fp
     from satea.compile import compile_assignment
     if spec["kind"] == "randgap":

@@ -818,6 +818,40 @@ def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
     while the problem's arrays are shared by all chains and stay in cache: re-computing
     the whole server from its links (:func:`server_full`) measured 2.4-2.9x faster there
     (H200, benchmarks/results/README.md), so the GPU keeps no completions or job costs.
+    Moves that touch a multi-GPU node go to :func:`node_walks_delta`.
+    """
+    d_a = 0.0
+    d_b = 0.0
+    cost_ = S[SRV_COST]
+    if P[WALKS][a]:
+        if cm:
+            d_a = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
+        else:
+            d_a = (server_full(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
+                   - cost_[ix(c, a, n_servers, nc, cm)] - additive_change(P, a, j1, j2)[0])
+    if P[WALKS][b]:
+        if cm:
+            d_b = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam,
+                             limit - d_a)
+        else:
+            d_b = (server_full(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
+                   - cost_[ix(c, b, n_servers, nc, cm)] - additive_change(P, b, j2, j1)[0])
+    return d_a, d_b
+
+
+@register_jitable
+def node_walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
+    """:func:`walks_delta` of a move that touches a multi-GPU node (:func:`node_walk`,
+    :func:`node_full`; a one-GPU server of the move walks as there). Kept apart so that
+    the one-GPU fleets' walks stay small enough to inline into the sweep: with the node
+    walks in it, ``walks_delta`` became a call and a move 24% slower (1,000 x 100
+    fleet, one chain; benchmarks/README.md, "Multi-GPU nodes").
+
+    On the CPU (``cm``) the re-timed suffixes from the caches (:func:`walk_delta`). On
+    the GPU every cached word a walk reads is an uncoalesced load from device memory,
+    while the problem's arrays are shared by all chains and stay in cache: re-computing
+    the whole server from its links (:func:`server_full`) measured 2.4-2.9x faster there
+    (H200, benchmarks/results/README.md), so the GPU keeps no completions or job costs.
     """
     d_a = 0.0
     d_b = 0.0
@@ -879,13 +913,36 @@ def move_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight
     # Numba passes each tuple member as its own argument: a call costs ~100 ns, so the
     # walks are one call, made only when a server has schedule terms
     if P[WALKS][a] or P[WALKS][b]:
-        wa, wb = walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam,
-                             limit - (dca + dcb + cap_weight * d_viol))
+        if P[SERVER_GPUS][a] > 1 or P[SERVER_GPUS][b] > 1:
+            wa, wb = node_walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b,
+                                      lam, limit - (dca + dcb + cap_weight * d_viol))
+        else:
+            wa, wb = walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam,
+                                 limit - (dca + dcb + cap_weight * d_viol))
         dca += wa
         dcb += wb
     d_cost = dca + dcb
     return (d_cost + cap_weight * d_viol, d_cost, d_viol, cost_[ha] + dca, busy_a,
             cost_[hb] + dcb, busy_b)
+
+
+@register_jitable
+def node_retime(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, node_a, node_b):
+    """Store the new timelines of the move's multi-GPU nodes (CPU caches), walked on the
+    lists before the move, reading the leaving jobs' old start, completion and cost as
+    they were before either walk writes. (Its own function: see :func:`node_walks_delta`.)"""
+    k1 = ix(c, j1, n_jobs, nc, cm)
+    s1, c1, e1 = S[JSTART][k1], S[COMP][k1], S[JCOST][k1]
+    s2, c2, e2 = 0.0, 0.0, 0.0
+    if j2 >= 0:
+        k2 = ix(c, j2, n_jobs, nc, cm)
+        s2, c2, e2 = S[JSTART][k2], S[COMP][k2], S[JCOST][k2]
+    if node_a:
+        node_walk(P, S, c, nc, cm, n_jobs, n_servers, a, j1, s1, c1, e1, j2, lam,
+                  math.inf, True)
+    if node_b:
+        node_walk(P, S, c, nc, cm, n_jobs, n_servers, b, j2, s2, c2, e2, j1, lam,
+                  math.inf, True)
 
 
 @register_jitable
@@ -897,20 +954,7 @@ def relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
     node_a = walk_a and P[SERVER_GPUS][a] > 1
     node_b = walk_b and P[SERVER_GPUS][b] > 1
     if cm and (node_a or node_b):
-        # multi-GPU nodes re-time on the lists before the move, reading the leaving
-        # jobs' old start, completion and cost as they were before either walk writes
-        k1 = ix(c, j1, n_jobs, nc, cm)
-        s1, c1, e1 = S[JSTART][k1], S[COMP][k1], S[JCOST][k1]
-        s2, c2, e2 = 0.0, 0.0, 0.0
-        if j2 >= 0:
-            k2 = ix(c, j2, n_jobs, nc, cm)
-            s2, c2, e2 = S[JSTART][k2], S[COMP][k2], S[JCOST][k2]
-        if node_a:
-            node_walk(P, S, c, nc, cm, n_jobs, n_servers, a, j1, s1, c1, e1, j2, lam,
-                      math.inf, True)
-        if node_b:
-            node_walk(P, S, c, nc, cm, n_jobs, n_servers, b, j2, s2, c2, e2, j1, lam,
-                      math.inf, True)
+        node_retime(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, node_a, node_b)
     # unlink both jobs before linking either: j2 still sits in b's list until then
     pa = -2
     pb = -2
