@@ -531,22 +531,35 @@ def node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn
             fs_take(free_, c, nc, cm, L, B, G, min(P[JOB_GPUS][j], G), o_c)
             d -= o_cost
             continue
-        st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
-        ps = st
-        if first < 0.0:
-            first = st
         k = ix(c, j, n_jobs, nc, cm)
+        kj = min(P[JOB_GPUS][j], G)
         if j == inn:
+            st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
             d += cost
         else:
             old_st = jstart_[k]
             old_c = comp_[k]
-            fs_take(free_, c, nc, cm, L, B, G, min(P[JOB_GPUS][j], G), old_c)
-            if (j > last_edit and st == old_st and comp == old_c
-                    and fs_same(free_, c, nc, cm, L, 0, B, G, st)):
-                rejoined = True   # every later job runs as before
-                break
+            fs_take(free_, c, nc, cm, L, B, G, kj, old_c)
+            t = free_[ix(c, kj - 1, L, nc, cm)]
+            st = max(P[RELEASE][j], max(ps, t))
+            if st == old_st:
+                # the same start, so the same completion and cost (comp = st + p): only
+                # the free times move on, until they rejoin the old ones
+                fs_take(free_, c, nc, cm, L, 0, G, kj, old_c)
+                ps = st
+                if first < 0.0:
+                    first = st
+                if j > last_edit and fs_same(free_, c, nc, cm, L, 0, B, G, st):
+                    rejoined = True   # every later job runs as before
+                    break
+                if store:
+                    nbusy_[k] = fs_busy(free_, c, nc, cm, L, 0, G, st)
+                continue
+            st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
             d += cost - jcost_[k]
+        ps = st
+        if first < 0.0:
+            first = st
         if store:
             jstart_[k] = st
             comp_[k] = comp
