@@ -84,7 +84,6 @@ def _load_problem(args):
     and the instance's currency (None when it names none)."""
     from .compile import compile_assignment, compile_fleet
     if args.instance is not None and not getattr(args, "quiet", False):
-        import os
         try:
             size = os.path.getsize(args.instance)
         except OSError:
@@ -339,9 +338,8 @@ def cmd_solve(args) -> int:
         r.write(args.out, explain=args.explain)
     if not args.quiet:
         print(f"{problem.name}: {problem.n_jobs} jobs x {problem.n_servers} servers")
-        summary = str(r).split("\n")
-        summary[1] += _currency_note(currency)   # the objective line
-        print("\n".join(summary))
+        print("\n".join(line + _currency_note(currency) if line.startswith("  objective ")
+                        else line for line in str(r).split("\n")))
         if args.out:
             print(f"  result written to {args.out}")
     if args.explain and not args.quiet and problem.kind == "assignment":
