@@ -28,7 +28,23 @@ from .pareto import ParetoFront, pareto, read_front
 if _TYPE_CHECKING:   # the lazy names below, for type checkers
     from .baselines import baseline_assignment, solve_baseline
 
-__version__ = "0.1.0"
+
+
+def _package_version() -> str:
+    """The installed distribution's version (setup.cfg's, its single source); from a
+    source tree that is not installed, setup.cfg's itself."""
+    import importlib.metadata
+    try:
+        return importlib.metadata.version("satea")
+    except importlib.metadata.PackageNotFoundError:
+        import configparser
+        from pathlib import Path
+        cfg = configparser.ConfigParser()
+        cfg.read(Path(__file__).resolve().parent.parent / "setup.cfg")
+        return cfg.get("metadata", "version", fallback="0+unknown")
+
+
+__version__ = _package_version()
 
 #: public name -> the module that defines it, imported on first use (the baselines
 #: compile a numba kernel at import)

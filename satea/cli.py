@@ -1,12 +1,30 @@
-"""``satea`` command line: solve, generate, evaluate, info, bench.
+"""``satea`` command line: solve, generate, evaluate, info, bench, pareto, report.
 
-Errors in what the user gave print one line (``satea: error: ...``) and exit with 2.
+Errors in what the user gave print one line (``satea: error: ...``) and exit with 2;
+:data:`EXIT_CODES` lists every exit status.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+
+#: exit statuses (documented in ``satea --help`` and the README)
+EXIT_OK, EXIT_INFEASIBLE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 141
+EXIT_CODES = f"""\
+exit status:
+  {EXIT_OK}    done (solve: a feasible assignment found)
+  {EXIT_INFEASIBLE}    solve and evaluate: no feasible assignment; pareto: no feasible point
+  {EXIT_USAGE}    bad input: one line naming the flag, the file, the field and the entry;
+       nothing is searched (output paths are checked before any work)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C): solve and pareto first write the best so far
+       where --out and the other outputs say, and print one line saying what was written
+  {EXIT_PIPE}  the output pipe closed early (e.g. satea info | head -1), without a message"""
+
+#: where the help pages send readers
+DOCS = ("docs: README.md (commands, time limits, strategies, batches) and docs/model.md "
+        "(the model, units, limits) in the satea source tree")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,12 +43,35 @@ def _positive_float(text):
 
 
 def _nonneg_float(text):
+    """A weight of the model (--lambda, --cap-weight, a lambda of --lambdas): finite, >= 0
+    and within the model's limit (satea.validate.MAX_VALUE), like an instance's numbers."""
+    from .validate import MAX_VALUE
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not v >= 0 or v == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    if v > MAX_VALUE:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_VALUE:g} (the model's limit: "
+                                         f"docs/model.md, Limits), got {text!r}")
+    return v
+
+
+def _positive_weight(text):
+    """A lambda that must be > 0 (--lam-max), within the model's limit like --lambda."""
+    _positive_float(text)         # > 0 and finite
+    return _nonneg_float(text)    # and within the limit
+
+
+def _count(text):
+    """A count that must be >= 1 (--workers, --shards): 0 would silently mean "not given"."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return v
 
 
@@ -39,10 +80,10 @@ ANNOUNCE_BYTES = 16 << 20
 
 
 def _load_problem(args):
-    """The compiled problem named by ``args`` (instance file, GAP file or built-in example)."""
+    """The compiled problem named by ``args`` (instance file, GAP file or built-in example)
+    and the instance's currency (None when it names none)."""
     from .compile import compile_assignment, compile_fleet
     if args.instance is not None and not getattr(args, "quiet", False):
-        import os
         try:
             size = os.path.getsize(args.instance)
         except OSError:
@@ -57,22 +98,28 @@ def _load_problem(args):
         cost, res, cap = read_orlib_gap_problem(args.instance, args.index)
         from pathlib import Path
         return compile_assignment(cost, res, cap, maximize=args.maximize,
-                                  name=f"{Path(args.instance).stem}-{args.index}")
-    if args.instance is None:
-        from .catalogue import example_fleet
-        fleet = example_fleet()
-    else:
-        from .io import read_instance
-        fleet = read_instance(args.instance)
+                                  name=f"{Path(args.instance).stem}-{args.index}"), None
+    fleet, currency = _read_fleet_and_currency(args.instance)
     if getattr(args, "constant_prices", False):
         fleet = fleet.with_constant_prices()
-    return compile_fleet(fleet, lam=getattr(args, "lam", None))
+    return compile_fleet(fleet, lam=getattr(args, "lam", None)), currency
+
+
+def _warn_release_after_due(fleet) -> None:
+    """One stderr line when a job is released after its due time: legal, late on every
+    server whatever the schedule, and surely a mistake in the instance."""
+    late = [j for j in fleet.jobs if j.due_s is not None and j.release_s > j.due_s]
+    if late:
+        j = late[0]
+        more = f" (and {len(late) - 1} more such jobs)" if len(late) > 1 else ""
+        print(f"satea: warning: job {j.name!r} is released at {j.release_s:g} s, after its "
+              f"due time {j.due_s:g} s: it is late on every server{more}", file=sys.stderr)
 
 
 def _load_problems(args) -> list:
-    """Every problem the command line names, with the stem of its result file:
-    [(problem, stem)]. An OR-Library file without --index gives all its problems
-    (``<stem>-<k>``); no file gives the built-in example."""
+    """Every problem the command line names, with the stem of its result file and its
+    currency: [(problem, stem, currency)]. An OR-Library file without --index gives all
+    its problems (``<stem>-<k>``); no file gives the built-in example."""
     from pathlib import Path
     files = args.instance or [None]
     if len(files) > 1 and args.index is not None:
@@ -89,13 +136,14 @@ def _load_problems(args) -> list:
             for k, (cost, res, cap) in enumerate(problems, 1):
                 name = f"{stem}-{k}" if len(problems) > 1 else stem
                 out.append((compile_assignment(cost, res, cap, maximize=args.maximize,
-                                               name=f"{stem}-{k}"), name))
+                                               name=f"{stem}-{k}"), name, None))
             continue
         if args.index is None:
             one.index = 1
         gap_index = args.format == "orlib-gap" and args.index is not None
-        out.append((_load_problem(one), f"{stem}-{args.index}" if gap_index else stem))
-    stems = [stem for _p, stem in out]
+        problem, currency = _load_problem(one)
+        out.append((problem, f"{stem}-{args.index}" if gap_index else stem, currency))
+    stems = [stem for _p, stem, _c in out]
     twice = sorted({t for t in stems if stems.count(t) > 1})
     if twice and getattr(args, "out_dir", None):
         raise ValueError(f"--out-dir: two problems would write {twice[0]}.json: give the "
@@ -103,14 +151,74 @@ def _load_problems(args) -> list:
     return out
 
 
-def _check_before_search(args, outputs=("out",), plots=("report",)) -> None:
-    """Refuse, before loading or searching, what would fail only after the search: an
-    output into a missing folder, a figure without matplotlib, a cluster without Dask."""
+def _why(e: OSError) -> str:
+    """The OS's reason, without Python's ``[Errno N] ...: 'path'`` wrapping."""
+    return (e.strerror or str(e)).lower()
+
+
+def _check_output_file(flag: str, path: str) -> None:
+    """Refuse an output file that could not be written, before any work: a folder, a
+    missing folder, a place that cannot be written (/proc, read-only, no permission).
+
+    An existing file is opened for appending (neither truncated nor changed) and closed; a
+    new one is created and removed again."""
     from pathlib import Path
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"--{flag}: {path!r} is a folder; give a file name")
+    if not p.resolve().parent.is_dir():
+        raise ValueError(f"--{flag}: folder {str(p.parent)!r} does not exist")
+    existed = p.exists() or p.is_symlink()
+    try:
+        with open(p, "a"):
+            pass
+    except OSError as e:
+        raise ValueError(f"--{flag}: cannot write {path!r}: {_why(e)}") from None
+    if not existed:
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def _check_output_folder(flag: str, path: str, parents: bool) -> None:
+    """Refuse an output folder that could not be made or written in, before any work: a
+    file in its place, a missing parent (unless ``parents``: made as needed), a place that
+    cannot be written. A probe file is created in it (or in the nearest folder that
+    exists) and removed."""
+    import tempfile
+    from pathlib import Path
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"--{flag}: {path!r} exists and is not a folder")
+    if not parents and not p.is_dir() and not p.resolve().parent.is_dir():
+        raise ValueError(f"--{flag}: folder {str(p.parent)!r} does not exist")
+    base = p.resolve()
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise ValueError(f"--{flag}: cannot make folder {path!r}: {str(base)!r} is a file")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".satea-probe-", dir=base)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        what = "write in" if base == p.resolve() else "make"
+        raise ValueError(f"--{flag}: cannot {what} folder {path!r}: {_why(e)}") from None
+
+
+def _check_before_search(args, outputs=("out",), plots=("report",), folders=(),
+                         parent_folders=("report",)) -> None:
+    """Refuse, before loading or searching, what would fail only after the search: an
+    output that cannot be written (files ``outputs``; folders ``folders``, whose parent must
+    exist, and ``parent_folders``, made with their parents), a figure without matplotlib,
+    a cluster without Dask. Attribute names map to flags (``out_dir`` -> ``--out-dir``)."""
     for name in outputs:
-        path = getattr(args, name, None)
-        if path and not Path(path).resolve().parent.is_dir():
-            raise ValueError(f"--{name}: folder {str(Path(path).parent)!r} does not exist")
+        if getattr(args, name, None):
+            _check_output_file(name.replace("_", "-"), getattr(args, name))
+    for name, parents in [(n, False) for n in folders] + [(n, True) for n in parent_folders]:
+        if getattr(args, name, None):
+            _check_output_folder(name.replace("_", "-"), getattr(args, name), parents)
     if any(getattr(args, name, None) for name in plots):
         try:
             import matplotlib  # noqa: F401
@@ -125,27 +233,88 @@ def _check_before_search(args, outputs=("out",), plots=("report",)) -> None:
             raise ValueError(str(e)) from None
 
 
+#: solve's run flags and their defaults: with --repeat (which repeats a result's own
+#: settings) each one given is refused rather than ignored
+_REPEAT_IGNORES = {"chains": None, "sweeps": None, "backend": "auto", "seed": None,
+                   "p_swap": None, "cap_weight": None, "t_hot": None, "t_cold": None,
+                   "stop": "auto", "strategy": None, "rungs": None, "exchange_sweeps": None,
+                   "lam": None}
+
+
+def _check_run_flags(args) -> None:
+    """Refuse flags that are meaningless together, before anything is read or searched."""
+    if args.t_hot is not None and args.t_cold is not None and not args.t_hot > args.t_cold:
+        raise ValueError(f"--t-hot {args.t_hot:g} must be above --t-cold {args.t_cold:g} "
+                         "(the schedule cools from its hot end to its cold end)")
+    if getattr(args, "repeat", None):
+        for name, default in _REPEAT_IGNORES.items():
+            if getattr(args, name, default) != default:
+                flag = "--lambda" if name == "lam" else "--" + name.replace("_", "-")
+                raise ValueError(f"{flag} with --repeat: the run repeats the settings its "
+                                 "result file recorded (only --time-limit applies, as a cap); "
+                                 f"leave {flag} out")
+
+
+def _check_solve_flags(args) -> None:
+    _check_run_flags(args)
+    if args.format == "orlib-gap":
+        if args.lam is not None:
+            raise ValueError("--lambda has no meaning for an assignment problem (no penalties)")
+        if args.constant_prices:
+            raise ValueError("--constant-prices applies to fleet instances; an OR-Library GAP "
+                             "file has no prices")
+    else:
+        for flag, given in (("--index", args.index is not None), ("--maximize", args.maximize)):
+            if given:
+                raise ValueError(f"{flag} applies to OR-Library GAP files (--format orlib-gap) "
+                                 "only; a satea-instance/1 file holds one fleet to minimise")
+    if args.out and args.out_dir is not None:
+        raise ValueError("--out and --out-dir: give one (--out-dir writes <stem>.json)")
+    if args.repeat and not args.instance:
+        from .catalogue import example_fleet
+        from .result import read_result
+        named = read_result(args.repeat).get("instance")
+        if named is not None and named != example_fleet().name:
+            raise ValueError(f"--repeat: {args.repeat!r} is a result of instance {named!r}, "
+                             "not of the built-in example: give that instance's file "
+                             f"(satea solve FILE --repeat {args.repeat})")
+
+
+def _interrupted(what: str) -> int:
+    """After a search cut by Ctrl-C: one line saying what was written; exit 130."""
+    print(f"satea: interrupted (Ctrl-C): {what}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _written(paths: list) -> str:
+    return (f"the best result so far was written to {', '.join(paths)}" if paths else
+            "the best result so far was not written (no --out)")
+
+
+def _currency_note(currency) -> str:
+    return f"  (costs in {currency})" if currency else ""
+
+
 def cmd_solve(args) -> int:
     from .annealing import anneal
-    if args.lam is not None and args.format == "orlib-gap":
-        raise ValueError("--lambda has no meaning for an assignment problem (no penalties)")
-    _check_before_search(args)
+    _check_solve_flags(args)
+    _check_before_search(args, folders=("out_dir",))
     if args.out_dir is not None:   # made here if missing, before any search
         from pathlib import Path
-        out_dir = Path(args.out_dir)
-        if not out_dir.is_dir():
-            if not out_dir.resolve().parent.is_dir():
-                raise ValueError(f"--out-dir: folder {str(out_dir.parent)!r} does not exist")
-            out_dir.mkdir()
+        Path(args.out_dir).mkdir(exist_ok=True)
     problems = _load_problems(args)
     if len(problems) > 1:
         return _solve_batch(args, problems)
-    problem, stem = problems[0]
+    problem, stem, currency = problems[0]
     if args.out_dir is not None:   # one problem: its file in the folder
-        if args.out:
-            raise ValueError("--out and --out-dir: give one (--out-dir writes <stem>.json)")
         from pathlib import Path
         args.out = str(Path(args.out_dir) / f"{stem}.json")
+    if args.repeat and args.instance:
+        from .result import read_result
+        named = read_result(args.repeat).get("instance")
+        if named is not None and named != problem.name:
+            print(f"satea: warning: --repeat: {args.repeat!r} is a result of instance "
+                  f"{named!r}, the instance file holds {problem.name!r}", file=sys.stderr)
     # live output is the progress display's (a terminal, or --progress): pipes and logs
     # get the summary only
     prog = _progress_for(args, args.time_limit)
@@ -165,12 +334,13 @@ def cmd_solve(args) -> int:
     finally:
         if prog is not None:
             prog.close()
+    if args.out:   # first: a closed stdout (| head) must not lose the result
+        r.write(args.out, explain=args.explain)
     if not args.quiet:
         print(f"{problem.name}: {problem.n_jobs} jobs x {problem.n_servers} servers")
-        print(r)
-    if args.out:
-        r.write(args.out, explain=args.explain)
-        if not args.quiet:
+        print("\n".join(line + _currency_note(currency) if line.startswith("  objective ")
+                        else line for line in str(r).split("\n")))
+        if args.out:
             print(f"  result written to {args.out}")
     if args.explain and not args.quiet and problem.kind == "assignment":
         print(f"  {'job':>12} {'server':>10} {'server_index':>12} {'cost':>12} "
@@ -192,9 +362,10 @@ def cmd_solve(args) -> int:
         page = _plot_or_exit(write_report, problem, r, args.report, fleet=fleet)
         if not args.quiet:
             print(f"  report written to {page}")
-    if r.stopped_by == "interrupt" and not args.quiet:
-        print("  interrupted: best result so far", file=sys.stderr)
-    return 0 if r.feasible else 1
+    if r.stopped_by == "interrupt":
+        paths = [p for p in (args.out, args.report and f"the report in {args.report}") if p]
+        return _interrupted(_written(paths))
+    return EXIT_OK if r.feasible else EXIT_INFEASIBLE
 
 
 def _solve_batch(args, problems) -> int:
@@ -217,26 +388,29 @@ def _solve_batch(args, problems) -> int:
         if _distributed(args):   # every shard task runs its chains of every problem
             from .distributed import solve_batch
             results = _with_cluster(args, lambda client, t0: solve_batch(
-                [p for p, _s in problems], client, shards=args.shards, started=t0, **kw))
+                [p for p, _s, _c in problems], client, shards=args.shards, started=t0, **kw))
         else:
-            results = anneal_batch([p for p, _s in problems],
+            results = anneal_batch([p for p, _s, _c in problems],
                                    callback=prog, **kw)
     finally:
         if prog is not None:
             prog.close()
-    for (problem, stem), r in zip(problems, results):
+    for (problem, stem, currency), r in zip(problems, results):
         path = None
         if args.out_dir is not None:
             path = Path(args.out_dir) / f"{stem}.json"
             r.write(path)
         if not args.quiet:
             state = "feasible" if r.feasible else "INFEASIBLE"
+            cost = f"{r.fun:.10g}" + (f" {currency}" if currency else "")
             print(f"{problem.name}: {problem.n_jobs} x {problem.n_servers}  objective "
-                  f"{r.fun:.10g}  {state}  {r.sweeps} sweeps ({r.stopped_by})"
+                  f"{cost}  {state}  {r.sweeps} sweeps ({r.stopped_by})"
                   + (f"  -> {path}" if path else ""))
-    if any(r.stopped_by == "interrupt" for r in results) and not args.quiet:
-        print("  interrupted: best results so far", file=sys.stderr)
-    return 0 if all(r.feasible for r in results) else 1
+    if any(r.stopped_by == "interrupt" for r in results):
+        return _interrupted(f"the best results so far were written to {args.out_dir} (one "
+                            "file per problem)" if args.out_dir is not None else
+                            "the best results so far were not written (no --out-dir)")
+    return EXIT_OK if all(r.feasible for r in results) else EXIT_INFEASIBLE
 
 
 def _distributed(args):
@@ -274,6 +448,7 @@ def _gpu_counts(text: str) -> tuple:
 def cmd_generate(args) -> int:
     from .generate import generate_fleet
     from .io import write_instance
+    _check_before_search(args, outputs=("out",), plots=(), parent_folders=())
     pens = tuple(p.strip() for p in args.penalties.split(",") if p.strip())
     fleet = generate_fleet(args.jobs, args.servers, seed=args.seed, penalties=pens,
                            load=args.load, capacity=args.capacity,
@@ -286,10 +461,10 @@ def cmd_generate(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .compile import compile_fleet
-    from .io import read_instance
+    from .io import read_instance_with_currency
     from .objective import evaluate
     from .result import assignment_from_names, read_result
-    fleet = read_instance(args.instance)
+    fleet, currency = read_instance_with_currency(args.instance)
     res = read_result(args.result)
     lam = res.get("lambda", None) if args.lam is None else args.lam
     problem = compile_fleet(fleet, lam=lam)
@@ -303,9 +478,9 @@ def cmd_evaluate(args) -> int:
                          f"{args.instance!r}: {e}{hint}") from None
     ev = evaluate(problem, x)
     out = {"format": "satea-evaluation/1", "instance": problem.name, "lambda": problem.lam,
-           **ev.as_dict()}
+           **({"currency": currency} if currency else {}), **ev.as_dict()}
     print(json.dumps(out, indent=1))
-    return 0 if ev.feasible else 1
+    return EXIT_OK if ev.feasible else EXIT_INFEASIBLE
 
 
 def cmd_info(args) -> int:
@@ -347,6 +522,7 @@ def cmd_bench(args) -> int:
     from .backends import BACKEND_NAMES
     from .bench import (DEFAULT_SIZES, format_table, machine_info, parse_sizes,
                         run_bench, write_json)
+    _check_before_search(args, outputs=("json",), plots=(), parent_folders=())
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for b in backends:
         if b not in BACKEND_NAMES:
@@ -404,11 +580,11 @@ def _run_kwargs(args) -> dict:
 def _add_run_flags(parser, chains: bool = True):
     """The settings of a run (satea.settings), shared by solve and pareto."""
     if chains:
-        parser.add_argument("--chains", type=int, default=None,
-                            help="chains (default: the backend's, 16 on the CPU, 1024 on "
+        parser.add_argument("--chains", type=int, default=None, metavar="N",
+                            help="Markov chains run side by side (default: the backend's, 16 on the CPU, 1024 on "
                                  "cuda; under --time-limit on the CPU, fewer when each would "
                                  "get too few sweeps)")
-    parser.add_argument("--sweeps", type=int, default=None,
+    parser.add_argument("--sweeps", type=int, default=None, metavar="N",
                         help="sweeps per chain (a sweep: one attempted move per job). "
                              "Default: fitted to --time-limit when given, else about 2e6 "
                              "moves per chain (2000-50000 sweeps) ended early once converged")
@@ -423,16 +599,19 @@ def _add_run_flags(parser, chains: bool = True):
                              "(all planned), time (fill --time-limit), converged (the "
                              "planned sweeps, ended once no chain improves)")
     parser.add_argument("--p-swap", type=float, default=None, metavar="P",
-                        help="probability that a move swaps two jobs (default 0.3; 0.6 "
-                             "when servers have capacities)")
+                        help="probability (0-1) that a move swaps two jobs (default 0.3; "
+                             "0.6 when servers have capacities)")
     parser.add_argument("--cap-weight", type=_nonneg_float, default=None, metavar="W",
-                        help="search cost per unit of capacity overload (default: from "
-                             "the instance)")
+                        help="search cost (currency) per second of capacity overload, per "
+                             "resource unit on an assignment problem (default: from the "
+                             "instance's move costs)")
     parser.add_argument("--t-hot", type=_positive_float, default=None, metavar="T",
-                        help="hot end of the geometric schedule (with --t-cold; default: "
-                             "sized from the instance's move costs)")
+                        help="hot end of the geometric schedule, in objective units "
+                             "(currency; cost on an assignment problem), above --t-cold "
+                             "(default: sized from the instance's move costs)")
     parser.add_argument("--t-cold", type=_positive_float, default=None, metavar="T",
-                        help="cold end of the schedule (with --t-hot)")
+                        help="cold end of the schedule, in objective units, below "
+                             "--t-hot (give both or neither)")
     if chains:   # one energy for all chains: not pareto's lambda per chain
         parser.add_argument("--strategy",
                             choices=["auto", "independent", "tempering", "population"],
@@ -442,7 +621,7 @@ def _add_run_flags(parser, chains: bool = True):
                                  "between the schedule's ends, or population annealing "
                                  "(resampled by Boltzmann weights); auto (default): "
                                  "population, independent with --workers/--scheduler")
-        parser.add_argument("--rungs", type=int, default=None,
+        parser.add_argument("--rungs", type=int, default=None, metavar="N",
                             help="tempering: temperatures on the ladder (default chains/2, "
                                  "at most 32)")
         parser.add_argument("--exchange-sweeps", type=int, default=None, metavar="K",
@@ -459,11 +638,20 @@ def _progress_for(args, time_limit=None):
 
 
 def _read_fleet(path):
+    return _read_fleet_and_currency(path, warn=False)[0]
+
+
+def _read_fleet_and_currency(path, warn: bool = True):
+    """The fleet in ``path`` (None: the built-in example) and the currency it names; a job
+    released after its due time is warned about (``warn``)."""
     if path is None:
         from .catalogue import example_fleet
-        return example_fleet()
-    from .io import read_instance
-    return read_instance(path)
+        return example_fleet(), None
+    from .io import read_instance_with_currency
+    fleet, currency = read_instance_with_currency(path)
+    if warn:
+        _warn_release_after_due(fleet)
+    return fleet, currency
 
 
 def _plot_or_exit(fn, *a, **kw):
@@ -477,8 +665,10 @@ def _plot_or_exit(fn, *a, **kw):
 def cmd_pareto(args) -> int:
     from .compile import compile_fleet
     from .pareto import pareto
-    _check_before_search(args, outputs=("out", "csv", "plot"), plots=("plot",))
-    fleet = _read_fleet(args.instance)
+    _check_run_flags(args)
+    _check_before_search(args, outputs=("out", "csv", "plot"), plots=("plot",),
+                         parent_folders=())
+    fleet, currency = _read_fleet_and_currency(args.instance)
     problem = compile_fleet(fleet)
     prog = _progress_for(args, args.time_limit)
     run = {k: v for k, v in _run_kwargs(args).items() if k != "chains"}
@@ -494,35 +684,41 @@ def cmd_pareto(args) -> int:
     finally:
         if prog is not None:
             prog.close()
+    # the files first: a closed stdout (| head) must not lose them
+    written = []
+    if args.out:
+        front.write_json(args.out, explain=args.explain)
+        written.append(f"  front written to {args.out}")
+    if args.csv:
+        front.write_csv(args.csv)
+        written.append(f"  table written to {args.csv}")
+    if args.plot:
+        from .report import write_front_plot
+        _plot_or_exit(write_front_plot, front, args.plot)
+        written.append(f"  plot written to {args.plot}")
     if not args.quiet:
-        print(f"{problem.name}: {problem.n_jobs} jobs x {problem.n_servers} servers")
+        print(f"{problem.name}: {problem.n_jobs} jobs x {problem.n_servers} servers"
+              + _currency_note(currency))
         print(front)
         if front.run.stopped_by != "sweeps":
             print(f"  stopped by {front.run.stopped_by.replace('_', ' ')} after "
                   f"{front.run.sweeps} of {front.run.sweeps_requested} sweeps")
-    if args.out:
-        front.write_json(args.out, explain=args.explain)
-        if not args.quiet:
-            print(f"  front written to {args.out}")
-    if args.csv:
-        front.write_csv(args.csv)
-        if not args.quiet:
-            print(f"  table written to {args.csv}")
-    if args.plot:
-        from .report import write_front_plot
-        _plot_or_exit(write_front_plot, front, args.plot)
-        if not args.quiet:
-            print(f"  plot written to {args.plot}")
-    return 0 if len(front) else 1
+        for line in written:
+            print(line)
+    if front.run.stopped_by == "interrupt":
+        paths = [p for p in (args.out, args.csv, args.plot) if p]
+        return _interrupted(f"the front so far was written to {', '.join(paths)}" if paths
+                            else "the front so far was not written (no --out, --csv, --plot)")
+    return EXIT_OK if len(front) else EXIT_INFEASIBLE
 
 
 def cmd_report(args) -> int:
     from .compile import compile_fleet
-    from .io import read_instance
     from .pareto import read_front
     from .report import write_report
     from .result import read_result
-    fleet = read_instance(args.instance)
+    _check_before_search(args, outputs=(), plots=(), parent_folders=("out",))
+    fleet = _read_fleet(args.instance)
     res = read_result(args.result)
     problem = compile_fleet(fleet)
     front = read_front(args.front) if args.front else None
@@ -533,7 +729,7 @@ def cmd_report(args) -> int:
     page = _plot_or_exit(write_report, problem, res, args.out, front=front, traces=traces,
                          fleet=fleet)
     print(f"report written to {page}")
-    return 0
+    return EXIT_OK
 
 
 # --- parsers ------------------------------------------------------------------------
@@ -543,9 +739,9 @@ def _add_cluster_flags(parser):
     cl.add_argument("--scheduler", metavar="ADDRESS",
                     help="run the shards on a Dask cluster: tcp://host:port or a scheduler "
                          "file .json (pip install 'satea[distributed]')")
-    cl.add_argument("--workers", type=int, metavar="K",
-                    help="start a local Dask cluster of K single-threaded workers")
-    parser.add_argument("--shards", type=int, default=None, metavar="N",
+    cl.add_argument("--workers", type=_count, metavar="K",
+                    help="start a local Dask cluster of K single-threaded workers (K >= 1)")
+    parser.add_argument("--shards", type=_count, default=None, metavar="N",
                         help="split the chains into N tasks (default: one per worker thread; "
                              "alone: the same shards one after another here, sharing "
                              "--time-limit)")
@@ -559,39 +755,64 @@ def _add_progress_flag(parser):
                         help="never show the progress line")
 
 
+def _add_command(sub, name: str, help: str, examples: str):
+    """A subcommand whose help page ends with examples and where the docs are."""
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                          epilog=f"examples:\n{examples}\n\n{DOCS}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_quiet_flag(parser, what: str = "the summary"):
+    parser.add_argument("--quiet", action="store_true",
+                        help=f"print nothing on stdout ({what}); errors and warnings still "
+                             "go to stderr")
+
+
 def _add_pareto_and_report_parsers(sub):
     from .pareto import DEFAULT_CHAINS_PER_LAMBDA
-    q = sub.add_parser("pareto", help="energy / penalty Pareto front over lambda, one launch")
+    q = _add_command(sub, "pareto", "energy / penalty Pareto front over lambda, one launch",
+                     "  satea pareto fleet.json --points 8 --time-limit 30 --out front.json "
+                     "--plot front.png\n"
+                     "  satea pareto --lambdas 0,0.1,1,10 --sweeps 2000 --csv front.csv")
     q.add_argument("instance", nargs="?", help="satea-instance/1 JSON; omitted: the built-in "
                    "example fleet")
     lam = q.add_mutually_exclusive_group()
     lam.add_argument("--lambdas", type=_parse_lambdas, default=None, metavar="L1,L2,...",
-                     help="the lambda ladder (comma-separated, >= 0)")
+                     help="the lambda ladder (comma-separated, each >= 0: the weight of "
+                          "penalties against energy cost)")
     lam.add_argument("--points", type=int, default=16, metavar="K",
                      help="default ladder: 0 then K-1 geometric lambdas derived from the "
                           "instance (default 16)")
-    q.add_argument("--lam-max", type=_positive_float, default=None, metavar="LAMBDA",
+    q.add_argument("--lam-max", type=_positive_weight, default=None, metavar="LAMBDA",
                    help="top of the default ladder (default: from the instance)")
-    q.add_argument("--chains-per-lambda", type=int, default=DEFAULT_CHAINS_PER_LAMBDA)
+    q.add_argument("--chains-per-lambda", type=int, default=DEFAULT_CHAINS_PER_LAMBDA,
+                   metavar="N", help=f"chains at each lambda of the ladder (default "
+                                     f"{DEFAULT_CHAINS_PER_LAMBDA})")
     _add_run_flags(q, chains=False)
     q.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
-    q.add_argument("--seed", type=int, default=None, help="default: fresh entropy, recorded")
-    q.add_argument("--out", help="write the satea-front/1 JSON here")
-    q.add_argument("--csv", help="write lambda, energy_cost, penalty, objective, feasible here")
-    q.add_argument("--plot", help="write the front as a PNG here (needs satea[plot])")
+    q.add_argument("--seed", type=int, default=None,
+                   help="random seed (default: fresh entropy, recorded in the front file)")
+    q.add_argument("--out", metavar="FILE", help="write the satea-front/1 JSON here")
+    q.add_argument("--csv", metavar="FILE", help="write lambda, energy_cost, penalty, "
+                   "objective, feasible here (costs in the instance's currency)")
+    q.add_argument("--plot", metavar="FILE",
+                   help="write the front as a PNG here (needs satea[plot])")
     q.add_argument("--explain", action="store_true",
                    help="per-job schedule in each point of --out")
-    q.add_argument("--quiet", action="store_true")
+    _add_quiet_flag(q, "the front's table")
     _add_progress_flag(q)
     _add_cluster_flags(q)
     q.set_defaults(func=cmd_pareto)
 
-    r = sub.add_parser("report", help="HTML page and PNG figures of a result "
-                       "(needs satea[plot])")
+    r = _add_command(sub, "report", "HTML page and PNG figures of a result (needs "
+                     "satea[plot])",
+                     "  satea solve fleet.json --seed 0 --out result.json\n"
+                     "  satea report fleet.json result.json --out report/")
     r.add_argument("instance", help="satea-instance/1 JSON")
     r.add_argument("result", help="satea-result/1 JSON (re-scored at its lambda)")
-    r.add_argument("--out", required=True, metavar="DIR", help="folder for index.html and PNGs")
-    r.add_argument("--front", help="a satea-front/1 JSON to plot")
+    r.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for index.html and PNGs (made if missing)")
+    r.add_argument("--front", metavar="FILE", help="a satea-front/1 JSON to plot")
     r.add_argument("--trace", nargs="+", default=None, metavar="RESULT",
                    help="more satea-result/1 files (e.g. other backends) whose 'trace' to "
                         "draw in the convergence figure")
@@ -599,37 +820,63 @@ def _add_pareto_and_report_parsers(sub):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     p = _Parser(prog="satea", description="Simulated-annealing placement of deep-learning "
-                "training jobs on GPU fleets (energy cost vs timeliness).")
+                "training jobs on GPU fleets (energy cost vs timeliness). Units: times in "
+                "seconds, powers in watts, prices in currency per kWh, costs in the "
+                "instance's currency.",
+                epilog="examples:\n"
+                       "  satea solve --seed 0 --explain          # the built-in example\n"
+                       "  satea generate --jobs 1000 --servers 100 --out fleet.json\n"
+                       "  satea solve fleet.json --time-limit 20 --out result.json\n"
+                       "  satea <command> --help                  # each command's options\n\n"
+                       f"{EXIT_CODES}\n\n{DOCS}",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"satea {__version__}",
+                   help="print satea's version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
 
-    s = sub.add_parser("solve", help="anneal an instance (default: the built-in example)")
+    s = _add_command(sub, "solve", "anneal an instance (default: the built-in example)",
+                     "  satea solve --seed 0 --explain                   # the built-in example\n"
+                     "  satea solve fleet.json --time-limit 20 --out result.json\n"
+                     "  satea solve gap12.txt --format orlib-gap --index 3 --maximize\n"
+                     "  satea solve gap*.txt --format orlib-gap --out-dir results/\n"
+                     "  satea solve fleet.json --repeat result.json      # the same run again\n\n"
+                     "Ctrl-C during the search writes the best result so far, then exits 130.")
     s.add_argument("instance", nargs="*", help="satea-instance/1 JSON files (or OR-Library "
                    "GAP files with --format orlib-gap); omitted: the built-in example fleet. "
                    "Several problems are annealed in one batch (see --out-dir)")
-    s.add_argument("--format", choices=["instance", "orlib-gap"], default="instance")
-    s.add_argument("--index", type=int, default=None,
-                   help="problem number in a GAP file (from 1; default: every problem)")
+    s.add_argument("--format", choices=["instance", "orlib-gap"], default="instance",
+                   help="instance (default): satea-instance/1 JSON; orlib-gap: an "
+                        "OR-Library generalized assignment file")
+    s.add_argument("--index", type=int, default=None, metavar="K",
+                   help="problem number in a GAP file (from 1; default: every problem); "
+                        "--format orlib-gap only")
     s.add_argument("--out-dir", metavar="DIR",
                    help="write one satea-result/1 file per problem here (made if missing): "
                         "<stem>.json, or <stem>-<k>.json for problem k of a multi-problem "
                         "GAP file")
-    s.add_argument("--maximize", action="store_true", help="GAP: maximise the total cost")
+    s.add_argument("--maximize", action="store_true",
+                   help="GAP: maximise the total cost (--format orlib-gap only)")
     s.add_argument("--constant-prices", action="store_true",
                    help="replace each price curve by its time-average price (the MILP "
                         "models constant prices only)")
     s.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
     _add_run_flags(s)
-    s.add_argument("--seed", type=int, default=None, help="default: fresh entropy, recorded")
+    s.add_argument("--seed", type=int, default=None,
+                   help="random seed (default: fresh entropy, recorded in the result)")
     s.add_argument("--lambda", dest="lam", type=_nonneg_float, default=None,
-                   help="weight of penalties (default: the instance's)")
+                   help="weight of penalties against energy cost, >= 0 (penalty weights "
+                        "are in currency already; default: the instance's)")
     s.add_argument("--repeat", metavar="RESULT",
                    help="repeat the run recorded in a satea-result/1 file exactly (its "
-                        "backend, chains, seed, settings and schedule; other run flags "
-                        "ignored, --time-limit kept as a cap)")
-    s.add_argument("--out", help="write the satea-result/1 file here")
-    s.add_argument("--explain", action="store_true", help="per-job schedule and costs")
-    s.add_argument("--quiet", action="store_true")
+                        "backend, chains, seed, settings and schedule; the other run flags "
+                        "are refused, --time-limit kept as a cap); give the instance it "
+                        "was run on")
+    s.add_argument("--out", metavar="FILE", help="write the satea-result/1 file here")
+    s.add_argument("--explain", action="store_true",
+                   help="per-job schedule and costs (times in seconds, costs in currency)")
+    _add_quiet_flag(s)
     s.add_argument("--method", choices=["anneal", "greedy", "greedy-cost", "list", "random",
                                         "milp"], default="anneal",
                    help="anneal (default) or a baseline; milp is exact for small instances")
@@ -639,9 +886,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_progress_flag(s)
     s.set_defaults(func=cmd_solve)
 
-    g = sub.add_parser("generate", help="write a generated fleet instance")
-    g.add_argument("--jobs", type=int, required=True, help="number of training jobs")
-    g.add_argument("--servers", type=int, required=True, help="number of GPU servers")
+    g = _add_command(sub, "generate", "write a generated fleet instance",
+                     "  satea generate --jobs 1000 --servers 100 --seed 7 --capacity "
+                     "--out fleet.json\n"
+                     "  satea generate --jobs 20 --servers 4 --constant-prices --out "
+                     "small.json")
+    g.add_argument("--jobs", type=int, required=True, metavar="N",
+                   help="number of training jobs")
+    g.add_argument("--servers", type=int, required=True, metavar="N",
+                   help="number of GPU servers")
     g.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     g.add_argument("--penalties", default="step,linear,exponential", metavar="KINDS",
                    help="comma-separated lateness penalty kinds the jobs draw from "
@@ -650,7 +903,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--load", type=float, default=0.8,
                    help="expected busy time over servers x release horizon, in (0, 10] "
                         "(default 0.8; above about 1 lateness is unavoidable)")
-    g.add_argument("--capacity", action="store_true", help="give servers busy-time capacities")
+    g.add_argument("--capacity", action="store_true",
+                   help="give servers busy-time capacities (seconds)")
     g.add_argument("--constant-prices", action="store_true",
                    help="every server pays a constant price (default: a quarter follow the "
                         "PJM hourly curve); what --method milp needs")
@@ -660,45 +914,81 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gang-share", type=float, default=0.0, metavar="F",
                    help="fraction of jobs, in [0, 1], that ask for 2, 4 or 8 GPUs of one "
                         "node at once (default 0)")
-    g.add_argument("--out", required=True, help="write the satea-instance/1 JSON here")
+    g.add_argument("--out", required=True, metavar="FILE",
+                   help="write the satea-instance/1 JSON here")
     g.set_defaults(func=cmd_generate)
 
-    e = sub.add_parser("evaluate", help="re-score a result's assignment in float64")
-    e.add_argument("instance")
-    e.add_argument("result")
+    e = _add_command(sub, "evaluate", "re-score a result's assignment in float64",
+                     "  satea evaluate fleet.json result.json\n"
+                     "  satea evaluate fleet.json result.json --lambda 0   # energy alone")
+    e.add_argument("instance", help="the satea-instance/1 JSON the result was solved on")
+    e.add_argument("result", help="a satea-result/1 JSON whose assignment to re-score")
     e.add_argument("--lambda", dest="lam", type=_nonneg_float, default=None,
-                   help="default: the result's lambda, else the instance's")
+                   help="weight of penalties against energy cost (default: the result's "
+                        "lambda, else the instance's)")
     e.set_defaults(func=cmd_evaluate)
 
-    i = sub.add_parser("info", help="versions, backends, GPU (and a Dask cluster)")
+    i = _add_command(sub, "info", "versions, backends, GPU (and a Dask cluster)",
+                     "  satea info\n  satea info --scheduler tcp://10.0.0.1:8786")
     i.add_argument("--scheduler", metavar="ADDRESS", help="also describe this Dask cluster")
     i.set_defaults(func=cmd_info)
 
-    b = sub.add_parser("bench", help="attempted moves per second, backends side by side")
-    b.add_argument("--backends", default="numpy,numba")
-    b.add_argument("--sizes", default=None, help="JOBSxSERVERS,... (default 1000x100,10000x1000)")
-    b.add_argument("--chains", type=int, default=None, help="default: per backend")
-    b.add_argument("--seconds", type=_positive_float, default=3.0, help="search time per row")
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--json", help="write the satea-bench/1 document here")
-    b.add_argument("--quiet", action="store_true")
+    b = _add_command(sub, "bench", "attempted moves per second, backends side by side",
+                     "  satea bench --backends numpy,numba --json bench.json\n"
+                     "  satea bench --sizes 1000x100 --seconds 1")
+    b.add_argument("--backends", default="numpy,numba", metavar="NAMES",
+                   help="comma-separated backends to measure, of numpy, numba, cuda "
+                        "(default numpy,numba)")
+    b.add_argument("--sizes", default=None, metavar="JOBSxSERVERS,...",
+                   help="generated fleet sizes (default 1000x100,10000x1000)")
+    b.add_argument("--chains", type=int, default=None, metavar="N",
+                   help="chains per run (default: per backend)")
+    b.add_argument("--seconds", type=_positive_float, default=3.0,
+                   help="search time per row, in seconds (default 3)")
+    b.add_argument("--seed", type=int, default=0,
+                   help="seed of the generated fleets and of the runs (default 0)")
+    b.add_argument("--json", metavar="FILE", help="write the satea-bench/1 document here")
+    b.add_argument("--quiet", action="store_true",
+                   help="print the table once, at the end, instead of a row as each is "
+                        "measured")
     b.set_defaults(func=cmd_bench)
     _add_pareto_and_report_parsers(sub)
     return p
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: point stdout at /dev/null, so that the
+    interpreter's final flush does not report the broken pipe again."""
     try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):   # not a real file (e.g. captured)
+        pass
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
-    except (ValueError, MemoryError, OSError, NotImplementedError) as e:  # InstanceError: a ValueError
+    except BrokenPipeError:   # `satea info | head -1`: quiet, as Unix tools are
+        _silence_stdout()
+        return EXIT_PIPE
+    except RecursionError:   # a JSON file nested thousands deep (instance files say so)
+        print("satea: error: an input file is nested too deeply (arrays or objects "
+              "thousands of levels deep)", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:   # the file named, the OS's reason without "[Errno N]"
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"satea: error: {where}{_why(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, MemoryError, NotImplementedError) as e:  # InstanceError: a ValueError
         msg = str(e).replace("\n", " ")
         print(f"satea: error: {msg}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:   # a search interrupted keeps its best: this came before one
         print("satea: interrupted before the search started (loading, sizing or starting "
               "the chains): no result", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ entry and the field; nothing is dropped silently. A parsed fleet is then checked
 """
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from pathlib import Path
@@ -15,16 +16,26 @@ from typing import Literal, overload
 import numpy as np
 
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
-from .validate import InstanceError, reject_duplicate_keys, validate_fleet
+from .validate import MAX_VALUE, InstanceError, reject_duplicate_keys, validate_fleet
 
 __all__ = ["FORMAT", "fleet_from_dict", "fleet_to_dict", "read_instance", "write_instance",
-           "read_orlib_gap", "read_orlib_gap_problem"]
+           "read_orlib_gap", "read_orlib_gap_problem", "read_instance_with_currency",
+           "instance_currency", "max_instance_bytes"]
 
 FORMAT = "satea-instance/1"
 
+#: instance files (JSON or OR-Library) above this many bytes are refused before they are
+#: read: parsing holds the text and its objects, several times the file's size, in memory.
+#: The environment variable ``SATEA_MAX_INSTANCE_BYTES`` (a whole number of bytes)
+#: overrides it.
+MAX_INSTANCE_BYTES = 512 * 2**20
+
+#: an echoed piece of user text (an unknown key, a bad token) is cut to this many characters
+_ECHO_CHARS = 80
+
 # field name -> required?  (order is the order fields are written)
 _TOP = {"format": True, "name": True, "lambda": False, "gpus": True, "price_curves": False,
-        "models": True, "profiles": True, "servers": True, "jobs": True}
+        "models": True, "profiles": True, "servers": True, "jobs": True, "currency": False}
 _GPU = {"memory_gb": True, "idle_w": True}
 _CURVE = {"step_s": True, "prices_per_kwh": True}
 _MODEL = {"memory_gb": True, "multi_gpu_efficiency": False}
@@ -38,11 +49,21 @@ _PENALTY = {"kind": True, "weight": False, "scale_s": False}
 
 # --------------------------------------------------------------------------- parsing helpers
 
+def _clip(text: str) -> str:
+    """``repr(text)``, cut to about :data:`_ECHO_CHARS` characters: an error message stays
+    one readable line whatever the file holds (a 200 KB token, a megabyte-long key)."""
+    if len(text) <= _ECHO_CHARS:
+        return repr(text)
+    return f"{text[:_ECHO_CHARS - 20]!r}... ({len(text):,} characters)"
+
+
 def _describe(v) -> str:
     if v is None:
         return "null"
     kind = {bool: "boolean", str: "string", list: "array", dict: "object"}.get(type(v))
-    return f"{kind} {v!r}" if kind in ("boolean", "string") else (kind or type(v).__name__)
+    if kind == "string":
+        return f"string {_clip(v)}"
+    return f"{kind} {v!r}" if kind == "boolean" else (kind or type(v).__name__)
 
 
 def _fields(obj, where: str, spec: dict) -> dict:
@@ -51,7 +72,8 @@ def _fields(obj, where: str, spec: dict) -> dict:
         raise InstanceError(f"{where}: expected an object, got {_describe(obj)}")
     for key in obj:
         if key not in spec:
-            raise InstanceError(f"{where}: unknown field {key!r} (allowed: {', '.join(spec)})")
+            raise InstanceError(f"{where}: unknown field {_clip(str(key))} "
+                                f"(allowed: {', '.join(spec)})")
     for key, required in spec.items():
         if required and key not in obj:
             raise InstanceError(f"{where}: missing required field {key!r}")
@@ -109,10 +131,81 @@ def _array(v, where: str) -> list:
     return v
 
 
+#: the longest currency name an instance may give ("EUR", "USD", "kEUR", "credits")
+MAX_CURRENCY_CHARS = 16
+
+
+def instance_currency(d: dict) -> str | None:
+    """The optional top-level ``"currency"`` of a ``satea-instance/1`` dict (``"EUR"``):
+    the unit of prices, penalty weights and costs, shown beside costs in summaries. None
+    when absent; it changes no number. Kept beside the :class:`Fleet` (the model has no
+    field for it): :func:`read_instance_with_currency` returns both."""
+    cur = d.get("currency") if isinstance(d, dict) else None
+    if cur is None:
+        return None
+    if not (isinstance(cur, str) and 0 < len(cur) <= MAX_CURRENCY_CHARS and cur.isprintable()
+            and cur == cur.strip()):
+        raise InstanceError(f"instance: currency must be a short name such as 'EUR' (1 to "
+                            f"{MAX_CURRENCY_CHARS} printable characters), got {_describe(cur)}")
+    return cur
+
+
 def _where(plural: str, i: int, entry) -> str:
     """``jobs[4] ('j4')``: the position, and the name when there is one to show."""
     name = entry.get("name") if isinstance(entry, dict) else None
     return f"{plural}[{i}] ({name!r})" if isinstance(name, str) else f"{plural}[{i}]"
+
+
+# --------------------------------------------------------------------------- reading files
+
+def max_instance_bytes() -> int:
+    """The size above which an instance file is refused unread: ``SATEA_MAX_INSTANCE_BYTES``
+    when set (a whole number of bytes), else :data:`MAX_INSTANCE_BYTES` (512 MiB)."""
+    env = os.environ.get("SATEA_MAX_INSTANCE_BYTES", "").strip()
+    if not env:
+        return MAX_INSTANCE_BYTES
+    try:
+        limit = int(env)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise InstanceError(f"SATEA_MAX_INSTANCE_BYTES: expected a whole number of bytes "
+                            f">= 1, got {_clip(env)}")
+    return limit
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def _read_text(path: str, encoding: str) -> str:
+    """The text of an instance file, refused before it is read when it is larger than
+    :func:`max_instance_bytes`; a leading UTF-8 byte-order mark is dropped. Errors name
+    the file, never with the OS's ``[Errno N]`` prefix."""
+    limit = max_instance_bytes()
+    too_big = (f"{path}: the file is larger than the {_size(limit)} limit for instance files "
+               f"(set SATEA_MAX_INSTANCE_BYTES to a larger number of bytes to read it)")
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise InstanceError(too_big.replace("the file is", f"{_size(size)},", 1))
+            data = fh.read(limit + 1)   # bounded too where st_size says nothing (a pipe)
+    except FileNotFoundError:
+        raise InstanceError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InstanceError(f"{path}: cannot read: it is a folder, not a file") from None
+    except OSError as e:
+        raise InstanceError(f"{path}: cannot read: {(e.strerror or str(e)).lower()}") from None
+    if len(data) > limit:
+        raise InstanceError(too_big)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise InstanceError(f"{path}: cannot read: not {encoding.upper()} text (byte "
+                            f"{e.start + 1}: {e.reason})") from None
 
 
 # --------------------------------------------------------------------------- sections
@@ -207,7 +300,8 @@ def fleet_from_dict(d: dict) -> Fleet:
         Optional fields and their defaults: ``lambda`` 1.0, ``price_curves`` none,
         ``capacity_s`` unlimited, ``release_s`` 0, ``due_s`` none, ``penalty`` none. A
         ``null`` is accepted where the value may be absent (``due_s``, ``capacity_s``,
-        ``price_per_kwh``, ``price_curve``). In a penalty, ``kind`` is required,
+        ``price_per_kwh``, ``price_curve``); ``currency`` (e.g. ``"EUR"``, see
+        :func:`instance_currency`) names the unit of costs. In a penalty, ``kind`` is required,
         ``weight`` too unless the kind is ``none``, and ``scale_s`` for ``linear`` and
         ``exponential``.
 
@@ -228,6 +322,7 @@ def fleet_from_dict(d: dict) -> Fleet:
         got = f"got {d['format']!r}" if "format" in d else "the field is missing"
         raise InstanceError(f"instance: format: expected {FORMAT!r}, {got}")
     _fields(d, "instance", _TOP)
+    instance_currency(d)   # checked here; read_instance_with_currency returns it
     fleet = Fleet(
         name=_string(d["name"], "instance", "name"),
         gpus=_named(d["gpus"], "gpus", _gpu),
@@ -284,10 +379,11 @@ def _model_dict(m: DNNModel) -> dict:
     return out
 
 
-def fleet_to_dict(fleet: Fleet) -> dict:
+def fleet_to_dict(fleet: Fleet, currency: str | None = None) -> dict:
     """The ``satea-instance/1`` dict of a fleet; defaults are left out.
 
-    ``fleet_from_dict(fleet_to_dict(f)) == f`` for every valid fleet ``f``.
+    ``fleet_from_dict(fleet_to_dict(f)) == f`` for every valid fleet ``f``; ``currency``
+    (optional, e.g. ``"EUR"``) is written as the top-level ``"currency"``.
     """
     out = {"format": FORMAT, "name": fleet.name, "lambda": _num_out(fleet.lam),
            "gpus": {n: {"memory_gb": _num_out(g.memory_gb), "idle_w": _num_out(g.idle_w)}
@@ -301,46 +397,58 @@ def fleet_to_dict(fleet: Fleet) -> dict:
                         "power_w": _num_out(p.power_w)} for p in fleet.profiles]
     out["servers"] = [_server_dict(s) for s in fleet.servers]
     out["jobs"] = [_job_dict(j) for j in fleet.jobs]
+    if currency is not None:
+        out["currency"] = instance_currency({"currency": currency})
     return out
 
 
 def read_instance(path) -> Fleet:
     """Read and validate a ``satea-instance/1`` JSON file.
 
+    :func:`read_instance_with_currency` also returns the currency the file names.
+
+    A UTF-8 byte-order mark at the start is accepted (some Windows editors write one).
+
     Raises
     ------
     InstanceError
-        Prefixed with the file name: file missing or unreadable, malformed JSON (with
-        line and column), or anything :func:`fleet_from_dict` rejects.
+        Prefixed with the file name: file missing or unreadable, larger than
+        :func:`max_instance_bytes` (checked before reading), malformed or too deeply
+        nested JSON (with line and column where there is one), or anything
+        :func:`fleet_from_dict` rejects.
     """
+    return read_instance_with_currency(path)[0]
+
+
+def read_instance_with_currency(path) -> tuple[Fleet, str | None]:
+    """Like :func:`read_instance`; also the file's ``"currency"`` (None when it names
+    none)."""
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise InstanceError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InstanceError(f"{path}: cannot read: {e}") from None
+    text = _read_text(path, "utf-8")
     try:
         d = json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except json.JSONDecodeError as e:
         raise InstanceError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: "
                             f"{e.msg}") from None
+    except RecursionError:   # json's parser recurses once per nested array or object
+        raise InstanceError(f"{path}: invalid instance: arrays or objects nested too deeply "
+                            "(an instance needs 4 levels)") from None
     except InstanceError as e:
         raise InstanceError(f"{path}: {e}") from None
     try:
-        return fleet_from_dict(d)
+        return fleet_from_dict(d), instance_currency(d)
     except InstanceError as e:
         raise InstanceError(f"{path}: {e}") from None
 
 
-def write_instance(fleet: Fleet, path) -> None:
-    """Validate ``fleet`` and write it as ``satea-instance/1`` JSON.
+def write_instance(fleet: Fleet, path, currency: str | None = None) -> None:
+    """Validate ``fleet`` and write it as ``satea-instance/1`` JSON (with a top-level
+    ``"currency"`` when given).
 
     Each profile, server and job takes one line, so large files stay diff-friendly.
     """
     validate_fleet(fleet)
-    d = fleet_to_dict(fleet)
+    d = fleet_to_dict(fleet, currency)
     dump = lambda v: json.dumps(v, allow_nan=False, ensure_ascii=False)  # noqa: E731
     parts = []
     for key, value in d.items():
@@ -358,12 +466,7 @@ def write_instance(fleet: Fleet, path) -> None:
 # --------------------------------------------------------------------------- OR-Library GAP
 
 def _gap_integers(path: str) -> list[int]:
-    try:
-        text = Path(path).read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise InstanceError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InstanceError(f"{path}: cannot read: {e}") from None
+    text = _read_text(path, "ascii")
     try:
         return [int(t) for t in text.split()]
     except ValueError:
@@ -374,7 +477,7 @@ def _gap_integers(path: str) -> list[int]:
                 int(tok)
             except ValueError:
                 raise InstanceError(f"{path}: line {lineno}: expected an integer, "
-                                    f"got {tok!r}") from None
+                                    f"got {_clip(tok)}") from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -391,13 +494,23 @@ def _gap_problem(nums: list[int], pos: int, path: str, k: int):
     if len(body) < need:
         raise InstanceError(f"{where} (m={m}, n={n}): file ends after {len(body)} of the "
                             f"{need} numbers it needs (truncated?)")
-    arr = np.array(body, dtype=np.float64)
+    try:
+        arr = np.array(body, dtype=np.float64)
+    except OverflowError:   # an integer beyond float64's range (validation bounds the rest)
+        huge = next(v for v in body if abs(v) >= 2 ** 1023)
+        raise InstanceError(f"{where}: the integer {_clip(str(huge))} is above the "
+                            f"largest value the model carries ({MAX_VALUE:g})") from None
     cost = arr[:m * n].reshape(m, n)
     resource = arr[m * n:2 * m * n].reshape(m, n)
     capacity = arr[2 * m * n:]
     for name, a in (("resource", resource), ("capacity", capacity)):
         if (a < 0).any():
             raise InstanceError(f"{where}: negative {name} value {a[a < 0][0]:g}")
+    for name, a in (("cost", cost), ("resource", resource), ("capacity", capacity)):
+        big = np.abs(a) > MAX_VALUE
+        if big.any():
+            raise InstanceError(f"{where}: {name} value {a[big][0]:g} is above the largest "
+                                f"value the model carries ({MAX_VALUE:g})")
     # the file lists agents by rows; the engine wants jobs by rows
     return (np.ascontiguousarray(cost.T), np.ascontiguousarray(resource.T),
             capacity.copy()), pos + 2 + need

@@ -23,6 +23,17 @@ __all__ = ["InstanceError", "validate_fleet", "validate_assignment_arrays"]
 _REAL = (int, float, np.integer, np.floating)
 _BOOL = (bool, np.bool_)
 
+#: the largest number the model carries (docs/model.md, "Limits"): every number of an
+#: instance (prices, powers, samples, times, capacities, weights, lambda) and of an
+#: assignment problem's arrays is at most this in size, so that every product and sum the
+#: model forms stays finite in float64 (an overflow would read as an infinite cost, or as
+#: infeasibility, rather than as the input's mistake)
+MAX_VALUE = 1e15
+#: the smallest value of a field that must be > 0 (throughput, samples, scale_s, step_s):
+#: the model divides by throughput, scale_s and step_s, and a quotient must stay finite
+MIN_POSITIVE = 1e-15
+_LIMITS = "the model's limit: docs/model.md, Limits"
+
 
 class InstanceError(ValueError):
     """An invalid problem instance. The message names the field and the offending entry."""
@@ -47,7 +58,8 @@ def _known(names) -> str:
 
 
 def _check_real(v, label: str, fld: str, *, strict: bool, optional: bool = False) -> None:
-    """One number: finite and > 0 (``strict``) or >= 0. ``optional`` allows None."""
+    """One number: finite and > 0 (``strict``) or >= 0, within the model's limits
+    (:data:`MAX_VALUE`, :data:`MIN_POSITIVE`). ``optional`` allows None."""
     if v is None and optional:
         return
     if not _is_real(v):
@@ -60,6 +72,12 @@ def _check_real(v, label: str, fld: str, *, strict: bool, optional: bool = False
         raise InstanceError(f"{label}: {fld} must be finite, got {_fmt(v)}")
     if x < 0 or (strict and x == 0):
         raise InstanceError(f"{label}: {fld} must be {'>' if strict else '>='} 0, got {_fmt(v)}")
+    if x > MAX_VALUE:
+        raise InstanceError(f"{label}: {fld} must be at most {MAX_VALUE:g} ({_LIMITS}), "
+                            f"got {_fmt(v)}")
+    if strict and x < MIN_POSITIVE:
+        raise InstanceError(f"{label}: {fld} must be at least {MIN_POSITIVE:g} ({_LIMITS}), "
+                            f"got {_fmt(v)}")
 
 
 def _first_invalid(values: list, *, strict: bool, optional: bool = False) -> int | None:
@@ -82,7 +100,8 @@ def _first_invalid(values: list, *, strict: bool, optional: bool = False) -> int
         arr = np.array(values, dtype=np.float64)
     except OverflowError:  # a Python int beyond float range
         arr = np.array([float(v) if abs(v) < 2 ** 1023 else math.inf for v in values])
-    bad = ~np.isfinite(arr) | ((arr <= 0) if strict else (arr < 0))
+    low = (arr < MIN_POSITIVE) if strict else (arr < 0)
+    bad = ~np.isfinite(arr) | low | (arr > MAX_VALUE)
     return int(np.argmax(bad)) if bad.any() else None
 
 
@@ -363,7 +382,8 @@ def validate_fleet(fleet: Fleet) -> None:
         samples, penalty scale and price-curve steps > 0; each server has exactly one of
         ``price_per_kwh`` and ``price_curve``; there is a server; every job has a server
         whose GPU type has a profile for its model with enough memory; ``lam`` is finite
-        and >= 0.
+        and >= 0. Every number is at most :data:`MAX_VALUE` (1e15) and every number that
+        must be > 0 at least :data:`MIN_POSITIVE` (1e-15): docs/model.md, Limits.
 
     Notes
     -----
@@ -404,6 +424,16 @@ def _check_finite(arr: np.ndarray, param: str) -> None:
     if bad.any():
         idx = _first_bad(bad)
         raise InstanceError(f"{_index(param, idx)} is {arr[idx]}")
+    _check_limit(arr, param)
+
+
+def _check_limit(arr: np.ndarray, param: str) -> None:
+    """At most :data:`MAX_VALUE` in size (+inf passes: an unlimited capacity)."""
+    bad = np.isfinite(arr) & (np.abs(arr) > MAX_VALUE)
+    if bad.any():
+        idx = _first_bad(bad)
+        raise InstanceError(f"{_index(param, idx)} must be at most {MAX_VALUE:g} in size "
+                            f"({_LIMITS}), got {arr[idx]:g}")
 
 
 def _check_nonneg(arr: np.ndarray, param: str) -> None:
@@ -441,11 +471,11 @@ def validate_assignment_arrays(cost, resource=None, capacity=None, allowed=None)
     Parameters
     ----------
     cost : array_like, shape (n_jobs, n_servers)
-        Finite.
+        Finite, at most :data:`MAX_VALUE` (1e15) in size.
     resource : array_like, shape (n_jobs, n_servers), optional
-        Finite, >= 0. Given if and only if ``capacity`` is.
+        Finite, >= 0, at most 1e15. Given if and only if ``capacity`` is.
     capacity : array_like, shape (n_servers,), optional
-        >= 0; ``+inf`` means unlimited.
+        >= 0, at most 1e15; ``+inf`` means unlimited.
     allowed : array_like of bool or 0/1, shape (n_jobs, n_servers), optional
         Every job needs at least one allowed server.
 
@@ -491,6 +521,7 @@ def validate_assignment_arrays(cost, resource=None, capacity=None, allowed=None)
         if nan.any():
             raise InstanceError(f"capacity[{int(np.argmax(nan))}] is nan")
         _check_nonneg(capacity, "capacity")
+        _check_limit(capacity, "capacity")
     if allowed is None:
         allowed = np.ones((n, m), np.bool_)
     else:

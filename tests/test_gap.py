@@ -1,4 +1,4 @@
-"""OR-Library GAP instances (../shared/data/gap, skipped when absent): the files read into
+"""OR-Library GAP instances (tests/data/gap, shipped with the tests): the files read into
 the generic assignment form agree with the published values (MILP), and the annealer at
 its default settings reaches the published optimum on gap1 problems 1-5 and comes close on
 a type-A problem. The full sweep (all 60 gap1-12 problems, gapa-gapd) lives in
@@ -17,10 +17,7 @@ from satea.io import read_orlib_gap, read_orlib_gap_problem
 from satea.milp import solve_milp
 from satea.objective import evaluate
 
-GAP_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "gap"
-
-pytestmark = pytest.mark.skipif(not (GAP_DIR / "best_known.csv").is_file(),
-                                reason=f"OR-Library GAP data not found at {GAP_DIR}")
+GAP_DIR = Path(__file__).resolve().parent / "data" / "gap"
 
 
 def best_known() -> dict:

@@ -16,8 +16,8 @@ from satea.io import (FORMAT, fleet_from_dict, fleet_to_dict, read_instance, rea
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.validate import InstanceError
 
-GAP_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "gap"
-needs_gap = pytest.mark.skipif(not GAP_DIR.is_dir(), reason=f"GAP data not found at {GAP_DIR}")
+#: OR-Library GAP files shipped with the tests (tests/data/gap/README.md: source)
+GAP_DIR = Path(__file__).resolve().parent / "data" / "gap"
 
 EXAMPLE = {
     "format": "satea-instance/1",
@@ -387,7 +387,6 @@ def test_content_errors_are_prefixed_with_file(tmp_path):
 
 # ------------------------------------------------------------------ OR-Library GAP
 
-@needs_gap
 @pytest.mark.parametrize("name, count", [(f"gap{i}.txt", 5) for i in range(1, 13)]
                          + [(f"gap{c}.txt", 6) for c in "abcd"])
 def test_gap_problem_counts(name, count):
@@ -400,7 +399,6 @@ def test_gap_problem_counts(name, count):
         assert cost.flags.c_contiguous and resource.flags.c_contiguous
 
 
-@needs_gap
 def test_gap1_problem1_orientation_and_values():
     cost, resource, capacity = read_orlib_gap_problem(GAP_DIR / "gap1.txt", 1)
     assert cost.shape == (15, 5) and resource.shape == (15, 5)
@@ -411,7 +409,6 @@ def test_gap1_problem1_orientation_and_values():
     assert capacity.tolist() == [36, 34, 38, 27, 33]
 
 
-@needs_gap
 def test_gap_shapes_match_best_known_table():
     with open(GAP_DIR / "best_known.csv", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["file"].startswith("gap")]
@@ -423,7 +420,6 @@ def test_gap_shapes_match_best_known_table():
         assert cost.shape == (int(r["n"]), int(r["m"])), r
 
 
-@needs_gap
 @pytest.mark.parametrize("name, m, n", [("e05100", 5, 100), ("e20200", 20, 200)])
 def test_type_e_single_problem_detected(name, m, n):
     (cost, resource, capacity), = read_orlib_gap(GAP_DIR / "typeE" / name)
@@ -431,7 +427,6 @@ def test_type_e_single_problem_detected(name, m, n):
     assert read_orlib_gap(GAP_DIR / "typeE" / name, count_line=False)[0][0].shape == (n, m)
 
 
-@needs_gap
 def test_gap_problem_index_range():
     with pytest.raises(InstanceError, match=r"gap1\.txt: problem index 6 out of range.*1\.\.5"):
         read_orlib_gap_problem(GAP_DIR / "gap1.txt", 6)
