@@ -1,0 +1,105 @@
+"""Every tool on multi-GPU fleets (part 2): batches, shards, the CLI's solve, repeat,
+evaluate, pareto and baselines, the MILP's refusal; results always re-score exactly."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import tiny_node_fleet_by_name
+from satea.annealing import anneal, anneal_batch
+from satea.baselines import greedy_cost, list_schedule, solve_baseline
+from satea.compile import compile_fleet
+from satea.generate import generate_fleet
+from satea.io import write_instance
+from satea.objective import evaluate
+
+
+def _small(seed=0):
+    return generate_fleet(60, 6, seed=seed, gpus_per_node=(1, 2, 4, 8), gang_share=0.2,
+                          capacity=True, penalties=("none", "step", "linear", "exponential"))
+
+
+def test_generator_draws_nodes_and_gangs_reproducibly():
+    a, b = _small(3), _small(3)
+    assert a == b
+    assert {s.gpus for s in a.servers} <= {1, 2, 4, 8} and len({s.gpus for s in a.servers}) > 1
+    assert any(j.gpus > 1 for j in a.jobs)
+    p = compile_fleet(a)             # every gang job fits some node (validated)
+    assert p.multi_gpu and p.has_capacity
+
+
+def test_part1_generator_unchanged_by_the_new_arguments():
+    assert generate_fleet(50, 5, seed=2) == generate_fleet(50, 5, seed=2, gpus_per_node=1,
+                                                         gang_share=0.0)
+
+
+def test_batch_equals_separate_runs_on_node_fleets():
+    probs = [compile_fleet(_small(1)), compile_fleet(tiny_node_fleet_by_name("nodes"))]
+    kw = dict(backend="numba", chains=4, sweeps=30, seed=5)
+    batch = anneal_batch(probs, **kw)
+    for p, rb in zip(probs, batch):
+        r = anneal(p, **kw)
+        np.testing.assert_array_equal(rb.x, r.x)
+        assert rb.fun == r.fun == evaluate(p, r.x).objective
+
+
+def test_shards_in_process_on_a_node_fleet():
+    from satea import distributed
+    p = compile_fleet(_small(2))
+    r = distributed.solve(p, None, chains=4, sweeps=20, shards=2, seed=1)
+    assert r.fun == evaluate(p, r.x).objective
+
+
+def test_baselines_are_feasible_and_rescored():
+    p = compile_fleet(_small(4))
+    for x in (greedy_cost(p), list_schedule(p)):
+        ev = evaluate(p, x)
+        assert ev.allowed
+    r = solve_baseline(p, "greedy-cost")
+    assert r.fun == evaluate(p, r.x).objective
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "satea.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def test_cli_solve_repeat_evaluate_pareto(tmp_path):
+    write_instance(_small(5), tmp_path / "f.json")
+    r = _cli("solve", "f.json", "--chains", "2", "--sweeps", "30", "--seed", "3",
+             "--out", "r.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    first = json.loads((tmp_path / "r.json").read_text())
+    r = _cli("solve", "f.json", "--repeat", "r.json", "--out", "r2.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    again = json.loads((tmp_path / "r2.json").read_text())
+    assert again["assignment"] == first["assignment"]
+    assert again["objective"] == first["objective"]
+    r = _cli("evaluate", "f.json", "r.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["objective"] == first["objective"]
+    r = _cli("pareto", "f.json", "--points", "4", "--chains-per-lambda", "2", "--sweeps",
+             "20", "--out", "front.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    front = json.loads((tmp_path / "front.json").read_text())
+    assert len(front["points"]) >= 1
+
+
+def test_cli_milp_refuses_nodes_in_one_line(tmp_path):
+    write_instance(_small(6), tmp_path / "f.json")
+    r = _cli("solve", "f.json", "--method", "milp", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "multi-GPU nodes are not modelled" in r.stderr
+
+
+def test_explain_names_each_jobs_gpus():
+    p = compile_fleet(tiny_node_fleet_by_name("nodes"))
+    r = anneal(p, backend="numba", chains=2, sweeps=20, seed=0)
+    rows = r.explain()
+    gang = {j.name: j.gpus for j in tiny_node_fleet_by_name("nodes").jobs}
+    for row in rows:
+        assert len(row["gpu_indices"]) == gang[row["job"]]
+        assert len(set(row["gpu_indices"])) == gang[row["job"]]
