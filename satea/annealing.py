@@ -478,8 +478,8 @@ class _Run:
                 f1 = 1.0
             # a short budget gets shorter blocks: a sweep costs more hot (more moves
             # accepted) than cold, and one sweep's time is mostly a block's fixed cost, so
-            # an end sized from a rate measured far up the schedule came early (a 0.3 s
-            # budget ended after 0.08-0.14 s)
+            # an end sized from a rate measured far up the schedule came early
+            # (benchmarks/README.md, "Results: short time budgets")
             self.block_seconds = min(BLOCK_SECONDS, max(left / BLOCKS_PER_BUDGET, 0.005))
         else:
             if f >= 1.0:

@@ -373,8 +373,8 @@ def pareto_schedule(problem: ProblemArrays, lams, seed: int = 0):
     t_cold`` of the ladder, from ``sqrt(R)`` to ``1 / sqrt(R)``, and each chain runs it at
     the level ``t_scale = sqrt(t_hot * t_cold)`` of its lambda: every chain covers its own
     lambda's range. (One range for every lambda leaves the chains of large lambdas with
-    the wrong temperatures: measured 2-40% worse than separate runs at the largest lambda
-    on 200 x 20 fleets.) The capacity weight is the largest lambda's, so chains of every
+    the wrong temperatures, far worse than separate runs at the largest lambda:
+    docs/quality.md, "Figures behind the defaults".) The capacity weight is the largest lambda's, so chains of every
     lambda end feasible. ``t_scale`` has one value per lambda of ``lams``.
     """
     from .schedules import default_cap_weight, default_temperature_range, sample_move_scale

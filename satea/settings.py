@@ -36,9 +36,9 @@ import numpy as np
 from .compile import ProblemArrays
 
 #: probability that a move is a swap: 0.3, or 0.6 where servers have capacities (a swap
-#: moves load both ways, so it crosses tight capacities a shift cannot; measured on
-#: OR-Library d10200 at 60 s: 0.909% from the best known against 1.2-1.3% at 0.3, and
-#: gap1-12 and fleet20 no worse, docs/quality.md)
+#: moves load both ways, so it crosses tight capacities a shift cannot): measured on
+#: OR-Library d10200, and no worse on gap1-12 and fleet20 (figures: docs/quality.md,
+#: "Figures behind the defaults")
 DEFAULT_P_SWAP = 0.3
 DEFAULT_P_SWAP_CAPACITY = 0.6
 STOP_RULES = ("auto", "sweeps", "time", "converged")
@@ -51,24 +51,21 @@ BUDGET_MIN_SWEEPS = 50
 BUDGET_SWEEP_SECONDS = 0.05
 #: ... and population annealing in such a run takes as many chains (up to the default)
 #: as get this many sweeps each, at least one a thread: resampling multiplies good states
-#: but cannot replace the sweeps that equilibrate them. Measured at equal time on 2 cores
-#: (docs/quality.md, strategies): where 16 chains got ~5,000 and ~600 sweeps each (fleets
-#: of 1,000 x 100 and 10,000 x 1,000), 4 chains found better placements (0.7% and 3.3%);
-#: where they got ~20,000 or more (200 x 20 with capacities, OR-Library), 4 chains were
-#: no better or worse (0.9% on 200 x 20); the threshold lies between those two points
+#: but cannot replace the sweeps that equilibrate them. At equal time, fewer and longer
+#: chains won where 16 got a few thousand sweeps each and were no better where they got
+#: tens of thousands; the threshold lies between (docs/quality.md, "Search strategies at
+#: equal wall time", chains under a time limit)
 POPULATION_MIN_SWEEPS = 10_000
 
 #: converged runs are checked at this many evenly spaced sweep counts of the plan
 CONVERGED_CHECKS = 200
 #: ... and stop at the first check where at least ``min_fraction`` of the planned sweeps
 #: are done and no chain has improved its best by more than ``tolerance`` (relative)
-#: during the last ``window`` of the plan. Measured on the default runs of the tiny,
-#: fleet20 (seeds 0-2) and gap1-12 (seeds 0-2) sets (docs/quality.md): the longest stall
-#: before a chain's last improvement was 13 checks (6.5% of the plan); a 10% window kept
-#: every optimum the full runs found (176/176 gap, 60/60 fleet20, 8/8 tiny) at 0.67, 0.22
-#: and 0.11 of the planned sweeps; a 5% window lost 9 of 176; a minimum fraction only
-#: cost time. The tolerance: fleet bests drift by ~1e-16 relative from sweep to sweep
-#: (running totals re-summed), which is no improvement.
+#: during the last ``window`` of the plan. Chosen on the recorded default runs of the
+#: tiny, fleet20 and gap1-12 sets: the window is the shortest that kept every optimum the
+#: full runs found, a minimum fraction only cost time, and the tolerance is above the
+#: drift of fleet bests from re-summed running totals, which is no improvement (figures:
+#: docs/quality.md, "Default runs: the converged stop rule").
 CONVERGED_RULE = {"min_fraction": 0.0, "window": 0.10, "tolerance": 1e-9}
 
 

@@ -45,8 +45,8 @@ class ShardsRun(NamedTuple):
 
 def worker_address() -> str:
     """The Dask worker this runs on, "local" outside one."""
-    # a Dask worker has imported distributed; a shard run here must not pay the import
-    # (~0.15 s, out of the shards' shared time limit)
+    # a Dask worker has imported distributed; a shard run here must not pay for importing
+    # it out of the shards' shared time limit
     if "distributed" not in sys.modules:
         return "local"
     try:
