@@ -374,8 +374,9 @@ def pareto_schedule(problem: ProblemArrays, lams, seed: int = 0):
     the level ``t_scale = sqrt(t_hot * t_cold)`` of its lambda: every chain covers its own
     lambda's range. (One range for every lambda leaves the chains of large lambdas with
     the wrong temperatures, far worse than separate runs at the largest lambda:
-    docs/quality.md, "Figures behind the defaults".) The capacity weight is the largest lambda's, so chains of every
-    lambda end feasible. ``t_scale`` has one value per lambda of ``lams``.
+    docs/quality.md, "Figures behind the defaults".) The capacity weight is the largest
+    lambda's, so chains of every lambda end feasible. ``t_scale`` has one value per lambda
+    of ``lams``.
     """
     from .schedules import default_cap_weight, default_temperature_range, sample_move_scale
     lams = np.asarray(lams, np.float64)

@@ -60,6 +60,11 @@ def local_reference(problem, chains, shards, seed, sweeps, **kw):
                              for n, o in zip(sizes, offs)]
 
 
+def running(dask_worker) -> int:
+    """Tasks executing on a worker (``client.run(running)``)."""
+    return sum(ts.state == "executing" for ts in dask_worker.state.tasks.values())
+
+
 def best_of(results):
     feas = [k for k, r in enumerate(results) if np.isfinite(r.chain_best).any()]
     assert feas
@@ -87,7 +92,9 @@ def test_front_filter_ties_and_shard_split():
     pts = [sd.Candidate(e, p, lam[c], c, 0.0, np.zeros(1, np.int32))
            for c, (e, p) in enumerate(vals)]
     front = sd.front_filter(pts)
-    dom = lambda a, b: a[0] <= b[0] and a[1] <= b[1] and (a[0] < b[0] or a[1] < b[1])
+    def dom(a, b):
+        return a[0] <= b[0] and a[1] <= b[1] and (a[0] < b[0] or a[1] < b[1])
+
     want = {(e, p) for e, p in vals if not any(dom(o, (e, p)) for o in vals)}
     assert {(q.energy_cost, q.penalty) for q in front} == want and len(front) == len(want)
     for q in front:   # of duplicates, the smallest lambda's, then the lowest chain index
@@ -213,9 +220,12 @@ def test_problem_is_scattered_once_and_tasks_get_its_future(problem, client, mon
         submitted.append(args)
         return real_submit(fn, *args, **kw)
 
-    problem_keys = lambda: client.run_on_scheduler(lambda dask_scheduler: [
-        (str(ts.key), sorted(ws.address for ws in ts.who_has or ()))
-        for ts in dask_scheduler.tasks.values() if str(ts.key).startswith("ProblemArrays-")])
+    def problem_keys():
+        return client.run_on_scheduler(lambda dask_scheduler: [
+            (str(ts.key), sorted(ws.address for ws in ts.who_has or ()))
+            for ts in dask_scheduler.tasks.values()
+            if str(ts.key).startswith("ProblemArrays-")])
+
     deadline = time.monotonic() + 10          # earlier calls' keys are released asynchronously
     while problem_keys() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -281,8 +291,10 @@ def test_pareto_through_dask_equals_local(problem, client):
     far = sd.pareto(problem, client, **kw)
     here = sd.pareto(problem, None, **kw)
     assert isinstance(far, ParetoFront) and len(far) >= 2
-    key = lambda f: [(q.energy_cost, q.penalty, q.lam, q.chain, q.chain_objective)
-                     for q in f.points]
+    def key(f):
+        return [(q.energy_cost, q.penalty, q.lam, q.chain, q.chain_objective)
+                for q in f.points]
+
     assert key(far) == key(here)
     assert all(np.array_equal(a.x, b.x) for a, b in zip(far.points, here.points))
     assert (far.n_candidates, far.n_feasible) == (here.n_candidates, here.n_feasible)
@@ -312,8 +324,6 @@ def test_killed_worker_does_not_lose_the_result(problem, client):
     th = threading.Thread(target=lambda: box.update(r=sd.solve(problem, client, timeout=120,
                                                                **kw)))
     th.start()
-    running = lambda dask_worker: sum(ts.state == "executing"
-                                      for ts in dask_worker.state.tasks.values())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and sum(client.run(running).values()) < 2:
         time.sleep(0.05)
@@ -489,8 +499,6 @@ def test_ctrl_c_on_a_cluster_stops_the_shards_and_merges_them(problem, client):
     their current block, they send back what they found, and the call returns their merge
     (stopped_by="interrupt") within a second or so; the workers stay up."""
     sd.solve(problem, client, chains=4, sweeps=5, seed=0)   # warm the shard path
-    running = lambda dask_worker: sum(ts.state == "executing"
-                                      for ts in dask_worker.state.tasks.values())
 
     def interrupt_when_running():
         deadline = time.monotonic() + 20

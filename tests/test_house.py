@@ -24,7 +24,7 @@ def private(name: str) -> bool:
 
 def module_names(tree: ast.Module) -> set[str]:
     """The names a module binds to other modules (``import a.b as m``, ``from . import m``)."""
-    out = set()
+    out: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out.update(a.asname or a.name.split(".")[0] for a in node.names)
@@ -138,3 +138,15 @@ def test_backend_traits_drive_the_budget_policies():
     assert backend_class("numba").chains_side_by_side() == threads
     assert sweep_weight(2 * threads + 1, "numba") == 3.0
     assert sweep_weight(5, "numpy") == 5.0 and sweep_weight(5, "cuda") == 1.0
+
+
+def test_ci_lints_and_type_checks_before_the_tests():
+    """.ci/run runs ruff (on the four trees) and mypy (its files from pyproject.toml) and
+    only then the tests; pyproject.toml configures both."""
+    lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
+    at = {k: next(i for i, ln in enumerate(lines) if ln.startswith(k))
+          for k in ("ruff check", "python -m mypy", "pip install -e '.[test,ptx]' &&")}
+    assert at["ruff check"] < at["python -m mypy"] < at["pip install -e '.[test,ptx]' &&"]
+    assert lines[at["ruff check"]].endswith("satea kernels benchmarks tests")
+    conf = (ROOT / "pyproject.toml").read_text()
+    assert "[tool.ruff.lint]" in conf and 'files = ["satea", "benchmarks", "tests"]' in conf

@@ -94,7 +94,7 @@ def _check_caches(problem, P, S, lam, peak, caches=True):
     """Every cache of chain 0 against the evaluator. ``peak[0]``: the largest server cost
     seen so far on this trajectory (incremental updates round relative to it). Without
     ``caches`` (the GPU's way) completions and job costs are not kept."""
-    n, m = problem.n_jobs, problem.n_servers
+    m = problem.n_servers
     x = S[X]
     _, _, ev = _full(problem, x)
     busy = ev.server_busy
