@@ -28,11 +28,12 @@ sends back its result: the best assignment, per-chain best objectives and trace,
 ``samples`` (chains x jobs int32) unless ``return_samples`` is False; a :func:`pareto`
 shard sends only its best chain's sample and its own non-dominated points.
 
-Faults: tasks have explicit deterministic keys, so Dask recomputes the shard of a worker
-that died; a shard that raises makes the call raise ``ShardError`` (a RuntimeError) naming
-the shard, chained to the original exception. Ctrl-C: the call returns the merge of what
-the shards found so far, ``stopped_by="interrupt"`` (see :func:`solve`). Dask is imported
-lazily: ``import satea`` and this module work without it. See docs/distributed.md.
+Faults: tasks have explicit keys (one per shard and call), so Dask recomputes the shard
+of a worker that died; a shard that raises makes the call raise ``ShardError`` (a
+RuntimeError) naming the shard, chained to the original exception. Ctrl-C: the call
+returns the merge of what the shards found so far, ``stopped_by="interrupt"`` (see
+:func:`solve`). Dask is imported lazily: ``import satea`` and this module work without
+it. See docs/distributed.md.
 
 The entry points and the merge live here; the parts in :mod:`satea.shards` (the plan, the
 task and outcome types), :mod:`satea.shard_run` (running shards) and :mod:`satea.cluster`

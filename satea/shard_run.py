@@ -163,7 +163,10 @@ def _run_on_cluster(problems, client, shards, task_of, timeout, retries) -> Shar
     key = f"satea-run-{uuid.uuid4().hex}"
     futures: list = []
     try:
-        client.run(shield_from_terminal_interrupt, os.getpgrp(), socket.gethostname())
+        try:
+            client.run(shield_from_terminal_interrupt, os.getpgrp(), socket.gethostname())
+        except Exception:   # a worker lost meanwhile: the run goes on without the shield
+            pass
         pf = client.scatter(list(problems), broadcast=True, hash=False)   # fresh keys
         for s in shards:
             task = task_of(s)._replace(stop_key=key)
