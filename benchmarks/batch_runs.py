@@ -25,6 +25,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def speed(n_problems: int, repeats: int) -> dict:
     probs = [compile_assignment(rng.integers(1, 30, (10, 3)).astype(float),
                                 rng.integers(1, 10, (10, 3)).astype(float), np.full(3, 40.0))
              for _ in range(n_problems)]
-    kw = dict(chains=16, sweeps=200, seed=0, backend="numba")
+    kw: dict[str, Any] = dict(chains=16, sweeps=200, seed=0, backend="numba")
     satea.anneal(probs[0], **kw)                  # compile both kernel sets first
     satea.anneal_batch(probs[:2], **kw)
     loop, batch = [], []
@@ -73,8 +74,8 @@ def gap(data: Path) -> dict:
     from satea.objective import evaluate
     from satea.result import assignment_from_names
     best = {}
-    with open(data / "best_known.csv") as f:
-        for row in csv.DictReader(f):
+    with open(data / "best_known.csv") as fh:
+        for row in csv.DictReader(fh):
             if row["sense"] == "max":
                 best[(row["file"], int(row["problem_index"]))] = float(row["best_known_value"])
     files = [str(data / f"gap{k}.txt") for k in range(1, 13)]

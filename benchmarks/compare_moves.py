@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ GAPD = REPO.parent / "shared" / "data" / "gap" / "gapd.txt"
 #: schedule / capacity weight. The temperatures are satea.schedules.default_temperature_range
 #: (problem, seed=0) at ec452b8, rounded; cap_weight is the default there (10 x 90th-pct
 #: random uphill / median resource = 10 * 74 / 51); fleets without budgets use 0.
-INSTANCES = {
+INSTANCES: dict[str, dict[str, Any]] = {
     "fleet1k": dict(kind="fleet", size=(1000, 100), sweeps=1500,
                     schedule=(0.078, 5.2e-4), cap_weight=0.0),
     "fleet10k": dict(kind="fleet", size=(10000, 1000), sweeps=150,
@@ -114,11 +115,18 @@ def build(name: str):
 BACKEND = "numba"
 
 
-def run_once(problem, chains: int, sweeps: int, spec: dict):
-    try:   # satea.annealing since the settings work; satea.anneal before (older commits)
-        from satea.annealing import anneal
+def any_anneal() -> Any:
+    """``anneal``: satea.annealing's, or satea.anneal's in commits before the settings work
+    (this script measures earlier commits too)."""
+    import importlib
+    try:
+        return importlib.import_module("satea.annealing").anneal
     except ImportError:
-        from satea.anneal import anneal
+        return importlib.import_module("satea.anneal").anneal
+
+
+def run_once(problem, chains: int, sweeps: int, spec: dict):
+    anneal = any_anneal()
     import inspect
     # the moves' speed: independent chains (commits with strategies default to population)
     kw = ({"strategy": "independent"} if "strategy" in inspect.signature(anneal).parameters
@@ -210,7 +218,7 @@ def summarize(base_path: str, new_path: str) -> None:
     sides = {}
     for side, path in (("base", base_path), ("new", new_path)):
         docs = _load_docs(path)
-        rows = {}
+        rows: dict[str, list] = {}
         for d in docs:
             for r in d["rows"]:
                 rows.setdefault(r["instance"], []).append(r)

@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 GAP_DIR = HERE.parent.parent / "shared" / "data" / "gap"
@@ -88,10 +89,11 @@ def build(spec):
 def worker(strategy: str | None = None) -> None:
     """Read one JSON [spec, seed] per line, answer one JSON line per run (``strategy``:
     passed to anneal, else its default)."""
+    import importlib
     try:   # satea.annealing since the settings work; satea.anneal before (older commits)
-        from satea.annealing import anneal
+        anneal: Any = importlib.import_module("satea.annealing").anneal
     except ImportError:
-        from satea.anneal import anneal
+        anneal = importlib.import_module("satea.anneal").anneal
     import inspect
     if strategy is not None and "strategy" not in inspect.signature(anneal).parameters:
         raise SystemExit(f"--base-strategy {strategy}: this satea has no search strategies")
@@ -102,7 +104,7 @@ def worker(strategy: str | None = None) -> None:
         spec, seed = json.loads(line)
         p = build(tuple(spec))
         t0 = time.perf_counter()
-        kw = {} if strategy is None else {"strategy": strategy}
+        kw: dict[str, Any] = {} if strategy is None else {"strategy": strategy}
         if spec[0] == "timed":
             kw["time_limit"] = spec[2]
         r = anneal(p, backend="numba", seed=seed, **kw)
@@ -145,6 +147,7 @@ def start(python: str, strategy: str | None = None) -> subprocess.Popen:
     extra = [] if strategy is None else ["--worker-strategy", strategy]
     w = subprocess.Popen([python, str(Path(__file__).resolve()), "--worker", *extra],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/")
+    assert w.stdout is not None   # a pipe (stdout=PIPE)
     line = w.stdout.readline()
     if not line:
         raise SystemExit(f"the worker of {python} did not start (its error is above)")
@@ -153,6 +156,7 @@ def start(python: str, strategy: str | None = None) -> subprocess.Popen:
 
 
 def ask(w: subprocess.Popen, spec, seed: int) -> dict:
+    assert w.stdin is not None and w.stdout is not None   # pipes (start)
     w.stdin.write(json.dumps([list(spec), seed]) + "\n")
     w.stdin.flush()
     return json.loads(w.stdout.readline())
@@ -205,6 +209,7 @@ def main() -> int:
               f"{got['new']['fun']:.6g} {got['new']['seconds']:.3f} s "
               f"({got['new']['sweeps']}/{got['new']['planned']} sweeps)", file=sys.stderr)
     for w in (new, base):
+        assert w.stdin is not None
         w.stdin.close()
         w.wait()
     if a.set == "timed":   # time-limited: objectives side by side, no optimum to hit

@@ -42,10 +42,9 @@ from satea.backends.numba_cpu import NumbaCPUBackend
 from satea.compile import compile_fleet
 from satea.generate import generate_fleet
 from satea.kernels import moves as M
-from satea.kernels.layout import (COMP, CURVE_ID, DUE, DYNW, HEAD, IDLE_W, JCOST,
-                                  JOULES_PER_KWH, NXT, PEN_EXP, PEN_KIND, PEN_LINEAR,
-                                  PEN_SCALE, PEN_STEP, PEN_WEIGHT, PROC, RELEASE,
-                                  RELEASE_CUM, SERVER_CLASS, TAIL, WALKS, EXP_CAP)
+from satea.kernels.layout import (COMP, CURVE_ID, DYNW, HEAD, JCOST,
+                                  JOULES_PER_KWH, NXT, PEN_EXP, PEN_LINEAR,
+                                  PEN_STEP, PROC, RELEASE_CUM, SERVER_CLASS, WALKS, EXP_CAP)
 
 # ---- per-job records ------------------------------------------------------------------
 R_REL, R_DUE, R_W, R_SCALE, R_KIND = range(5)
@@ -390,7 +389,8 @@ def main(argv=None) -> int:
         row = probe(n, m, sw, a.moves, a.repeat)
         rows.append(row)
         print(row["size"], " ".join(f"{k} {v:.1f}" for k, v in row["ns_per_move"].items()),
-              "ns/move;", f"jobs on the moved job's server {row['mean_jobs_on_moved_jobs_server']:.1f}",
+              "ns/move;",
+              f"jobs on the moved job's server {row['mean_jobs_on_moved_jobs_server']:.1f}",
               file=sys.stderr)
     import os
     import platform

@@ -44,7 +44,7 @@ from satea.generate import generate_fleet
 from satea.kernels import moves as M
 from satea.kernels.layout import (COMP, FREE, JCOST, JOB_GPUS, JSTART, NBUSY, NXT, PRV,
                                   SERVER_CLASS, SERVER_GPUS, WALKS, X)
-from satea.model import Job, Server
+from satea.model import Server
 from satea.objective import evaluate
 
 PENALTIES = ("none", "step", "linear", "exponential")
@@ -232,7 +232,7 @@ def retimed(problem, x_int, moves, sample: int) -> float:
     """Mean number of jobs whose start changes over the first ``sample`` moves."""
     base = evaluate(problem, problem.to_caller(x_int)).start[problem.order]
     tot = 0
-    for j, a, b in moves[:sample].tolist():
+    for j, _a, b in moves[:sample].tolist():
         y = x_int.copy()
         y[j] = b
         st = evaluate(problem, problem.to_caller(y)).start[problem.order]

@@ -42,12 +42,10 @@ import re
 import subprocess
 import sys
 import time
+from typing import Any
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))      # tiny fleets and brute force live in conftest
 
 from satea.annealing import anneal
 from satea.baselines import baseline_assignment
@@ -56,6 +54,9 @@ from satea.generate import generate_fleet
 from satea.io import read_orlib_gap
 from satea.milp import solve_milp
 from satea.objective import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))      # tiny fleets and brute force live in conftest
 
 GAP_DIR = ROOT.parent / "shared" / "data" / "gap"
 DOC = ROOT / "docs" / "quality.md"
@@ -83,7 +84,7 @@ PREVIOUS_TEXT = ("64 independent chains x 500 sweeps, t_hot / t_cold sized from 
                  "(median uphill at 1/2, 5th percentile at 1/1000)")
 
 #: settings measured on gap1-12 beside the defaults. ``seeds``: which seeds.
-GAP_VARIANTS = {
+GAP_VARIANTS: dict[str, dict[str, Any]] = {
     "default": dict(seeds=(0, 1, 2)),
     "previous default": dict(PREVIOUS),
 }
@@ -293,7 +294,9 @@ def part_gap(args) -> str:
                 if args.gap_variants is None or k in args.gap_variants
                 or k.startswith("default")}
     probs = list(gap_problems(files, True))
-    summary, per_file, missed = [], {}, {}
+    summary: list = []
+    per_file: dict[str, dict[str, list]] = {}
+    missed: dict[str, list] = {}
     for vname, kw in variants.items():
         for seed in kw.get("seeds", (0,)):
             hits, secs, gaps, miss = 0, 0.0, [], []
@@ -316,8 +319,8 @@ def part_gap(args) -> str:
             log("gap", summary[-1], miss)
     rows = []
     for f, d in per_file.items():
-        row = [Path(f).stem]
-        for vname, lst in d.items():
+        row: list = [Path(f).stem]
+        for lst in d.values():
             row += [f"{sum(o for o, *_ in lst)}/{len(lst)}",
                     pct(float(np.mean([g for _, g, _ in lst]))),
                     float(np.mean([t for *_, t in lst]))]
@@ -348,7 +351,8 @@ def part_gapabcd(args) -> str:
     bk = best_known()
     types = "ab" if args.quick else "abcd"
     long_kw = dict(args.abcd_settings)
-    rows, by_type = [], {}
+    rows: list = []
+    by_type: dict[str, list] = {}
     for t in types:
         f = f"gap{t}.txt"
         for _, k, p in gap_problems([f], False):
@@ -404,7 +408,7 @@ def part_large(args) -> str:
                 bt[meth] = time.perf_counter() - t0
                 b[meth] = ev.objective if ev.feasible else math.inf
             greedy = {k: v for k, v in b.items() if k != "random"}
-            best_m = min(greedy, key=greedy.get)
+            best_m = min(greedy, key=lambda m: greedy[m])
             for label, settings in args.large_settings.items():
                 kw = dict(settings)
                 if kw.pop("warm", False):
@@ -428,8 +432,8 @@ def part_large(args) -> str:
             "objective) and list (earliest completion); each runs in about 0.1-0.2 s. The "
             f"annealer runs under `time_limit={args.large_time:g}` s (without sweeps: "
             f"{BUDGET_TEXT}); settings named in the table (default: "
-            f"{DEFAULT_TEXT}; previous default: {PREVIOUS_TEXT}). A label with \"warm\" starts every chain from the best "
-            "greedy assignment (`x0`).\n\n"
+            f"{DEFAULT_TEXT}; previous default: {PREVIOUS_TEXT}). A label with \"warm\" "
+            "starts every chain from the best greedy assignment (`x0`).\n\n"
             + table(hdr, rows) + footer(args))
 
 

@@ -120,7 +120,7 @@ def table(data: dict) -> str:
             sems[s] = (float(np.std(gaps, ddof=1) / np.sqrt(len(gaps)))
                        if len(gaps) > 1 else 0.0)
             cells.append(f"{means[s]:.3f}% ({', '.join(f'{g:.2f}' for g in gaps)})")
-        order = sorted(means, key=means.get)
+        order = sorted(means, key=lambda s: means[s])
         # a win: the best mean below the runner-up's by more than either's standard error
         a, b = order[0], order[1]
         win = a if means[b] - means[a] > max(sems[a], sems[b]) else f"none ({a}, {b} tie)"

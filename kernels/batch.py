@@ -6,7 +6,8 @@ A batch holds, per field, one array with every problem's part in turn, and an of
 table ``off[p, f] .. off[p + 1, f]``; two-dimensional problem fields (the class tables,
 the per-job tables) are stacked and padded (:func:`pack`) and viewed back as 2-D slices
 of their shapes ``shp[p, f]``. Taking the views costs a few dozen slices per pair and
-block, nothing per move. :func:`pack` builds these from per-problem tuples on the host; the view functions are
+block, nothing per move. :func:`pack` builds these from per-problem tuples on the host; the
+view functions are
 generated from :data:`.layout.PROBLEM_FIELDS` and :data:`.layout.STATE_FIELDS`, so a field
 added there is batched without an edit here. Used by the CPU drivers below and by
 :mod:`.cuda`.

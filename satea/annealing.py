@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .backends import ChainSnapshot, RunSpec, backend_class
-from .backends.base import compile_clock
 from .compile import ProblemArrays, as_problem
 from .objective import evaluate
 from .result import AnnealResult
 from .strategies import make_strategy
-from .settings import (CONVERGED_CHECKS, CONVERGED_RULE, RunSettings, block_fracs,
-                       resolve_batch_settings, resolve_seed, resolve_settings,
-                       schedule_record)
+from .settings import (CONVERGED_CHECKS, CONVERGED_RULE, CallClock, RunOptions, RunSettings,
+                       block_fracs, resolve, schedule_record)
 
 #: wall time a block of sweeps aims at: short enough for time limits and Ctrl-C
 BLOCK_SECONDS = 0.2
@@ -141,18 +139,12 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     and the cuda backend re-walks that server (O(n_jobs) in the numpy reference). Chains
     keep their best state at sweep boundaries.
     """
-    t_call = time.perf_counter()
-    compiled_before = compile_clock()
+    options = RunOptions.of(locals())   # first: the parameters are the only locals yet
+    clock = CallClock.start()
     prob = as_problem(problem)
-    run = _Run([prob], callback, t_call, compiled_before)
+    run = _Run([prob], callback, clock)
     if settings is None:
-        settings = resolve_settings(
-            prob, backend=backend, chains=chains, sweeps=sweeps, seed=seed,
-            schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
-            time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=x0,
-            return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
-            strategy=strategy, rungs=rungs, exchange_sweeps=exchange_sweeps,
-            on_phase=run.tell)
+        settings = resolve([prob], options, on_phase=run.tell)[0]
     return run.run([settings])[0]
 
 
@@ -186,23 +178,18 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
         One per problem, in order; each records ``info["batch"]`` (its index and the
         batch's size).
     """
-    t_call = time.perf_counter()
-    compiled_before = compile_clock()
+    options = RunOptions.of(locals())   # first: the parameters are the only locals yet
+    clock = CallClock.start()
     probs = [as_problem(p) for p in problems]
     if not probs:
         return []
     if x0 is not None and (isinstance(x0, np.ndarray) or len(x0) != len(probs)):
         raise ValueError(f"x0: expected None or a list of {len(probs)} warm starts "
                          "(one per problem, each None or as anneal's x0)")
-    run = _Run(probs, callback, t_call, compiled_before)
+    run = _Run(probs, callback, clock)
     if settings is None:
-        settings = resolve_batch_settings(
-            probs, backend=backend, chains=chains, sweeps=sweeps, seed=resolve_seed(seed),
-            schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
-            time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=x0,
-            return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
-            strategy=strategy, rungs=rungs, exchange_sweeps=exchange_sweeps,
-            on_phase=run.tell)
+        settings = resolve(probs, options if x0 is None else
+                           [replace(options, x0=x) for x in x0], on_phase=run.tell)
     elif (len(settings) != len(probs) or len({st.backend for st in settings}) > 1
           or len({(st.stop, st.time_limit) for st in settings}) > 1):
         raise ValueError("settings: one per problem, all on one backend with one stop rule "
@@ -290,9 +277,9 @@ class _Run:
     """The driver of one run or one batch: start the backend, feed every active problem
     blocks of sweeps in one launch each, stop each by its rule."""
 
-    def __init__(self, probs: list, callback, t_call, compiled_before):
-        self.probs, self.callback, self.t_call = probs, callback, t_call
-        self.compiled_before = compiled_before
+    def __init__(self, probs: list, callback, clock: CallClock):
+        self.probs, self.callback, self.clock = probs, callback, clock
+        self.t_call = clock.started
         self.stop_asked: list = []
         self.deadline: float | None = None
         self.group_deadline: float | None = None
@@ -373,7 +360,7 @@ class _Run:
         self.setup_seconds = self.t_search - self.t_call
         # kernels compiled (or loaded) during this call are a one-off of the process: the
         # time limit counts the rest of setup and the search
-        self.compile_in_call = compile_clock() - self.compiled_before
+        self.compile_in_call = self.clock.compile_seconds()
         tl = self.plans[0].st.time_limit
         if tl is not None:
             self.deadline = self.t_call + tl + self.compile_in_call
@@ -491,8 +478,8 @@ class _Run:
                 f1 = 1.0
             # a short budget gets shorter blocks: a sweep costs more hot (more moves
             # accepted) than cold, and one sweep's time is mostly a block's fixed cost, so
-            # an end sized from a rate measured far up the schedule came early (a 0.3 s
-            # budget ended after 0.08-0.14 s)
+            # an end sized from a rate measured far up the schedule came early
+            # (benchmarks/README.md, "Results: short time budgets")
             self.block_seconds = min(BLOCK_SECONDS, max(left / BLOCKS_PER_BUDGET, 0.005))
         else:
             if f >= 1.0:

@@ -19,8 +19,9 @@ import numpy as np
 BENCH_FORMAT = "satea-bench/1"
 DEFAULT_SIZES = ((1000, 100), (10000, 1000))
 DEFAULT_CHAINS = {"numpy": 16, "numba": 256, "cuda": 16384}
-#: the numpy reference costs O(jobs) per move (a sweep of 4 chains at 10,000 x 1,000 takes
-#: 40-100 s on 2 cores): next to other backends it is measured only up to this size
+#: the numpy reference costs O(jobs) per move (a whole sweep at 10,000 x 1,000 takes a
+#: minute or so, benchmarks/README.md): next to other backends it is measured only up to
+#: this size
 NUMPY_MAX_JOBS = 2000
 
 

@@ -295,7 +295,7 @@ def load_catalogue(path=None, *, extend=None) -> Catalogue:
             base["meta"][sec].update(part["meta"][sec])
         labels_of_profiles.update({key: label for key in part["profiles"]})
 
-    for (m, g), p in base["profiles"].items():
+    for (m, g) in base["profiles"]:
         where = labels_of_profiles[(m, g)]
         if m not in base["models"]:
             raise ValueError(f"{where}: profile {m!r} on {g!r}: unknown model {m!r} "

@@ -509,7 +509,8 @@ def cmd_info(args) -> int:
     for name in BACKEND_NAMES:
         cls = backend_class(name)
         ok = cls.available()
-        print(f"backend {name:>6}: {'available' if ok else 'unavailable: ' + cls.unavailable_reason()}")
+        state = "available" if ok else "unavailable: " + cls.unavailable_reason()
+        print(f"backend {name:>6}: {state}")
     print(f"backend auto -> {resolve('auto').name}")
     if args.scheduler:
         from . import distributed as sd
@@ -526,7 +527,8 @@ def cmd_bench(args) -> int:
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for b in backends:
         if b not in BACKEND_NAMES:
-            raise ValueError(f"--backends: unknown backend {b!r}; valid: {', '.join(BACKEND_NAMES)}")
+            raise ValueError(f"--backends: unknown backend {b!r}; "
+                             f"valid: {', '.join(BACKEND_NAMES)}")
     sizes = parse_sizes(args.sizes) if args.sizes else list(DEFAULT_SIZES)
     if args.quiet:   # the table once, at the end
         doc = run_bench(backends, sizes, chains=args.chains, seconds=args.seconds,
@@ -581,9 +583,9 @@ def _add_run_flags(parser, chains: bool = True):
     """The settings of a run (satea.settings), shared by solve and pareto."""
     if chains:
         parser.add_argument("--chains", type=int, default=None, metavar="N",
-                            help="Markov chains run side by side (default: the backend's, 16 on the CPU, 1024 on "
-                                 "cuda; under --time-limit on the CPU, fewer when each would "
-                                 "get too few sweeps)")
+                            help="Markov chains run side by side (default: the backend's, "
+                                 "16 on the CPU, 1024 on cuda; under --time-limit on the "
+                                 "CPU, fewer when each would get too few sweeps)")
     parser.add_argument("--sweeps", type=int, default=None, metavar="N",
                         help="sweeps per chain (a sweep: one attempted move per job). "
                              "Default: fitted to --time-limit when given, else about 2e6 "

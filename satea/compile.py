@@ -161,7 +161,7 @@ class ProblemArrays:
         out[..., self.order] = x_internal
         return out
 
-    def subproblem(self, jobs: np.ndarray, servers: np.ndarray) -> "ProblemArrays":
+    def subproblem(self, jobs: np.ndarray, servers: np.ndarray) -> ProblemArrays:
         """The problem restricted to internal jobs ``jobs`` (ascending: dispatch order is
         kept) and servers ``servers``; class tables and price curves are shared. Used to
         size a schedule on a sample of a large fleet."""
@@ -182,7 +182,7 @@ class ProblemArrays:
             job_names=tuple(f"j{i}" for i in range(jobs.size)),
             server_names=tuple(self.server_names[s] for s in servers.tolist()))
 
-    def with_lambda(self, lam: float) -> "ProblemArrays":
+    def with_lambda(self, lam: float) -> ProblemArrays:
         from dataclasses import replace
         return replace(self, lam=float(lam))
 
@@ -227,7 +227,8 @@ def _curve_tables(curves: list[tuple[float, np.ndarray]]):
         np.cumsum(v * step, out=cum[1:])
         cums.append(cum)
         pos += v.size
-    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0))
+    def cat(xs):
+        return np.concatenate(xs) if xs else np.zeros(0)
     return (np.asarray(starts, np.int32), np.asarray(lens, np.int32),
             np.asarray(steps, np.float64), cat(vals), cat(cums))
 
@@ -314,7 +315,8 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
                            for s in servers], np.int32),
         capacity=np.array([np.inf if s.capacity_s is None else s.capacity_s
                            for s in servers], np.float64),
-        allowed=allowed, work_scale=work_scale, throughput=throughput, dyn_w=dyn_w, fixed_cost=np.zeros((K, G)),
+        allowed=allowed, work_scale=work_scale, throughput=throughput, dyn_w=dyn_w,
+        fixed_cost=np.zeros((K, G)),
         curve_start=cs, curve_len=cl, curve_step=cstep, curve_vals=cv, curve_cum=cc,
         class_ptr=class_ptr, servers_by_class=sbc, allowed_cum=acum,
         job_gpus=(np.array([j.gpus for j in jobs], np.int32)[order] if n

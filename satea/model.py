@@ -125,7 +125,7 @@ class Fleet:
     price_curves: dict[str, PriceCurve] = field(default_factory=dict)
     lam: float = 1.0
 
-    def with_constant_prices(self) -> "Fleet":
+    def with_constant_prices(self) -> Fleet:
         """The same fleet with every price curve replaced by its time-average price (a
         constant ``price_per_kwh``), e.g. for the MILP, which models constant prices only."""
         from dataclasses import replace

@@ -213,7 +213,8 @@ def _evaluate_nodes(problem: ProblemArrays, x) -> Evaluation:
         need = int(problem.job_gpus[j])
         if not problem.allowed[k, g]:
             allowed_all = False
-        p = float(problem.work[j]) * float(problem.work_scale[k, g]) / float(problem.throughput[k, g])
+        p = (float(problem.work[j]) * float(problem.work_scale[k, g])
+             / float(problem.throughput[k, g]))
         f = free[s]
         # the GPUs that free up first, lower index first among ties (a job that asks
         # for more GPUs than the node has is not allowed; it takes them all)
@@ -239,7 +240,8 @@ def _evaluate_nodes(problem: ProblemArrays, x) -> Evaluation:
                              float(problem.pen_scale[j]), T)
         start[j], comp[j] = st, c
     for s in np.flatnonzero(~np.isnan(on)).tolist():
-        sen[s] += float(problem.idle_w[s]) * price_integral(problem, s, on[s], off[s]) / JOULES_PER_KWH
+        sen[s] += (float(problem.idle_w[s]) * price_integral(problem, s, on[s], off[s])
+                   / JOULES_PER_KWH)
     energy = float(sen.sum())
     penalty = float(pen.sum())
     violation = float(np.maximum(busy - problem.capacity, 0.0).sum())

@@ -162,6 +162,51 @@ def nondominated(energy, penalty) -> np.ndarray:
     return o[keep].astype(np.int64)
 
 
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """A feasible chain-best assignment re-scored in float64 at its chain's lambda, compact
+    (no per-job arrays but ``x``) so that a shard of :mod:`satea.distributed` can send it."""
+
+    energy_cost: float
+    penalty: float
+    lam: float
+    chain: int             # global chain index
+    chain_objective: float   # the chain's own best search objective (search precision)
+    x: np.ndarray          # caller's order
+
+
+def chain_candidates(problem: ProblemArrays, samples, lams, chain_best,
+                     chain_offset: int = 0) -> tuple[list[Candidate], int]:
+    """The feasible distinct chain bests of a run, in chain order, and how many distinct
+    ones there were. ``samples`` holds each chain's best assignment (caller's order),
+    ``lams`` and ``chain_best`` its lambda and best search objective; a repeated assignment
+    is kept once, by the chain of the smallest lambda (then index). Chain ``c`` is global
+    chain ``chain_offset + c``."""
+    samples = np.asarray(samples)
+    lams = np.asarray(lams, np.float64)
+    order = np.lexsort((np.arange(samples.shape[0]), lams))
+    _, first = np.unique(samples[order], axis=0, return_index=True)
+    distinct = np.sort(order[first]).tolist()
+    out = []
+    for c in distinct:
+        x = samples[c]
+        ev = evaluate(problem.with_lambda(float(lams[c])), x.astype(np.int64))
+        if ev.feasible:
+            out.append(Candidate(float(ev.energy_cost), float(ev.penalty), float(lams[c]),
+                                 chain_offset + c, float(chain_best[c]), x.copy()))
+    return out, len(distinct)
+
+
+def front_filter(cands: list) -> list:
+    """The non-dominated candidates in ``(energy_cost, penalty)``, ascending energy, by
+    :func:`nondominated`; of equal points the one of the smallest lambda, then chain, is
+    kept. Filtering parts (a distributed run's shards) and then their union gives the same
+    points as filtering all at once."""
+    cands = sorted(cands, key=lambda c: (c.lam, c.chain))
+    keep = nondominated([c.energy_cost for c in cands], [c.penalty for c in cands])
+    return [cands[k] for k in keep.tolist()]
+
+
 # ---------------------------------------------------------------------------------------
 # the front
 # ---------------------------------------------------------------------------------------
@@ -328,9 +373,10 @@ def pareto_schedule(problem: ProblemArrays, lams, seed: int = 0):
     t_cold`` of the ladder, from ``sqrt(R)`` to ``1 / sqrt(R)``, and each chain runs it at
     the level ``t_scale = sqrt(t_hot * t_cold)`` of its lambda: every chain covers its own
     lambda's range. (One range for every lambda leaves the chains of large lambdas with
-    the wrong temperatures: measured 2-40% worse than separate runs at the largest lambda
-    on 200 x 20 fleets.) The capacity weight is the largest lambda's, so chains of every
-    lambda end feasible. ``t_scale`` has one value per lambda of ``lams``.
+    the wrong temperatures, far worse than separate runs at the largest lambda:
+    docs/quality.md, "Figures behind the defaults".) The capacity weight is the largest
+    lambda's, so chains of every lambda end feasible. ``t_scale`` has one value per lambda
+    of ``lams``.
     """
     from .schedules import default_cap_weight, default_temperature_range, sample_move_scale
     lams = np.asarray(lams, np.float64)
@@ -429,45 +475,29 @@ def pareto(problem, *, lambdas=None, points: int = 16,
         other dominates in ``(energy_cost, penalty)``, identical points once, each with
         its lambda and its objective at that lambda.
     """
-    import time
-
     from .annealing import anneal
-    from .backends.base import compile_clock
     from .compile import as_problem
-    from .settings import check_time_limit, time_left
+    from .settings import CallClock, check_time_limit
 
-    t_call, compiled_before = time.perf_counter(), compile_clock()
+    clock = CallClock.start()
     time_limit = check_time_limit(time_limit)
     prob = as_problem(problem)
     ls = ladder_settings(prob, lambdas=lambdas, points=points, lam_max=lam_max,
                          chains_per_lambda=chains_per_lambda, seed=seed, schedule=schedule,
                          cap_weight=cap_weight)
     lams, cpl, chain_lams = ls.lams, ls.chains_per_lambda, ls.chain_lams
-    time_limit = time_left(time_limit, t_call, compiled_before)   # the sizing counts
+    time_limit = clock.left(time_limit)   # the ladder's sizing counts
     run = anneal(prob, chains=chain_lams.size, sweeps=sweeps, backend=backend, seed=ls.seed,
                  schedule=ls.schedule, lam=chain_lams, p_swap=p_swap,
                  cap_weight=ls.cap_weight, time_limit=time_limit, callback=callback,
                  return_samples=True, t_scale=ls.chain_t_scale, stop=stop,
                  strategy="independent")   # a lambda per chain: they answer different questions
-    samples = np.asarray(run.samples, np.int64)
-    # distinct assignments; a repeat keeps the chain of the smallest lambda (then index)
-    order = np.lexsort((np.arange(samples.shape[0]), chain_lams))
-    _, first = np.unique(samples[order], axis=0, return_index=True)
-    cand = np.sort(order[first])
-    evs = {int(c): evaluate(prob.with_lambda(float(chain_lams[c])), samples[c]) for c in cand}
-    feas = [c for c in evs if evs[c].feasible]
-    e = np.array([evs[c].energy_cost for c in feas])
-    p = np.array([evs[c].penalty for c in feas])
-    keep = nondominated(e, p) if feas else np.zeros(0, np.int64)
-    # identical (energy, penalty) from different assignments: keep the smallest lambda's
-    pts = []
-    for i in keep.tolist():
-        same = [c for c in feas if evs[c].energy_cost == e[i] and evs[c].penalty == p[i]]
-        c = min(same, key=lambda c: (chain_lams[c], c))
-        pts.append(FrontPoint(float(chain_lams[c]), samples[c].copy(), evs[c], int(c),
-                              float(run.chain_best[c])))
-    cands = np.array([[evs[c].energy_cost, evs[c].penalty, chain_lams[c]] for c in feas],
+    feas, n_distinct = chain_candidates(prob, np.asarray(run.samples, np.int64), chain_lams,
+                                        run.chain_best)
+    pts = [FrontPoint(c.lam, c.x, evaluate(prob.with_lambda(c.lam), c.x), c.chain,
+                      c.chain_objective) for c in front_filter(feas)]
+    cands = np.array([[c.energy_cost, c.penalty, c.lam] for c in feas],
                      np.float64).reshape(-1, 3)
-    return ParetoFront(pts, lams, cpl, run, prob, n_candidates=len(evs), n_feasible=len(feas),
+    return ParetoFront(pts, lams, cpl, run, prob, n_candidates=n_distinct, n_feasible=len(feas),
                        schedule=ls.schedule, cap_weight=ls.cap_weight, candidates=cands,
                        t_scale=ls.levels)

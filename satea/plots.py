@@ -7,9 +7,10 @@
 :func:`plot_convergence`  best objective over sweeps, one line per run
 :func:`plot_front`        the energy / penalty Pareto front
 
-and what they draw from: :class:`_View` (one result re-scored at its lambda),
-:func:`energy_by_gpu` and :func:`penalty_by_kind` (also the page's tables), :func:`_traces`
-and :func:`_front_arrays`.
+and what they draw from, which :mod:`satea.report` uses too: :class:`ResultView` (one
+result re-scored at its lambda), :func:`energy_by_gpu` and :func:`penalty_by_kind` (also
+the page's tables), :func:`trace_series`, :func:`front_arrays`, :data:`HOUR` and
+:func:`need_matplotlib`.
 
 matplotlib is an optional extra (``pip install 'satea[plot]'``), imported inside the
 functions so that this module imports without it; it is drawn with the Agg canvas through
@@ -28,13 +29,14 @@ from .objective import evaluate
 
 INSTALL_HINT = "pip install 'satea[plot]'"
 DPI = 110
-_H = 3600.0
+#: seconds in an hour: the figures and tables give times in hours
+HOUR = 3600.0
 ON_TIME, LATE, IDLE, DYNAMIC = "#4c78a8", "#e45756", "#b8c6d9", "#2f5d8a"
 #: Share of the longest run's sweeps left out when fitting the convergence plot's y range.
 CONVERGENCE_SKIP = 0.05
 
 
-def _need_matplotlib():
+def need_matplotlib():
     """matplotlib's Figure, or an ImportError that says how to install it."""
     try:
         import matplotlib  # noqa: F401
@@ -48,9 +50,11 @@ def _need_matplotlib():
 # inputs
 # ---------------------------------------------------------------------------------------
 
-class _View:
-    """What the figures need of one result: the problem at its lambda, x, the evaluation,
-    and names."""
+class ResultView:
+    """One result as the figures and the report's tables see it: ``problem`` at the
+    result's lambda, ``x`` (caller's order), its float64 evaluation ``ev``, the result's
+    other fields ``meta``, and the names of GPU types and price curves (the ``fleet``'s
+    when given). ``result``: an AnnealResult or a satea-result/1 dict."""
 
     def __init__(self, problem: ProblemArrays, result, fleet: Fleet | None):
         from .result import AnnealResult, assignment_from_names
@@ -97,7 +101,7 @@ class _View:
         return f"{p.server_names[s]}  {g}  {price}"
 
 
-def _traces(result, traces, front) -> list[tuple[str, np.ndarray]]:
+def trace_series(result, traces, front) -> list[tuple[str, np.ndarray]]:
     """[(label, trace)] from ``traces`` (mapping label -> array, or a list of results), or
     else from the result (an AnnealResult's trace, a dict's "trace") and the front."""
     from .result import AnnealResult
@@ -138,8 +142,10 @@ def _traces(result, traces, front) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def _front_arrays(front):
-    """(lambda, energy, penalty) of the front's points and of its candidates (or None)."""
+def front_arrays(front):
+    """``(lambda, energy, penalty, candidates)``: the front's points as arrays and its
+    candidates' ``(energy, penalty, lambda)`` rows (None for a front read from its file);
+    None without a front."""
     if front is None:
         return None
     if isinstance(front, dict):
@@ -152,7 +158,7 @@ def _front_arrays(front):
     return front.lam, front.energy_cost, front.penalty, cand
 
 
-def _servers_shown(v: _View, max_servers: int) -> tuple[np.ndarray, str]:
+def _servers_shown(v: ResultView, max_servers: int) -> tuple[np.ndarray, str]:
     """Server rows to draw (all, or the busiest ``max_servers``) and a title note."""
     m = v.problem.n_servers
     if m <= max_servers:
@@ -162,7 +168,7 @@ def _servers_shown(v: _View, max_servers: int) -> tuple[np.ndarray, str]:
     return np.sort(top), f" ({len(top)} busiest of {m} servers)"
 
 
-def _energy_parts(v: _View):
+def _energy_parts(v: ResultView):
     """Per server: (idle, dynamic) energy cost."""
     p, ev = v.problem, v.ev
     dyn = np.bincount(v.x, weights=ev.job_energy_cost, minlength=p.n_servers)
@@ -170,7 +176,7 @@ def _energy_parts(v: _View):
     return idle, dyn
 
 
-def penalty_by_kind(v: _View) -> list[dict]:
+def penalty_by_kind(v: ResultView) -> list[dict]:
     """Per penalty kind: jobs, late jobs, unweighted penalty and lambda x penalty."""
     kinds = v.pen_kind
     out = []
@@ -184,7 +190,7 @@ def penalty_by_kind(v: _View) -> list[dict]:
     return out
 
 
-def energy_by_gpu(v: _View) -> list[dict]:
+def energy_by_gpu(v: ResultView) -> list[dict]:
     """Per GPU type with servers: servers, used servers, jobs, idle / dynamic / total
     energy cost."""
     idle, dyn = _energy_parts(v)
@@ -207,7 +213,7 @@ def energy_by_gpu(v: _View) -> list[dict]:
 # Gantt chart
 # ---------------------------------------------------------------------------------------
 
-def _gantt_end(v: _View, rows: np.ndarray) -> float:
+def _gantt_end(v: ResultView, rows: np.ndarray) -> float:
     """Seconds the chart spans: the last completion or deadline on the rows shown, +2%."""
     ev, due = v.ev, v.due
     on_shown = np.isin(v.x, rows)
@@ -216,7 +222,7 @@ def _gantt_end(v: _View, rows: np.ndarray) -> float:
     return max(t_end, float(fin_due.max()) if fin_due.size else 0.0, 1.0) * 1.02
 
 
-def _gantt_prices(ax, v: _View, rows: np.ndarray, row_of: dict, t_end: float):
+def _gantt_prices(ax, v: ResultView, rows: np.ndarray, row_of: dict, t_end: float):
     """Shade the time-of-use price behind the rows of curve servers; the last image drawn
     (for the colorbar), or None without curve servers."""
     from matplotlib.colors import Normalize
@@ -235,32 +241,32 @@ def _gantt_prices(ax, v: _View, rows: np.ndarray, row_of: dict, t_end: float):
         k = min(int(math.ceil(t_end / step)), 20000)
         strip = vals[a:a + L][np.arange(k) % L][None, :]
         y = row_of[int(s)]
-        price_img = ax.imshow(strip, extent=(0, k * step / _H, y - 0.5, y + 0.5),
+        price_img = ax.imshow(strip, extent=(0, k * step / HOUR, y - 0.5, y + 0.5),
                               aspect="auto", cmap="YlOrBr", norm=norm, alpha=0.45,
                               interpolation="nearest", origin="lower", zorder=0)
     return price_img
 
 
-def _gantt_row(ax, v: _View, s: int, y: int, late: np.ndarray, pt_per_h: float) -> None:
+def _gantt_row(ax, v: ResultView, s: int, y: int, late: np.ndarray, pt_per_h: float) -> None:
     """One server's row: its on-time line, its jobs' bars, deadlines and (if they fit)
     names."""
     p, ev, due = v.problem, v.ev, v.due
     if not np.isnan(ev.server_on[s]):
-        ax.plot([ev.server_on[s] / _H, ev.server_off[s] / _H], [y, y], color="0.45",
+        ax.plot([ev.server_on[s] / HOUR, ev.server_off[s] / HOUR], [y, y], color="0.45",
                 lw=1.0, zorder=1)
     jobs = np.flatnonzero(v.x == s)
     jobs = jobs[np.argsort(ev.start[jobs], kind="stable")]     # dispatch order
     if jobs.size == 0:
         return
-    st, dur = ev.start[jobs] / _H, (ev.completion[jobs] - ev.start[jobs]) / _H
+    st, dur = ev.start[jobs] / HOUR, (ev.completion[jobs] - ev.start[jobs]) / HOUR
     colors = [LATE if late[j] else ON_TIME for j in jobs]
     ax.barh(np.full(jobs.size, y), dur, left=st, height=0.62, color=colors,
             edgecolor="white", linewidth=0.8, zorder=2)
     d = due[jobs]
     ok = np.isfinite(d) & ~late[jobs]       # on time: a short tick above the bar
-    ax.vlines(d[ok] / _H, y - 0.47, y - 0.31, colors="0.15", linewidth=0.9, zorder=3)
+    ax.vlines(d[ok] / HOUR, y - 0.47, y - 0.31, colors="0.15", linewidth=0.9, zorder=3)
     ok = np.isfinite(d) & late[jobs]        # late: a full-height line in the bar
-    ax.vlines(d[ok] / _H, y - 0.47, y + 0.36, colors="#6b0a0a", linewidth=1.5, zorder=3)
+    ax.vlines(d[ok] / HOUR, y - 0.47, y + 0.36, colors="#6b0a0a", linewidth=1.5, zorder=3)
     if p.n_jobs <= 400:                     # beyond, names are unreadable anyway
         for j, a0, w in zip(jobs.tolist(), st.tolist(), dur.tolist()):
             if w * pt_per_h >= 7 * 0.62 * len(p.job_names[j]) + 6:   # the name fits
@@ -288,7 +294,7 @@ def _gantt_legend(fig, ax, price_img) -> None:
         cb.ax.tick_params(labelsize=7)
 
 
-def plot_gantt(v: _View, path, max_servers: int = 60) -> Path:
+def plot_gantt(v: ResultView, path, max_servers: int = 60) -> Path:
     """Draw the schedule as a Gantt chart, a row per server, time in hours.
 
     Jobs are bars in dispatch order, the server's on-time a thin line, deadlines ticks,
@@ -296,7 +302,7 @@ def plot_gantt(v: _View, path, max_servers: int = 60) -> Path:
 
     Parameters
     ----------
-    v : _View
+    v : ResultView
         The result.
     path : path
         The PNG to write.
@@ -308,12 +314,12 @@ def plot_gantt(v: _View, path, max_servers: int = 60) -> Path:
     Path
         ``path``.
     """
-    Figure = _need_matplotlib()
+    Figure = need_matplotlib()
     p = v.problem
     rows, note = _servers_shown(v, max_servers)
     row_of = {int(s): i for i, s in enumerate(rows)}
     t_end = _gantt_end(v, rows)
-    T = t_end / _H                                      # hours
+    T = t_end / HOUR                                      # hours
     n = len(rows)
     fig = Figure(figsize=(12.0, max(3.6, 0.42 * n + 1.8)), dpi=DPI)
     ax = fig.add_subplot(1, 1, 1)
@@ -342,7 +348,7 @@ def plot_gantt(v: _View, path, max_servers: int = 60) -> Path:
 # breakdown
 # ---------------------------------------------------------------------------------------
 
-def _bars_by_server(ax, v: _View, max_servers: int) -> None:
+def _bars_by_server(ax, v: ResultView, max_servers: int) -> None:
     """Idle and dynamic energy cost stacked, a bar per server (the busiest beyond)."""
     p = v.problem
     idle, dyn = _energy_parts(v)
@@ -362,7 +368,7 @@ def _bars_by_server(ax, v: _View, max_servers: int) -> None:
     ax.set_axisbelow(True)
 
 
-def _bars_by_gpu(ax, v: _View) -> None:
+def _bars_by_gpu(ax, v: ResultView) -> None:
     """Idle and dynamic energy cost stacked, a bar per GPU type."""
     rows_g = energy_by_gpu(v)
     xs = np.arange(len(rows_g))
@@ -381,7 +387,7 @@ def _bars_by_gpu(ax, v: _View) -> None:
     ax.set_axisbelow(True)
 
 
-def _bars_by_penalty_kind(ax, v: _View) -> None:
+def _bars_by_penalty_kind(ax, v: ResultView) -> None:
     """Unweighted penalty, a bar per penalty kind that jobs have, values annotated."""
     kinds = [r for r in penalty_by_kind(v) if r["kind"] != "none"]
     xs = np.arange(len(kinds))
@@ -412,13 +418,13 @@ def _bars_by_penalty_kind(ax, v: _View) -> None:
     ax.set_axisbelow(True)
 
 
-def plot_breakdown(v: _View, path, max_servers: int = 60) -> Path:
+def plot_breakdown(v: ResultView, path, max_servers: int = 60) -> Path:
     """Draw energy cost by server and by GPU type (idle / dynamic stacked) and penalty by
     kind.
 
     Parameters
     ----------
-    v : _View
+    v : ResultView
         The result.
     path : path
         The PNG to write.
@@ -430,7 +436,7 @@ def plot_breakdown(v: _View, path, max_servers: int = 60) -> Path:
     Path
         ``path``.
     """
-    Figure = _need_matplotlib()
+    Figure = need_matplotlib()
     fig = Figure(figsize=(12.0, 7.6), dpi=DPI)
     gs = fig.add_gridspec(2, 2, height_ratios=[1.0, 1.0], width_ratios=[1.3, 1.0])
     _bars_by_server(fig.add_subplot(gs[0, :]), v, max_servers)
@@ -511,7 +517,7 @@ def plot_convergence(traces: list[tuple[str, np.ndarray]], path) -> Path:
     Path
         ``path``.
     """
-    Figure = _need_matplotlib()
+    Figure = need_matplotlib()
     fig = Figure(figsize=(9.0, 5.0), dpi=DPI)
     ax = fig.add_subplot(1, 1, 1)
     styles = ["-", "--", ":", "-."]
@@ -566,8 +572,8 @@ def plot_front(front, path, result_point: tuple[float, float] | None = None) -> 
     Path
         ``path``.
     """
-    Figure = _need_matplotlib()
-    lam, e, pen, cand = _front_arrays(front)
+    Figure = need_matplotlib()
+    lam, e, pen, cand = front_arrays(front)
     fig = Figure(figsize=(9.0, 6.0), dpi=DPI)
     ax = fig.add_subplot(1, 1, 1)
     allpen = pen if cand is None else np.concatenate([pen, cand[:, 1]])
@@ -608,11 +614,16 @@ def plot_front(front, path, result_point: tuple[float, float] | None = None) -> 
 
 
 __all__ = [
+    "HOUR",
     "INSTALL_HINT",
+    "ResultView",
     "energy_by_gpu",
+    "front_arrays",
+    "need_matplotlib",
     "penalty_by_kind",
     "plot_breakdown",
     "plot_convergence",
     "plot_front",
     "plot_gantt",
+    "trace_series",
 ]

@@ -25,12 +25,12 @@ from pathlib import Path
 from .compile import ProblemArrays
 from .model import PENALTY_KINDS, Fleet
 from .plots import (
-    _H,
+    HOUR,
     INSTALL_HINT,
-    _View,
-    _front_arrays,
-    _need_matplotlib,
-    _traces,
+    ResultView,
+    front_arrays,
+    need_matplotlib,
+    trace_series,
     energy_by_gpu,
     penalty_by_kind,
     plot_breakdown,
@@ -79,13 +79,13 @@ def _table(header, rows, left=(), row_class=None) -> str:
     return f"<table><tr>{h}</tr>\n" + "\n".join(body) + "</table>"
 
 
-def _explain_rows(v: _View) -> list[list]:
+def _explain_rows(v: ResultView) -> list[list]:
     """Per job, caller order: the columns of :data:`_JOB_HEADER` (times in hours)."""
     p, ev, due = v.problem, v.ev, v.due
     kinds = v.pen_kind
-    return [[p.job_names[j], p.server_names[int(v.x[j])], ev.start[j] / _H,
-             ev.completion[j] / _H, due[j] / _H if math.isfinite(due[j]) else math.inf,
-             ev.lateness[j] / _H, PENALTY_KINDS[int(kinds[j])], float(ev.job_penalty[j]),
+    return [[p.job_names[j], p.server_names[int(v.x[j])], ev.start[j] / HOUR,
+             ev.completion[j] / HOUR, due[j] / HOUR if math.isfinite(due[j]) else math.inf,
+             ev.lateness[j] / HOUR, PENALTY_KINDS[int(kinds[j])], float(ev.job_penalty[j]),
              float(ev.job_energy_cost[j])] for j in range(p.n_jobs)]
 
 
@@ -96,11 +96,11 @@ def _write_jobs_csv(path: Path, rows: list[list]) -> None:
         w.writerow(["job", "server", "start_s", "completion_s", "due_s", "lateness_s",
                     "penalty_kind", "penalty", "energy_cost"])
         for r in rows:
-            w.writerow([r[0], r[1], r[2] * _H, r[3] * _H, r[4] * _H, r[5] * _H, r[6],
+            w.writerow([r[0], r[1], r[2] * HOUR, r[3] * HOUR, r[4] * HOUR, r[5] * HOUR, r[6],
                         r[7], r[8]])
 
 
-def _draw_figures(v: _View, out: Path, result, front, traces,
+def _draw_figures(v: ResultView, out: Path, result, front, traces,
                   max_servers: int) -> list[tuple[str, str]]:
     """Draw the figures into ``out``; [(file, caption)] in page order."""
     figs = []
@@ -112,7 +112,7 @@ def _draw_figures(v: _View, out: Path, result, front, traces,
     plot_breakdown(v, out / "breakdown.png", max_servers)
     figs.append(("breakdown.png", "Energy cost by server and by GPU type (idle power while "
                  "on, dynamic power while running jobs) and penalty by kind (unweighted)."))
-    tr = _traces(result, traces, front)
+    tr = trace_series(result, traces, front)
     if tr:
         plot_convergence(tr, out / "convergence.png")
         figs.append(("convergence.png", "Best search objective over all chains after each "
@@ -126,7 +126,7 @@ def _draw_figures(v: _View, out: Path, result, front, traces,
     return figs
 
 
-def _summary_rows(v: _View) -> list[list]:
+def _summary_rows(v: ResultView) -> list[list]:
     """The summary table: instance, objective and its parts, then the run's settings."""
     problem, ev, m = v.problem, v.ev, v.meta
     summary: list[list] = [["instance", problem.name], ["jobs x servers", f"{problem.n_jobs} x "
@@ -158,7 +158,7 @@ def _page_top(title: str, summary: list[list], figs: list[tuple[str, str]]) -> l
     return parts
 
 
-def _breakdown_tables(v: _View, front) -> list[str]:
+def _breakdown_tables(v: ResultView, front) -> list[str]:
     """Energy cost by GPU type, penalty by kind and, with a front, its points."""
     parts = ["<h2>Energy cost by GPU type</h2>",
              _table(["GPU type", "servers", "used", "jobs", "idle", "dynamic", "energy cost"],
@@ -170,7 +170,7 @@ def _breakdown_tables(v: _View, front) -> list[str]:
                     [[r["kind"], r["jobs"], r["late"], r["penalty"], r["weighted"]]
                      for r in penalty_by_kind(v)], left=(0,))]
     if front is not None:
-        lam, e, pen, _ = _front_arrays(front)
+        lam, e, pen, _ = front_arrays(front)
         parts.append("<h2>Pareto front</h2>")
         parts.append(_table(["lambda", "energy cost", "penalty", "objective at lambda"],
                             [[float(a), float(b), float(c), float(b + a * c)]
@@ -224,7 +224,7 @@ def write_report(problem, result, out_dir, front=None, traces=None, fleet: Fleet
     ImportError
         Without matplotlib, saying ``pip install 'satea[plot]'``.
     """
-    _need_matplotlib()          # before anything is written
+    need_matplotlib()          # before anything is written
     if isinstance(problem, Fleet):
         from .compile import compile_fleet
         fleet, problem = problem, compile_fleet(problem)
@@ -232,7 +232,7 @@ def write_report(problem, result, out_dir, front=None, traces=None, fleet: Fleet
         raise TypeError(f"problem: expected a Fleet or ProblemArrays, got {type(problem).__name__}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    v = _View(problem, result, fleet)
+    v = ResultView(problem, result, fleet)
     figs = _draw_figures(v, out, result, front, traces, max_servers)
     rows = _explain_rows(v)
     _write_jobs_csv(out / "jobs.csv", rows)

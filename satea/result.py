@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .compile import ProblemArrays
-from .objective import Evaluation, check_assignment, evaluate
+from .objective import Evaluation, check_assignment
 
 if TYPE_CHECKING:   # for the annotation only: no import at run time
     from .settings import RunSettings
@@ -77,7 +77,7 @@ class AnnealResult:
     shards: tuple = field(default=(), repr=False)
 
     @classmethod
-    def of_assignment(cls, problem: ProblemArrays, x, ev: Evaluation, **run) -> "AnnealResult":
+    def of_assignment(cls, problem: ProblemArrays, x, ev: Evaluation, **run) -> AnnealResult:
         """The one constructor every method uses: the assignment ``x`` (caller's order)
         with its float64 evaluation ``ev``, and the fields that say how it was found."""
         if run.get("stopped_by", "sweeps") not in STOPPED_BY:

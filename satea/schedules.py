@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .compile import ProblemArrays
+from .settings import DEFAULT_P_SWAP
 
 #: sweeps of the short descent before the local move sizes are sampled (then QUENCH_SWEEPS
 #: more at zero temperature): enough to leave the astronomically late random assignments
@@ -25,6 +26,8 @@ CAP_FACTOR = 10.0 / 3.0
 #: move sizes of a larger problem are sampled on this many of its jobs (and the same share
 #: of each class of servers), so sizing costs a bounded number of moves at any fleet size
 SIZING_JOBS = 5_000
+#: the sizing chains' swap probability: a run's default, whatever the run then uses
+SIZING_P_SWAP = DEFAULT_P_SWAP
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ class _SizingChains:
         self.problems, self.nc = problems, n_chains
         self.total = n_chains * len(problems)
         specs = [RunSpec(n_chains, seed, np.arange(n_chains) + (1 << 40),
-                         np.full(n_chains, lam), 0.3, 0.0) for lam in lams]
+                         np.full(n_chains, lam), SIZING_P_SWAP, 0.0) for lam in lams]
         if len(problems) == 1:
             from .kernels import cpu
             P = problem_tuple(problems[0])
@@ -157,14 +160,14 @@ class _SizingChains:
         if len(self.problems) == 1:
             p = self.problems[0]
             out = np.empty(self.nc * n_moves)
-            self.k.sample_deltas_cpu(self.P, self.S, p.n_jobs, p.n_servers, 0.3, out)
+            self.k.sample_deltas_cpu(self.P, self.S, p.n_jobs, p.n_servers, SIZING_P_SWAP, out)
             return [out]
         per = self.nc * n_moves
         ooff = np.arange(len(self.problems) + 1, dtype=np.int64) * per
         out = np.empty(ooff[-1])
         be = self.be
-        be.kb.sample_deltas_batch(be.PA, be.poff, be.pshp, be.SA, be.soff, be.dims, 0.3,
-                                  out, ooff)
+        be.kb.sample_deltas_batch(be.PA, be.poff, be.pshp, be.SA, be.soff, be.dims,
+                                  SIZING_P_SWAP, out, ooff)
         return [out[ooff[i]:ooff[i + 1]] for i in range(len(self.problems))]
 
     def sweep(self, betas: list, caps: list) -> int:
@@ -173,7 +176,7 @@ class _SizingChains:
             p = self.problems[0]
             b = betas[0]
             self.k.sweep_cpu(self.P, self.S, p.n_jobs, p.n_servers, b, 0, b.size, p.n_jobs,
-                             0.3, caps[0], np.empty(self.nc * b.size))
+                             SIZING_P_SWAP, caps[0], np.empty(self.nc * b.size))
             return self.nc * b.size * p.n_jobs
         self.be.cap_weight = np.asarray(caps, np.float64)   # known after the first sample
         self.be.run_block([0] * len(betas), betas)

@@ -27,7 +27,8 @@ when ``sweeps`` is given, else ``"converged"``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -35,9 +36,9 @@ import numpy as np
 from .compile import ProblemArrays
 
 #: probability that a move is a swap: 0.3, or 0.6 where servers have capacities (a swap
-#: moves load both ways, so it crosses tight capacities a shift cannot; measured on
-#: OR-Library d10200 at 60 s: 0.909% from the best known against 1.2-1.3% at 0.3, and
-#: gap1-12 and fleet20 no worse, docs/quality.md)
+#: moves load both ways, so it crosses tight capacities a shift cannot): measured on
+#: OR-Library d10200, and no worse on gap1-12 and fleet20 (figures: docs/quality.md,
+#: "Figures behind the defaults")
 DEFAULT_P_SWAP = 0.3
 DEFAULT_P_SWAP_CAPACITY = 0.6
 STOP_RULES = ("auto", "sweeps", "time", "converged")
@@ -50,24 +51,21 @@ BUDGET_MIN_SWEEPS = 50
 BUDGET_SWEEP_SECONDS = 0.05
 #: ... and population annealing in such a run takes as many chains (up to the default)
 #: as get this many sweeps each, at least one a thread: resampling multiplies good states
-#: but cannot replace the sweeps that equilibrate them. Measured at equal time on 2 cores
-#: (docs/quality.md, strategies): where 16 chains got ~5,000 and ~600 sweeps each (fleets
-#: of 1,000 x 100 and 10,000 x 1,000), 4 chains found better placements (0.7% and 3.3%);
-#: where they got ~20,000 or more (200 x 20 with capacities, OR-Library), 4 chains were
-#: no better or worse (0.9% on 200 x 20); the threshold lies between those two points
+#: but cannot replace the sweeps that equilibrate them. At equal time, fewer and longer
+#: chains won where 16 got a few thousand sweeps each and were no better where they got
+#: tens of thousands; the threshold lies between (docs/quality.md, "Search strategies at
+#: equal wall time", chains under a time limit)
 POPULATION_MIN_SWEEPS = 10_000
 
 #: converged runs are checked at this many evenly spaced sweep counts of the plan
 CONVERGED_CHECKS = 200
 #: ... and stop at the first check where at least ``min_fraction`` of the planned sweeps
 #: are done and no chain has improved its best by more than ``tolerance`` (relative)
-#: during the last ``window`` of the plan. Measured on the default runs of the tiny,
-#: fleet20 (seeds 0-2) and gap1-12 (seeds 0-2) sets (docs/quality.md): the longest stall
-#: before a chain's last improvement was 13 checks (6.5% of the plan); a 10% window kept
-#: every optimum the full runs found (176/176 gap, 60/60 fleet20, 8/8 tiny) at 0.67, 0.22
-#: and 0.11 of the planned sweeps; a 5% window lost 9 of 176; a minimum fraction only
-#: cost time. The tolerance: fleet bests drift by ~1e-16 relative from sweep to sweep
-#: (running totals re-summed), which is no improvement.
+#: during the last ``window`` of the plan. Chosen on the recorded default runs of the
+#: tiny, fleet20 and gap1-12 sets: the window is the shortest that kept every optimum the
+#: full runs found, a minimum fraction only cost time, and the tolerance is above the
+#: drift of fleet bests from re-summed running totals, which is no improvement (figures:
+#: docs/quality.md, "Default runs: the converged stop rule").
 CONVERGED_RULE = {"min_fraction": 0.0, "window": 0.10, "tolerance": 1e-9}
 
 
@@ -141,19 +139,38 @@ def check_time_limit(time_limit) -> float | None:
     return float(time_limit)
 
 
-def time_left(time_limit: float | None, started: float, compiled_before: float) -> float | None:
-    """What is left of ``time_limit`` (checked) since ``time.perf_counter()`` read
-    ``started``, not counting kernel compiles since ``compile_clock()`` read
-    ``compiled_before`` (a one-off per process, outside every limit); at least 1 ms.
-    For a step that prepares a run before handing it the rest (pareto's ladder, the
-    client side of satea.distributed)."""
-    import time
+@dataclass(frozen=True)
+class CallClock:
+    """The clock of one call for its time limit: wall seconds since ``started`` (a
+    ``time.perf_counter()`` reading) less the kernel compiles since the clock started,
+    which no time limit counts (a one-off per process:
+    :func:`satea.backends.base.compile_clock`)."""
 
-    from .backends.base import compile_clock
-    if time_limit is None:
-        return None
-    spent = time.perf_counter() - started - (compile_clock() - compiled_before)
-    return max(time_limit - spent, 1e-3)
+    started: float
+    compiled_before: float
+
+    @classmethod
+    def start(cls, started: float | None = None) -> CallClock:
+        """A clock from now, or from ``started`` (e.g. before a cluster started)."""
+        import time
+
+        from .backends.base import compile_clock
+        return cls(time.perf_counter() if started is None else started, compile_clock())
+
+    def compile_seconds(self) -> float:
+        """Seconds this process spent compiling kernels since the clock started."""
+        from .backends.base import compile_clock
+        return compile_clock() - self.compiled_before
+
+    def left(self, time_limit: float | None) -> float | None:
+        """What is left of ``time_limit`` (None: no limit), at least 1 ms: for a step that
+        prepares a run before handing it the rest (pareto's ladder, the client side of
+        :mod:`satea.distributed`)."""
+        import time
+        if time_limit is None:
+            return None
+        spent = time.perf_counter() - self.started - self.compile_seconds()
+        return max(time_limit - spent, 1e-3)
 
 
 def check_p_swap(p_swap, has_capacity: bool = False) -> float:
@@ -265,6 +282,24 @@ class RunSettings:
     rungs: int | None = None           # tempering's ladder
     exchange_sweeps: int | None = None  # sweeps between exchanges or resamplings
 
+    def chain_range(self, start: int, count: int) -> RunSettings:
+        """The settings of chains ``start .. start + count - 1`` of this run as a run of
+        their own (a shard of :mod:`satea.distributed`): the same seed, schedule, stop rule
+        and sweeps, ``chain_offset`` moved to their first stream, the per-chain values
+        (``lam``, ``t_scale``, ``x0``) sliced. Only independent chains split so: the other
+        strategies couple the chains."""
+        if self.strategy != "independent":
+            raise ValueError(f"strategy: {self.strategy!r} couples the chains; only "
+                             "independent chains split into ranges")
+        if not (0 <= start and count >= 1 and start + count <= self.chains):
+            raise ValueError(f"chain range {start}..{start + count - 1}: outside the run's "
+                             f"{self.chains} chains")
+        part = slice(start, start + count)
+        return replace(self, chains=count, chain_offset=self.chain_offset + start,
+                       lam=self.lam[part].copy(),
+                       t_scale=None if self.t_scale is None else self.t_scale[part].copy(),
+                       x0=None if self.x0 is None else self.x0[part].copy())
+
     def to_dict(self) -> dict:
         """JSON-ready form (the ``settings`` field of result files)."""
         lam = np.unique(self.lam)
@@ -283,45 +318,67 @@ class RunSettings:
         return d
 
 
-def resolve_settings(problem: ProblemArrays, *, backend: str = "auto",
-                     chains: int | None = None, sweeps: int | None = None,
-                     seed: int | None = None, schedule=None, lam=None, p_swap=None,
-                     cap_weight: float | None = None, time_limit: float | None = None,
-                     t_scale=None, chain_offset: int = 0, x0=None,
-                     return_samples: bool | None = None, stop: str = "auto",
-                     sweep_moves: int | None = None, strategy: str = "auto",
-                     rungs: int | None = None, exchange_sweeps: int | None = None,
-                     on_phase=None) -> RunSettings:
-    """Check a run's arguments and fill in its defaults (arguments as
-    :func:`satea.anneal`).
+@dataclass(frozen=True, eq=False)
+class RunOptions:
+    """A run's arguments as the caller gave them (None: the default), the keywords of
+    :func:`satea.anneal` written once; :func:`resolve` checks them and fills in the rest.
 
-    The default schedule and capacity weight come from :func:`satea.schedules.sample_move_scale`
-    (on a sample of at most :data:`satea.schedules.SIZING_JOBS` jobs, so sizing costs a
-    bounded number of moves whatever the fleet size). ``on_phase(text)`` is told when
-    sizing starts.
+    :func:`satea.anneal`, :func:`satea.anneal_batch` and :func:`resolve_settings` keep
+    these as keywords and build one with :meth:`of`; a test holds their signatures to
+    these fields and defaults.
     """
-    return resolve_batch_settings(
-        [problem], backend=backend, chains=chains, sweeps=sweeps, seed=seed,
-        schedule=schedule, lam=lam, p_swap=p_swap, cap_weight=cap_weight,
-        time_limit=time_limit, t_scale=t_scale, chain_offset=chain_offset, x0=[x0],
-        return_samples=return_samples, stop=stop, sweep_moves=sweep_moves,
-        strategy=strategy, rungs=rungs, exchange_sweeps=exchange_sweeps,
-        on_phase=on_phase)[0]
+
+    backend: str = "auto"
+    chains: int | None = None
+    sweeps: int | None = None
+    seed: int | None = None
+    schedule: Any = None
+    lam: Any = None
+    p_swap: float | None = None
+    cap_weight: float | None = None
+    x0: Any = None
+    time_limit: float | None = None
+    chain_offset: int = 0
+    return_samples: bool | None = None
+    t_scale: Any = None
+    stop: str = "auto"
+    sweep_moves: int | None = None
+    strategy: str = "auto"
+    rungs: int | None = None
+    exchange_sweeps: int | None = None
+
+    @classmethod
+    def of(cls, names: Mapping[str, Any]) -> RunOptions:
+        """The options named in ``names`` (a caller's ``locals()``: its run keywords)."""
+        return cls(**{f.name: names[f.name] for f in fields(cls) if f.name in names})
 
 
-def resolve_batch_settings(problems: list, *, x0=None, on_phase=None, seed=None,
-                           **kw) -> list[RunSettings]:
-    """:func:`resolve_settings` for every problem of a batch, with the same arguments
-    (``x0``: None or one per problem) and one seed; the problems that need sizing are
-    sized together (:func:`satea.schedules.sample_move_scales`), each exactly as alone.
-    With a time budget, the chains of a CPU run are fitted to each problem's share of it.
+def resolve(problems: Sequence[ProblemArrays], options: RunOptions | Sequence[RunOptions],
+            on_phase: Callable[[str], None] | None = None) -> list[RunSettings]:
+    """Check a run's options and fill in its defaults: one :class:`RunSettings` per problem.
+
+    ``options`` is one :class:`RunOptions` for every problem or one per problem (a batch's
+    warm starts differ); a seed left None is drawn once for the whole call. The problems
+    that need sizing (no schedule, or no capacity weight where servers have capacities)
+    are sized together by :func:`satea.schedules.sample_move_scales`, each exactly as
+    alone, on a sample of at most :data:`satea.schedules.SIZING_JOBS` jobs (a bounded
+    number of moves whatever the fleet size). With a time budget, the chains of a CPU run
+    are fitted to each problem's share of it. ``on_phase(text)`` is told when compiling
+    and sizing start.
     """
     import time
 
     from .schedules import sample_move_scales
-    seed = resolve_seed(seed)
-    x0s = [None] * len(problems) if x0 is None else list(x0)
-    drafts = [_Draft(p, seed=seed, x0=x, **kw) for p, x in zip(problems, x0s)]
+    opts = ([options] * len(problems) if isinstance(options, RunOptions) else list(options))
+    if len(opts) != len(problems):
+        raise ValueError(f"options: expected one or {len(problems)} (one per problem), got "
+                         f"{len(opts)}")
+    if any(o.seed is None for o in opts):
+        drawn = resolve_seed(None)
+        opts = [o if o.seed is not None else replace(o, seed=drawn) for o in opts]
+    drafts = [_Draft(p, o) for p, o in zip(problems, opts)]
+    if len({d.seed for d in drafts}) > 1:   # sized together, on one seed's streams
+        raise ValueError("seed: one seed for every problem of a call")
     need = [i for i, d in enumerate(drafts) if d.needs_sizing()]
     scales: dict = {}
     seconds = 0.0
@@ -337,7 +394,7 @@ def resolve_batch_settings(problems: list, *, x0=None, on_phase=None, seed=None,
             on_phase("sizing the schedule" if len(problems) == 1 else
                      f"sizing the schedules of {len(need)} problems")
         t0 = time.perf_counter()
-        found = sample_move_scales([drafts[i].problem for i in need], seed,
+        found = sample_move_scales([drafts[i].problem for i in need], drafts[need[0]].seed,
                                    lams=[float(np.median(drafts[i].lams)) for i in need],
                                    descend=[drafts[i].sched is None for i in need])
         seconds = time.perf_counter() - t0
@@ -346,26 +403,29 @@ def resolve_batch_settings(problems: list, *, x0=None, on_phase=None, seed=None,
     return [d.finish(scales.get(i), seconds, share, len(need)) for i, d in enumerate(drafts)]
 
 
-class _Draft:
-    """One problem's settings between checking the arguments and sizing."""
+def resolve_settings(problem: ProblemArrays, *, on_phase: Callable[[str], None] | None = None,
+                     **options: Any) -> RunSettings:
+    """:func:`resolve` for one problem, the options as :func:`satea.anneal`'s keywords
+    (the fields of :class:`RunOptions`)."""
+    return resolve([problem], RunOptions(**options), on_phase)[0]
 
-    def __init__(self, problem: ProblemArrays, *, backend: str = "auto",
-                 chains: int | None = None, sweeps: int | None = None, seed: int = 0,
-                 schedule=None, lam=None, p_swap=None, cap_weight: float | None = None,
-                 time_limit: float | None = None, t_scale=None, chain_offset: int = 0,
-                 x0=None, return_samples: bool | None = None, stop: str = "auto",
-                 sweep_moves: int | None = None, strategy: str = "auto",
-                 rungs: int | None = None, exchange_sweeps: int | None = None):
-        from .backends import resolve
+
+class _Draft:
+    """One problem's settings between checking the options and sizing."""
+
+    def __init__(self, problem: ProblemArrays, o: RunOptions):
+        from .backends import resolve as resolve_backend
         self.problem = problem
-        self.cls = cls = resolve(backend)
+        self.cls = cls = resolve_backend(o.backend)
         self.d_chains, d_sweeps = default_chains_sweeps(cls, problem.n_jobs)
         self.chains_given, self.lam_arg, self.t_scale_arg, self.x0_arg = (
-            chains, lam, t_scale, x0)
-        self.n_chains = positive_int("chains", self.d_chains if chains is None else chains)
+            o.chains, o.lam, o.t_scale, o.x0)
+        self.n_chains = positive_int("chains", self.d_chains if o.chains is None else o.chains)
+        sweeps = o.sweeps
         if sweeps is not None:
             sweeps = positive_int("sweeps", sweeps)
-        self.time_limit = check_time_limit(time_limit)
+        self.time_limit = check_time_limit(o.time_limit)
+        stop = o.stop
         if stop not in STOP_RULES:
             raise ValueError(f"stop: expected one of {', '.join(STOP_RULES)}, got {stop!r}")
         if stop == "auto":
@@ -378,15 +438,17 @@ class _Draft:
         elif sweeps is None:
             sweeps = d_sweeps
         self.stop, self.sweeps = stop, sweeps
-        self.chain_offset = positive_int("chain_offset", chain_offset, 0)
+        self.chain_offset = positive_int("chain_offset", o.chain_offset, 0)
+        sweep_moves = o.sweep_moves
         if sweep_moves is not None:
             sweep_moves = positive_int("sweep_moves", sweep_moves)
         self.sweep_moves = sweep_moves
-        self.p_swap = check_p_swap(p_swap, problem.has_capacity)
-        self.seed = positive_int("seed", seed, 0)
+        self.p_swap = check_p_swap(o.p_swap, problem.has_capacity)
+        self.seed = positive_int("seed", o.seed, 0)
         cls.check_capacity(problem, self.n_chains)
         self._per_chain()
-        self.sched = check_schedule(schedule, sweeps)
+        self.sched = check_schedule(o.schedule, sweeps)
+        cap_weight = o.cap_weight
         if cap_weight is not None and (
                 isinstance(cap_weight, bool)
                 or not isinstance(cap_weight, (int, float, np.integer, np.floating))
@@ -396,8 +458,8 @@ class _Draft:
         if stop == "time" and self.sched is not None and self.sched.betas is not None:
             raise ValueError("schedule: explicit inverse temperatures fix the sweeps; a "
                              "time-budgeted run takes (t_hot, t_cold)")
-        self.return_samples = return_samples
-        self._strategy(strategy, rungs, exchange_sweeps)
+        self.return_samples = o.return_samples
+        self._strategy(o.strategy, o.rungs, o.exchange_sweeps)
         self.sizing: dict[str, Any] = {"by": "caller"}
         if problem.n_jobs == 0:     # an empty planning window: nothing to size or search
             self.sched = self.sched or Schedule(1.0, 1.0)
@@ -470,8 +532,8 @@ class _Draft:
                 self.cap_weight = default_cap_weight(scale)
             per_chain_given = (np.ndim(self.lam_arg) > 0 or np.ndim(self.t_scale_arg) > 0
                                or (self.x0_arg is not None and np.ndim(self.x0_arg) > 1))
-            if (self.chains_given is None and self.stop == "time" and cls.name == "numba"
-                    and not per_chain_given):
+            if (self.chains_given is None and self.stop == "time"
+                    and cls.budget_from_sizing_rate and not per_chain_given):
                 assert self.time_limit is not None   # stop == "time" needs one (__init__)
                 if self.strategy == "population":
                     min_sweeps = POPULATION_MIN_SWEEPS
@@ -488,7 +550,8 @@ class _Draft:
                 if self.n_chains != self.d_chains:
                     self.sizing["chains"] = f"{self.n_chains}, not {self.d_chains}: {why}"
                     self._per_chain()
-            if self.sweep_moves is None and self.stop == "time" and cls.name == "numba":
+            if (self.sweep_moves is None and self.stop == "time"
+                    and cls.budget_from_sizing_rate):
                 self.sweep_moves = budget_sweep_moves(self.n_chains, problem.n_jobs,
                                                       scale.move_seconds)
         cap_weight = 0.0 if self.cap_weight is None else self.cap_weight
@@ -542,7 +605,10 @@ def repeat_kwargs(result: dict) -> dict:
     """``anneal`` keyword arguments that repeat the run recorded in a result file's dict
     (:func:`satea.result.read_result`): same backend, chains, seed, lambdas, p_swap,
     capacity weight, temperature levels and the very inverse temperatures it ran, for the
-    sweeps it did (a time-budgeted run included). A warm start is not recorded: pass it."""
+    sweeps it did (a time-budgeted run included). A warm start is not recorded: pass it.
+    A sharded run (:mod:`satea.distributed`) whose shards walked different schedules
+    (stopped at different sweeps, or time budgets) repeats the chains of its best shard,
+    the walk that gave its answer (its record's ``repeat_range``)."""
     from .validate import InstanceError
     st = result.get("settings")
     if not isinstance(st, dict) or "schedule" not in result.get("run", {}):
@@ -566,6 +632,13 @@ def repeat_kwargs(result: dict) -> dict:
         kw["strategy"] = strategy   # the one it ran, not "auto" (which may change)
         if strategy != "independent":
             kw.update(rungs=st.get("rungs"), exchange_sweeps=st["exchange_sweeps"])
+        part = run.get("repeat_range")   # a sharded run: the chains its walk record is of
+        if part is not None and int(part[1]) != kw["chains"]:
+            lo, n = int(part[0]) - kw["chain_offset"], int(part[1])
+            kw.update(chains=n, chain_offset=int(part[0]))
+            for name in ("lam", "t_scale"):
+                if isinstance(kw[name], list):
+                    kw[name] = kw[name][lo:lo + n]
         return kw
     except KeyError as e:
         raise InstanceError(f"result: field {e.args[0]!r} missing from its settings or run "

@@ -11,7 +11,7 @@ O(N + S + P + K + G), never O(N * S).
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -1,6 +1,5 @@
 """The command line: the main job, one-line errors with exit code 2, result files."""
 import json
-import os
 import signal
 import subprocess
 import sys

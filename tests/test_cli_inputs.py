@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -157,7 +156,7 @@ def test_info_into_a_closed_pipe_exits_quietly():
     assert err == ""
 
 
-# ------------------------------------------------------------------ overflow (docs/model.md, Limits)
+# ------------------------------------------------------------ overflow (docs/model.md, Limits)
 
 @pytest.mark.parametrize("where, field, value, needle", [
     (("servers", 0), "price_per_kwh", 1e308, "server 's0': price_per_kwh must be at most 1e+15"),

@@ -60,6 +60,11 @@ def local_reference(problem, chains, shards, seed, sweeps, **kw):
                              for n, o in zip(sizes, offs)]
 
 
+def running(dask_worker) -> int:
+    """Tasks executing on a worker (``client.run(running)``)."""
+    return sum(ts.state == "executing" for ts in dask_worker.state.tasks.values())
+
+
 def best_of(results):
     feas = [k for k, r in enumerate(results) if np.isfinite(r.chain_best).any()]
     assert feas
@@ -84,10 +89,12 @@ def test_front_filter_ties_and_shard_split():
     rng = np.random.default_rng(0)
     vals = rng.integers(0, 12, size=(300, 2)).astype(float)   # many ties and duplicates
     lam = rng.integers(0, 3, size=300).astype(float)
-    pts = [sd._Candidate(e, p, lam[c], c, 0.0, np.zeros(1, np.int32))
+    pts = [sd.Candidate(e, p, lam[c], c, 0.0, np.zeros(1, np.int32))
            for c, (e, p) in enumerate(vals)]
     front = sd.front_filter(pts)
-    dom = lambda a, b: a[0] <= b[0] and a[1] <= b[1] and (a[0] < b[0] or a[1] < b[1])
+    def dom(a, b):
+        return a[0] <= b[0] and a[1] <= b[1] and (a[0] < b[0] or a[1] < b[1])
+
     want = {(e, p) for e, p in vals if not any(dom(o, (e, p)) for o in vals)}
     assert {(q.energy_cost, q.penalty) for q in front} == want and len(front) == len(want)
     for q in front:   # of duplicates, the smallest lambda's, then the lowest chain index
@@ -213,9 +220,12 @@ def test_problem_is_scattered_once_and_tasks_get_its_future(problem, client, mon
         submitted.append(args)
         return real_submit(fn, *args, **kw)
 
-    problem_keys = lambda: client.run_on_scheduler(lambda dask_scheduler: [
-        (str(ts.key), sorted(ws.address for ws in ts.who_has or ()))
-        for ts in dask_scheduler.tasks.values() if str(ts.key).startswith("ProblemArrays-")])
+    def problem_keys():
+        return client.run_on_scheduler(lambda dask_scheduler: [
+            (str(ts.key), sorted(ws.address for ws in ts.who_has or ()))
+            for ts in dask_scheduler.tasks.values()
+            if str(ts.key).startswith("ProblemArrays-")])
+
     deadline = time.monotonic() + 10          # earlier calls' keys are released asynchronously
     while problem_keys() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -281,8 +291,10 @@ def test_pareto_through_dask_equals_local(problem, client):
     far = sd.pareto(problem, client, **kw)
     here = sd.pareto(problem, None, **kw)
     assert isinstance(far, ParetoFront) and len(far) >= 2
-    key = lambda f: [(q.energy_cost, q.penalty, q.lam, q.chain, q.chain_objective)
-                     for q in f.points]
+    def key(f):
+        return [(q.energy_cost, q.penalty, q.lam, q.chain, q.chain_objective)
+                for q in f.points]
+
     assert key(far) == key(here)
     assert all(np.array_equal(a.x, b.x) for a, b in zip(far.points, here.points))
     assert (far.n_candidates, far.n_feasible) == (here.n_candidates, here.n_feasible)
@@ -312,8 +324,6 @@ def test_killed_worker_does_not_lose_the_result(problem, client):
     th = threading.Thread(target=lambda: box.update(r=sd.solve(problem, client, timeout=120,
                                                                **kw)))
     th.start()
-    running = lambda dask_worker: sum(ts.state == "executing"
-                                      for ts in dask_worker.state.tasks.values())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and sum(client.run(running).values()) < 2:
         time.sleep(0.05)
@@ -365,14 +375,13 @@ def test_time_limit_counts_the_client_side_setup(problem, monkeypatch):
     """solve(time_limit=T): the shards get what the client's sizing (and, with
     ``started``, a cluster's start) left of T, so the call keeps the promise. A slow
     sizing is simulated by a sleep; shards run in this process (one shard)."""
-    import satea.shard_merge as sm
-    real = sm._prepare
+    real = sd.plan_run
 
     def slow(*a, **kw):
         time.sleep(0.6)
         return real(*a, **kw)
 
-    monkeypatch.setattr(sm, "_prepare", slow)
+    monkeypatch.setattr(sd, "plan_run", slow)
     anneal(problem, backend="numba", seed=0, sweeps=2)   # kernels compiled before the clock
     t0 = time.perf_counter()
     r = sd.solve(problem, None, shards=1, chains=2, seed=0, time_limit=1.5)
@@ -427,3 +436,90 @@ def test_batch_time_limit_is_one_value_for_every_problem(problem):
                         time_limit=0.5)
     assert [r.stopped_by for r in rs] == ["time_limit", "time_limit"]
     assert all(r.chains == 4 and np.isfinite(r.fun) for r in rs)
+
+
+# ---------------------------------------------------------------------------------------
+# records, repeats and Ctrl-C
+# ---------------------------------------------------------------------------------------
+
+def test_sharded_result_records_settings_and_run_and_repeats(problem, tmp_path):
+    """A sharded result file records its settings and run like a local one (issue 33), and
+    repeat_kwargs repeats it: all chains when the shards walked one schedule, the best
+    shard's chains when they did not (time budgets: each shard its own blocks)."""
+    import json
+
+    from satea.result import read_result
+    from satea.settings import repeat_kwargs
+    r = sd.solve(problem, None, chains=6, shards=3, sweeps=40, seed=3)
+    path = tmp_path / "r.json"
+    r.write(path)
+    d = read_result(path)
+    assert d["settings"]["chains"] == 6 and d["settings"]["strategy"] == "independent"
+    assert d["run"]["repeat_range"] == [0, 6] and len(d["run"]["shards"]) == 3
+    again = anneal(problem, **repeat_kwargs(d))
+    assert np.array_equal(again.x, r.x) and again.fun == r.fun
+    np.testing.assert_array_equal(again.chain_best, r.chain_best)
+    anneal(problem, backend="numba", seed=0, sweeps=2)   # kernels compiled before the clock
+    t = sd.solve(problem, None, chains=4, shards=2, seed=5, backend="numba", time_limit=0.6)
+    d = json.loads(json.dumps(t.to_dict()))
+    b = t.shards[d["run"]["best_shard"]]
+    assert d["run"]["repeat_range"] == [b.chain_offset, b.chains]
+    kw = repeat_kwargs(d)
+    assert (kw["chains"], kw["chain_offset"], kw["sweeps"]) == (b.chains, b.chain_offset,
+                                                                b.sweeps)
+    again = anneal(problem, **kw)
+    assert np.array_equal(again.x, t.x) and again.fun == t.fun
+
+
+def test_ctrl_c_in_process_returns_the_finished_shards_best(problem):
+    """A Ctrl-C during the second of three shards run here (each a third of 3 s): that
+    shard ends its search as anneal does, the third never starts, and the call returns
+    the merge of the two with stopped_by="interrupt" (the CLI then writes it)."""
+    import _thread
+    anneal(problem, backend="numba", seed=0, sweeps=2)   # kernels compiled before the clock
+    timer = threading.Timer(1.5, _thread.interrupt_main)
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        r = sd.solve(problem, None, chains=6, shards=3, seed=1, backend="numba",
+                     time_limit=3.0)
+    finally:
+        timer.cancel()
+    assert 1.5 <= time.perf_counter() - t0 < 2.5
+    assert r.stopped_by == "interrupt" and r.info["stopped_by"] == "interrupt"
+    assert [s.index for s in r.shards] == [0, 1] and r.chains == 4
+    assert [s.stopped_by for s in r.shards] == ["time_limit", "interrupt"]
+    assert "Merged from 2 of 3 shard(s)" in r.message and "Interrupted" in r.message
+    assert r.samples.shape[0] == 4 and np.isfinite(r.fun)
+    assert r.info["repeat_range"] == [r.shards[r.info["best_shard"]].chain_offset, 2]
+
+
+def test_ctrl_c_on_a_cluster_stops_the_shards_and_merges_them(problem, client):
+    """A Ctrl-C while both shards run on the workers: the client asks them to stop after
+    their current block, they send back what they found, and the call returns their merge
+    (stopped_by="interrupt") within a second or so; the workers stay up."""
+    sd.solve(problem, client, chains=4, sweeps=5, seed=0)   # warm the shard path
+
+    def interrupt_when_running():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and sum(client.run(running).values()) < 2:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        box["at"] = time.perf_counter()
+        # a real SIGINT to the main thread, as Ctrl-C sends: it wakes a blocked wait
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    box: dict = {}
+    th = threading.Thread(target=interrupt_when_running)
+    th.start()
+    try:
+        r = sd.solve(problem, client, chains=4, sweeps=10**6, seed=2, timeout=60)
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C escaped solve")
+    finally:
+        th.join()
+    assert time.perf_counter() - box["at"] < 5.0
+    assert r.stopped_by == "interrupt" and len(r.shards) == 2 and r.chains == 4
+    assert all(s.stopped_by == "interrupt" and 0 < s.sweeps < 10**6 for s in r.shards)
+    assert np.isfinite(r.fun) and "Interrupted" in r.message
+    assert sd.solve(problem, client, chains=4, sweeps=5, seed=0).chains == 4   # still up

@@ -94,7 +94,7 @@ def _check_caches(problem, P, S, lam, peak, caches=True):
     """Every cache of chain 0 against the evaluator. ``peak[0]``: the largest server cost
     seen so far on this trajectory (incremental updates round relative to it). Without
     ``caches`` (the GPU's way) completions and job costs are not kept."""
-    n, m = problem.n_jobs, problem.n_servers
+    m = problem.n_servers
     x = S[X]
     _, _, ev = _full(problem, x)
     busy = ev.server_busy
@@ -466,7 +466,7 @@ def test_curve_integral_by_reciprocals_equals_the_float64_one_at_and_between_ste
     neighbouring step (t at a step or period boundary), the continuous integral still
     agrees with the float64 evaluator's division form up to rounding. The release table
     holds the same integral at every job's release."""
-    from satea.objective import _curve_cumulative
+    from satea.objective import price_integral   # server 0 is on curve 0, cum[0] = 0
     prices = (0.031, 0.2, 0.017, 0.11, 0.05, 0.093, 0.07)
     fleet = Fleet("c", GPUS, MODELS, (Profile("m0", "A", 1.0, 200.0),),
                   (Server("s0", "A", price_curve="c"),),
@@ -483,7 +483,7 @@ def test_curve_integral_by_reciprocals_equals_the_float64_one_at_and_between_ste
                         [1e6 * step + 0.3, 123456.789 * step]])
     got = np.empty_like(t)
     _curve_many(P, 0, t, got)
-    want = np.array([_curve_cumulative(problem, 0, float(x)) for x in t])
+    want = np.array([price_integral(problem, 0, 0.0, float(x)) for x in t])
     scale = max(prices) * np.maximum(t, step)
     assert np.all(np.abs(got - want) <= 1e-12 * scale), np.max(np.abs(got - want) / scale)
     rel = np.empty(problem.n_jobs)

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from conftest import tiny_node_fleet_by_name
 from satea.annealing import anneal, anneal_batch

@@ -105,8 +105,12 @@ def test_format_seconds():
 
 def test_chain_callbacks_any_true_stops_and_all_are_called():
     calls = []
-    a = lambda pr: calls.append("a")                     # returns None
-    b = lambda pr: calls.append("b") or pr.sweeps_done >= 2
+    def a(pr):                                           # returns None
+        calls.append("a")
+
+    def b(pr):
+        calls.append("b")
+        return pr.sweeps_done >= 2
     cb = chain_callbacks(a, None, b)
     assert cb(Progress(1, 10, 0.0, 0.0, 0.0)) is False
     assert cb(Progress(2, 10, 0.0, 0.0, 0.0)) is True

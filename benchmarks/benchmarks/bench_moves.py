@@ -5,7 +5,7 @@ from __future__ import annotations
 try:   # satea.annealing since the settings work; satea.anneal on older commits
     from satea.annealing import anneal
 except ImportError:
-    from satea.anneal import anneal
+    from satea.anneal import anneal  # type: ignore[no-redef,import-not-found]  # old commits
 from satea.schedules import default_temperature_range
 
 from .common import INDEPENDENT, SEED, SIZES, instance, require, warm_up
@@ -58,4 +58,4 @@ class MovesPerSecond:
                    seed=SEED, schedule=self.schedule, **INDEPENDENT)
         return r.moves_per_second()
 
-    track_moves_per_second.unit = "moves/s"
+    track_moves_per_second.unit = "moves/s"  # type: ignore[attr-defined]  # read by asv

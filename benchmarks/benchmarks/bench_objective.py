@@ -29,4 +29,4 @@ class Evaluate:
         """The value itself: moves only when the model or the generator changes."""
         return evaluate(self.problem, self.x).objective
 
-    track_objective.unit = "objective"
+    track_objective.unit = "objective"  # type: ignore[attr-defined]  # read by asv

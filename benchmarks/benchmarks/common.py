@@ -13,7 +13,7 @@ import numpy as np
 try:   # satea.annealing since the settings work; satea.anneal on older commits
     from satea.annealing import anneal
 except ImportError:
-    from satea.anneal import anneal
+    from satea.anneal import anneal  # type: ignore[no-redef,import-not-found]  # old commits
 from satea.backends import backend_class
 
 SEED = 0
@@ -43,7 +43,7 @@ def instance(size: str, seed: int = SEED):
             from satea.compile import compile_fleet
             from satea.generate import generate_fleet
 
-            def bench_instance(n_jobs, n_servers, seed):
+            def bench_instance(n_jobs: int, n_servers: int, seed: int = 0):  # type: ignore[misc]
                 return compile_fleet(generate_fleet(n_jobs, n_servers, seed=seed))
         _instances[key] = bench_instance(*parse_size(size), seed)
     return _instances[key]

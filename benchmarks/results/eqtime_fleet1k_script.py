@@ -1,5 +1,7 @@
 """Quality at equal time on a fleet with price curves (public API)."""
-import json, sys
+import json
+import sys
+
 from satea.generate import generate_fleet
 from satea.compile import compile_fleet
 from satea.annealing import anneal
@@ -11,7 +13,9 @@ anneal(p, sweeps=2, backend="numba", seed=0)
 rows = []
 for seed in (0, 1, 2):
     r = anneal(p, backend="numba", seed=seed, time_limit=8.0)
-    rows.append({"seed": seed, "fun": float(r.fun), "sweeps": int(r.sweeps), "chains": int(r.chains) if hasattr(r, "chains") else None, "seconds": float(r.seconds)})
+    rows.append({"seed": seed, "fun": float(r.fun), "sweeps": int(r.sweeps),
+                 "chains": int(r.chains) if hasattr(r, "chains") else None,
+                 "seconds": float(r.seconds)})
     print(label, rows[-1], file=sys.stderr)
 with open(out, "a") as f:
     f.write(json.dumps({"label": label, "rows": rows}) + "\n")

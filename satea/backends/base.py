@@ -63,7 +63,24 @@ class RunSpec:
         return np.asarray(self.t_scale, np.float64)
 
 
-def state_plan(problem: ProblemArrays, spec: "RunSpec", P: tuple, chain_major: bool) -> list:
+def warmup_spec() -> RunSpec:
+    """The one-chain run the backends compile their kernels on (:func:`warmup_problems`)."""
+    return RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)
+
+
+def warmup_problems() -> list:
+    """A 2 x 2 assignment problem and a 2 x 2 fleet: the kernels' two kinds of state
+    (without and with job lists), to compile on."""
+    from ..compile import compile_assignment, compile_fleet
+    from ..model import DNNModel, Fleet, GPUType, Job, Profile, Server
+    tiny_fleet = Fleet("tiny", {"g": GPUType("g", 1, 10.0)}, {"m": DNNModel("m", 1)},
+                       (Profile("m", "g", 1.0, 20.0),),
+                       (Server("a", "g", price_per_kwh=0.1), Server("b", "g", price_per_kwh=0.2)),
+                       (Job("j0", "m", 1.0), Job("j1", "m", 2.0)))
+    return [compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]])), compile_fleet(tiny_fleet)]
+
+
+def state_plan(problem: ProblemArrays, spec: RunSpec, P: tuple, chain_major: bool) -> list:
     """How to build each chain-state array (kernels.layout.STATE_SPEC order), flat over
     all chains: ``(size, dtype, fill)`` with ``fill`` a scalar (a constant array, which a
     device can fill itself) or a host array already in the kernels' layout (chain-major
@@ -118,6 +135,17 @@ class Backend(ABC):
     max_default_sweeps: int | None = None
     #: seconds spent compiling (JIT) in this process for this backend, measured once
     compile_seconds: float = 0.0
+    #: whether a time budget may fit the run's chains and moves per sweep to the move rate
+    #: that sizing measured (:mod:`satea.settings`): sizing runs the CPU kernels, so that
+    #: rate is this backend's only where the run uses them too
+    budget_from_sizing_rate: bool = False
+
+    @classmethod
+    def chains_side_by_side(cls) -> int | None:
+        """How many chains advance at once, so a sweep of ``c`` chains costs about
+        ``ceil(c / n)`` sweeps of one chain; None: all of them (one round, a GPU). The
+        default, 1: the chains take turns (or one vectorised pass costs ``c`` times one)."""
+        return 1
 
     @classmethod
     def available(cls) -> bool:
@@ -137,7 +165,7 @@ class Backend(ABC):
         """Raise MemoryError, before anything is allocated, if the chains cannot fit."""
 
     @classmethod
-    def batch(cls, n_problems: int) -> "BatchBackend":
+    def batch(cls, n_problems: int) -> BatchBackend:
         """The batch backend that runs ``n_problems`` problems' chains (one launch per
         block where the backend can; in turn otherwise)."""
         return SerialBatch(cls)

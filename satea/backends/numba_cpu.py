@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 
-from ..compile import ProblemArrays, compile_assignment
+from ..compile import ProblemArrays
 from ..kernels.layout import BEST_X, CHAIN_F
 from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_TSCALE, F_VIOL, GATHERED,
                    GATHERED_F, N_CHAIN_F, Backend, BatchBackend, ChainSnapshot, RunSpec,
-                   SerialBatch, count_compile, state_plan)
+                   SerialBatch, count_compile, state_plan, warmup_problems, warmup_spec)
 
 
 def problem_tuple(problem: ProblemArrays) -> tuple:
@@ -55,18 +55,6 @@ def kernels_ready() -> bool:
     return _COMPILED["seconds"] is not None
 
 
-def _tiny_problems() -> list:
-    """A 2 x 2 assignment problem and a 2 x 2 fleet: the kernels' two kinds of state
-    (without and with job lists), to compile on."""
-    from ..compile import compile_fleet
-    from ..model import DNNModel, Fleet, GPUType, Job, Profile, Server
-    tiny_fleet = Fleet("tiny", {"g": GPUType("g", 1, 10.0)}, {"m": DNNModel("m", 1)},
-                       (Profile("m", "g", 1.0, 20.0),),
-                       (Server("a", "g", price_per_kwh=0.1), Server("b", "g", price_per_kwh=0.2)),
-                       (Job("j0", "m", 1.0), Job("j1", "m", 2.0)))
-    return [compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]])), compile_fleet(tiny_fleet)]
-
-
 def _compile_once() -> float:
     """JIT-compile (or load from the on-disk cache) the CPU kernels on 2 x 2 problems, with
     and without job lists, so that compile time is measured apart from search time."""
@@ -74,8 +62,8 @@ def _compile_once() -> float:
     if seconds is None:
         from ..kernels import cpu
         t0 = time.perf_counter()
-        for p in _tiny_problems():
-            spec = RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)
+        for p in warmup_problems():
+            spec = warmup_spec()
             P = problem_tuple(p)
             S = chain_state(p, spec, P)
             cpu.init_cpu(P, S, 2, 2, True)
@@ -91,6 +79,13 @@ class NumbaCPUBackend(Backend):
     """Chains in parallel over CPU threads; see :mod:`satea.kernels.moves` for the move."""
 
     name = "numba"
+    budget_from_sizing_rate = True
+
+    @classmethod
+    def chains_side_by_side(cls) -> int:
+        """One chain per numba thread at a time."""
+        import numba
+        return numba.get_num_threads()
 
     @classmethod
     def batch(cls, n_problems: int) -> BatchBackend:
@@ -151,8 +146,8 @@ def compile_batch_kernels() -> float:
     if seconds is None:
         from ..kernels import batch
         t0 = time.perf_counter()
-        problems = _tiny_problems()
-        specs = [RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)] * len(problems)
+        problems = warmup_problems()
+        specs = [warmup_spec()] * len(problems)
         be = NumbaCPUBatch()
         be._setup(problems, specs, batch)
         be.run_block([0] * len(problems), [np.ones(1)] * len(problems))

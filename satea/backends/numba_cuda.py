@@ -10,11 +10,11 @@ import time
 
 import numpy as np
 
-from ..compile import ProblemArrays, compile_assignment
+from ..compile import ProblemArrays
 from ..kernels.layout import BEST_X, CHAIN_F, state_bytes_per_chain
 from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_TSCALE, F_VIOL, GATHERED,
                    GATHERED_F, N_CHAIN_F, Backend, BatchBackend, ChainSnapshot, RunSpec,
-                   SerialBatch, count_compile, state_plan)
+                   SerialBatch, count_compile, state_plan, warmup_problems, warmup_spec)
 from .numba_cpu import problem_tuple
 
 #: at most this many bytes of per-chain trace per block of sweeps
@@ -178,6 +178,11 @@ class CudaBackend(Backend):
         return real_gpu()
 
     @classmethod
+    def chains_side_by_side(cls) -> None:
+        """Every chain at once: a thread each."""
+        return None
+
+    @classmethod
     def check_capacity(cls, problem: ProblemArrays, n_chains: int) -> None:
         check_fits(problem, n_chains)
 
@@ -212,11 +217,9 @@ class CudaBackend(Backend):
         seconds = _COMPILED["seconds"]   # a local: type checkers narrow it, not the entry
         if seconds is None:
             t0 = time.perf_counter()
-            p = compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]]))
-            spec = RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)
             tiny = CudaBackend.__new__(CudaBackend)
             tiny.cp = self.cp
-            tiny._setup(p, spec, kern)
+            tiny._setup(warmup_problems()[0], warmup_spec(), kern)
             tiny.run_block(0, np.ones(1))
             _cuda().synchronize()
             seconds = _COMPILED["seconds"] = time.perf_counter() - t0
@@ -340,12 +343,11 @@ def _compile_batch_once() -> float:
     only in a process that batches), so compile time stays out of the search."""
     seconds = _BATCH_COMPILED["seconds"]   # a local: type checkers narrow it, not the entry
     if seconds is None:
-        from .numba_cpu import _tiny_problems
         _BATCH_COMPILED["seconds"] = 0.0    # the warm-up batch below must not recurse
         t0 = time.perf_counter()
         tiny = CudaBatch()
-        problems = _tiny_problems()
-        tiny.start(problems, [RunSpec(1, 0, np.arange(1), np.ones(1), 0.5, 1.0)] * 2)
+        problems = warmup_problems()
+        tiny.start(problems, [warmup_spec()] * len(problems))
         tiny.run_block([0, 0], [np.ones(1), np.ones(1)])
         _cuda().synchronize()
         tiny.close()

@@ -229,7 +229,8 @@ class NumpyReferenceBackend(Backend):
         cost_b, busy_b = server_eval(pr, member_b, b, self.lam)
         d_cost = cost_a + cost_b - self.srv_cost[rows, a] - self.srv_cost[rows, b]
         d_viol = (overload(pr, a, busy_a) + overload(pr, b, busy_b)
-                  - overload(pr, a, self.srv_busy[rows, a]) - overload(pr, b, self.srv_busy[rows, b]))
+                  - overload(pr, a, self.srv_busy[rows, a])
+                  - overload(pr, b, self.srv_busy[rows, b]))
         delta = d_cost + sp.cap_weight * d_viol
         with np.errstate(over="ignore"):
             accept = live & ((delta <= 0) | (u_accept < np.exp(-beta * delta)))
