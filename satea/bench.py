@@ -170,7 +170,7 @@ def measure_steps(problem, chains: int, steps: int, seed: int = 0) -> dict:
     beta = float(st.schedule.betas_for(1)[0])
     t0 = time.perf_counter()
     for _ in range(steps):
-        be._step(beta)
+        be.step(beta)
     seconds = time.perf_counter() - t0
     accepted = float(be.accepted.sum())
     be.close()

@@ -29,7 +29,8 @@ import numpy as np
 
 from .model import EXP_CAP, PENALTY_KINDS, Fleet  # noqa: F401  (EXP_CAP re-exported)
 
-PEN_NONE, PEN_STEP, PEN_LINEAR, PEN_EXP = 0, 1, 2, 3
+# the penalty codes, named once (kernels/layout.py, satea.model.PENALTY_KINDS order)
+from .kernels.layout import PEN_EXP, PEN_LINEAR, PEN_NONE, PEN_STEP  # noqa: E402,F401
 
 
 @dataclass(frozen=True, eq=False)

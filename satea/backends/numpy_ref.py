@@ -204,7 +204,9 @@ class NumpyReferenceBackend(Backend):
         viol = overload(self.problem, np.arange(self.problem.n_servers)[None, :], self.srv_busy)
         return self.srv_cost.sum(axis=1), viol.sum(axis=1)
 
-    def _step(self, beta: np.ndarray | float) -> None:   # per chain, or one for all (bench)
+    def step(self, beta: np.ndarray | float) -> None:
+        """One attempted move of every chain at inverse temperature ``beta`` (per chain,
+        or one for all: ``satea bench`` times these)."""
         pr, sp, x = self.problem, self.spec, self.x
         nc, n = x.shape
         rows = np.arange(nc)
@@ -251,7 +253,7 @@ class NumpyReferenceBackend(Backend):
         for i in range(n_sweeps):
             beta = float(betas[i]) / self.t_scale   # one per chain
             for _ in range(self.spec.moves(self.problem.n_jobs)):
-                self._step(beta)
+                self.step(beta)
             # the chain's best is taken at sweep boundaries, as in the kernels
             self.cost, self.viol = self._totals()
             feas = self.viol == 0.0
