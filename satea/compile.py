@@ -234,6 +234,21 @@ def _curve_tables(curves: list[tuple[float, np.ndarray]]):
             np.asarray(steps, np.float64), cat(vals), cat(cums))
 
 
+def fleet_classes(fleet: Fleet) -> tuple[list, list]:
+    """The compiled classes of a fleet: job classes ``(model, GPUs a job asks)`` and server
+    classes ``(GPU type, GPUs a node has)``, each model's (type's) one-GPU class first and
+    always present, so a part-1 fleet's classes are its models and GPU types in catalogue
+    order."""
+    job_k: dict = {m: {1} for m in fleet.models}
+    for j in fleet.jobs:
+        job_k[j.model].add(j.gpus)
+    node_g: dict = {g: {1} for g in fleet.gpus}
+    for sv in fleet.servers:
+        node_g[sv.gpu].add(sv.gpus)
+    return ([(m, k) for m in fleet.models for k in sorted(job_k[m])],
+            [(g, n) for g in fleet.gpus for n in sorted(node_g[g])])
+
+
 def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     """Validate ``fleet`` and compile it.
 
@@ -249,17 +264,7 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     from .validate import validate_fleet
 
     validate_fleet(fleet)
-    # classes: (model, GPUs a job asks) and (GPU type, GPUs a node has), each model's
-    # (type's) one-GPU class first and always present, so a part-1 fleet's classes are its
-    # models and GPU types in catalogue order
-    job_k: dict = {m: {1} for m in fleet.models}
-    for j in fleet.jobs:
-        job_k[j.model].add(j.gpus)
-    node_g: dict = {g: {1} for g in fleet.gpus}
-    for sv in fleet.servers:
-        node_g[sv.gpu].add(sv.gpus)
-    job_classes = [(m, k) for m in fleet.models for k in sorted(job_k[m])]
-    server_classes = [(g, n) for g in fleet.gpus for n in sorted(node_g[g])]
+    job_classes, server_classes = fleet_classes(fleet)
     mi = {c: i for i, c in enumerate(job_classes)}
     gi = {c: i for i, c in enumerate(server_classes)}
     K, G = len(job_classes), len(server_classes)

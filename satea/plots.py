@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compile import ProblemArrays
+from .compile import ProblemArrays, fleet_classes
 from .model import PENALTY_KINDS, Fleet
 from .objective import evaluate
 
@@ -76,8 +76,10 @@ class ResultView:
         self.ev = evaluate(self.problem, x)
         self.fleet = fleet
         G = problem.n_server_classes
-        self.gpu_names = (list(fleet.gpus) if fleet is not None and len(fleet.gpus) == G
-                          else [f"GPU type {g}" for g in range(G)])
+        classes = fleet_classes(fleet)[1] if fleet is not None else []
+        #: per server class: its GPU type's name, with the node's GPU count beyond one
+        self.gpu_names = ([g if n == 1 else f"{g} x{n}" for g, n in classes]
+                          if len(classes) == G else [f"GPU type {g}" for g in range(G)])
         curve_names = list(fleet.price_curves) if fleet is not None else []
         self.curve_names = curve_names if len(curve_names) == len(problem.curve_len) else [
             f"curve {c}" for c in range(len(problem.curve_len))]
@@ -247,7 +249,7 @@ def _gantt_prices(ax, v: ResultView, rows: np.ndarray, row_of: dict, t_end: floa
     return price_img
 
 
-def _gantt_row(ax, v: ResultView, s: int, y: int, late: np.ndarray, pt_per_h: float) -> None:
+def gantt_row(ax, v: ResultView, s: int, y: int, late: np.ndarray, pt_per_h: float) -> None:
     """One server's row: its on-time line, its jobs' bars, deadlines and (if they fit)
     names."""
     p, ev, due = v.problem, v.ev, v.due
@@ -260,18 +262,43 @@ def _gantt_row(ax, v: ResultView, s: int, y: int, late: np.ndarray, pt_per_h: fl
         return
     st, dur = ev.start[jobs] / HOUR, (ev.completion[jobs] - ev.start[jobs]) / HOUR
     colors = [LATE if late[j] else ON_TIME for j in jobs]
-    ax.barh(np.full(jobs.size, y), dur, left=st, height=0.62, color=colors,
-            edgecolor="white", linewidth=0.8, zorder=2)
+    n_gpus = int(p.server_gpus[s])
+    if n_gpus > 1 and ev.gpu_lanes is not None:
+        _gantt_lanes(ax, v, jobs, st, dur, colors, y, n_gpus)
+    else:
+        ax.barh(np.full(jobs.size, y), dur, left=st, height=0.62, color=colors,
+                edgecolor="white", linewidth=0.8, zorder=2)
     d = due[jobs]
     ok = np.isfinite(d) & ~late[jobs]       # on time: a short tick above the bar
     ax.vlines(d[ok] / HOUR, y - 0.47, y - 0.31, colors="0.15", linewidth=0.9, zorder=3)
     ok = np.isfinite(d) & late[jobs]        # late: a full-height line in the bar
     ax.vlines(d[ok] / HOUR, y - 0.47, y + 0.36, colors="#6b0a0a", linewidth=1.5, zorder=3)
-    if p.n_jobs <= 400:                     # beyond, names are unreadable anyway
+    if p.n_jobs <= 400 and n_gpus == 1:     # beyond, names are unreadable anyway
         for j, a0, w in zip(jobs.tolist(), st.tolist(), dur.tolist()):
             if w * pt_per_h >= 7 * 0.62 * len(p.job_names[j]) + 6:   # the name fits
                 ax.text(a0 + w / 2, y, p.job_names[j], ha="center", va="center",
                         fontsize=7, color="white", zorder=4, clip_on=True)
+
+
+def _gantt_lanes(ax, v: ResultView, jobs, st, dur, colors, y: int, n_gpus: int) -> None:
+    """A node's row split into one lane per GPU (GPU 0 on top): each job a bar on the
+    lanes of the GPUs it ran on (``Evaluation.gpu_lanes``), a gang job one bar over each
+    run of neighbouring lanes."""
+    lane = 0.62 / n_gpus
+    top = y - 0.31
+    gpu_lanes = v.ev.gpu_lanes or []
+    for k, j in enumerate(jobs.tolist()):
+        lanes = sorted(gpu_lanes[j])
+        run_start = prev = lanes[0]
+        for g in lanes[1:] + [None]:
+            if g is not None and g == prev + 1:
+                prev = g
+                continue
+            ax.barh(top + (run_start + prev + 1) * lane / 2, dur[k], left=st[k],
+                    height=(prev - run_start + 1) * lane, color=colors[k],
+                    edgecolor="white", linewidth=0.3, zorder=2)
+            if g is not None:
+                run_start = prev = g
 
 
 def _gantt_legend(fig, ax, price_img) -> None:
@@ -327,7 +354,7 @@ def plot_gantt(v: ResultView, path, max_servers: int = 60) -> Path:
     late = v.ev.lateness > 0
     pt_per_h = 0.82 * fig.get_figwidth() * 72 / T     # about: axes width in points / hours
     for s in rows:
-        _gantt_row(ax, v, int(s), row_of[int(s)], late, pt_per_h)
+        gantt_row(ax, v, int(s), row_of[int(s)], late, pt_per_h)
     ax.set_yticks(np.arange(n))
     ax.set_yticklabels([v.server_label(int(s)) for s in rows], fontsize=8)
     ax.set_ylim(n - 0.5, -0.5)

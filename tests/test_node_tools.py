@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import tiny_node_fleet_by_name
 from satea.annealing import anneal, anneal_batch
@@ -102,3 +103,30 @@ def test_explain_names_each_jobs_gpus():
     for row in rows:
         assert len(row["gpu_indices"]) == gang[row["job"]]
         assert len(set(row["gpu_indices"])) == gang[row["job"]]
+
+
+def test_gantt_draws_one_lane_per_gpu(tmp_path):
+    """The Gantt of a node fleet: a bar per run of neighbouring lanes of each job, on
+    the node's row split into one lane per GPU; labels name the node size."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from satea import plots
+    fleet = tiny_node_fleet_by_name("nodes")
+    p = compile_fleet(fleet)
+    r = anneal(p, backend="numba", chains=2, sweeps=30, seed=1)
+    v = plots.ResultView(p, r, fleet)
+    assert [v.server_label(s).split()[1:3] for s in range(3)][:2] == [["A", "x4"], ["A", "x2"]]
+    fig = Figure()
+    ax = fig.add_subplot(1, 1, 1)
+    late = v.ev.lateness > 0
+    for s in range(p.n_servers):
+        before = len(ax.patches)
+        plots.gantt_row(ax, v, s, s, late, 10.0)
+        jobs = np.flatnonzero(v.x == s)
+        runs = 0
+        for j in jobs:
+            lanes = sorted(v.ev.gpu_lanes[j]) if p.server_gpus[s] > 1 else [0]
+            runs += 1 + sum(b != a + 1 for a, b in zip(lanes, lanes[1:]))
+        assert len(ax.patches) - before == runs
+    assert plots.plot_gantt(v, tmp_path / "g.png").exists()
