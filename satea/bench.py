@@ -82,11 +82,15 @@ def machine_info() -> dict:
             "threads": numba.get_num_threads()}
 
 
-def bench_instance(n_jobs: int, n_servers: int, seed: int = 0):
-    """The generated fleet every benchmark of this size uses (seeded)."""
+def bench_instance(n_jobs: int, n_servers: int, seed: int = 0, gpus_per_node=1,
+                   gang_share: float = 0.0):
+    """The generated fleet every benchmark of this size uses (seeded); nodes of
+    ``gpus_per_node`` GPUs and ``gang_share`` gang jobs as :func:`satea.generate_fleet`
+    draws them (defaults: one-GPU servers, the fleets of earlier figures)."""
     from .compile import compile_fleet
     from .generate import generate_fleet
-    return compile_fleet(generate_fleet(n_jobs, n_servers, seed=seed))
+    return compile_fleet(generate_fleet(n_jobs, n_servers, seed=seed,
+                                        gpus_per_node=gpus_per_node, gang_share=gang_share))
 
 
 def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
@@ -115,7 +119,8 @@ def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
 
 
 def run_bench(backends, sizes, chains: dict | int | None = None, seconds: float = 3.0,
-              seed: int = 0, log=None, numpy_max_jobs: int | None = NUMPY_MAX_JOBS) -> dict:
+              seed: int = 0, log=None, numpy_max_jobs: int | None = NUMPY_MAX_JOBS,
+              gpus_per_node=1, gang_share: float = 0.0) -> dict:
     """Measure every backend at every size; returns the ``satea bench --json`` document.
 
     The numpy reference is skipped above ``numpy_max_jobs`` jobs when other backends are
@@ -126,6 +131,8 @@ def run_bench(backends, sizes, chains: dict | int | None = None, seconds: float 
     backends = list(backends)
     doc = machine_info()
     doc["format"] = BENCH_FORMAT
+    if gpus_per_node not in (1, (1,)) or gang_share:
+        doc["fleet"] = {"gpus_per_node": gpus_per_node, "gang_share": gang_share}
     rows, skipped = [], []
     cap = numpy_max_jobs if backends != ["numpy"] else None
     for n_jobs, n_servers in sizes:
@@ -139,7 +146,8 @@ def run_bench(backends, sizes, chains: dict | int | None = None, seconds: float 
                     log(f"{be:>8} {n_jobs:>7} {n_servers:>7}  skipped: {skipped[-1]['reason']}")
                 continue
             if problem is None:
-                problem = bench_instance(n_jobs, n_servers, seed)
+                problem = bench_instance(n_jobs, n_servers, seed, gpus_per_node,
+                                         gang_share)
             nc = chains if isinstance(chains, int) else (chains or DEFAULT_CHAINS).get(
                 be, DEFAULT_CHAINS[be])
             row = measure(problem, be, nc, seconds, seed)

@@ -532,13 +532,15 @@ def cmd_bench(args) -> int:
     sizes = parse_sizes(args.sizes) if args.sizes else list(DEFAULT_SIZES)
     if args.quiet:   # the table once, at the end
         doc = run_bench(backends, sizes, chains=args.chains, seconds=args.seconds,
-                        seed=args.seed)
+                        seed=args.seed, gpus_per_node=args.gpus_per_node,
+                        gang_share=args.gang_share)
         print(format_table(doc))
     else:            # the same table, a row as each is measured
         head = machine_info()
         print(format_table(dict(head, rows=[])), flush=True)
         doc = run_bench(backends, sizes, chains=args.chains, seconds=args.seconds,
-                        seed=args.seed, log=lambda line: print(line, flush=True))
+                        seed=args.seed, log=lambda line: print(line, flush=True),
+                        gpus_per_node=args.gpus_per_node, gang_share=args.gang_share)
     if args.json:
         write_json(doc, args.json)
     return 0
@@ -949,6 +951,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="search time per row, in seconds (default 3)")
     b.add_argument("--seed", type=int, default=0,
                    help="seed of the generated fleets and of the runs (default 0)")
+    b.add_argument("--gpus-per-node", type=_gpu_counts, default=(1,), metavar="G[,G...]",
+                   help="benchmark fleets of nodes of G GPUs (or a mix, e.g. 1,2,4,8), as "
+                        "satea generate draws them; default 1 (one-GPU servers)")
+    b.add_argument("--gang-share", type=float, default=0.0, metavar="F",
+                   help="fraction of jobs, in [0, 1], asking 2, 4 or 8 GPUs at once "
+                        "(default 0)")
     b.add_argument("--json", metavar="FILE", help="write the satea-bench/1 document here")
     b.add_argument("--quiet", action="store_true",
                    help="print the table once, at the end, instead of a row as each is "

@@ -130,3 +130,12 @@ def test_gantt_draws_one_lane_per_gpu(tmp_path):
             runs += 1 + sum(b != a + 1 for a, b in zip(lanes, lanes[1:]))
         assert len(ax.patches) - before == runs
     assert plots.plot_gantt(v, tmp_path / "g.png").exists()
+
+
+def test_bench_on_node_fleets():
+    from satea.bench import run_bench
+    doc = run_bench(["numba"], [(40, 4)], chains=2, seconds=0.2, gpus_per_node=4,
+                    gang_share=0.2)
+    assert doc["fleet"] == {"gpus_per_node": 4, "gang_share": 0.2}
+    (row,) = doc["rows"]
+    assert row["moves_per_s"] > 0 and np.isfinite(row["best_objective"])
