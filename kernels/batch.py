@@ -21,6 +21,7 @@ from numba import njit, prange
 from numba.extending import register_jitable
 
 from . import cpu  # noqa: F401  (its import drops stale cached builds of this module too)
+from .cpu import KERNEL_JIT
 from .layout import CHAIN_F, F_LAM, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS, STATE_FIELDS
 from .moves import chain_init, move_delta, propose, run_sweeps
 
@@ -115,7 +116,7 @@ def unpack(A: tuple, off: np.ndarray, p: int) -> tuple:
 # dims[p] = (n_jobs, n_servers, n_chains, moves per sweep); pair k runs chain pair_c[k] of
 # problem pair_p[k]
 
-@njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
+@njit(parallel=True, **KERNEL_JIT)
 def init_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_start):
     """:func:`.cpu.init_cpu` for every pair; ``random_start[p]`` per problem."""
     for k in prange(pair_p.shape[0]):
@@ -124,7 +125,7 @@ def init_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_start):
                    dims[p, 2], True, dims[p, 0], dims[p, 1], random_start[p] != 0)
 
 
-@njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
+@njit(parallel=True, **KERNEL_JIT)
 def sweep_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0,
                 p_swap, cap_weight, trace, toff):
     """:func:`.cpu.sweep_cpu` for every pair: problem ``p`` runs sweeps ``sweep0[p] ..``
@@ -141,7 +142,7 @@ def sweep_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, swe
                    trace[toff[p]:toff[p + 1]])
 
 
-@njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
+@njit(parallel=True, **KERNEL_JIT)
 def sample_deltas_batch(PA, poff, pshp, SA, soff, dims, p_swap, out, ooff):
     """:func:`.cpu.sample_deltas_cpu` for every problem (problems in parallel, each one's
     chains in turn, so each draws exactly what it would alone)."""

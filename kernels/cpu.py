@@ -14,6 +14,7 @@ option is process-wide in LLVM; it changes how much is inlined, never what code 
 """
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from llvmlite import binding as _llvm
@@ -23,6 +24,11 @@ from .layout import CHAIN_F, F_LAM, N_CHAIN_F
 from .moves import chain_init, chain_resync, move_delta, propose, run_sweeps
 
 _llvm.set_option("", "-inline-threshold=10000")
+
+#: how every CPU driver is compiled: cached on disk, without reference counting (see the
+#: module docstring), NumPy's error model (no ZeroDivisionError checks in the walks). A
+#: dict, since numba's type stubs do not list the private ``_nrt`` option
+KERNEL_JIT: dict[str, Any] = {"cache": True, "_nrt": False, "error_model": "numpy"}
 
 
 def _drop_stale_cache() -> None:
@@ -44,7 +50,7 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 
 
-@njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
+@njit(parallel=True, **KERNEL_JIT)
 def init_cpu(P, S, n_jobs, n_servers, random_start):
     """Draw (or take) each chain's assignment and build its lists and caches."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
@@ -52,7 +58,7 @@ def init_cpu(P, S, n_jobs, n_servers, random_start):
         chain_init(P, S, c, nc, True, n_jobs, n_servers, random_start)
 
 
-@njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
+@njit(parallel=True, **KERNEL_JIT)
 def resync_cpu(P, S, n_jobs, n_servers):
     """Recompute every cache of every chain from its lists (tests and checks)."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
@@ -60,7 +66,7 @@ def resync_cpu(P, S, n_jobs, n_servers):
         chain_resync(P, S, c, nc, True, n_jobs, n_servers, False)
 
 
-@njit(parallel=True, cache=True, _nrt=False, error_model="numpy")
+@njit(parallel=True, **KERNEL_JIT)
 def sweep_cpu(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap, cap_weight,
               trace):
     """Run ``n_sweeps`` sweeps of ``n_moves`` moves of every chain, chains in parallel."""
@@ -70,7 +76,7 @@ def sweep_cpu(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
                    p_swap, cap_weight, trace)
 
 
-@njit(cache=True, _nrt=False, error_model="numpy")
+@njit(**KERNEL_JIT)
 def sample_deltas_cpu(P, S, n_jobs, n_servers, p_swap, out):
     """Search-cost changes of ``out.size // nc`` random moves per chain, none accepted
     (used to size temperatures). Null moves give NaN."""

@@ -18,7 +18,8 @@ tests import these names; nothing else spells a slot number.
 """
 import numpy as np
 
-from ..model import EXP_CAP, JOULES_PER_KWH  # noqa: F401  (re-exported for the kernels)
+# absolute: kernels/ is installed as satea.kernels, and type-checked from the source tree
+from satea.model import EXP_CAP, JOULES_PER_KWH  # noqa: F401  (re-exported for the kernels)
 
 # ---- penalty kinds (satea.model.PENALTY_KINDS order) ------------------------------------
 PEN_NONE, PEN_STEP, PEN_LINEAR, PEN_EXP = 0, 1, 2, 3

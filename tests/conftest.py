@@ -304,7 +304,7 @@ def tiny_assignment_arrays() -> dict:
 def allowed_servers(problem) -> list[list[int]]:
     """For each job in the caller's order, the servers it may run on (ascending)."""
     n, m = problem.n_jobs, problem.n_servers
-    out = [[] for _ in range(n)]
+    out: list[list[int]] = [[] for _ in range(n)]
     for i in range(n):                       # internal index i is caller job order[i]
         k = problem.job_class[i]
         out[int(problem.order[i])] = [s for s in range(m)

@@ -293,7 +293,7 @@ def test_write_rejects_invalid_fleet(tmp_path):
     assert not (tmp_path / "bad.json").exists()
 
 
-names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=6)
+names = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=6)
 pos = st.floats(1e-6, 1e12, allow_nan=False, allow_infinity=False)
 nonneg = st.floats(0.0, 1e12, allow_nan=False, allow_infinity=False)
 

@@ -5,6 +5,7 @@ import math
 import re
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,8 +31,8 @@ def make_fleet(**changes) -> Fleet:
     jobs = (Job("j0", "resnet50", 4.0e7, 0.0, 36000.0, Penalty("linear", 5.0, 3600.0)),
             Job("j1", "bert", 1.0e6),
             Job("j2", "gpt", 2.0e6, 100.0, 7200.0, Penalty("exponential", 1.0, 600.0)))
-    base = dict(name="tiny", gpus=gpus, models=models, profiles=profiles, servers=servers,
-                jobs=jobs, price_curves=curves, lam=1.0)
+    base: dict[str, Any] = dict(name="tiny", gpus=gpus, models=models, profiles=profiles,
+                                servers=servers, jobs=jobs, price_curves=curves, lam=1.0)
     base.update(changes)
     return Fleet(**base)
 
