@@ -86,9 +86,9 @@ N_CHAIN_F = 7
 #: per-chain length of the ``rng`` array in the CPU's chain-major layout: the generator's
 #: two words, then padding to 128 bytes. Every draw writes them (four a move): packed, two
 #: to four chains of different threads shared a cache line, which then moved between the
-#: cores on every draw (2 chains on 2 threads: a move's cost per thread 1.09x that of 1
-#: chain on 1 thread, 1.02x padded; OR-Library d20200 1.77x the moves/s; benchmarks/
-#: README.md). 128 bytes also keeps them off an adjacent-line prefetch pair.
+#: cores on every draw (measured in benchmarks/README.md, "each CPU chain's generator
+#: words on their own cache lines"). 128 bytes also keeps them off an adjacent-line
+#: prefetch pair.
 #: The GPU interleaves chains (neighbouring threads read neighbouring words) and keeps 2.
 RNG_STRIDE = 16
 

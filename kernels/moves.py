@@ -857,8 +857,8 @@ def node_walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limi
     """:func:`walks_delta` of a move that touches a multi-GPU node (:func:`node_walk`,
     :func:`node_full`; a one-GPU server of the move walks as there). Kept apart so that
     the one-GPU fleets' walks stay small enough to inline into the sweep: with the node
-    walks in it, ``walks_delta`` became a call and a move 24% slower (1,000 x 100
-    fleet, one chain; benchmarks/README.md, "Multi-GPU nodes").
+    walks in it, ``walks_delta`` became a call and one-GPU moves slower (benchmarks/
+    README.md, "Results: multi-GPU nodes").
 
     On the CPU (``cm``) the re-timed suffixes from the caches (:func:`walk_delta`). On
     the GPU every cached word a walk reads is an uncoalesced load from device memory,
@@ -923,8 +923,9 @@ def move_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight
     busy_b = busy_[hb] + dbb
     d_viol = (overload(P, a, busy_a) + overload(P, b, busy_b)
               - overload(P, a, busy_[ha]) - overload(P, b, busy_[hb]))
-    # Numba passes each tuple member as its own argument: a call costs ~100 ns, so the
-    # walks are one call, made only when a server has schedule terms
+    # Numba passes each tuple member as its own argument, so a call that does not inline
+    # is dear (kernels/cpu.py): the walks inline on one-GPU servers, and a move that
+    # touches a node makes one call
     if P[WALKS][a] or P[WALKS][b]:
         if P[SERVER_GPUS][a] > 1 or P[SERVER_GPUS][b] > 1:
             wa, wb = node_walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b,

@@ -16,12 +16,12 @@ QUENCH_SWEEPS = 5
 #: acceptance of a one-quantum rise at the cold end when the cost changes lie on a lattice
 LATTICE_ACCEPT = 1.0 / 32.0
 #: acceptance of a median uphill move (after the descent) at the hot end: 1/256 (was 1/4;
-#: measured: OR-Library d10200 at 15 s 1.05% from the best known against 1.24-1.34%,
-#: gap1-12 58/60 optima in 0.6 of the time, fleet20 20/20; docs/quality.md)
+#: hotter starts spent the budget far from the optimum: docs/quality.md, "Figures behind
+#: the defaults")
 HOT_ACCEPT = 1.0 / 256.0
 #: capacity weight: overloading a server by one median job costs this many large uphill
 #: moves of a random assignment (was 10; 10/3 lets cold chains cross tight capacities:
-#: d10200 at 15 s 1.06-1.19% against 1.24-1.34%; 1 lost feasibility)
+#: docs/quality.md, "Figures behind the defaults")
 CAP_FACTOR = 10.0 / 3.0
 #: move sizes of a larger problem are sampled on this many of its jobs (and the same share
 #: of each class of servers), so sizing costs a bounded number of moves at any fleet size

@@ -163,7 +163,7 @@ class CudaBackend(Backend):
     """Numba CUDA kernels over device arrays; see :mod:`satea.kernels.cuda`."""
 
     name = "cuda"
-    # far below the ~65k chains that saturate an H200 (benchmarks/results/README.md): the
+    # far below the chains that saturate an H200 (benchmarks/results/README.md): the
     # default buys long chains, not throughput; its quality on a GPU is not yet measured
     default_chains = 1024
 
