@@ -132,12 +132,14 @@ def problem_tuple(problem):
                           1.0 / (step * problem.curve_len), release_cum)
 
 
-def curve_cumulative_np(problem, cid: int, t: np.ndarray) -> np.ndarray:
-    """Integral of price curve ``cid`` over [0, t] (elementwise), computed as
-    :func:`.moves.curve_cumulative` computes it."""
-    start = int(problem.curve_start[cid])
-    n = int(problem.curve_len[cid])
-    step = float(problem.curve_step[cid])
+def curve_cumulative_np(problem, cid, t: np.ndarray) -> np.ndarray:
+    """Integral of price curve ``cid`` over [0, t] (elementwise; ``cid`` one curve or an
+    array of curves broadcast with ``t``), computed as :func:`.moves.curve_cumulative`
+    computes it: the one vectorised form (the NumPy reference uses it too)."""
+    cid = np.asarray(cid)
+    start = problem.curve_start[cid].astype(np.int64)
+    n = problem.curve_len[cid].astype(np.int64)
+    step = problem.curve_step[cid].astype(np.float64)
     period = step * n
     t = np.asarray(t, np.float64)
     cycles = np.where((t >= 0.0) & (t < period), 0.0, np.floor(t * (1.0 / period)))

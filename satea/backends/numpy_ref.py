@@ -11,22 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..compile import PEN_EXP, PEN_LINEAR, PEN_STEP, ProblemArrays
+from ..kernels.layout import curve_cumulative_np
 from ..kernels.rng import next_uniform_np, seed_states
 from ..model import EXP_CAP, JOULES_PER_KWH
 from .base import Backend, ChainSnapshot, RunSpec
 
 
 def curve_cumulative(problem: ProblemArrays, cid: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Integral over [0, t] of price curve ``cid`` (elementwise; cid >= 0)."""
-    start = problem.curve_start[cid]
-    n = problem.curve_len[cid]
-    step = problem.curve_step[cid]
-    period = step * n
-    cycles = np.floor(t / period)
-    r = t - cycles * period
-    i = np.minimum((r / step).astype(np.int64), n - 1)
-    return (cycles * problem.curve_cum[start + cid + n] + problem.curve_cum[start + cid + i]
-            + problem.curve_vals[start + i] * (r - i * step))
+    """Integral over [0, t] of price curve ``cid`` (elementwise; cid >= 0): the kernels'
+    arithmetic, vectorised (:func:`satea.kernels.layout.curve_cumulative_np`)."""
+    return curve_cumulative_np(problem, cid, t)
 
 
 def price_integral(problem: ProblemArrays, s: np.ndarray, a: np.ndarray, b: np.ndarray):
