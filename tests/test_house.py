@@ -149,4 +149,5 @@ def test_ci_lints_and_type_checks_before_the_tests():
     assert at["ruff check"] < at["python -m mypy"] < at["pip install -e '.[test,ptx]' &&"]
     assert lines[at["ruff check"]].endswith("satea kernels benchmarks tests")
     conf = (ROOT / "pyproject.toml").read_text()
-    assert "[tool.ruff.lint]" in conf and 'files = ["satea", "kernels", "benchmarks", "tests"]' in conf
+    assert "[tool.ruff.lint]" in conf
+    assert 'files = ["satea", "kernels", "benchmarks", "tests"]' in conf
