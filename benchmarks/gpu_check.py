@@ -29,13 +29,14 @@ import json
 import sys
 import time
 import traceback
+from typing import Any
 
 import numpy as np
 
 try:   # satea.annealing since the settings work; satea.anneal before (older commits)
     from satea.annealing import anneal
 except ImportError:
-    from satea.anneal import anneal
+    from satea.anneal import anneal  # type: ignore[import-not-found,no-redef]
 from satea.bench import format_table, machine_info, measure, bench_instance
 from satea.compile import compile_assignment, compile_fleet
 from satea.generate import generate_fleet
@@ -111,7 +112,7 @@ def run_checks(quick: bool, checks: list) -> None:
 def kernel_resources(log) -> dict:
     """Registers, local memory and spill-free occupancy of the compiled sweep kernel (the
     ptxas report, read back from the driver), for every signature compiled so far."""
-    out = {}
+    out: dict = {}
     for name, disp in (("sweep", kcuda.sweep_kernel), ("init", kcuda.init_kernel)):
         try:   # {signature: value} over the signatures compiled so far
             regs = disp.get_regs_per_thread()
@@ -128,7 +129,7 @@ def kernel_resources(log) -> dict:
 
 def set_threads(t: int) -> int:
     import numba
-    t = max(1, min(t, numba.config.NUMBA_NUM_THREADS))
+    t = max(1, min(t, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     numba.set_num_threads(t)
     return t
 
@@ -139,7 +140,7 @@ def run_timings(quick: bool, seconds: float, log, deadline: float, save,
     saturate the device, on 1,000 x 100, 10,000 x 1,000 and 100,000 x 10,000 fleets and
     a 200 x 20 generalized assignment problem (no schedule terms: O(1) moves)."""
     import numba
-    cores = numba.config.NUMBA_NUM_THREADS
+    cores = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
     if quick:
         plan = [("fleet", (20, 4), [8, 16], 4)]
     elif short:
@@ -219,7 +220,8 @@ def batch_against_loop(quick: bool, log) -> dict:
     n, (jobs, servers) = (3, (8, 3)) if quick else (1000, (50, 5))
     chains, sweeps = (4, 4) if quick else (256, 200)
     probs = [compile_fleet(generate_fleet(jobs, servers, seed=k)) for k in range(n)]
-    kw = dict(chains=chains, sweeps=sweeps, seed=0, backend="cuda", strategy="independent")
+    kw: dict[str, Any] = dict(chains=chains, sweeps=sweeps, seed=0, backend="cuda",
+                              strategy="independent")
     anneal_batch(probs[:2], **kw)        # compile the batch kernels outside the timing
     anneal(probs[0], **kw)
     t = time.perf_counter()
@@ -253,7 +255,8 @@ def strategies_on_gpu(quick: bool, seconds: float, log, checks: list) -> dict:
     p = compile_fleet(generate_fleet(n, m, seed=int(rng.integers(2**31)), capacity=True))
     seed = int(rng.integers(2**31))
     for strategy in ("tempering", "population"):
-        kw = dict(chains=chains, sweeps=sweeps, seed=seed, strategy=strategy, exchange_sweeps=2)
+        kw: dict[str, Any] = dict(chains=chains, sweeps=sweeps, seed=seed, strategy=strategy,
+                                  exchange_sweeps=2)
         rc, rn = anneal(p, backend="cuda", **kw), anneal(p, backend="numba", **kw)
         same = np.isclose(rc.chain_best, rn.chain_best, rtol=1e-9, atol=1e-8) | (
             np.isinf(rc.chain_best) & np.isinf(rn.chain_best))
@@ -263,8 +266,8 @@ def strategies_on_gpu(quick: bool, seconds: float, log, checks: list) -> dict:
               f"{same.mean():.4f} of chains identical, records equal {rec_same}; "
               f"{rc.info['strategy']}", checks)
     out: dict = {"equal_time": []}
-    insts = [("fleet-1000x100", bench_instance(*((20, 4) if quick else (1000, 100)), seed=3),
-              None)]
+    insts: list[tuple[str, Any, float | None]] = [
+        ("fleet-1000x100", bench_instance(*((20, 4) if quick else (1000, 100)), seed=3), None)]
     gap = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "gap",
                        "gapd.txt")
     if os.path.exists(gap) and not quick:

@@ -33,6 +33,7 @@ import json
 import math
 import sys
 import time
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -46,6 +47,9 @@ from satea.kernels.layout import (COMP, CURVE_ID, DYNW, HEAD, JCOST,
                                   JOULES_PER_KWH, NXT, PEN_EXP, PEN_LINEAR,
                                   PEN_STEP, PROC, RELEASE_CUM, SERVER_CLASS, WALKS, EXP_CAP)
 
+#: numba's type stubs do not list the private ``_nrt`` option (kernels/cpu.py)
+NO_NRT: dict[str, Any] = {"_nrt": False}
+
 # ---- per-job records ------------------------------------------------------------------
 R_REL, R_DUE, R_W, R_SCALE, R_KIND = range(5)
 
@@ -58,7 +62,7 @@ def job_records(problem, P):
     return np.ascontiguousarray(rec), cls
 
 
-@njit(inline="always", _nrt=False)
+@njit(inline="always", **NO_NRT)
 def _penalty_rec(rec, j, comp):
     late = comp - rec[j, R_DUE]
     if not late > 0.0:
@@ -75,7 +79,7 @@ def _penalty_rec(rec, j, comp):
     return 0.0
 
 
-@njit(inline="always", _nrt=False)
+@njit(inline="always", **NO_NRT)
 def _step(P, rec, cls, use_rec, g, cid, j, t, a_t, lam):
     if not use_rec:
         return M.job_step(P, g, cid, j, t, a_t, lam)
@@ -95,7 +99,7 @@ def _step(P, rec, cls, use_rec, g, cid, j, t, a_t, lam):
 
 # ---- walks over linked lists (the package's logic, exact, without the idle terms) ------
 
-@njit(inline="always", _nrt=False)
+@njit(inline="always", **NO_NRT)
 def walk_start(P, S, s, out, inn):
     """Where a walk of server ``s`` (job ``out`` removed, ``inn`` merged in) starts, as
     kernels/moves.walk_delta starts it: (class, curve, last edit, completion and price
@@ -117,7 +121,7 @@ def walk_start(P, S, s, out, inn):
     return P[SERVER_CLASS][s], cid, max(out, inn), t, a_t, cur
 
 
-@njit(inline="always", _nrt=False)
+@njit(inline="always", **NO_NRT)
 def _walk_lists(P, rec, cls, use_rec, S, s, out, inn, lam):
     nxt_, comp_, jcost_ = S[NXT], S[COMP], S[JCOST]
     g, cid, last_edit, t, a_t, cur = walk_start(P, S, s, out, inn)
@@ -143,7 +147,7 @@ def _walk_lists(P, rec, cls, use_rec, S, s, out, inn, lam):
 
 # ---- contiguous slots -------------------------------------------------------------------
 
-@njit(inline="always", _nrt=False)
+@njit(inline="always", **NO_NRT)
 def _walk_slots(P, rec, cls, use_rec, beg, ln, sjob, scomp, scost, pos, s, out, inn, lam):
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
@@ -192,7 +196,7 @@ def _walk_slots(P, rec, cls, use_rec, beg, ln, sjob, scomp, scost, pos, s, out, 
     return d
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def build_slots(S, n_jobs, n_servers, beg, ln, sjob, scomp, scost, pos):
     q = 0
     for s in range(n_servers):
@@ -208,7 +212,7 @@ def build_slots(S, n_jobs, n_servers, beg, ln, sjob, scomp, scost, pos):
         ln[s] = q - beg[s]
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def bench_lists(P, rec, cls, use_rec, S, moves, lam):
     tot = 0.0
     for i in range(moves.shape[0]):
@@ -218,7 +222,7 @@ def bench_lists(P, rec, cls, use_rec, S, moves, lam):
     return tot
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def bench_slots(P, rec, cls, use_rec, beg, ln, sjob, scomp, scost, pos, moves, lam):
     tot = 0.0
     for i in range(moves.shape[0]):
@@ -230,7 +234,7 @@ def bench_slots(P, rec, cls, use_rec, beg, ln, sjob, scomp, scost, pos, moves, l
     return tot
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def draw_moves(P, S, n_jobs, out):
     i = 0
     while i < out.shape[0]:
@@ -304,7 +308,7 @@ def probe(n: int, m: int, sweeps: int, n_moves: int, repeat: int) -> dict:
 VISIT_CLASSES = ("curve", "const_zero", "const_change", "rejoin")
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def _classify(P, S, s, out, inn, lam, cnt, k):
     """Replay the exact walk (no stop at a limit) and count its visits in ``cnt[k:k+4]``."""
     nxt_, comp_, jcost_ = S[NXT], S[COMP], S[JCOST]
@@ -329,7 +333,7 @@ def _classify(P, S, s, out, inn, lam, cnt, k):
         a_t = a_c
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def _visit_counts(P, S, moves, lam, cnt):
     for i in range(moves.shape[0]):
         _classify(P, S, moves[i, 1], moves[i, 0], -1, lam, cnt, 0)
@@ -381,7 +385,7 @@ def main(argv=None) -> int:
         return main_visits(a)
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     sweeps = [int(v) for v in a.sweeps.split(",")]
-    rows = []
+    rows: list[dict] = []
     for (n, m), sw in zip(sizes, sweeps):
         # compile once on a tiny fleet so the first size's numbers hold no compile
         if not rows:

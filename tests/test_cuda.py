@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import time
+from typing import Any
 from functools import cache
 from pathlib import Path
 
@@ -98,7 +99,7 @@ SIM_RUNS = {
 }
 #: one cuda batch (anneal_batch) over problems of mixed kinds and sizes
 BATCH_KINDS = (("fleet", "mixed"), ("gap",), ("generated", 12, 4, 3), ("infeasible",))
-BATCH_RUN = dict(chains=4, sweeps=10, seed=6, schedule=(5.0, 0.2), cap_weight=3.0)
+BATCH_RUN: dict[str, Any] = dict(chains=4, sweeps=10, seed=6, schedule=(5.0, 0.2), cap_weight=3.0)
 OPTIMUM_RUNS = ("mixed", "exponential", "gap", "nodes")  # each reaches the optimum (numba)
 #: free device memory (bytes) mocked in the child for the refusal through anneal()
 SIM_FREE_BYTES = 80 << 20
@@ -140,7 +141,7 @@ def _child_main() -> None:
     job = json.loads(sys.stdin.read())
     out: dict = {"runs": {}, "seconds": {}}
     for name, run in job["runs"].items():
-        saved = nc.TRACE_BYTES, anneal_mod.BLOCK_SECONDS
+        saved_run = nc.TRACE_BYTES, anneal_mod.BLOCK_SECONDS
         patch = run.get("patch", {})
         nc.TRACE_BYTES = patch.get("trace_bytes", nc.TRACE_BYTES)
         anneal_mod.BLOCK_SECONDS = patch.get("block_seconds", anneal_mod.BLOCK_SECONDS)
@@ -149,7 +150,7 @@ def _child_main() -> None:
             r = anneal(_instance(tuple(run["kind"])), backend="cuda", **_anneal_kwargs(run))
             out["seconds"][name] = time.perf_counter() - t0
         finally:
-            nc.TRACE_BYTES, anneal_mod.BLOCK_SECONDS = saved
+            nc.TRACE_BYTES, anneal_mod.BLOCK_SECONDS = saved_run
         out["runs"][name] = _summary(r)
 
     # one batch of mixed problems in one grid; a tiny trace buffer splits its launches
@@ -180,8 +181,11 @@ def _child_main() -> None:
     nc.device_free_bytes = lambda: job["free_bytes"]
     started = []
     real_start = nc.CudaBackend.start
-    nc.CudaBackend.start = lambda self, *a: (started.append(1), real_start(self, *a))[1]
-    mem = dict(started=False, message=None, error=None)
+    def counted_start(self, *a):
+        started.append(1)
+        return real_start(self, *a)
+    nc.CudaBackend.start = counted_start  # type: ignore[method-assign]
+    mem: dict[str, Any] = dict(started=False, message=None, error=None)
     try:
         anneal(p, backend="cuda", chains=10**7, sweeps=1, seed=0)
         mem["error"] = "no error raised"
@@ -489,8 +493,10 @@ def _ptxas_report(ptx: str):
         r = subprocess.run([exe, "-arch=sm_90", "-v", str(src), "-o", str(Path(d) / "k.cubin")],
                            capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
-    regs = int(re.search(r"Used (\d+) registers", r.stderr).group(1))
-    spill = int(re.search(r"(\d+) bytes spill stores", r.stderr).group(1))
+    used = re.search(r"Used (\d+) registers", r.stderr)
+    spilled = re.search(r"(\d+) bytes spill stores", r.stderr)
+    assert used and spilled, r.stderr[-2000:]
+    regs, spill = int(used.group(1)), int(spilled.group(1))
     return regs, spill
 
 
