@@ -71,6 +71,14 @@ def run_checks(quick: bool, checks: list) -> None:
                    seed=int(seeds[i]))
         check(f"tiny fleet {i} brute-force optimum", np.isclose(r.fun, opt, rtol=1e-9),
               f"cuda {r.fun:.9g} vs optimum {opt:.9g}", checks)
+    # multi-GPU nodes and gang jobs (docs/model.md, part 2)
+    p = compile_fleet(generate_fleet(7, 3, seed=int(seeds[4]), gpus_per_node=(1, 2, 4),
+                                     gang_share=0.3, capacity=True))
+    opt = brute_force(p)
+    r = anneal(p, chains=8 if quick else 64, sweeps=60 if quick else 400, backend="cuda",
+               seed=int(seeds[4]))
+    check("tiny node fleet brute-force optimum", np.isclose(r.fun, opt, rtol=1e-9),
+          f"cuda {r.fun:.9g} vs optimum {opt:.9g}", checks)
     c = rng.integers(5, 26, size=(8, 3)).astype(float)
     a = rng.integers(5, 26, size=(8, 3)).astype(float)
     gp = compile_assignment(c, a, np.full(3, a.sum() / 3 * 0.9))
@@ -102,6 +110,18 @@ def run_checks(quick: bool, checks: list) -> None:
     check("same seed, same result (cuda)",
           np.array_equal(rc.samples, rc2.samples) and rc.fun == rc2.fun,
           f"{rc.fun!r} vs {rc2.fun!r}", checks)
+    # ... and on nodes of 8 GPUs with gang jobs
+    n8, m8 = (24, 3) if quick else (2000, 50)
+    p8 = compile_fleet(generate_fleet(n8, m8, seed=int(seeds[6]), gpus_per_node=8,
+                                      gang_share=0.1))
+    rc8 = anneal(p8, chains=chains, sweeps=sweeps, backend="cuda", seed=int(seeds[7]),
+                 strategy="independent")
+    rn8 = anneal(p8, chains=chains, sweeps=sweeps, backend="numba", seed=int(seeds[7]),
+                 strategy="independent")
+    same8 = np.isclose(rc8.chain_best, rn8.chain_best, rtol=1e-9, atol=0)
+    check(f"cuda vs numba per-chain best, 8-GPU nodes ({n8}x{m8}, {chains} chains)",
+          same8.mean() >= 0.99, f"{same8.mean():.4f} of chains identical; best cuda "
+          f"{rc8.fun:.9g} numba {rn8.fun:.9g}", checks)
     try:
         anneal(p, chains=10**12 if quick else 10**9, sweeps=1, backend="cuda", seed=0)
         check("over-large launch refused", False, "no error raised", checks)
@@ -142,18 +162,22 @@ def run_timings(quick: bool, seconds: float, log, deadline: float, save,
     import numba
     cores = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
     if quick:
-        plan = [("fleet", (20, 4), [8, 16], 4)]
+        plan = [("fleet", (20, 4), [8, 16], 4), ("nodes", (40, 4), [8, 16], 4)]
     elif short:
-        plan = [("fleet", (1000, 100), [65536, 262144], 256)]
+        plan = [("fleet", (1000, 100), [65536, 262144], 256),
+                ("nodes", (2000, 50), [16384, 65536], 256)]
     else:
         plan = [("fleet", (1000, 100), [16384, 65536, 262144], 256),
+                ("nodes", (2000, 50), [16384, 65536], 256),
                 ("gap", (200, 20), [65536, 262144], 256),
                 ("fleet", (10000, 1000), [16384, 65536], 256),
                 ("fleet", (100000, 10000), [4096, 16384], 64)]
     rows = []
     for kind, (n, m), gpu_chains, cpu_chains in plan:
         t0 = time.perf_counter()
-        if kind == "gap":
+        if kind == "nodes":   # 2,000 jobs on 50 nodes of 8 GPUs, 10% gang jobs
+            p = bench_instance(n, m, seed=0, gpus_per_node=8, gang_share=0.1)
+        elif kind == "gap":
             g = np.random.default_rng(7)
             c = g.integers(5, 50, size=(n, m)).astype(float)
             a = g.integers(5, 25, size=(n, m)).astype(float)
