@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,8 @@ from satea.model import Server
 from satea.objective import evaluate
 
 PENALTIES = ("none", "step", "linear", "exponential")
+#: numba's type stubs do not list the private ``_nrt`` option (kernels/cpu.py)
+NO_NRT: dict[str, Any] = {"_nrt": False}
 
 
 def fleets(n: int = 2000, nodes: int = 50, gpus: int = 8, gang: float = 0.1, seed: int = 0):
@@ -75,7 +78,7 @@ def chain(problem, state: str, seed: int = 0):
     return be
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def draw_moves(P, S, n_jobs, out):
     i = 0
     while i < out.shape[0]:
@@ -93,7 +96,7 @@ def draw_moves(P, S, n_jobs, out):
 NODE_CLASSES = ("read_back", "removed", "start_changed", "start_same", "rejoin")
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def _node_visits(P, S, s, out, inn, lam, cnt):
     """The visits of node_walk(s, out, inn) with no early stop, replayed step by step and
     counted by :data:`NODE_CLASSES` in ``cnt``."""
@@ -161,7 +164,7 @@ def _node_visits(P, S, s, out, inn, lam, cnt):
     return v
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def _single_visits(P, S, s, out, inn, lam):
     """The visits of walk_delta(s, out, inn) with no early stop (layout_probe's count)."""
     nxt_, comp_ = S[NXT], S[COMP]
@@ -195,7 +198,7 @@ def _single_visits(P, S, s, out, inn, lam):
     return v
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def count_visits(P, S, moves, lam, nodes, cnt):
     total = 0
     for i in range(moves.shape[0]):
@@ -208,7 +211,7 @@ def count_visits(P, S, moves, lam, nodes, cnt):
     return total
 
 
-@njit(_nrt=False)
+@njit(**NO_NRT)
 def time_walks(P, S, moves, lam, nodes):
     """The package's two exact walks of every move (no early stop); their summed deltas."""
     acc = 0.0
@@ -242,8 +245,8 @@ def retimed(problem, x_int, moves, sample: int) -> float:
 
 def walk_probe(state: str, n_moves: int, repeat: int) -> dict:
     f8, f1 = fleets()
-    out = {}
-    runs = {}
+    out: dict[str, Any] = {}
+    runs: dict[str, Any] = {}
     for key, fleet, nodes in (("8gpu", f8, True), ("1gpu", f1, False)):
         problem = compile_fleet(fleet)
         be = chain(problem, state)
@@ -280,8 +283,8 @@ def speed_probe(repeat: int, sweeps: int) -> dict:
     temperatures, best of ``repeat`` alternating runs."""
     f8, f1 = fleets()
     probs = {"8gpu": compile_fleet(f8), "1gpu": compile_fleet(f1)}
-    kw = dict(backend="numba", chains=2, sweeps=sweeps, seed=0, strategy="independent",
-              schedule=(0.078, 5.2e-4))
+    kw: dict[str, Any] = dict(backend="numba", chains=2, sweeps=sweeps, seed=0,
+                              strategy="independent", schedule=(0.078, 5.2e-4))
     for p in probs.values():   # compile and warm up
         anneal(p, **{**kw, "sweeps": 2})
     best = {k: 0.0 for k in probs}
