@@ -42,6 +42,17 @@ def _positive_float(text):
     return v
 
 
+def _fraction(text):
+    """A share in [0, 1] (--gang-share)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return v
+
+
 def _nonneg_float(text):
     """A weight of the model (--lambda, --cap-weight, a lambda of --lambdas): finite, >= 0
     and within the model's limit (satea.validate.MAX_VALUE), like an instance's numbers."""
@@ -915,7 +926,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gpus-per-node", type=_gpu_counts, default=(1,), metavar="G[,G...]",
                    help="GPUs per node: one count (e.g. 8) or a mix each node draws from "
                         "uniformly (e.g. 1,2,4,8); default 1 (one-GPU servers)")
-    g.add_argument("--gang-share", type=float, default=0.0, metavar="F",
+    g.add_argument("--gang-share", type=_fraction, default=0.0, metavar="F",
                    help="fraction of jobs, in [0, 1], that ask for 2, 4 or 8 GPUs of one "
                         "node at once (default 0)")
     g.add_argument("--out", required=True, metavar="FILE",
@@ -954,7 +965,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--gpus-per-node", type=_gpu_counts, default=(1,), metavar="G[,G...]",
                    help="benchmark fleets of nodes of G GPUs (or a mix, e.g. 1,2,4,8), as "
                         "satea generate draws them; default 1 (one-GPU servers)")
-    b.add_argument("--gang-share", type=float, default=0.0, metavar="F",
+    b.add_argument("--gang-share", type=_fraction, default=0.0, metavar="F",
                    help="fraction of jobs, in [0, 1], asking 2, 4 or 8 GPUs at once "
                         "(default 0)")
     b.add_argument("--json", metavar="FILE", help="write the satea-bench/1 document here")

@@ -139,3 +139,13 @@ def test_bench_on_node_fleets():
     assert doc["fleet"] == {"gpus_per_node": 4, "gang_share": 0.2}
     (row,) = doc["rows"]
     assert row["moves_per_s"] > 0 and np.isfinite(row["best_objective"])
+
+
+@pytest.mark.parametrize("flags,needle", [(["--gang-share", "2"], "--gang-share"),
+                                          (["--gpus-per-node", "0"], "--gpus-per-node"),
+                                          (["--gpus-per-node", "2,x"], "--gpus-per-node")])
+def test_cli_generate_refuses_bad_node_flags(tmp_path, flags, needle):
+    r = _cli("generate", "--jobs", "3", "--servers", "2", *flags, "--out", "g.json",
+             cwd=tmp_path)
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "g.json").exists()
