@@ -162,13 +162,7 @@ class _SizingChains:
             out = np.empty(self.nc * n_moves)
             self.k.sample_deltas_cpu(self.P, self.S, p.n_jobs, p.n_servers, SIZING_P_SWAP, out)
             return [out]
-        per = self.nc * n_moves
-        ooff = np.arange(len(self.problems) + 1, dtype=np.int64) * per
-        out = np.empty(ooff[-1])
-        be = self.be
-        be.kb.sample_deltas_batch(be.PA, be.poff, be.pshp, be.SA, be.soff, be.dims,
-                                  SIZING_P_SWAP, out, ooff)
-        return [out[ooff[i]:ooff[i + 1]] for i in range(len(self.problems))]
+        return self.be.sample_deltas(SIZING_P_SWAP, n_moves)
 
     def sweep(self, betas: list, caps: list) -> int:
         """Sweeps at ``betas[i]`` (None: problem ``i`` waits); the moves attempted."""
@@ -178,7 +172,7 @@ class _SizingChains:
             self.k.sweep_cpu(self.P, self.S, p.n_jobs, p.n_servers, b, 0, b.size, p.n_jobs,
                              SIZING_P_SWAP, caps[0], np.empty(self.nc * b.size))
             return self.nc * b.size * p.n_jobs
-        self.be.cap_weight = np.asarray(caps, np.float64)   # known after the first sample
+        self.be.set_cap_weight(caps)   # known after the first sample
         self.be.run_block([0] * len(betas), betas)
         return sum(self.nc * (0 if b is None else b.size) * p.n_jobs
                    for b, p in zip(betas, self.problems))

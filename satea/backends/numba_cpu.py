@@ -211,6 +211,20 @@ class NumbaCPUBatch(BatchBackend):
         return [None if k == 0 else trace[toff[p]:toff[p + 1]].reshape(self.nch[p], k).min(axis=0)
                 for p, k in enumerate(n)]
 
+    def sample_deltas(self, p_swap: float, n_moves: int) -> list:
+        """Search-cost changes of ``n_moves`` random moves per chain of each problem (none
+        accepted; null moves NaN): what the schedule sizing samples."""
+        per = self.nch.astype(np.int64) * n_moves
+        ooff = np.concatenate(([0], np.cumsum(per))).astype(np.int64)
+        out = np.empty(ooff[-1])
+        self.kb.sample_deltas_batch(self.PA, self.poff, self.pshp, self.SA, self.soff,
+                                    self.dims, p_swap, out, ooff)
+        return [out[ooff[i]:ooff[i + 1]] for i in range(len(self.problems))]
+
+    def set_cap_weight(self, cap_weight) -> None:
+        """Each problem's capacity weight from now on (the sizing learns it as it goes)."""
+        self.cap_weight = np.asarray(cap_weight, np.float64)
+
     def _state(self, p: int) -> tuple:
         return self.kb.unpack(self.SA, self.soff, p)   # views: writes reach the batch
 
