@@ -154,11 +154,10 @@ def sample_deltas_batch(PA, poff, pshp, SA, soff, dims, p_swap, out, ooff):
         for c in range(nc):
             lam = S[CHAIN_F][c * N_CHAIN_F + F_LAM]
             for i in range(per):
-                j1, j2, a, b, u = propose(P, S, c, nc, True, n_jobs, p_swap)
+                mv = propose(P, S, c, nc, True, n_jobs, p_swap)
                 at = ooff[p] + c * per + i
-                if a == b:
+                if mv.a == mv.b:
                     out[at] = np.nan
                     continue
-                d = move_delta(P, S, c, nc, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0,
-                               math.inf)
-                out[at] = d[1]
+                d = move_delta(P, S, c, nc, True, n_jobs, n_servers, mv, lam, 0.0, math.inf)
+                out[at] = d.d_cost

@@ -85,10 +85,9 @@ def sample_deltas_cpu(P, S, n_jobs, n_servers, p_swap, out):
     for c in range(nc):
         lam = S[CHAIN_F][c * N_CHAIN_F + F_LAM]
         for i in range(per):
-            j1, j2, a, b, u = propose(P, S, c, nc, True, n_jobs, p_swap)
-            if a == b:
+            mv = propose(P, S, c, nc, True, n_jobs, p_swap)
+            if mv.a == mv.b:
                 out[c * per + i] = np.nan
                 continue
-            d = move_delta(P, S, c, nc, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0,
-                           math.inf)
-            out[c * per + i] = d[1]
+            d = move_delta(P, S, c, nc, True, n_jobs, n_servers, mv, lam, 0.0, math.inf)
+            out[c * per + i] = d.d_cost

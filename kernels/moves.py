@@ -36,6 +36,7 @@ ending in ``_``): Numba cannot pair the reference counts of ``S[...]`` lookups r
 in branches, and a move then cost ~20x more on the CPU (measured while writing this).
 """
 import math
+from collections import namedtuple
 
 from numba.extending import register_jitable
 
@@ -51,6 +52,15 @@ from .layout import (  # noqa: F401  (the names below are this module's public A
 from .rng import next_uniform
 
 NF = N_CHAIN_F
+
+#: one proposed move: job ``j1`` goes from server ``a`` to ``b``; for a swap ``j2 >= 0``
+#: goes from ``b`` to ``a`` (``j2 = -1``: a shift); ``a == b``: a null move; ``u`` is the
+#: Metropolis draw
+Move = namedtuple("Move", ("j1", "j2", "a", "b", "u"))
+#: what a move would change: the search objective's change (cost + cap_weight x
+#: violation), its cost and violation parts, and the two servers' new cost and busy time
+Delta = namedtuple("Delta", ("delta", "d_cost", "d_viol", "cost_a", "busy_a", "cost_b",
+                             "busy_b"))
 #: exp(-40) = 4.2e-18 lies below the smallest positive uniform draw, 2**-53 (:mod:`.rng`)
 METROPOLIS_CUT = 40.0
 UNIFORM_ULP = 2.0 ** -53
@@ -759,9 +769,8 @@ def chain_totals(P, S, c, nc, cm, n_servers):
 
 @register_jitable
 def propose(P, S, c, nc, cm, n_jobs, p_swap):
-    """Draw one move. Four uniforms per move, always, so streams stay aligned across
-    backends. Returns (j1, j2, a, b, u_accept): job ``j1`` goes from server ``a`` to ``b``;
-    for a swap ``j2 >= 0`` goes from ``b`` to ``a``. ``a == b`` marks a null move."""
+    """Draw one move (a :data:`Move`). Four uniforms per move, always, so streams stay
+    aligned across backends."""
     rng_, x_ = S[RNG], S[X]
     r0 = ix(c, 0, RNG_STRIDE, nc, cm)
     r1 = ix(c, 1, RNG_STRIDE, nc, cm)
@@ -775,10 +784,10 @@ def propose(P, S, c, nc, cm, n_jobs, p_swap):
         j2 = draw_index(u_target, n_jobs)
         b = x_[ix(c, j2, n_jobs, nc, cm)]
         if b == a or not is_allowed(P, j2, a) or not is_allowed(P, j1, b):
-            return j1, -1, a, a, u_accept
-        return j1, j2, a, b, u_accept
+            return Move(j1, -1, a, a, u_accept)
+        return Move(j1, j2, a, b, u_accept)
     b = allowed_server(P, P[JOB_CLASS][j1], u_target)
-    return j1, -1, a, b, u_accept
+    return Move(j1, -1, a, b, u_accept)
 
 
 @register_jitable
@@ -907,13 +916,14 @@ def node_walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limi
 
 
 @register_jitable
-def move_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight, limit):
-    """Change of the search objective (cost + cap_weight * violation) if the move were
-    made, and the two servers' new (cost, busy).
+def move_delta(P, S, c, nc, cm, n_jobs, n_servers, mv, lam, cap_weight, limit):
+    """What move ``mv`` would change (a :data:`Delta`): the search objective's change
+    (cost + cap_weight * violation) and the two servers' new (cost, busy).
 
     ``limit``: a change above it needs no exact value (the move is rejected; see
     :func:`move_limit`), so a walk may stop at a lower bound above it, and then the
     servers' new costs are not meaningful. ``math.inf``: always exact."""
+    j1, j2, a, b = mv.j1, mv.j2, mv.a, mv.b
     busy_, cost_ = S[SRV_BUSY], S[SRV_COST]
     ha = ix(c, a, n_servers, nc, cm)
     hb = ix(c, b, n_servers, nc, cm)
@@ -936,8 +946,8 @@ def move_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight
         dca += wa
         dcb += wb
     d_cost = dca + dcb
-    return (d_cost + cap_weight * d_viol, d_cost, d_viol, cost_[ha] + dca, busy_a,
-            cost_[hb] + dcb, busy_b)
+    return Delta(d_cost + cap_weight * d_viol, d_cost, d_viol, cost_[ha] + dca, busy_a,
+                 cost_[hb] + dcb, busy_b)
 
 
 @register_jitable
@@ -998,20 +1008,20 @@ def relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
 
 
 @register_jitable
-def move_apply(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, cost_a, busy_a, cost_b,
-               busy_b, lam):
-    """Make the move: store the assignment and the two servers' new cost and busy time;
-    relink and re-time when a server walks."""
+def move_apply(P, S, c, nc, cm, n_jobs, n_servers, mv, dl, lam):
+    """Make move ``mv`` (:data:`Move`) whose :data:`Delta` is ``dl``: store the assignment
+    and the two servers' new cost and busy time; relink and re-time when a server walks."""
+    j1, j2, a, b = mv.j1, mv.j2, mv.a, mv.b
     x_, cost_, busy_ = S[X], S[SRV_COST], S[SRV_BUSY]
     x_[ix(c, j1, n_jobs, nc, cm)] = b
     if j2 >= 0:
         x_[ix(c, j2, n_jobs, nc, cm)] = a
     if P[WALKS][a] or P[WALKS][b]:
         relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam)
-    cost_[ix(c, a, n_servers, nc, cm)] = cost_a
-    busy_[ix(c, a, n_servers, nc, cm)] = busy_a
-    cost_[ix(c, b, n_servers, nc, cm)] = cost_b
-    busy_[ix(c, b, n_servers, nc, cm)] = busy_b
+    cost_[ix(c, a, n_servers, nc, cm)] = dl.cost_a
+    busy_[ix(c, a, n_servers, nc, cm)] = dl.busy_a
+    cost_[ix(c, b, n_servers, nc, cm)] = dl.cost_b
+    busy_[ix(c, b, n_servers, nc, cm)] = dl.busy_b
 
 
 @register_jitable
@@ -1084,15 +1094,13 @@ def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, n_mo
     for sw in range(n_sweeps):
         beta = betas[sw] / t_scale
         for _ in range(n_moves):
-            j1, j2, a, b, u = propose(P, S, c, nc, cm, n_jobs, p_swap)
-            if a == b:
+            mv = propose(P, S, c, nc, cm, n_jobs, p_swap)
+            if mv.a == mv.b:
                 continue
-            delta, d_cost, d_viol, cost_a, busy_a, cost_b, busy_b = move_delta(
-                P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, cap_weight,
-                move_limit(beta, u))
-            if metropolis(delta, beta, u):
-                move_apply(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, cost_a, busy_a,
-                           cost_b, busy_b, lam)
+            dl = move_delta(P, S, c, nc, cm, n_jobs, n_servers, mv, lam, cap_weight,
+                            move_limit(beta, mv.u))
+            if metropolis(dl.delta, beta, mv.u):
+                move_apply(P, S, c, nc, cm, n_jobs, n_servers, mv, dl, lam)
                 accepted += 1.0
         if (sweep0 + sw + 1) % RESYNC_SWEEPS == 0:
             chain_resync(P, S, c, nc, cm, n_jobs, n_servers, False)

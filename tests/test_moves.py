@@ -19,7 +19,8 @@ from satea.kernels import cpu
 from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, RELEASE_CUM, RNG,
                                   RNG_STRIDE, SRV_BUSY,
                                   SRV_COST, TAIL, WALKS, X, has_lists)
-from satea.kernels.moves import (allowed_server, curve_cumulative, metropolis, move_apply,
+from satea.kernels.moves import (Delta, Move, allowed_server, curve_cumulative, metropolis,
+                                 move_apply,
                                  move_delta, propose)
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.objective import evaluate
@@ -30,19 +31,20 @@ def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, cm):
     """Propose one move of chain 0; out = (j1, j2, a, b, d_cost, d_viol, ca, ba, cb, bb).
     With one chain both layouts index alike, so ``cm=False`` runs the GPU's way of
     evaluating a move (whole-server walks from the links, no caches) on the CPU."""
-    j1, j2, a, b, u = propose(P, S, 0, 1, cm, n_jobs, p_swap)
-    out[0], out[1], out[2], out[3] = j1, j2, a, b
-    if a == b:
+    mv = propose(P, S, 0, 1, cm, n_jobs, p_swap)
+    out[0], out[1], out[2], out[3] = mv.j1, mv.j2, mv.a, mv.b
+    if mv.a == mv.b:
         return
-    r = move_delta(P, S, 0, 1, cm, n_jobs, n_servers, j1, j2, a, b, lam, 0.0, math.inf)
-    for i in range(6):
-        out[4 + i] = r[1 + i]
+    r = move_delta(P, S, 0, 1, cm, n_jobs, n_servers, mv, lam, 0.0, math.inf)
+    out[4], out[5], out[6], out[7], out[8], out[9] = (r.d_cost, r.d_viol, r.cost_a,
+                                                      r.busy_a, r.cost_b, r.busy_b)
 
 
 @njit
 def apply_one(P, S, n_jobs, n_servers, lam, m, cm):
-    move_apply(P, S, 0, 1, cm, n_jobs, n_servers, int(m[0]), int(m[1]), int(m[2]),
-               int(m[3]), m[6], m[7], m[8], m[9], lam)
+    mv = Move(np.int64(m[0]), np.int64(m[1]), np.int32(m[2]), np.int32(m[3]), 0.0)
+    dl = Delta(0.0, m[4], m[5], m[6], m[7], m[8], m[9])
+    move_apply(P, S, 0, 1, cm, n_jobs, n_servers, mv, dl, lam)
 
 
 GPUS = {"A": GPUType("A", 40, 50.0), "B": GPUType("B", 16, 20.0), "Z": GPUType("Z", 40, 0.0)}
@@ -389,16 +391,14 @@ def test_allowed_server_is_the_reference_draw_with_and_without_the_fast_path():
 def _exact_and_bounded(P, S, n_jobs, n_servers, lam, p_swap, frac, out):
     """Propose one move of chain 0; out = (j1, j2, a, b, exact delta, bounded delta,
     limit), the limit ``frac`` times the exact delta."""
-    j1, j2, a, b, u = propose(P, S, 0, 1, True, n_jobs, p_swap)
-    out[0], out[1], out[2], out[3] = j1, j2, a, b
-    if a == b:
+    mv = propose(P, S, 0, 1, True, n_jobs, p_swap)
+    out[0], out[1], out[2], out[3] = mv.j1, mv.j2, mv.a, mv.b
+    if mv.a == mv.b:
         return
-    exact = move_delta(P, S, 0, 1, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0,
-                       math.inf)[0]
+    exact = move_delta(P, S, 0, 1, True, n_jobs, n_servers, mv, lam, 0.0, math.inf).delta
     limit = frac * exact
     out[4], out[6] = exact, limit
-    out[5] = move_delta(P, S, 0, 1, True, n_jobs, n_servers, j1, j2, a, b, lam, 0.0,
-                        limit)[0]
+    out[5] = move_delta(P, S, 0, 1, True, n_jobs, n_servers, mv, lam, 0.0, limit).delta
 
 
 def _bounded_deltas(problem, seed, p_swap, fracs, accept):
