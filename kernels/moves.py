@@ -831,87 +831,71 @@ def server_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
 
 
 @register_jitable
-def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
-    """Schedule-cost changes (server a, server b) of a move; once server a's is known,
-    server b's may stop at a lower bound above ``limit - d_a`` (:func:`walk_delta`).
+def server_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
+    """Schedule-cost change of one-GPU server ``s`` losing job ``out`` and gaining job
+    ``inn``: on the CPU (``cm``) the re-timed suffix from the caches (:func:`walk_delta`,
+    which may stop at a lower bound above ``limit``); on the GPU every cached word a walk
+    reads is an uncoalesced load from device memory, while the problem's arrays are shared
+    by all chains and stay in cache: re-computing the whole server from its links
+    (:func:`server_full`) measured faster there (H200, benchmarks/results/README.md), so
+    the GPU keeps no completions or job costs."""
+    if cm:
+        return walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit)
+    return (server_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam)
+            - S[SRV_COST][ix(c, s, n_servers, nc, cm)] - additive_change(P, s, out, inn)[0])
 
-    On the CPU (``cm``) the re-timed suffixes from the caches (:func:`walk_delta`). On
-    the GPU every cached word a walk reads is an uncoalesced load from device memory,
-    while the problem's arrays are shared by all chains and stay in cache: re-computing
-    the whole server from its links (:func:`server_full`) measured 2.4-2.9x faster there
-    (H200, benchmarks/results/README.md), so the GPU keeps no completions or job costs.
-    Moves that touch a multi-GPU node go to :func:`node_walks_delta`.
-    """
+
+@register_jitable
+def node_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
+    """:func:`server_delta` of a multi-GPU node: :func:`node_walk` from the caches on the
+    CPU (the leaving job's cached start, completion and cost), :func:`node_full` from the
+    links on the GPU."""
+    if cm:
+        o_st, o_c, o_cost = 0.0, 0.0, 0.0
+        if out >= 0:
+            k = ix(c, out, n_jobs, nc, cm)
+            o_st, o_c, o_cost = S[JSTART][k], S[COMP][k], S[JCOST][k]
+        return node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn,
+                         lam, limit, False)
+    return (node_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam)
+            - S[SRV_COST][ix(c, s, n_servers, nc, cm)] - additive_change(P, s, out, inn)[0])
+
+
+@register_jitable
+def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
+    """Schedule-cost changes (server a, server b) of a move on one-GPU servers
+    (:func:`server_delta`); once server a's is known, server b's may stop at a lower
+    bound above ``limit - d_a``. Moves that touch a multi-GPU node go to
+    :func:`node_walks_delta`."""
     d_a = 0.0
     d_b = 0.0
-    cost_ = S[SRV_COST]
     if P[WALKS][a]:
-        if cm:
-            d_a = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
-        else:
-            d_a = (server_full(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
-                   - cost_[ix(c, a, n_servers, nc, cm)] - additive_change(P, a, j1, j2)[0])
+        d_a = server_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
     if P[WALKS][b]:
-        if cm:
-            d_b = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam,
-                             limit - d_a)
-        else:
-            d_b = (server_full(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
-                   - cost_[ix(c, b, n_servers, nc, cm)] - additive_change(P, b, j2, j1)[0])
+        d_b = server_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam, limit - d_a)
     return d_a, d_b
 
 
 @register_jitable
 def node_walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
-    """:func:`walks_delta` of a move that touches a multi-GPU node (:func:`node_walk`,
-    :func:`node_full`; a one-GPU server of the move walks as there). Kept apart so that
-    the one-GPU fleets' walks stay small enough to inline into the sweep: with the node
-    walks in it, ``walks_delta`` became a call and one-GPU moves slower (benchmarks/
-    README.md, "Results: multi-GPU nodes").
-
-    On the CPU (``cm``) the re-timed suffixes from the caches (:func:`walk_delta`). On
-    the GPU every cached word a walk reads is an uncoalesced load from device memory,
-    while the problem's arrays are shared by all chains and stay in cache: re-computing
-    the whole server from its links (:func:`server_full`) measured 2.4-2.9x faster there
-    (H200, benchmarks/results/README.md), so the GPU keeps no completions or job costs.
-    """
+    """:func:`walks_delta` of a move that touches a multi-GPU node (:func:`node_delta`; a
+    one-GPU server of the move as there). Kept apart so that the one-GPU fleets' walks
+    stay small enough to inline into the sweep: with the node walks in it,
+    ``walks_delta`` became a call and one-GPU moves slower (benchmarks/README.md,
+    "Results: multi-GPU nodes")."""
     d_a = 0.0
     d_b = 0.0
-    cost_ = S[SRV_COST]
     if P[WALKS][a]:
         if P[SERVER_GPUS][a] > 1:
-            if cm:
-                k1 = ix(c, j1, n_jobs, nc, cm)
-                d_a = node_walk(P, S, c, nc, cm, n_jobs, n_servers, a, j1, S[JSTART][k1],
-                                S[COMP][k1], S[JCOST][k1], j2, lam, math.inf, False)
-            else:
-                d_a = (node_full(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
-                       - cost_[ix(c, a, n_servers, nc, cm)]
-                       - additive_change(P, a, j1, j2)[0])
-        elif cm:
-            d_a = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
+            d_a = node_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
         else:
-            d_a = (server_full(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam)
-                   - cost_[ix(c, a, n_servers, nc, cm)] - additive_change(P, a, j1, j2)[0])
+            d_a = server_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
     if P[WALKS][b]:
         if P[SERVER_GPUS][b] > 1:
-            if cm:
-                o_st, o_c, o_cost = 0.0, 0.0, 0.0
-                if j2 >= 0:
-                    k2 = ix(c, j2, n_jobs, nc, cm)
-                    o_st, o_c, o_cost = S[JSTART][k2], S[COMP][k2], S[JCOST][k2]
-                d_b = node_walk(P, S, c, nc, cm, n_jobs, n_servers, b, j2, o_st, o_c,
-                                o_cost, j1, lam, limit - d_a, False)
-            else:
-                d_b = (node_full(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
-                       - cost_[ix(c, b, n_servers, nc, cm)]
-                       - additive_change(P, b, j2, j1)[0])
-        elif cm:
-            d_b = walk_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam,
-                             limit - d_a)
+            d_b = node_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam, limit - d_a)
         else:
-            d_b = (server_full(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam)
-                   - cost_[ix(c, b, n_servers, nc, cm)] - additive_change(P, b, j2, j1)[0])
+            d_b = server_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam,
+                               limit - d_a)
     return d_a, d_b
 
 

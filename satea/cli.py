@@ -456,6 +456,17 @@ def _gpu_counts(text: str) -> tuple:
     return counts
 
 
+def _add_node_flags(parser) -> None:
+    """--gpus-per-node and --gang-share (generate, bench): the fleet's node sizes and gang
+    jobs, as satea.generate_fleet draws them."""
+    parser.add_argument("--gpus-per-node", type=_gpu_counts, default=(1,), metavar="G[,G...]",
+                        help="GPUs per node: one count (e.g. 8) or a mix each node draws "
+                             "from uniformly (e.g. 1,2,4,8); default 1 (one-GPU servers)")
+    parser.add_argument("--gang-share", type=_fraction, default=0.0, metavar="F",
+                        help="fraction of jobs, in [0, 1], that ask for 2, 4 or 8 GPUs of "
+                             "one node at once (default 0)")
+
+
 def cmd_generate(args) -> int:
     from .generate import generate_fleet
     from .io import write_instance
@@ -923,12 +934,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--constant-prices", action="store_true",
                    help="every server pays a constant price (default: a quarter follow the "
                         "PJM hourly curve); what --method milp needs")
-    g.add_argument("--gpus-per-node", type=_gpu_counts, default=(1,), metavar="G[,G...]",
-                   help="GPUs per node: one count (e.g. 8) or a mix each node draws from "
-                        "uniformly (e.g. 1,2,4,8); default 1 (one-GPU servers)")
-    g.add_argument("--gang-share", type=_fraction, default=0.0, metavar="F",
-                   help="fraction of jobs, in [0, 1], that ask for 2, 4 or 8 GPUs of one "
-                        "node at once (default 0)")
+    _add_node_flags(g)
     g.add_argument("--out", required=True, metavar="FILE",
                    help="write the satea-instance/1 JSON here")
     g.set_defaults(func=cmd_generate)
@@ -962,12 +968,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="search time per row, in seconds (default 3)")
     b.add_argument("--seed", type=int, default=0,
                    help="seed of the generated fleets and of the runs (default 0)")
-    b.add_argument("--gpus-per-node", type=_gpu_counts, default=(1,), metavar="G[,G...]",
-                   help="benchmark fleets of nodes of G GPUs (or a mix, e.g. 1,2,4,8), as "
-                        "satea generate draws them; default 1 (one-GPU servers)")
-    b.add_argument("--gang-share", type=_fraction, default=0.0, metavar="F",
-                   help="fraction of jobs, in [0, 1], asking 2, 4 or 8 GPUs at once "
-                        "(default 0)")
+    _add_node_flags(b)
     b.add_argument("--json", metavar="FILE", help="write the satea-bench/1 document here")
     b.add_argument("--quiet", action="store_true",
                    help="print the table once, at the end, instead of a row as each is "

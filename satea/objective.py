@@ -173,11 +173,22 @@ def evaluate(problem: ProblemArrays, x) -> Evaluation:
     for s in np.flatnonzero(~np.isnan(on)).tolist():
         sen[s] += idle[s] * price_integral(problem, s, on[s], off[s]) / JOULES_PER_KWH
 
+    return _evaluation(problem, x, lam, fixed_total, allowed_all, start, comp, late, pen, jen,
+                       busy, on, off, sen, [(0,)] * n)
+
+
+def _evaluation(problem: ProblemArrays, x, lam, fixed_total, allowed_all, start, comp, late,
+                pen, jen, busy, on, off, sen, lanes) -> Evaluation:
+    """The :class:`Evaluation` of per-job (internal order) and per-server arrays: totals in
+    float64, per-job arrays and ``lanes`` back in the caller's order."""
     energy = float(sen.sum())
     penalty = float(pen.sum())
     violation = float(np.maximum(busy - problem.capacity, 0.0).sum())
     search = energy + lam * penalty + fixed_total
     back = problem.to_caller
+    caller_lanes: list = [()] * len(lanes)
+    for j, lane in enumerate(lanes):
+        caller_lanes[int(problem.order[j])] = lane
     return Evaluation(
         objective=problem.sense * search, search_objective=search,
         energy_cost=energy, penalty=penalty, assignment_cost=problem.sense * fixed_total,
@@ -185,7 +196,7 @@ def evaluate(problem: ProblemArrays, x) -> Evaluation:
         allowed=allowed_all, x=x, start=back(start), completion=back(comp),
         lateness=back(late), job_penalty=back(pen), job_energy_cost=back(jen),
         server_busy=busy, server_on=on, server_off=off, server_energy_cost=sen,
-        gpu_lanes=[(0,)] * n,
+        gpu_lanes=caller_lanes,
     )
 
 
@@ -242,20 +253,5 @@ def _evaluate_nodes(problem: ProblemArrays, x) -> Evaluation:
     for s in np.flatnonzero(~np.isnan(on)).tolist():
         sen[s] += (float(problem.idle_w[s]) * price_integral(problem, s, on[s], off[s])
                    / JOULES_PER_KWH)
-    energy = float(sen.sum())
-    penalty = float(pen.sum())
-    violation = float(np.maximum(busy - problem.capacity, 0.0).sum())
-    search = energy + lam * penalty + fixed_total
-    back = problem.to_caller
-    caller_lanes: list = [()] * n
-    for j in range(n):
-        caller_lanes[int(problem.order[j])] = lanes[j]
-    return Evaluation(
-        objective=problem.sense * search, search_objective=search,
-        energy_cost=energy, penalty=penalty, assignment_cost=problem.sense * fixed_total,
-        feasible=bool(allowed_all and violation == 0.0), violation=violation,
-        allowed=allowed_all, x=x, start=back(start), completion=back(comp),
-        lateness=back(late), job_penalty=back(pen), job_energy_cost=back(jen),
-        server_busy=busy, server_on=on, server_off=off, server_energy_cost=sen,
-        gpu_lanes=caller_lanes,
-    )
+    return _evaluation(problem, x, lam, fixed_total, allowed_all, start, comp, late, pen, jen,
+                       busy, on, off, sen, lanes)
