@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from layout_probe import draw_moves  # the same random moves as the layout probe draws
 from satea.annealing import anneal
 from satea.backends.base import RunSpec
 from satea.backends.numba_cpu import NumbaCPUBackend
@@ -44,7 +45,7 @@ from satea.compile import compile_fleet
 from satea.generate import generate_fleet
 from satea.kernels import moves as M
 from satea.kernels.layout import (COMP, FREE, JCOST, JOB_GPUS, JSTART, NBUSY, NXT, PRV,
-                                  SERVER_CLASS, SERVER_GPUS, WALKS, X)
+                                  SERVER_CLASS, SERVER_GPUS, X)
 from satea.model import Server
 from satea.objective import evaluate
 
@@ -76,18 +77,6 @@ def chain(problem, state: str, seed: int = 0):
         be.run_block(0, 1.0 / np.geomspace(0.078, 5.2e-4, 400))
     be.resync()
     return be
-
-
-@njit(**NO_NRT)
-def draw_moves(P, S, n_jobs, out):
-    i = 0
-    while i < out.shape[0]:
-        j1, j2, a, b, u = M.propose(P, S, 0, 1, True, n_jobs, 0.0)
-        if a != b and P[WALKS][a] and P[WALKS][b]:
-            out[i, 0] = j1
-            out[i, 1] = a
-            out[i, 2] = b
-            i += 1
 
 
 #: classes of a node walk's visits: a job read back to rebuild the free times at the walk's

@@ -157,11 +157,13 @@ def has_lists(P) -> bool:
 def node_gpus(P) -> int:
     """GPUs of the largest walking node of the problem tuple when it has more than one
     (chains then keep the node caches and scratch), else 1."""
-    walks = np.asarray(P[WALKS]) != 0
-    if not walks.any():
-        return 1
-    g = int(np.asarray(P[SERVER_GPUS])[walks].max())
-    return g if g > 1 else 1
+    return max_walking_gpus(P[WALKS], P[SERVER_GPUS])
+
+
+def max_walking_gpus(walks, server_gpus) -> int:
+    """The most GPUs of a server with schedule terms (``walks``), at least 1."""
+    walks = np.asarray(walks) != 0
+    return max(1, int(np.asarray(server_gpus)[walks].max())) if walks.any() else 1
 
 
 def state_sizes(n_jobs: int, n_servers: int, lists: bool, caches: bool = True,

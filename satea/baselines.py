@@ -54,6 +54,7 @@ from .kernels.moves import (
     WORK,
     WORK_SCALE,
     curve_cumulative,
+    fs_take,
     job_penalty,
 )
 from .objective import evaluate
@@ -73,17 +74,6 @@ def _as_problem(problem) -> ProblemArrays:
 
 
 @njit(cache=True)
-def _take(free, s, G, k, c):
-    """Node ``s``'s sorted GPU free times: its ``k`` first-free GPUs run until ``c``."""
-    i = k
-    while i < G and free[s, i] < c:
-        free[s, i - k] = free[s, i]
-        i += 1
-    for q in range(i - k, i):
-        free[s, q] = c
-
-
-@njit(cache=True)
 def _greedy_kernel(P, lam, mode, x):
     """One pass over the jobs in dispatch order (internal index); ``x`` receives the
     internal-order assignment. Returns the number of jobs that overloaded a server.
@@ -100,7 +90,8 @@ def _greedy_kernel(P, lam, mode, x):
     max_g = 1
     for s in range(m):
         max_g = max(max_g, P[SERVER_GPUS][s])
-    free = np.zeros((m if max_g > 1 else 1, max_g))   # nodes: sorted GPU free times
+    # nodes: sorted GPU free times, node s's at s * max_g (the kernels' fs_take layout)
+    free = np.zeros((m if max_g > 1 else 1) * max_g)
     prev = np.zeros(m)             # nodes: previous start
     overloaded = 0
     for j in range(n):
@@ -127,7 +118,7 @@ def _greedy_kernel(P, lam, mode, x):
                 G = P[SERVER_GPUS][s]
                 st = r
                 if G > 1:
-                    t = max(prev[s], free[s, min(P[JOB_GPUS][j], G) - 1])
+                    t = max(prev[s], free[s * max_g + min(P[JOB_GPUS][j], G) - 1])
                     if t > st:
                         st = t
                 elif used[s] and last[s] > st:
@@ -173,10 +164,10 @@ def _greedy_kernel(P, lam, mode, x):
         st = r
         if G > 1:
             kk = min(P[JOB_GPUS][j], G)
-            t = max(prev[s], free[s, kk - 1])
+            t = max(prev[s], free[s * max_g + kk - 1])
             if t > st:
                 st = t
-            _take(free, s, G, kk, st + p)
+            fs_take(free, s, m, True, max_g, 0, G, kk, st + p)
             prev[s] = st
             if not used[s] or st + p > last[s]:
                 last[s] = st + p

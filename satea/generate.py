@@ -400,9 +400,6 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
     gang_share = _check_real(gang_share, "gang_share")
     if not 0.0 <= gang_share <= 1.0:
         raise ValueError(f"gang_share must be in [0, 1], got {gang_share}")
-    if sizes != (1,) or gang_share > 0.0:
-        return _generate_nodes(n, m, seed, kinds, load, frac, capacity, cat, sizes,
-                               gang_share)
     n_curve = int(round(frac * m))
     curve = _pick_curve(cat, n_curve)
     models, gpus, allowed, thr, power, usable = _pair_tables(cat)
@@ -413,6 +410,9 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
         rng, m, usable, len(gpus), n_curve, cat, curve)
     runnable, mean_thr, mean_power = _model_means(allowed, thr, power, counts)
     jobs = _draw_jobs(rng, n, m, load, kinds, runnable, mean_thr, mean_power, mean_price)
+    if sizes != (1,) or gang_share > 0.0:   # part 2: from here on a second stream
+        return _node_fleet(seed, capacity, cat, sizes, gang_share, models, gpus, allowed,
+                           server_class, on_curve, const_price, curve, jobs)
     cap = (_draw_capacities(rng, jobs, allowed, thr, server_class, counts) if capacity
            else np.full(m, np.nan))
 
@@ -432,22 +432,18 @@ def _check_sizes(gpus_per_node) -> tuple[int, ...]:
     return tuple(int(g) for g in sizes)
 
 
-def _generate_nodes(n: int, m: int, seed: int, kinds: tuple, load: float, frac: float,
-                    capacity: bool, cat: Catalogue, sizes: tuple, gang_share: float) -> Fleet:
-    """:func:`generate_fleet` with multi-GPU nodes or gang jobs. The draws of part 1 come
-    first, from the same stream, in the same order; node sizes, gang jobs and capacities
-    then come from a second stream of the seed, so the rest of the fleet is drawn as a
-    one-GPU fleet of the same seed would be (its horizon sized to the fleet's GPUs)."""
+def _node_fleet(seed: int, capacity: bool, cat: Catalogue, sizes: tuple, gang_share: float,
+                models: list, gpus: list, allowed: np.ndarray, server_class: np.ndarray,
+                on_curve: np.ndarray, const_price: np.ndarray, curve: str | None,
+                jobs: _JobDraw) -> Fleet:
+    """:func:`generate_fleet` with multi-GPU nodes or gang jobs, from the one-GPU fleet's
+    servers and jobs of the same seed: node sizes, gang jobs and capacities come from a
+    second stream of the seed, and the releases are stretched so the fleet's GPUs see the
+    requested load."""
     from dataclasses import replace
 
     from .compile import compile_fleet
-    n_curve = int(round(frac * m))
-    curve = _pick_curve(cat, n_curve)
-    models, gpus, allowed, thr, power, usable = _pair_tables(cat)
-    rng = np.random.default_rng(seed)
-    server_class, counts, on_curve, const_price, mean_price = _draw_servers(
-        rng, m, usable, len(gpus), n_curve, cat, curve)
-    runnable, mean_thr, mean_power = _model_means(allowed, thr, power, counts)
+    n, m = jobs.samples.size, server_class.size
     part2 = np.random.default_rng([seed, 2])
     node_gpus = np.asarray(sizes)[part2.integers(0, len(sizes), size=m)]
     # the largest node of a type that can run each model
@@ -455,8 +451,6 @@ def _generate_nodes(n: int, m: int, seed: int, kinds: tuple, load: float, frac: 
     for k in range(len(models)):
         ok = allowed[k, server_class]
         largest[k] = node_gpus[ok].max() if ok.any() else 0
-    # jobs: a one-GPU fleet's draws, on a horizon sized to m nodes' mean GPU count
-    jobs = _draw_jobs(rng, n, m, load, kinds, runnable, mean_thr, mean_power, mean_price)
     gang = np.ones(n, np.int64)
     pick = part2.random(n) < gang_share
     for i in np.flatnonzero(pick).tolist():
@@ -473,7 +467,8 @@ def _generate_nodes(n: int, m: int, seed: int, kinds: tuple, load: float, frac: 
                          due=jobs.release * stretch + (jobs.due - jobs.release))
     cap = np.full(m, np.nan)
     servers = _server_records(gpus, server_class, on_curve, const_price, curve, cap)
-    servers = [replace(sv, gpus=int(g), base_w=node_base_w(int(g)))
+    host_w = {g: node_base_w(g) for g in sizes}   # one catalogue read a size, not a node
+    servers = [replace(sv, gpus=int(g), base_w=host_w[g])
                for sv, g in zip(servers, node_gpus.tolist())]
     name = (f"generated-{n}x{m}-seed{seed}-gpus{'-'.join(map(str, sizes))}"
             f"-gang{gang_share:g}")

@@ -139,11 +139,6 @@ class Fleet:
                        name=f"{self.name}-constant-prices")
 
     @property
-    def multi_gpu(self) -> bool:
-        """Whether any node has more than one GPU (part 2's node schedule applies)."""
-        return any(s.gpus != 1 for s in self.servers)
-
-    @property
     def n_jobs(self) -> int:
         return len(self.jobs)
 

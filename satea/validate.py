@@ -335,8 +335,9 @@ def _check_runnable(fleet: Fleet) -> None:
     largest: dict = {}
     for s in fleet.servers:
         largest[s.gpu] = max(largest.get(s.gpu, 0), s.gpus)
+    most_of = {m: max(largest[g] for g in gs) for m, gs in runs_on.items()}
     for j in fleet.jobs:
-        most = max(largest[g] for g in runs_on[j.model])
+        most = most_of[j.model]
         if j.gpus > most:
             node = max((s for s in fleet.servers if s.gpu in runs_on[j.model]),
                        key=lambda s: s.gpus)

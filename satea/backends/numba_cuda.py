@@ -79,10 +79,10 @@ def launch_bytes(problem: ProblemArrays, n_chains: int) -> int:
     """Device bytes of a launch of ``n_chains`` running one sweep per launch: problem arrays,
     per-chain state and one sweep of trace. Increasing in ``n_chains``; longer launches
     (:func:`max_block_sweeps`) only use memory left over."""
-    from ..kernels.layout import problem_walks
-    walks = problem_walks(problem) != 0
+    from ..kernels.layout import max_walking_gpus, problem_walks
+    walks = problem_walks(problem)
     lists = bool(walks.any())
-    max_gpus = int(problem.server_gpus[walks].max()) if lists else 1
+    max_gpus = max_walking_gpus(walks, problem.server_gpus)
     derived = 16 * problem.n_jobs * problem.n_server_classes + problem.n_servers
     return (problem.nbytes() + derived
             + n_chains * chain_bytes(problem.n_jobs, problem.n_servers, 1, lists, max_gpus))
