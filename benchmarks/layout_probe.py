@@ -47,6 +47,9 @@ from satea.kernels.layout import (COMP, CURVE_ID, DYNW, HEAD, JCOST,
                                   JOULES_PER_KWH, NXT, PEN_EXP, PEN_LINEAR,
                                   PEN_STEP, PROC, RELEASE_CUM, SERVER_CLASS, WALKS, EXP_CAP)
 
+#: chain 0 of one, chain-major with caches (every index is then the element itself)
+ONE = M.Chain(0, 1, True, True, 0, 0)
+
 #: numba's type stubs do not list the private ``_nrt`` option (kernels/cpu.py)
 NO_NRT: dict[str, Any] = {"_nrt": False}
 
@@ -109,7 +112,7 @@ def walk_start(P, S, s, out, inn):
     if out >= 0:
         pred = S[M.PRV][out]
     else:
-        pred = M.find_pred(S, 0, 1, True, 0, 0, s, inn)
+        pred = M.find_pred(S, M.Chain(0, 1, True, True, 0, 0), s, inn)
     t, a_t = 0.0, 0.0
     if pred >= 0:
         t = comp_[pred]
@@ -130,7 +133,7 @@ def _walk_lists(P, rec, cls, use_rec, S, s, out, inn, lam):
         d = -jcost_[out]
     ins = inn
     while True:
-        j, cur, ins = M.next_merged(nxt_, 0, 1, True, 0, cur, ins, out)
+        j, cur, ins = M.next_merged(nxt_, ONE, cur, ins, out)
         if j < 0:
             break
         st, comp, a_c, cost = _step(P, rec, cls, use_rec, g, cid, j, t, a_t, lam)
@@ -238,7 +241,7 @@ def bench_slots(P, rec, cls, use_rec, beg, ln, sjob, scomp, scost, pos, moves, l
 def draw_moves(P, S, n_jobs, out):
     i = 0
     while i < out.shape[0]:
-        j1, j2, a, b, u = M.propose(P, S, 0, 1, True, n_jobs, 0.0)
+        j1, j2, a, b, u = M.propose(P, S, M.Chain(0, 1, True, True, n_jobs, 0), 0.0)
         if a != b and P[WALKS][a] and P[WALKS][b]:
             out[i, 0] = j1
             out[i, 1] = a
@@ -315,7 +318,7 @@ def _classify(P, S, s, out, inn, lam, cnt, k):
     g, cid, last_edit, t, a_t, cur = walk_start(P, S, s, out, inn)
     ins = inn
     while True:
-        j, cur, ins = M.next_merged(nxt_, 0, 1, True, 0, cur, ins, out)
+        j, cur, ins = M.next_merged(nxt_, ONE, cur, ins, out)
         if j < 0:
             break
         st, comp, a_c, cost = M.job_step(P, g, cid, j, t, a_t, lam)

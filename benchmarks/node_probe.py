@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 from layout_probe import draw_moves  # the same random moves as the layout probe draws
 from satea.annealing import anneal
@@ -48,6 +49,15 @@ from satea.kernels.layout import (COMP, FREE, JCOST, JOB_GPUS, JSTART, NBUSY, NX
                                   SERVER_CLASS, SERVER_GPUS, X)
 from satea.model import Server
 from satea.objective import evaluate
+
+#: chain 0 of one, chain-major with caches (every index is then the element itself)
+ONE = M.Chain(0, 1, True, True, 0, 0)
+
+
+@register_jitable
+def chain_of(P):
+    """Chain 0 of one, chain-major with caches, sized by problem ``P``."""
+    return M.Chain(0, 1, True, True, P[M.WORK].shape[0], P[SERVER_CLASS].shape[0])
 
 PENALTIES = ("none", "step", "linear", "exponential")
 #: numba's type stubs do not list the private ``_nrt`` option (kernels/cpu.py)
@@ -99,7 +109,7 @@ def _node_visits(P, S, s, out, inn, lam, cnt):
     if out >= 0 and (inn < 0 or out < inn):
         pred = prv_[out]
     else:
-        pred = M.find_pred(S, 0, 1, True, P[M.WORK].shape[0], P[SERVER_CLASS].shape[0], s, inn)
+        pred = M.find_pred(S, chain_of(P), s, inn)
     v = 0
     if pred >= 0:   # node_state_at's walk back
         ps = jstart_[pred]
@@ -112,14 +122,14 @@ def _node_visits(P, S, s, out, inn, lam, cnt):
             if comp_[i] > ps:
                 n += min(P[JOB_GPUS][i], G)
             i = prv_[i]
-        ps = M.node_state_at(P, S, 0, 1, True, P[M.WORK].shape[0], L, 0, G, pred)
+        ps = M.node_state_at(P, S, chain_of(P), L, 0, G, pred)
         for q in range(G):
             free_[B + q] = free_[q]
         cur = nxt_[pred]
     else:
         ps = 0.0
-        M.fs_fill(free_, 0, 1, True, L, 0, G, 0.0)
-        M.fs_fill(free_, 0, 1, True, L, B, G, 0.0)
+        M.fs_fill(free_, ONE, L, 0, G, 0.0)
+        M.fs_fill(free_, ONE, L, B, G, 0.0)
         cur = S[M.HEAD][s]
     ins = inn
     while True:
@@ -134,16 +144,16 @@ def _node_visits(P, S, s, out, inn, lam, cnt):
         v += 1
         if j == out:
             cnt[1] += 1
-            M.fs_take(free_, 0, 1, True, L, B, G, min(P[JOB_GPUS][j], G), comp_[j])
+            M.fs_take(free_, ONE, L, B, G, min(P[JOB_GPUS][j], G), comp_[j])
             continue
-        st, comp, cost = M.node_step(P, g, cid, j, free_, 0, 1, True, L, 0, G, ps, lam)
+        st, comp, cost = M.node_step(P, g, cid, j, free_, ONE, L, 0, G, ps, lam)
         ps = st
         if j == inn:
             cnt[2] += 1
         else:
-            M.fs_take(free_, 0, 1, True, L, B, G, min(P[JOB_GPUS][j], G), comp_[j])
+            M.fs_take(free_, ONE, L, B, G, min(P[JOB_GPUS][j], G), comp_[j])
             if (j > last_edit and st == jstart_[j] and comp == comp_[j]
-                    and M.fs_same(free_, 0, 1, True, L, 0, B, G, st)):
+                    and M.fs_same(free_, ONE, L, 0, B, G, st)):
                 cnt[4] += 1
                 break
             if st == jstart_[j]:
@@ -163,7 +173,7 @@ def _single_visits(P, S, s, out, inn, lam):
     if out >= 0 and (inn < 0 or out < inn):
         pred = S[PRV][out]
     else:
-        pred = M.find_pred(S, 0, 1, True, P[M.WORK].shape[0], P[SERVER_CLASS].shape[0], s, inn)
+        pred = M.find_pred(S, chain_of(P), s, inn)
     t, a_t = 0.0, 0.0
     if pred >= 0:
         t = comp_[pred]
@@ -175,7 +185,7 @@ def _single_visits(P, S, s, out, inn, lam):
     v = 0
     ins = inn
     while True:
-        j, cur, ins = M.next_merged(nxt_, 0, 1, True, 0, cur, ins, out)
+        j, cur, ins = M.next_merged(nxt_, ONE, cur, ins, out)
         if j < 0:
             break
         v += 1
@@ -207,15 +217,15 @@ def time_walks(P, S, moves, lam, nodes):
     for i in range(moves.shape[0]):
         j, a, b = moves[i, 0], moves[i, 1], moves[i, 2]
         if nodes:
-            acc += M.node_walk(P, S, 0, 1, True, P[M.WORK].shape[0], P[SERVER_CLASS].shape[0],
+            acc += M.node_walk(P, S, chain_of(P),
                                a, j, S[JSTART][j], S[COMP][j], S[JCOST][j], -1, lam,
                                math.inf, False)
-            acc += M.node_walk(P, S, 0, 1, True, P[M.WORK].shape[0], P[SERVER_CLASS].shape[0],
+            acc += M.node_walk(P, S, chain_of(P),
                                b, -1, 0.0, 0.0, 0.0, j, lam, math.inf, False)
         else:
-            acc += M.walk_delta(P, S, 0, 1, True, P[M.WORK].shape[0], P[SERVER_CLASS].shape[0],
+            acc += M.walk_delta(P, S, chain_of(P),
                                 a, j, -1, lam, math.inf)
-            acc += M.walk_delta(P, S, 0, 1, True, P[M.WORK].shape[0], P[SERVER_CLASS].shape[0],
+            acc += M.walk_delta(P, S, chain_of(P),
                                 b, -1, j, lam, math.inf)
     return acc
 

@@ -21,9 +21,9 @@ from numba import njit, prange
 from numba.extending import register_jitable
 
 from . import cpu  # noqa: F401  (its import drops stale cached builds of this module too)
-from .cpu import KERNEL_JIT
+from .cpu import CACHES, CHAIN_MAJOR, KERNEL_JIT
 from .layout import CHAIN_F, F_LAM, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS, STATE_FIELDS
-from .moves import chain_init, move_delta, propose, run_sweeps
+from .moves import Chain, chain_init, move_delta, propose, run_sweeps
 
 
 def _view_source(name: str, fields: tuple, two_d: frozenset, padded: bool) -> str:
@@ -121,8 +121,9 @@ def init_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_start):
     """:func:`.cpu.init_cpu` for every pair; ``random_start[p]`` per problem."""
     for k in prange(pair_p.shape[0]):
         p = pair_p[k]
-        chain_init(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
-                   dims[p, 2], True, dims[p, 0], dims[p, 1], random_start[p] != 0)
+        chain_init(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
+                   Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1]),
+                   random_start[p] != 0)
 
 
 @njit(parallel=True, **KERNEL_JIT)
@@ -136,8 +137,9 @@ def sweep_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, swe
         n_sweeps = boff[p + 1] - boff[p]
         if n_sweeps == 0:
             continue
-        run_sweeps(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
-                   dims[p, 2], True, dims[p, 0], dims[p, 1], betas[boff[p]:boff[p + 1]],
+        run_sweeps(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
+                   Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1]),
+                   betas[boff[p]:boff[p + 1]],
                    sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
                    trace[toff[p]:toff[p + 1]])
 
@@ -153,11 +155,12 @@ def sample_deltas_batch(PA, poff, pshp, SA, soff, dims, p_swap, out, ooff):
         per = (ooff[p + 1] - ooff[p]) // nc
         for c in range(nc):
             lam = S[CHAIN_F][c * N_CHAIN_F + F_LAM]
+            ch = Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers)
             for i in range(per):
-                mv = propose(P, S, c, nc, True, n_jobs, p_swap)
+                mv = propose(P, S, ch, p_swap)
                 at = ooff[p] + c * per + i
                 if mv.a == mv.b:
                     out[at] = np.nan
                     continue
-                d = move_delta(P, S, c, nc, True, n_jobs, n_servers, mv, lam, 0.0, math.inf)
+                d = move_delta(P, S, ch, mv, lam, 0.0, math.inf)
                 out[at] = d.d_cost

@@ -1,5 +1,6 @@
 """CPU sweep drivers: ``prange`` over chains, each running the shared per-chain logic of
-:mod:`satea.kernels.moves` on its own rows (chain-major layout, ``cm=True``).
+:mod:`satea.kernels.moves` on its own rows (chain-major layout, walk caches kept:
+:data:`CHAIN_MAJOR`, :data:`CACHES`).
 
 The kernels allocate nothing, so they are compiled without Numba's reference counting
 (``_nrt=False``): every ``P[...]``/``S[...]`` lookup of a tuple member otherwise costs an
@@ -20,8 +21,8 @@ import numpy as np
 from llvmlite import binding as _llvm
 from numba import njit, prange
 
-from .layout import CHAIN_F, F_LAM, N_CHAIN_F
-from .moves import chain_init, chain_resync, move_delta, propose, run_sweeps
+from .layout import CHAIN_F, CPU_FLAGS, F_LAM, N_CHAIN_F
+from .moves import Chain, chain_init, chain_resync, move_delta, propose, run_sweeps
 
 _llvm.set_option("", "-inline-threshold=10000")
 
@@ -29,6 +30,8 @@ _llvm.set_option("", "-inline-threshold=10000")
 #: module docstring), NumPy's error model (no ZeroDivisionError checks in the walks). A
 #: dict, since numba's type stubs do not list the private ``_nrt`` option
 KERNEL_JIT: dict[str, Any] = {"cache": True, "_nrt": False, "error_model": "numpy"}
+#: the CPU's chain view flags (:data:`.moves.Chain`): chain-major rows, walk caches kept
+CHAIN_MAJOR, CACHES = CPU_FLAGS
 
 
 def _drop_stale_cache() -> None:
@@ -55,7 +58,7 @@ def init_cpu(P, S, n_jobs, n_servers, random_start):
     """Draw (or take) each chain's assignment and build its lists and caches."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     for c in prange(nc):
-        chain_init(P, S, c, nc, True, n_jobs, n_servers, random_start)
+        chain_init(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), random_start)
 
 
 @njit(parallel=True, **KERNEL_JIT)
@@ -63,7 +66,7 @@ def resync_cpu(P, S, n_jobs, n_servers):
     """Recompute every cache of every chain from its lists (tests and checks)."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     for c in prange(nc):
-        chain_resync(P, S, c, nc, True, n_jobs, n_servers, False)
+        chain_resync(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), False)
 
 
 @njit(parallel=True, **KERNEL_JIT)
@@ -72,8 +75,8 @@ def sweep_cpu(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
     """Run ``n_sweeps`` sweeps of ``n_moves`` moves of every chain, chains in parallel."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     for c in prange(nc):
-        run_sweeps(P, S, c, nc, True, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves,
-                   p_swap, cap_weight, trace)
+        run_sweeps(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), betas, sweep0,
+                   n_sweeps, n_moves, p_swap, cap_weight, trace)
 
 
 @njit(**KERNEL_JIT)
@@ -84,10 +87,11 @@ def sample_deltas_cpu(P, S, n_jobs, n_servers, p_swap, out):
     per = out.shape[0] // nc
     for c in range(nc):
         lam = S[CHAIN_F][c * N_CHAIN_F + F_LAM]
+        ch = Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers)
         for i in range(per):
-            mv = propose(P, S, c, nc, True, n_jobs, p_swap)
+            mv = propose(P, S, ch, p_swap)
             if mv.a == mv.b:
                 out[c * per + i] = np.nan
                 continue
-            d = move_delta(P, S, c, nc, True, n_jobs, n_servers, mv, lam, 0.0, math.inf)
+            d = move_delta(P, S, ch, mv, lam, 0.0, math.inf)
             out[c * per + i] = d.d_cost

@@ -19,9 +19,13 @@ if not hasattr(np, "row_stack"):
 from numba import cuda  # noqa: E402
 
 from .batch import problem_view_padded, state_view  # noqa: E402
-from .layout import CHAIN_F, N_CHAIN_F, STATE_SPEC  # noqa: E402
-from .moves import chain_init, run_sweeps  # noqa: E402
+from .layout import CHAIN_F, GPU_FLAGS, N_CHAIN_F, STATE_SPEC  # noqa: E402
+from .moves import Chain, chain_init, run_sweeps  # noqa: E402
 
+#: the GPU's chain view flags (:data:`.moves.Chain`): interleaved state (a warp's threads
+#: read neighbouring words) and no walk caches (a changed server is re-computed from its
+#: links: :func:`.moves.server_delta` says why)
+CHAIN_MAJOR, CACHES = GPU_FLAGS
 #: threads (chains) per block; SATEA_CUDA_TPB overrides it for tuning runs
 THREADS_PER_BLOCK = int(os.environ.get("SATEA_CUDA_TPB", "128"))
 
@@ -30,7 +34,7 @@ def _init_kernel(P, S, n_jobs, n_servers, random_start):
     c = cuda.grid(1)
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     if c < nc:
-        chain_init(P, S, c, nc, False, n_jobs, n_servers, random_start)
+        chain_init(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), random_start)
 
 
 def _sweep_kernel(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
@@ -38,8 +42,8 @@ def _sweep_kernel(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_s
     c = cuda.grid(1)
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     if c < nc:
-        run_sweeps(P, S, c, nc, False, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves,
-                   p_swap, cap_weight, trace)
+        run_sweeps(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), betas, sweep0,
+                   n_sweeps, n_moves, p_swap, cap_weight, trace)
 
 
 def _init_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_start):
@@ -49,7 +53,8 @@ def _init_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_st
     if k < pair_p.shape[0]:
         p = pair_p[k]
         chain_init(problem_view_padded(PA, poff, pshp, p), state_view(SA, soff, p),
-                   pair_c[k], dims[p, 2], False, dims[p, 0], dims[p, 1], random_start[p] != 0)
+                   Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1]),
+                   random_start[p] != 0)
 
 
 def _sweep_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0,
@@ -62,7 +67,7 @@ def _sweep_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, b
         n_sweeps = boff[p + 1] - boff[p]
         if n_sweeps > 0:
             run_sweeps(problem_view_padded(PA, poff, pshp, p), state_view(SA, soff, p),
-                       pair_c[k], dims[p, 2], False, dims[p, 0], dims[p, 1],
+                       Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1]),
                        betas[boff[p]:boff[p + 1]], sweep0[p], n_sweeps, dims[p, 3], p_swap[p],
                        cap_weight[p], trace[toff[p]:toff[p + 1]])
 

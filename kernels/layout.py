@@ -166,15 +166,23 @@ def max_walking_gpus(walks, server_gpus) -> int:
     return max(1, int(np.asarray(server_gpus)[walks].max())) if walks.any() else 1
 
 
-def state_sizes(n_jobs: int, n_servers: int, lists: bool, caches: bool = True,
+#: the chain view flags each kernel family is compiled with (:data:`.moves.Chain`):
+#: (chain-major layout, walk caches kept); kernels/cpu.py and kernels/cuda.py take theirs
+#: from here, and the backends size the state by the same pair
+CPU_FLAGS = (True, True)
+GPU_FLAGS = (False, False)
+
+
+def state_sizes(n_jobs: int, n_servers: int, lists: bool, flags: tuple = CPU_FLAGS,
                 max_gpus: int = 1) -> tuple:
-    """Length per chain of each :data:`STATE_FIELDS` array (``caches``: the CPU's layout;
-    False for the GPU's; ``max_gpus``: :func:`node_gpus`)."""
+    """Length per chain of each :data:`STATE_FIELDS` array for kernels compiled with
+    ``flags`` (:data:`CPU_FLAGS` or :data:`GPU_FLAGS`; ``max_gpus``: :func:`node_gpus`)."""
+    chain_major, caches = flags
     nodes = lists and max_gpus > 1
     per = {"job": n_jobs, "server": n_servers, "list_job": n_jobs if lists else 1,
            "list_server": n_servers if lists else 1,
            "cache_job": n_jobs if lists and caches else 1,
-           "rng": RNG_STRIDE if caches else 2, "scalar": N_CHAIN_F,
+           "rng": RNG_STRIDE if chain_major else 2, "scalar": N_CHAIN_F,
            "node_job": n_jobs if nodes and caches else 1,
            "node_server": n_servers if nodes and caches else 1,
            "gpu_scratch": 2 * max_gpus if nodes else 1}
@@ -182,10 +190,10 @@ def state_sizes(n_jobs: int, n_servers: int, lists: bool, caches: bool = True,
 
 
 def state_bytes_per_chain(n_jobs: int, n_servers: int, lists: bool,
-                          caches: bool = True, max_gpus: int = 1) -> int:
+                          flags: tuple = CPU_FLAGS, max_gpus: int = 1) -> int:
     """Bytes of one chain's state. One-GPU servers: 32 N + 24 S + 212 on the CPU with
     lists, 16 N + 24 S + 116 on the GPU with lists, 8 N + 16 S + 244 (CPU) or 132 (GPU)
     without lists. Nodes of up to G GPUs add 12 N + 8 S + 16 G on the CPU, 16 G on the
     GPU: never jobs x servers."""
     return sum(n * np.dtype(dt).itemsize for n, (_f, _k, dt, _v)
-               in zip(state_sizes(n_jobs, n_servers, lists, caches, max_gpus), STATE_SPEC))
+               in zip(state_sizes(n_jobs, n_servers, lists, flags, max_gpus), STATE_SPEC))

@@ -3,10 +3,18 @@
 Everything here is a scalar function over flat arrays, registered with
 ``register_jitable`` so that both ``numba.njit`` and ``numba.cuda.jit`` kernels inline it.
 The problem travels as the tuple ``P`` and a chain state as the tuple ``S``; their fields,
-the per-chain scalar slots and the constants are named in :mod:`.layout`. Element ``i`` of
-chain ``c``'s length-``L`` part of a state array sits at :func:`ix` ``(c, i, L, nc, cm)``:
-row-major per chain on the CPU (``cm=True``: a thread owns a contiguous row) and
-interleaved on the GPU (``cm=False``: neighbouring threads read neighbouring words).
+the per-chain scalar slots and the constants are named in :mod:`.layout`. Which chain a
+function works on travels as one :data:`Chain` view ``ch``: the chain ``c`` of ``nc``, the
+problem's sizes, and two flags the driver fixes when it is compiled (constants that the
+compiler folds into every function, so neither costs a branch):
+
+* ``cm``, the memory layout: element ``i`` of the chain's length-``L`` part of a state
+  array sits at :func:`ix` ``(ch, i, L)``, row-major per chain (``cm=True``, the CPU's: a
+  thread owns a contiguous row) or interleaved (``cm=False``, the GPU's: neighbouring
+  threads read neighbouring words);
+* ``caches``, the cache policy: keep each walked job's completion and cost and re-time
+  only a move's suffix (the CPU's), or keep none and re-compute a changed server from its
+  links (the GPU's, :func:`server_delta`).
 
 A server's search cost splits in two (docs/model.md):
 
@@ -66,12 +74,28 @@ METROPOLIS_CUT = 40.0
 UNIFORM_ULP = 2.0 ** -53
 
 
+#: one chain's context (see the module docstring): every per-chain function takes it
+Chain = namedtuple("Chain", ("c", "nc", "cm", "caches", "n_jobs", "n_servers"))
+
+
 @register_jitable
-def ix(c, i, length, nc, cm):
-    """Flat position of element ``i`` of chain ``c``'s length-``length`` array."""
-    if cm:
-        return c * length + i
-    return i * nc + c
+def ix(ch, i, length):
+    """Flat position of element ``i`` of chain ``ch``'s length-``length`` array."""
+    if ch.cm:
+        return ch.c * length + i
+    return i * ch.nc + ch.c
+
+
+@register_jitable
+def jx(ch, j):
+    """:func:`ix` of a per-job array (length ``n_jobs``)."""
+    return ix(ch, j, ch.n_jobs)
+
+
+@register_jitable
+def sx(ch, s):
+    """:func:`ix` of a per-server array (length ``n_servers``)."""
+    return ix(ch, s, ch.n_servers)
 
 
 # ---- prices and penalties -------------------------------------------------------------
@@ -181,67 +205,67 @@ def overload(P, s, busy):
 # ---- per-server job lists (walking servers only) ------------------------------------------
 
 @register_jitable
-def find_pred(S, c, nc, cm, n_jobs, n_servers, s, j):
+def find_pred(S, ch, s, j):
     """The last job on server ``s`` dispatched before job ``j`` (-1: none; ``j`` is not on
     ``s``). Walks from the end of the list whose job index is nearer to ``j`` (a guess of
     the shorter side: jobs spread evenly over the dispatch order)."""
     head_, tail_, nxt_, prv_ = S[HEAD], S[TAIL], S[NXT], S[PRV]
-    h = head_[ix(c, s, n_servers, nc, cm)]
+    h = head_[sx(ch, s)]
     if h < 0 or j < h:
         return -1
-    t = tail_[ix(c, s, n_servers, nc, cm)]
+    t = tail_[sx(ch, s)]
     if j > t:
         return t
     if j - h < t - j:
         cur = h
         while True:
-            nx = nxt_[ix(c, cur, n_jobs, nc, cm)]
+            nx = nxt_[jx(ch, cur)]
             if nx < 0 or nx > j:
                 return cur
             cur = nx
     cur = t
     while cur > j:
-        cur = prv_[ix(c, cur, n_jobs, nc, cm)]
+        cur = prv_[jx(ch, cur)]
     return cur
 
 
 @register_jitable
-def list_unlink(S, c, nc, cm, n_jobs, n_servers, s, j):
+def list_unlink(S, ch, s, j):
     prv_, nxt_, head_, tail_ = S[PRV], S[NXT], S[HEAD], S[TAIL]
-    p = prv_[ix(c, j, n_jobs, nc, cm)]
-    q = nxt_[ix(c, j, n_jobs, nc, cm)]
+    p = prv_[jx(ch, j)]
+    q = nxt_[jx(ch, j)]
     if p >= 0:
-        nxt_[ix(c, p, n_jobs, nc, cm)] = q
+        nxt_[jx(ch, p)] = q
     else:
-        head_[ix(c, s, n_servers, nc, cm)] = q
+        head_[sx(ch, s)] = q
     if q >= 0:
-        prv_[ix(c, q, n_jobs, nc, cm)] = p
+        prv_[jx(ch, q)] = p
     else:
-        tail_[ix(c, s, n_servers, nc, cm)] = p
+        tail_[sx(ch, s)] = p
 
 
 @register_jitable
-def list_link_after(S, c, nc, cm, n_jobs, n_servers, s, p, j):
+def list_link_after(S, ch, s, p, j):
     """Link job ``j`` into server ``s``'s list right after job ``p`` (-1: at the head)."""
     nxt_, head_, prv_, tail_ = S[NXT], S[HEAD], S[PRV], S[TAIL]
     if p >= 0:
-        q = nxt_[ix(c, p, n_jobs, nc, cm)]
-        nxt_[ix(c, p, n_jobs, nc, cm)] = j
+        q = nxt_[jx(ch, p)]
+        nxt_[jx(ch, p)] = j
     else:
-        q = head_[ix(c, s, n_servers, nc, cm)]
-        head_[ix(c, s, n_servers, nc, cm)] = j
+        q = head_[sx(ch, s)]
+        head_[sx(ch, s)] = j
     if q >= 0:
-        prv_[ix(c, q, n_jobs, nc, cm)] = j
+        prv_[jx(ch, q)] = j
     else:
-        tail_[ix(c, s, n_servers, nc, cm)] = j
-    prv_[ix(c, j, n_jobs, nc, cm)] = p
-    nxt_[ix(c, j, n_jobs, nc, cm)] = q
+        tail_[sx(ch, s)] = j
+    prv_[jx(ch, j)] = p
+    nxt_[jx(ch, j)] = q
 
 
 # ---- schedule part of a server: full walk, delta walk, re-timing walk ---------------------
 
 @register_jitable
-def server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam):
+def server_rebuild(P, S, ch, s, lam):
     """Walk server ``s``'s whole list, store every job's completion and schedule cost (on
     the CPU: the GPU keeps neither, see :func:`walks_delta`), and return the server's
     schedule cost. O(jobs on s)."""
@@ -249,36 +273,36 @@ def server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam):
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     t, a_t, total, on = 0.0, 0.0, 0.0, -1.0
-    j = head_[ix(c, s, n_servers, nc, cm)]
+    j = head_[sx(ch, s)]
     while j >= 0:
         st, t, a_t, cost = job_step(P, g, cid, j, t, a_t, lam)
         if on < 0.0:
             on = st
-        if cm:
-            comp_[ix(c, j, n_jobs, nc, cm)] = t
-            jcost_[ix(c, j, n_jobs, nc, cm)] = cost
+        if ch.caches:
+            comp_[jx(ch, j)] = t
+            jcost_[jx(ch, j)] = cost
         total += cost
-        j = nxt_[ix(c, j, n_jobs, nc, cm)]
+        j = nxt_[jx(ch, j)]
     if on >= 0.0 and P[IDLE_W][s] > 0.0:
         total += idle_cost(P, s, on, t)
     return total
 
 
 @register_jitable
-def next_merged(nxt_, c, nc, cm, n_jobs, cur, ins, out):
+def next_merged(nxt_, ch, cur, ins, out):
     """One step of a walk over a server's list with job ``out`` skipped and job ``ins``
     merged in at its dispatch position: (next job or -1 at the end, cur, ins)."""
     if cur >= 0 and cur == out:
-        cur = nxt_[ix(c, out, n_jobs, nc, cm)]
+        cur = nxt_[jx(ch, out)]
     if ins >= 0 and (cur < 0 or ins < cur):
         return ins, cur, -1
     if cur >= 0:
-        return cur, nxt_[ix(c, cur, n_jobs, nc, cm)], ins
+        return cur, nxt_[jx(ch, cur)], ins
     return -1, cur, ins
 
 
 @register_jitable
-def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
+def walk_delta(P, S, ch, s, out, inn, lam, limit):
     """Change of server ``s``'s schedule cost if job ``out`` left it and job ``inn`` joined
     it (either may be -1). Re-times only the jobs from the first edit on and stops where
     the timeline rejoins the old one. Reads the caches, writes nothing.
@@ -294,25 +318,25 @@ def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
     cid = P[CURVE_ID][s]
     last_edit = out if out > inn else inn
     if out >= 0 and (inn < 0 or out < inn):
-        pred = prv_[ix(c, out, n_jobs, nc, cm)]
+        pred = prv_[jx(ch, out)]
     else:
-        pred = find_pred(S, c, nc, cm, n_jobs, n_servers, s, inn)
+        pred = find_pred(S, ch, s, inn)
     t, a_t = 0.0, 0.0
     if pred >= 0:
-        t = comp_[ix(c, pred, n_jobs, nc, cm)]
+        t = comp_[jx(ch, pred)]
         if cid >= 0:
             a_t = curve_cumulative(P, cid, t)
-        cur = nxt_[ix(c, pred, n_jobs, nc, cm)]
+        cur = nxt_[jx(ch, pred)]
     else:
-        cur = head_[ix(c, s, n_servers, nc, cm)]
+        cur = head_[sx(ch, s)]
     d = 0.0
     if out >= 0:  # it lies after pred, and no rejoin comes before the last edit
-        d = -jcost_[ix(c, out, n_jobs, nc, cm)]
+        d = -jcost_[jx(ch, out)]
     first = -1.0   # new first start, when the head changes (pred < 0)
     ins = inn
     rejoined = False
     while True:
-        j, cur, ins = next_merged(nxt_, c, nc, cm, n_jobs, cur, ins, out)
+        j, cur, ins = next_merged(nxt_, ch, cur, ins, out)
         if j < 0:
             break
         st, comp, a_c, cost = job_step(P, g, cid, j, t, a_t, lam)
@@ -321,28 +345,28 @@ def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
         if j == inn:
             d += cost
         else:
-            if j > last_edit and comp == comp_[ix(c, j, n_jobs, nc, cm)]:
+            if j > last_edit and comp == comp_[jx(ch, j)]:
                 rejoined = True  # every later job runs as before
                 break
-            d += cost - jcost_[ix(c, j, n_jobs, nc, cm)]
+            d += cost - jcost_[jx(ch, j)]
         if d > limit and out < 0 and cid < 0 and pred >= 0:
             return d
         t = comp
         a_t = a_c
     if P[IDLE_W][s] > 0.0 and not (rejoined and pred >= 0):
         on_new = -1.0
-        h = head_[ix(c, s, n_servers, nc, cm)]
+        h = head_[sx(ch, s)]
         if h >= 0:  # the old on-time
             on_old = P[RELEASE][h]
             if on_old < 0.0:
                 on_old = 0.0
-            off_old = comp_[ix(c, tail_[ix(c, s, n_servers, nc, cm)], n_jobs, nc, cm)]
+            off_old = comp_[jx(ch, tail_[sx(ch, s)])]
             d -= idle_cost(P, s, on_old, off_old)
             on_new = on_old
         if pred < 0:
             on_new = first
         if rejoined:
-            off_new = comp_[ix(c, tail_[ix(c, s, n_servers, nc, cm)], n_jobs, nc, cm)]
+            off_new = comp_[jx(ch, tail_[sx(ch, s)])]
         else:
             off_new = t
         if on_new >= 0.0:  # the server still runs something
@@ -351,7 +375,7 @@ def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
 
 
 @register_jitable
-def retime(P, S, c, nc, cm, n_jobs, n_servers, s, pred, last_edit, lam):
+def retime(P, S, ch, s, pred, last_edit, lam):
     """After a relink of server ``s``, store the new completions and job costs of the jobs
     after ``pred`` (-1: from the head) until the timeline rejoins the old one past job
     ``last_edit``."""
@@ -360,15 +384,15 @@ def retime(P, S, c, nc, cm, n_jobs, n_servers, s, pred, last_edit, lam):
     cid = P[CURVE_ID][s]
     t, a_t = 0.0, 0.0
     if pred >= 0:
-        t = comp_[ix(c, pred, n_jobs, nc, cm)]
+        t = comp_[jx(ch, pred)]
         if cid >= 0:
             a_t = curve_cumulative(P, cid, t)
-        j = nxt_[ix(c, pred, n_jobs, nc, cm)]
+        j = nxt_[jx(ch, pred)]
     else:
-        j = head_[ix(c, s, n_servers, nc, cm)]
+        j = head_[sx(ch, s)]
     while j >= 0:
         st, comp, a_c, cost = job_step(P, g, cid, j, t, a_t, lam)
-        k = ix(c, j, n_jobs, nc, cm)
+        k = jx(ch, j)
         if j > last_edit and comp == comp_[k]:
             break
         comp_[k] = comp
@@ -400,44 +424,44 @@ def retime(P, S, c, nc, cm, n_jobs, n_servers, s, pred, last_edit, lam):
 # and the node's latest completion is the old one.
 
 @register_jitable
-def fs_fill(free_, c, nc, cm, L, base, G, v):
+def fs_fill(free_, ch, L, base, G, v):
     """Set the G free times at ``base`` of chain ``c``'s scratch (length ``L``) to ``v``."""
     for i in range(G):
-        free_[ix(c, base + i, L, nc, cm)] = v
+        free_[ix(ch, base + i, L)] = v
 
 
 @register_jitable
-def fs_take(free_, c, nc, cm, L, base, G, k, comp):
+def fs_take(free_, ch, L, base, G, k, comp):
     """The k GPUs that free up first (the k smallest of the sorted free times at ``base``)
     run a job until ``comp``: the array stays sorted. O(G)."""
     i = k
     while i < G:
-        v = free_[ix(c, base + i, L, nc, cm)]
+        v = free_[ix(ch, base + i, L)]
         if not v < comp:
             break
-        free_[ix(c, base + i - k, L, nc, cm)] = v
+        free_[ix(ch, base + i - k, L)] = v
         i += 1
     for q in range(i - k, i):
-        free_[ix(c, base + q, L, nc, cm)] = comp
+        free_[ix(ch, base + q, L)] = comp
 
 
 @register_jitable
-def fs_busy(free_, c, nc, cm, L, base, G, t):
+def fs_busy(free_, ch, L, base, G, t):
     """Number of the free times at ``base`` later than ``t`` (GPUs busy at ``t``)."""
     n = 0
     i = G - 1
-    while i >= 0 and free_[ix(c, base + i, L, nc, cm)] > t:
+    while i >= 0 and free_[ix(ch, base + i, L)] > t:
         n += 1
         i -= 1
     return n
 
 
 @register_jitable
-def fs_same(free_, c, nc, cm, L, base_a, base_b, G, t):
+def fs_same(free_, ch, L, base_a, base_b, G, t):
     """Whether the free times at ``base_a`` and ``base_b``, clamped at ``t``, are equal."""
     for i in range(G):
-        a = free_[ix(c, base_a + i, L, nc, cm)]
-        b = free_[ix(c, base_b + i, L, nc, cm)]
+        a = free_[ix(ch, base_a + i, L)]
+        b = free_[ix(ch, base_b + i, L)]
         if a < t:
             a = t
         if b < t:
@@ -448,14 +472,14 @@ def fs_same(free_, c, nc, cm, L, base_a, base_b, G, t):
 
 
 @register_jitable
-def node_step(P, g, cid, j, free_, c, nc, cm, L, base, G, ps, lam):
+def node_step(P, g, cid, j, free_, ch, L, base, G, ps, lam):
     """Run job ``j`` on a node of class ``g`` (price curve ``cid``) whose previous job
     started at ``ps``, with the free times at ``base``; they are updated.
 
     Returns (start, completion, schedule cost of the job). A job asking more GPUs than
     the node has (only a warm start can place one there; infeasible) takes them all."""
     k = min(P[JOB_GPUS][j], G)
-    t = free_[ix(c, base + k - 1, L, nc, cm)]
+    t = free_[ix(ch, base + k - 1, L)]
     if ps > t:
         t = ps
     r = P[RELEASE][j]
@@ -468,32 +492,32 @@ def node_step(P, g, cid, j, free_, c, nc, cm, L, base, G, ps, lam):
         else:
             a_st = curve_cumulative(P, cid, t)
         cost += P[DYNW][g, j] * (curve_cumulative(P, cid, comp) - a_st) / JOULES_PER_KWH
-    fs_take(free_, c, nc, cm, L, base, G, k, comp)
+    fs_take(free_, ch, L, base, G, k, comp)
     return st, comp, cost
 
 
 @register_jitable
-def node_state_at(P, S, c, nc, cm, n_jobs, L, base, G, pred):
+def node_state_at(P, S, ch, L, base, G, pred):
     """Write the free times after job ``pred`` (clamped at its start) at ``base``, from the
     cached completions of the jobs running at its start; return that start."""
     free_, comp_, prv_ = S[FREE], S[COMP], S[PRV]
-    ps = S[JSTART][ix(c, pred, n_jobs, nc, cm)]
-    fs_fill(free_, c, nc, cm, L, base, G, ps)
-    need = S[NBUSY][ix(c, pred, n_jobs, nc, cm)]
+    ps = S[JSTART][jx(ch, pred)]
+    fs_fill(free_, ch, L, base, G, ps)
+    need = S[NBUSY][jx(ch, pred)]
     n = 0
     i = pred
     while n < need and i >= 0:
-        ci = comp_[ix(c, i, n_jobs, nc, cm)]
+        ci = comp_[jx(ch, i)]
         if ci > ps:
             k = min(P[JOB_GPUS][i], G)
-            fs_take(free_, c, nc, cm, L, base, G, k, ci)
+            fs_take(free_, ch, L, base, G, k, ci)
             n += k
-        i = prv_[ix(c, i, n_jobs, nc, cm)]
+        i = prv_[jx(ch, i)]
     return ps
 
 
 @register_jitable
-def node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn, lam,
+def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam,
               limit, store):
     """Change of node ``s``'s schedule cost if job ``out`` (which started at ``o_st``,
     completed at ``o_c`` and cost ``o_cost``) left it and job ``inn`` joined it (either
@@ -507,23 +531,23 @@ def node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     G = P[SERVER_GPUS][s]
-    L = free_.shape[0] // nc
+    L = free_.shape[0] // ch.nc
     B = L // 2               # the old timeline's free times
     last_edit = out if out > inn else inn
     if out >= 0 and (inn < 0 or out < inn):
-        pred = prv_[ix(c, out, n_jobs, nc, cm)]
+        pred = prv_[jx(ch, out)]
     else:
-        pred = find_pred(S, c, nc, cm, n_jobs, n_servers, s, inn)
+        pred = find_pred(S, ch, s, inn)
     if pred >= 0:
-        ps = node_state_at(P, S, c, nc, cm, n_jobs, L, 0, G, pred)
+        ps = node_state_at(P, S, ch, L, 0, G, pred)
         for i in range(G):
-            free_[ix(c, B + i, L, nc, cm)] = free_[ix(c, i, L, nc, cm)]
-        cur = nxt_[ix(c, pred, n_jobs, nc, cm)]
+            free_[ix(ch, B + i, L)] = free_[ix(ch, i, L)]
+        cur = nxt_[jx(ch, pred)]
     else:
         ps = 0.0
-        fs_fill(free_, c, nc, cm, L, 0, G, 0.0)
-        fs_fill(free_, c, nc, cm, L, B, G, 0.0)
-        cur = head_[ix(c, s, n_servers, nc, cm)]
+        fs_fill(free_, ch, L, 0, G, 0.0)
+        fs_fill(free_, ch, L, B, G, 0.0)
+        cur = head_[sx(ch, s)]
     d = 0.0
     first = -1.0
     ins = inn
@@ -534,38 +558,38 @@ def node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn
             ins = -1
         elif cur >= 0:
             j = cur
-            cur = nxt_[ix(c, cur, n_jobs, nc, cm)]
+            cur = nxt_[jx(ch, cur)]
         else:
             break
         if j == out:   # the old timeline only
-            fs_take(free_, c, nc, cm, L, B, G, min(P[JOB_GPUS][j], G), o_c)
+            fs_take(free_, ch, L, B, G, min(P[JOB_GPUS][j], G), o_c)
             d -= o_cost
             continue
-        k = ix(c, j, n_jobs, nc, cm)
+        k = jx(ch, j)
         kj = min(P[JOB_GPUS][j], G)
         if j == inn:
-            st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
+            st, comp, cost = node_step(P, g, cid, j, free_, ch, L, 0, G, ps, lam)
             d += cost
         else:
             old_st = jstart_[k]
             old_c = comp_[k]
-            fs_take(free_, c, nc, cm, L, B, G, kj, old_c)
-            t = free_[ix(c, kj - 1, L, nc, cm)]
+            fs_take(free_, ch, L, B, G, kj, old_c)
+            t = free_[ix(ch, kj - 1, L)]
             st = max(P[RELEASE][j], max(ps, t))
             if st == old_st:
                 # the same start, so the same completion and cost (comp = st + p): only
                 # the free times move on, until they rejoin the old ones
-                fs_take(free_, c, nc, cm, L, 0, G, kj, old_c)
+                fs_take(free_, ch, L, 0, G, kj, old_c)
                 ps = st
                 if first < 0.0:
                     first = st
-                if j > last_edit and fs_same(free_, c, nc, cm, L, 0, B, G, st):
+                if j > last_edit and fs_same(free_, ch, L, 0, B, G, st):
                     rejoined = True   # every later job runs as before
                     break
                 if store:
-                    nbusy_[k] = fs_busy(free_, c, nc, cm, L, 0, G, st)
+                    nbusy_[k] = fs_busy(free_, ch, L, 0, G, st)
                 continue
-            st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
+            st, comp, cost = node_step(P, g, cid, j, free_, ch, L, 0, G, ps, lam)
             d += cost - jcost_[k]
         ps = st
         if first < 0.0:
@@ -574,13 +598,13 @@ def node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn
             jstart_[k] = st
             comp_[k] = comp
             jcost_[k] = cost
-            nbusy_[k] = fs_busy(free_, c, nc, cm, L, 0, G, st)
+            nbusy_[k] = fs_busy(free_, ch, L, 0, G, st)
         elif d > limit and out < 0 and cid < 0 and pred >= 0:
             return d
-    hs = ix(c, s, n_servers, nc, cm)
+    hs = sx(ch, s)
     off_new = off_[hs]
     if not rejoined:
-        off_new = free_[ix(c, G - 1, L, nc, cm)]
+        off_new = free_[ix(ch, G - 1, L)]
     if store:
         off_[hs] = off_new
     elif P[IDLE_W][s] > 0.0 and not (rejoined and pred >= 0):
@@ -600,7 +624,7 @@ def node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn
 
 
 @register_jitable
-def node_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam):
+def node_rebuild(P, S, ch, s, lam):
     """:func:`server_rebuild` of a multi-GPU node: walk its whole list, store (CPU) every
     job's start, completion, cost and busy count and the node's latest completion, and
     return its schedule cost. O(G x jobs on s)."""
@@ -609,55 +633,55 @@ def node_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam):
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     G = P[SERVER_GPUS][s]
-    L = free_.shape[0] // nc
-    fs_fill(free_, c, nc, cm, L, 0, G, 0.0)
+    L = free_.shape[0] // ch.nc
+    fs_fill(free_, ch, L, 0, G, 0.0)
     ps, total, on = 0.0, 0.0, -1.0
-    j = head_[ix(c, s, n_servers, nc, cm)]
+    j = head_[sx(ch, s)]
     while j >= 0:
-        st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
+        st, comp, cost = node_step(P, g, cid, j, free_, ch, L, 0, G, ps, lam)
         ps = st
         if on < 0.0:
             on = st
-        k = ix(c, j, n_jobs, nc, cm)
-        if cm:
+        k = jx(ch, j)
+        if ch.caches:
             jstart_[k] = st
             comp_[k] = comp
             jcost_[k] = cost
-            nbusy_[k] = fs_busy(free_, c, nc, cm, L, 0, G, st)
+            nbusy_[k] = fs_busy(free_, ch, L, 0, G, st)
         total += cost
         j = nxt_[k]
-    off = free_[ix(c, G - 1, L, nc, cm)]
-    if cm:
-        off_[ix(c, s, n_servers, nc, cm)] = off
+    off = free_[ix(ch, G - 1, L)]
+    if ch.caches:
+        off_[sx(ch, s)] = off
     if on >= 0.0 and P[IDLE_W][s] > 0.0:
         total += idle_cost(P, s, on, off)
     return total
 
 
 @register_jitable
-def node_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
+def node_full(P, S, ch, s, out, inn, lam):
     """:func:`server_full` of a multi-GPU node (the GPU's way): its whole search cost with
     job ``out`` removed and ``inn`` merged in, from its links alone."""
     head_, nxt_, free_ = S[HEAD], S[NXT], S[FREE]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     G = P[SERVER_GPUS][s]
-    L = free_.shape[0] // nc
-    fs_fill(free_, c, nc, cm, L, 0, G, 0.0)
+    L = free_.shape[0] // ch.nc
+    fs_fill(free_, ch, L, 0, G, 0.0)
     ps, total, on = 0.0, 0.0, -1.0
-    cur = head_[ix(c, s, n_servers, nc, cm)]
+    cur = head_[sx(ch, s)]
     ins = inn
     while True:
-        j, cur, ins = next_merged(nxt_, c, nc, cm, n_jobs, cur, ins, out)
+        j, cur, ins = next_merged(nxt_, ch, cur, ins, out)
         if j < 0:
             break
-        st, comp, cost = node_step(P, g, cid, j, free_, c, nc, cm, L, 0, G, ps, lam)
+        st, comp, cost = node_step(P, g, cid, j, free_, ch, L, 0, G, ps, lam)
         ps = st
         if on < 0.0:
             on = st
         total += cost + additive_cost(P, j, s)
     if on >= 0.0 and P[IDLE_W][s] > 0.0:
-        total += idle_cost(P, s, on, free_[ix(c, G - 1, L, nc, cm)])
+        total += idle_cost(P, s, on, free_[ix(ch, G - 1, L)])
     return total
 
 
@@ -702,64 +726,64 @@ def is_allowed(P, j, s):
 
 
 @register_jitable
-def chain_init(P, S, c, nc, cm, n_jobs, n_servers, random_start):
+def chain_init(P, S, ch, random_start):
     """Draw chain ``c``'s assignment (if ``random_start``, uniformly among each job's
     allowed servers; else keep ``x``), build its lists and caches, and store its running
     cost and violation. O(N + S)."""
     rng_, x_ = S[RNG], S[X]
-    r0 = ix(c, 0, RNG_STRIDE, nc, cm)
-    r1 = ix(c, 1, RNG_STRIDE, nc, cm)
+    r0 = ix(ch, 0, RNG_STRIDE)
+    r1 = ix(ch, 1, RNG_STRIDE)
     if random_start:
-        for j in range(n_jobs):
+        for j in range(ch.n_jobs):
             u = next_uniform(rng_, r0, r1)
-            x_[ix(c, j, n_jobs, nc, cm)] = allowed_server(P, P[JOB_CLASS][j], u)
-    chain_resync(P, S, c, nc, cm, n_jobs, n_servers, True)
+            x_[jx(ch, j)] = allowed_server(P, P[JOB_CLASS][j], u)
+    chain_resync(P, S, ch, True)
 
 
 @register_jitable
-def chain_resync(P, S, c, nc, cm, n_jobs, n_servers, relink):
+def chain_resync(P, S, ch, relink):
     """Recompute every cache of chain ``c`` from its assignment (and, if ``relink``, its
     lists from ``x``); store the running cost and violation. O(N + S)."""
     (f_, cost_, busy_, head_, tail_, x_) = (
         S[CHAIN_F], S[SRV_COST], S[SRV_BUSY], S[HEAD], S[TAIL], S[X])
-    lam = f_[ix(c, F_LAM, NF, nc, cm)]
-    for s in range(n_servers):
-        cost_[ix(c, s, n_servers, nc, cm)] = 0.0
-        busy_[ix(c, s, n_servers, nc, cm)] = 0.0
+    lam = f_[ix(ch, F_LAM, NF)]
+    for s in range(ch.n_servers):
+        cost_[sx(ch, s)] = 0.0
+        busy_[sx(ch, s)] = 0.0
         if relink and P[WALKS][s]:
-            head_[ix(c, s, n_servers, nc, cm)] = -1
-            tail_[ix(c, s, n_servers, nc, cm)] = -1
-    for jj in range(n_jobs):  # descending, so each list comes out ascending
-        j = n_jobs - 1 - jj
-        s = x_[ix(c, j, n_jobs, nc, cm)]
-        hs = ix(c, s, n_servers, nc, cm)
+            head_[sx(ch, s)] = -1
+            tail_[sx(ch, s)] = -1
+    for jj in range(ch.n_jobs):  # descending, so each list comes out ascending
+        j = ch.n_jobs - 1 - jj
+        s = x_[jx(ch, j)]
+        hs = sx(ch, s)
         cost_[hs] += additive_cost(P, j, s)
         busy_[hs] += P[JOB_GPUS][j] * P[PROC][P[SERVER_CLASS][s], j]
         if relink and P[WALKS][s]:
-            list_link_after(S, c, nc, cm, n_jobs, n_servers, s, -1, j)
+            list_link_after(S, ch, s, -1, j)
     total = 0.0
     viol = 0.0
-    for s in range(n_servers):
-        hs = ix(c, s, n_servers, nc, cm)
+    for s in range(ch.n_servers):
+        hs = sx(ch, s)
         if P[WALKS][s]:
             if P[SERVER_GPUS][s] > 1:
-                cost_[hs] += node_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam)
+                cost_[hs] += node_rebuild(P, S, ch, s, lam)
             else:
-                cost_[hs] += server_rebuild(P, S, c, nc, cm, n_jobs, n_servers, s, lam)
+                cost_[hs] += server_rebuild(P, S, ch, s, lam)
         total += cost_[hs]
         viol += overload(P, s, busy_[hs])
-    f_[ix(c, F_COST, NF, nc, cm)] = total
-    f_[ix(c, F_VIOL, NF, nc, cm)] = viol
+    f_[ix(ch, F_COST, NF)] = total
+    f_[ix(ch, F_VIOL, NF)] = viol
 
 
 @register_jitable
-def chain_totals(P, S, c, nc, cm, n_servers):
+def chain_totals(P, S, ch):
     """Sum the maintained server costs and violations (no drift in the running totals)."""
     cost_, busy_ = S[SRV_COST], S[SRV_BUSY]
     total = 0.0
     viol = 0.0
-    for s in range(n_servers):
-        hs = ix(c, s, n_servers, nc, cm)
+    for s in range(ch.n_servers):
+        hs = sx(ch, s)
         total += cost_[hs]
         viol += overload(P, s, busy_[hs])
     return total, viol
@@ -768,21 +792,21 @@ def chain_totals(P, S, c, nc, cm, n_servers):
 # ---- one move ---------------------------------------------------------------------------------
 
 @register_jitable
-def propose(P, S, c, nc, cm, n_jobs, p_swap):
+def propose(P, S, ch, p_swap):
     """Draw one move (a :data:`Move`). Four uniforms per move, always, so streams stay
     aligned across backends."""
     rng_, x_ = S[RNG], S[X]
-    r0 = ix(c, 0, RNG_STRIDE, nc, cm)
-    r1 = ix(c, 1, RNG_STRIDE, nc, cm)
+    r0 = ix(ch, 0, RNG_STRIDE)
+    r1 = ix(ch, 1, RNG_STRIDE)
     u_kind = next_uniform(rng_, r0, r1)
     u_job = next_uniform(rng_, r0, r1)
     u_target = next_uniform(rng_, r0, r1)
     u_accept = next_uniform(rng_, r0, r1)
-    j1 = draw_index(u_job, n_jobs)
-    a = x_[ix(c, j1, n_jobs, nc, cm)]
+    j1 = draw_index(u_job, ch.n_jobs)
+    a = x_[jx(ch, j1)]
     if u_kind < p_swap:
-        j2 = draw_index(u_target, n_jobs)
-        b = x_[ix(c, j2, n_jobs, nc, cm)]
+        j2 = draw_index(u_target, ch.n_jobs)
+        b = x_[jx(ch, j2)]
         if b == a or not is_allowed(P, j2, a) or not is_allowed(P, j1, b):
             return Move(j1, -1, a, a, u_accept)
         return Move(j1, j2, a, b, u_accept)
@@ -807,7 +831,7 @@ def additive_change(P, s, out, inn):
 
 
 @register_jitable
-def server_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
+def server_full(P, S, ch, s, out, inn, lam):
     """Search cost of walking server ``s`` with job ``out`` removed and job ``inn``
     merged in (either may be -1), from a walk of its whole list that reads only the list
     links and the problem: the GPU's way (see :func:`walks_delta`). O(jobs on s)."""
@@ -815,10 +839,10 @@ def server_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     t, a_t, total, on = 0.0, 0.0, 0.0, -1.0
-    cur = head_[ix(c, s, n_servers, nc, cm)]
+    cur = head_[sx(ch, s)]
     ins = inn
     while True:
-        j, cur, ins = next_merged(nxt_, c, nc, cm, n_jobs, cur, ins, out)
+        j, cur, ins = next_merged(nxt_, ch, cur, ins, out)
         if j < 0:
             break
         st, t, a_t, cost = job_step(P, g, cid, j, t, a_t, lam)
@@ -831,38 +855,38 @@ def server_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam):
 
 
 @register_jitable
-def server_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
+def server_delta(P, S, ch, s, out, inn, lam, limit):
     """Schedule-cost change of one-GPU server ``s`` losing job ``out`` and gaining job
-    ``inn``: on the CPU (``cm``) the re-timed suffix from the caches (:func:`walk_delta`,
+    ``inn``: with caches (the CPU) the re-timed suffix from them (:func:`walk_delta`,
     which may stop at a lower bound above ``limit``); on the GPU every cached word a walk
     reads is an uncoalesced load from device memory, while the problem's arrays are shared
     by all chains and stay in cache: re-computing the whole server from its links
     (:func:`server_full`) measured faster there (H200, benchmarks/results/README.md), so
     the GPU keeps no completions or job costs."""
-    if cm:
-        return walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit)
-    return (server_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam)
-            - S[SRV_COST][ix(c, s, n_servers, nc, cm)] - additive_change(P, s, out, inn)[0])
+    if ch.caches:
+        return walk_delta(P, S, ch, s, out, inn, lam, limit)
+    return (server_full(P, S, ch, s, out, inn, lam)
+            - S[SRV_COST][sx(ch, s)] - additive_change(P, s, out, inn)[0])
 
 
 @register_jitable
-def node_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
+def node_delta(P, S, ch, s, out, inn, lam, limit):
     """:func:`server_delta` of a multi-GPU node: :func:`node_walk` from the caches on the
     CPU (the leaving job's cached start, completion and cost), :func:`node_full` from the
     links on the GPU."""
-    if cm:
+    if ch.caches:
         o_st, o_c, o_cost = 0.0, 0.0, 0.0
         if out >= 0:
-            k = ix(c, out, n_jobs, nc, cm)
+            k = jx(ch, out)
             o_st, o_c, o_cost = S[JSTART][k], S[COMP][k], S[JCOST][k]
-        return node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn,
+        return node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn,
                          lam, limit, False)
-    return (node_full(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam)
-            - S[SRV_COST][ix(c, s, n_servers, nc, cm)] - additive_change(P, s, out, inn)[0])
+    return (node_full(P, S, ch, s, out, inn, lam)
+            - S[SRV_COST][sx(ch, s)] - additive_change(P, s, out, inn)[0])
 
 
 @register_jitable
-def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
+def walks_delta(P, S, ch, j1, j2, a, b, lam, limit):
     """Schedule-cost changes (server a, server b) of a move on one-GPU servers
     (:func:`server_delta`); once server a's is known, server b's may stop at a lower
     bound above ``limit - d_a``. Moves that touch a multi-GPU node go to
@@ -870,14 +894,14 @@ def walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
     d_a = 0.0
     d_b = 0.0
     if P[WALKS][a]:
-        d_a = server_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
+        d_a = server_delta(P, S, ch, a, j1, j2, lam, math.inf)
     if P[WALKS][b]:
-        d_b = server_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam, limit - d_a)
+        d_b = server_delta(P, S, ch, b, j2, j1, lam, limit - d_a)
     return d_a, d_b
 
 
 @register_jitable
-def node_walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limit):
+def node_walks_delta(P, S, ch, j1, j2, a, b, lam, limit):
     """:func:`walks_delta` of a move that touches a multi-GPU node (:func:`node_delta`; a
     one-GPU server of the move as there). Kept apart so that the one-GPU fleets' walks
     stay small enough to inline into the sweep: with the node walks in it,
@@ -887,20 +911,20 @@ def node_walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, limi
     d_b = 0.0
     if P[WALKS][a]:
         if P[SERVER_GPUS][a] > 1:
-            d_a = node_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
+            d_a = node_delta(P, S, ch, a, j1, j2, lam, math.inf)
         else:
-            d_a = server_delta(P, S, c, nc, cm, n_jobs, n_servers, a, j1, j2, lam, math.inf)
+            d_a = server_delta(P, S, ch, a, j1, j2, lam, math.inf)
     if P[WALKS][b]:
         if P[SERVER_GPUS][b] > 1:
-            d_b = node_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam, limit - d_a)
+            d_b = node_delta(P, S, ch, b, j2, j1, lam, limit - d_a)
         else:
-            d_b = server_delta(P, S, c, nc, cm, n_jobs, n_servers, b, j2, j1, lam,
+            d_b = server_delta(P, S, ch, b, j2, j1, lam,
                                limit - d_a)
     return d_a, d_b
 
 
 @register_jitable
-def move_delta(P, S, c, nc, cm, n_jobs, n_servers, mv, lam, cap_weight, limit):
+def move_delta(P, S, ch, mv, lam, cap_weight, limit):
     """What move ``mv`` would change (a :data:`Delta`): the search objective's change
     (cost + cap_weight * violation) and the two servers' new (cost, busy).
 
@@ -909,8 +933,8 @@ def move_delta(P, S, c, nc, cm, n_jobs, n_servers, mv, lam, cap_weight, limit):
     servers' new costs are not meaningful. ``math.inf``: always exact."""
     j1, j2, a, b = mv.j1, mv.j2, mv.a, mv.b
     busy_, cost_ = S[SRV_BUSY], S[SRV_COST]
-    ha = ix(c, a, n_servers, nc, cm)
-    hb = ix(c, b, n_servers, nc, cm)
+    ha = sx(ch, a)
+    hb = sx(ch, b)
     dca, dba = additive_change(P, a, j1, j2)
     dcb, dbb = additive_change(P, b, j2, j1)
     busy_a = busy_[ha] + dba
@@ -922,10 +946,10 @@ def move_delta(P, S, c, nc, cm, n_jobs, n_servers, mv, lam, cap_weight, limit):
     # touches a node makes one call
     if P[WALKS][a] or P[WALKS][b]:
         if P[SERVER_GPUS][a] > 1 or P[SERVER_GPUS][b] > 1:
-            wa, wb = node_walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b,
+            wa, wb = node_walks_delta(P, S, ch, j1, j2, a, b,
                                       lam, limit - (dca + dcb + cap_weight * d_viol))
         else:
-            wa, wb = walks_delta(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam,
+            wa, wb = walks_delta(P, S, ch, j1, j2, a, b, lam,
                                  limit - (dca + dcb + cap_weight * d_viol))
         dca += wa
         dcb += wb
@@ -935,77 +959,77 @@ def move_delta(P, S, c, nc, cm, n_jobs, n_servers, mv, lam, cap_weight, limit):
 
 
 @register_jitable
-def node_retime(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, node_a, node_b):
+def node_retime(P, S, ch, j1, j2, a, b, lam, node_a, node_b):
     """Store the new timelines of the move's multi-GPU nodes (CPU caches), walked on the
     lists before the move, reading the leaving jobs' old start, completion and cost as
     they were before either walk writes. (Its own function: see :func:`node_walks_delta`.)"""
-    k1 = ix(c, j1, n_jobs, nc, cm)
+    k1 = jx(ch, j1)
     s1, c1, e1 = S[JSTART][k1], S[COMP][k1], S[JCOST][k1]
     s2, c2, e2 = 0.0, 0.0, 0.0
     if j2 >= 0:
-        k2 = ix(c, j2, n_jobs, nc, cm)
+        k2 = jx(ch, j2)
         s2, c2, e2 = S[JSTART][k2], S[COMP][k2], S[JCOST][k2]
     if node_a:
-        node_walk(P, S, c, nc, cm, n_jobs, n_servers, a, j1, s1, c1, e1, j2, lam,
+        node_walk(P, S, ch, a, j1, s1, c1, e1, j2, lam,
                   math.inf, True)
     if node_b:
-        node_walk(P, S, c, nc, cm, n_jobs, n_servers, b, j2, s2, c2, e2, j1, lam,
+        node_walk(P, S, ch, b, j2, s2, c2, e2, j1, lam,
                   math.inf, True)
 
 
 @register_jitable
-def relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam):
+def relink(P, S, ch, j1, j2, a, b, lam):
     """Move the jobs between the walking servers' lists and re-time the changed suffixes."""
     prv_ = S[PRV]
     walk_a = P[WALKS][a] != 0
     walk_b = P[WALKS][b] != 0
     node_a = walk_a and P[SERVER_GPUS][a] > 1
     node_b = walk_b and P[SERVER_GPUS][b] > 1
-    if cm and (node_a or node_b):
-        node_retime(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam, node_a, node_b)
+    if ch.caches and (node_a or node_b):
+        node_retime(P, S, ch, j1, j2, a, b, lam, node_a, node_b)
     # unlink both jobs before linking either: j2 still sits in b's list until then
     pa = -2
     pb = -2
     if walk_a:
         if j2 < 0 or j1 < j2:
-            pa = prv_[ix(c, j1, n_jobs, nc, cm)]  # the first change on a is j1's place
-        list_unlink(S, c, nc, cm, n_jobs, n_servers, a, j1)
+            pa = prv_[jx(ch, j1)]  # the first change on a is j1's place
+        list_unlink(S, ch, a, j1)
     if walk_b and j2 >= 0:
         if j2 < j1:
-            pb = prv_[ix(c, j2, n_jobs, nc, cm)]
-        list_unlink(S, c, nc, cm, n_jobs, n_servers, b, j2)
+            pb = prv_[jx(ch, j2)]
+        list_unlink(S, ch, b, j2)
     if walk_a:
         if j2 >= 0:
-            q = find_pred(S, c, nc, cm, n_jobs, n_servers, a, j2)
-            list_link_after(S, c, nc, cm, n_jobs, n_servers, a, q, j2)
+            q = find_pred(S, ch, a, j2)
+            list_link_after(S, ch, a, q, j2)
             if pa == -2:
                 pa = q
-        if cm and not node_a:   # the GPU keeps no completions (walks_delta)
-            retime(P, S, c, nc, cm, n_jobs, n_servers, a, pa, max(j1, j2), lam)
+        if ch.caches and not node_a:   # without caches nothing to re-time (walks_delta)
+            retime(P, S, ch, a, pa, max(j1, j2), lam)
     if walk_b:
-        q = find_pred(S, c, nc, cm, n_jobs, n_servers, b, j1)
-        list_link_after(S, c, nc, cm, n_jobs, n_servers, b, q, j1)
+        q = find_pred(S, ch, b, j1)
+        list_link_after(S, ch, b, q, j1)
         if pb == -2:
             pb = q
-        if cm and not node_b:
-            retime(P, S, c, nc, cm, n_jobs, n_servers, b, pb, max(j1, j2), lam)
+        if ch.caches and not node_b:
+            retime(P, S, ch, b, pb, max(j1, j2), lam)
 
 
 @register_jitable
-def move_apply(P, S, c, nc, cm, n_jobs, n_servers, mv, dl, lam):
+def move_apply(P, S, ch, mv, dl, lam):
     """Make move ``mv`` (:data:`Move`) whose :data:`Delta` is ``dl``: store the assignment
     and the two servers' new cost and busy time; relink and re-time when a server walks."""
     j1, j2, a, b = mv.j1, mv.j2, mv.a, mv.b
     x_, cost_, busy_ = S[X], S[SRV_COST], S[SRV_BUSY]
-    x_[ix(c, j1, n_jobs, nc, cm)] = b
+    x_[jx(ch, j1)] = b
     if j2 >= 0:
-        x_[ix(c, j2, n_jobs, nc, cm)] = a
+        x_[jx(ch, j2)] = a
     if P[WALKS][a] or P[WALKS][b]:
-        relink(P, S, c, nc, cm, n_jobs, n_servers, j1, j2, a, b, lam)
-    cost_[ix(c, a, n_servers, nc, cm)] = dl.cost_a
-    busy_[ix(c, a, n_servers, nc, cm)] = dl.busy_a
-    cost_[ix(c, b, n_servers, nc, cm)] = dl.cost_b
-    busy_[ix(c, b, n_servers, nc, cm)] = dl.busy_b
+        relink(P, S, ch, j1, j2, a, b, lam)
+    cost_[sx(ch, a)] = dl.cost_a
+    busy_[sx(ch, a)] = dl.busy_a
+    cost_[sx(ch, b)] = dl.cost_b
+    busy_[sx(ch, b)] = dl.busy_b
 
 
 @register_jitable
@@ -1034,11 +1058,11 @@ def metropolis(delta, beta, u):
 
 
 @register_jitable
-def keep_best(S, c, nc, cm, n_jobs, cost, viol, cap_weight):
+def keep_best(S, ch, cost, viol, cap_weight):
     """Update the chain's best from its state at a sweep boundary; return the best so far."""
     f_, bx_, x_ = S[CHAIN_F], S[BEST_X], S[X]
-    kf = ix(c, F_BEST_FEASIBLE, NF, nc, cm)
-    ka = ix(c, F_BEST_ANY, NF, nc, cm)
+    kf = ix(ch, F_BEST_FEASIBLE, NF)
+    ka = ix(ch, F_BEST_ANY, NF)
     copy = False
     if viol == 0.0:
         if cost < f_[kf]:
@@ -1048,15 +1072,15 @@ def keep_best(S, c, nc, cm, n_jobs, cost, viol, cap_weight):
         f_[ka] = cost + cap_weight * viol
         copy = True
     if copy:
-        for j in range(n_jobs):
-            bx_[ix(c, j, n_jobs, nc, cm)] = x_[ix(c, j, n_jobs, nc, cm)]
+        for j in range(ch.n_jobs):
+            bx_[jx(ch, j)] = x_[jx(ch, j)]
     if f_[kf] < math.inf:
         return f_[kf]
     return f_[ka]
 
 
 @register_jitable
-def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
+def run_sweeps(P, S, ch, betas, sweep0, n_sweeps, n_moves, p_swap,
                cap_weight, trace):
     """Run ``n_sweeps`` sweeps (``n_moves`` attempted moves each: ``n_jobs``, or fewer
     when a time budget needs short blocks on a huge problem) of chain ``c``: global
@@ -1070,27 +1094,27 @@ def run_sweeps(P, S, c, nc, cm, n_jobs, n_servers, betas, sweep0, n_sweeps, n_mo
     best after sweep i.
     """
     f_ = S[CHAIN_F]
-    lam = f_[ix(c, F_LAM, NF, nc, cm)]
-    cost = f_[ix(c, F_COST, NF, nc, cm)]
-    viol = f_[ix(c, F_VIOL, NF, nc, cm)]
-    accepted = f_[ix(c, F_ACCEPTED, NF, nc, cm)]
-    t_scale = f_[ix(c, F_TSCALE, NF, nc, cm)]
+    lam = f_[ix(ch, F_LAM, NF)]
+    cost = f_[ix(ch, F_COST, NF)]
+    viol = f_[ix(ch, F_VIOL, NF)]
+    accepted = f_[ix(ch, F_ACCEPTED, NF)]
+    t_scale = f_[ix(ch, F_TSCALE, NF)]
     for sw in range(n_sweeps):
         beta = betas[sw] / t_scale
         for _ in range(n_moves):
-            mv = propose(P, S, c, nc, cm, n_jobs, p_swap)
+            mv = propose(P, S, ch, p_swap)
             if mv.a == mv.b:
                 continue
-            dl = move_delta(P, S, c, nc, cm, n_jobs, n_servers, mv, lam, cap_weight,
+            dl = move_delta(P, S, ch, mv, lam, cap_weight,
                             move_limit(beta, mv.u))
             if metropolis(dl.delta, beta, mv.u):
-                move_apply(P, S, c, nc, cm, n_jobs, n_servers, mv, dl, lam)
+                move_apply(P, S, ch, mv, dl, lam)
                 accepted += 1.0
         if (sweep0 + sw + 1) % RESYNC_SWEEPS == 0:
-            chain_resync(P, S, c, nc, cm, n_jobs, n_servers, False)
-        cost, viol = chain_totals(P, S, c, nc, cm, n_servers)
-        trace[ix(c, sw, n_sweeps, nc, cm)] = keep_best(S, c, nc, cm, n_jobs, cost, viol,
+            chain_resync(P, S, ch, False)
+        cost, viol = chain_totals(P, S, ch)
+        trace[ix(ch, sw, n_sweeps)] = keep_best(S, ch, cost, viol,
                                                       cap_weight)
-    f_[ix(c, F_COST, NF, nc, cm)] = cost
-    f_[ix(c, F_VIOL, NF, nc, cm)] = viol
-    f_[ix(c, F_ACCEPTED, NF, nc, cm)] = accepted
+    f_[ix(ch, F_COST, NF)] = cost
+    f_[ix(ch, F_VIOL, NF)] = viol
+    f_[ix(ch, F_ACCEPTED, NF)] = accepted

@@ -19,7 +19,7 @@ from satea.kernels import cpu
 from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, RELEASE_CUM, RNG,
                                   RNG_STRIDE, SRV_BUSY,
                                   SRV_COST, TAIL, WALKS, X, has_lists)
-from satea.kernels.moves import (Delta, Move, allowed_server, curve_cumulative, metropolis,
+from satea.kernels.moves import (Chain, Delta, Move, allowed_server, curve_cumulative, metropolis,
                                  move_apply,
                                  move_delta, propose)
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
@@ -27,24 +27,25 @@ from satea.objective import evaluate
 
 
 @njit
-def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, cm):
+def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, caches):
     """Propose one move of chain 0; out = (j1, j2, a, b, d_cost, d_viol, ca, ba, cb, bb).
-    With one chain both layouts index alike, so ``cm=False`` runs the GPU's way of
-    evaluating a move (whole-server walks from the links, no caches) on the CPU."""
-    mv = propose(P, S, 0, 1, cm, n_jobs, p_swap)
+    ``caches=False`` runs the GPU's way of evaluating a move (whole-server walks from the
+    links, no caches) on the CPU; with one chain both layouts index alike."""
+    ch = Chain(0, 1, True, caches, n_jobs, n_servers)
+    mv = propose(P, S, ch, p_swap)
     out[0], out[1], out[2], out[3] = mv.j1, mv.j2, mv.a, mv.b
     if mv.a == mv.b:
         return
-    r = move_delta(P, S, 0, 1, cm, n_jobs, n_servers, mv, lam, 0.0, math.inf)
+    r = move_delta(P, S, ch, mv, lam, 0.0, math.inf)
     out[4], out[5], out[6], out[7], out[8], out[9] = (r.d_cost, r.d_viol, r.cost_a,
                                                       r.busy_a, r.cost_b, r.busy_b)
 
 
 @njit
-def apply_one(P, S, n_jobs, n_servers, lam, m, cm):
+def apply_one(P, S, n_jobs, n_servers, lam, m, caches):
     mv = Move(np.int64(m[0]), np.int64(m[1]), np.int32(m[2]), np.int32(m[3]), 0.0)
     dl = Delta(0.0, m[4], m[5], m[6], m[7], m[8], m[9])
-    move_apply(P, S, 0, 1, cm, n_jobs, n_servers, mv, dl, lam)
+    move_apply(P, S, Chain(0, 1, True, caches, n_jobs, n_servers), mv, dl, lam)
 
 
 GPUS = {"A": GPUType("A", 40, 50.0), "B": GPUType("B", 16, 20.0), "Z": GPUType("Z", 40, 0.0)}
@@ -136,12 +137,12 @@ def _check_caches(problem, P, S, lam, peak, caches=True):
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fleet=fleets(), seed=st.integers(0, 2**31), p_swap=st.sampled_from([0.0, 0.5, 1.0]),
-       accept=st.lists(st.booleans(), min_size=30, max_size=30), cm=st.booleans())
-def test_every_delta_and_cache_equals_full_recomputation(fleet, seed, p_swap, accept, cm):
-    _moves_against_evaluator(compile_fleet(fleet), seed, p_swap, accept, cm)
+       accept=st.lists(st.booleans(), min_size=30, max_size=30), caches=st.booleans())
+def test_every_delta_and_cache_equals_full_recomputation(fleet, seed, p_swap, accept, caches):
+    _moves_against_evaluator(compile_fleet(fleet), seed, p_swap, accept, caches)
 
 
-def _moves_against_evaluator(problem, seed, p_swap, accept, cm):
+def _moves_against_evaluator(problem, seed, p_swap, accept, caches):
     """Propose moves, check each delta against the evaluator, apply the accepted ones and
     check every cache after each; then a rebuild from scratch changes nothing."""
     n, m, lam = problem.n_jobs, problem.n_servers, problem.lam
@@ -154,7 +155,7 @@ def _moves_against_evaluator(problem, seed, p_swap, accept, cm):
     before = _full(problem, S[X])
     out = np.zeros(10)
     for take in accept:
-        propose_one(P, S, n, m, lam, p_swap, out, cm)
+        propose_one(P, S, n, m, lam, p_swap, out, caches)
         j1, j2, a, b = (int(v) for v in out[:4])
         if a == b:
             continue
@@ -170,20 +171,20 @@ def _moves_against_evaluator(problem, seed, p_swap, accept, cm):
                             abs_tol=1e-9 * scale + 1e-11 * peak[0])
         assert math.isclose(out[5], after[1] - before[1], rel_tol=1e-9, abs_tol=1e-9)
         if take:
-            apply_one(P, S, n, m, lam, out, cm)
+            apply_one(P, S, n, m, lam, out, caches)
             before = after
-            _check_caches(problem, P, S, lam, peak, caches=cm)
+            _check_caches(problem, P, S, lam, peak, caches=caches)
     # a rebuild from scratch changes nothing beyond rounding
     kept = [a.copy() for a in S]
     cpu.resync_cpu(P, S, n, m)
-    for f in (SRV_COST, SRV_BUSY, COMP, JCOST) if cm else (SRV_COST, SRV_BUSY):
+    for f in (SRV_COST, SRV_BUSY, COMP, JCOST) if caches else (SRV_COST, SRV_BUSY):
         np.testing.assert_allclose(kept[f], S[f], rtol=1e-12, atol=1e-11 * peak[0])
     # moves never put a job where it cannot run
     assert problem.is_allowed(np.arange(n), S[X]).all()
 
 
-@pytest.mark.parametrize("cm", [True, False], ids=["cpu-way", "gpu-way"])
-def test_delta_after_a_huge_server_cost_left(cm):
+@pytest.mark.parametrize("caches", [True, False], ids=["cpu-way", "gpu-way"])
+def test_delta_after_a_huge_server_cost_left(caches):
     """Found by the property test: a server first holds a job late at the exponential
     cap (cost ~1.7e7), sheds it, and a later delta on that server is ~3e-3. The cached
     cost keeps the absolute rounding of 1.7e7 (~2e-9) until the next rebuild; the delta
@@ -197,11 +198,11 @@ def test_delta_after_a_huge_server_cost_left(cm):
                   tuple(Server(f"s{i}", "A", price_per_kwh=0.25) for i in range(3)),
                   tuple(jobs), {}, 5.0)
     _moves_against_evaluator(compile_fleet(fleet), 29252, 0.0, [False, False, True] + [False] * 27,
-                             cm)
+                             caches)
 
 
-@pytest.mark.parametrize("cm", [True, False], ids=["cpu-way", "gpu-way"])
-def test_walking_and_additive_servers_exchange_jobs(cm):
+@pytest.mark.parametrize("caches", [True, False], ids=["cpu-way", "gpu-way"])
+def test_walking_and_additive_servers_exchange_jobs(caches):
     """One fleet with a server that walks for its idle power, one that never walks (no idle
     power, a constant price, no deadlines anywhere) and one on a price curve: jobs move and
     swap between all three, and every delta and cache stays exact."""
@@ -218,7 +219,7 @@ def test_walking_and_additive_servers_exchange_jobs(cm):
     assert problem_tuple(problem)[WALKS].tolist() == [1, 0, 1, 0]
     rng = np.random.default_rng(11)
     for seed, p_swap in ((1, 0.5), (2, 1.0), (3, 0.0)):
-        _moves_against_evaluator(problem, seed, p_swap, rng.random(60) < 0.6, cm)
+        _moves_against_evaluator(problem, seed, p_swap, rng.random(60) < 0.6, caches)
 
 
 def test_assignment_problem_moves_in_constant_time():
@@ -308,7 +309,8 @@ def test_a_move_retimes_only_the_suffix_until_the_timeline_rejoins():
     P2 = list(P)
     P2[RELEASE] = P[RELEASE].view(Counting)
     internal = {int(c): i for i, c in enumerate(problem.order)}
-    d = walk_delta(tuple(P2), S, 0, 1, True, 200, 1, 0, internal[48], -1, 1.0, math.inf)
+    d = walk_delta(tuple(P2), S, Chain(0, 1, True, True, 200, 1), 0, internal[48], -1, 1.0,
+                   math.inf)
     assert len(visited) == 52   # jobs 49-99 re-timed, job 100 found unchanged
     x = S[X].copy()
     removed = problem.to_caller(x)
@@ -391,14 +393,15 @@ def test_allowed_server_is_the_reference_draw_with_and_without_the_fast_path():
 def _exact_and_bounded(P, S, n_jobs, n_servers, lam, p_swap, frac, out):
     """Propose one move of chain 0; out = (j1, j2, a, b, exact delta, bounded delta,
     limit), the limit ``frac`` times the exact delta."""
-    mv = propose(P, S, 0, 1, True, n_jobs, p_swap)
+    ch = Chain(0, 1, True, True, n_jobs, n_servers)
+    mv = propose(P, S, ch, p_swap)
     out[0], out[1], out[2], out[3] = mv.j1, mv.j2, mv.a, mv.b
     if mv.a == mv.b:
         return
-    exact = move_delta(P, S, 0, 1, True, n_jobs, n_servers, mv, lam, 0.0, math.inf).delta
+    exact = move_delta(P, S, ch, mv, lam, 0.0, math.inf).delta
     limit = frac * exact
     out[4], out[6] = exact, limit
-    out[5] = move_delta(P, S, 0, 1, True, n_jobs, n_servers, mv, lam, 0.0, limit).delta
+    out[5] = move_delta(P, S, ch, mv, lam, 0.0, limit).delta
 
 
 def _bounded_deltas(problem, seed, p_swap, fracs, accept):

@@ -182,10 +182,10 @@ def _check_node_caches(problem, P, S):
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fleet=node_fleets(), seed=st.integers(0, 2**31),
        p_swap=st.sampled_from([0.0, 0.5, 1.0]),
-       accept=st.lists(st.booleans(), min_size=30, max_size=30), cm=st.booleans())
-def test_node_moves_equal_full_recomputation(fleet, seed, p_swap, accept, cm):
+       accept=st.lists(st.booleans(), min_size=30, max_size=30), caches=st.booleans())
+def test_node_moves_equal_full_recomputation(fleet, seed, p_swap, accept, caches):
     problem = compile_fleet(fleet)
-    _moves_against_evaluator(problem, seed, p_swap, accept, cm)
+    _moves_against_evaluator(problem, seed, p_swap, accept, caches)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -80,13 +80,15 @@ def warmup_problems() -> list:
     return [compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]])), compile_fleet(tiny_fleet)]
 
 
-def state_plan(problem: ProblemArrays, spec: RunSpec, P: tuple, chain_major: bool) -> list:
+def state_plan(problem: ProblemArrays, spec: RunSpec, P: tuple, flags: tuple) -> list:
     """How to build each chain-state array (kernels.layout.STATE_SPEC order), flat over
-    all chains: ``(size, dtype, fill)`` with ``fill`` a scalar (a constant array, which a
-    device can fill itself) or a host array already in the kernels' layout (chain-major
-    rows on the CPU, interleaved ``i * n_chains + c`` on the GPU)."""
+    all chains, for kernels compiled with ``flags`` (kernels.layout.CPU_FLAGS or GPU_FLAGS):
+    ``(size, dtype, fill)`` with ``fill`` a scalar (a constant array, which a device can
+    fill itself) or a host array already in the kernels' layout (chain-major rows on the
+    CPU, interleaved ``i * n_chains + c`` on the GPU)."""
     from ..kernels.rng import seed_states
     nc = spec.n_chains
+    chain_major = flags[0]
     lay = ((lambda a: np.ascontiguousarray(a).reshape(-1)) if chain_major
            else (lambda a: np.ascontiguousarray(np.asarray(a).T).reshape(-1)))
     chain_f = np.zeros((nc, N_CHAIN_F))
@@ -102,7 +104,7 @@ def state_plan(problem: ProblemArrays, spec: RunSpec, P: tuple, chain_major: boo
         x0 = np.asarray(spec.x0, np.int32).reshape(nc, problem.n_jobs)
         host["x"] = x0
         host["best_x"] = x0
-    sizes = state_sizes(problem.n_jobs, problem.n_servers, has_lists(P), caches=chain_major,
+    sizes = state_sizes(problem.n_jobs, problem.n_servers, has_lists(P), flags,
                         max_gpus=node_gpus(P))
     plan = []
     for (name, _kind, dtype, value), n in zip(STATE_SPEC, sizes):

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ..compile import ProblemArrays
-from ..kernels.layout import BEST_X, CHAIN_F
+from ..kernels.layout import BEST_X, CHAIN_F, CPU_FLAGS
 from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_TSCALE, F_VIOL, GATHERED,
                    GATHERED_F, N_CHAIN_F, Backend, BatchBackend, ChainSnapshot, RunSpec,
                    SerialBatch, count_compile, state_plan, warmup_problems, warmup_spec)
@@ -24,7 +24,7 @@ def chain_state(problem: ProblemArrays, spec: RunSpec, P: tuple | None = None) -
     Memory per chain: kernels.layout.state_bytes_per_chain."""
     P = problem_tuple(problem) if P is None else P
     return tuple(np.full(size, fill, dtype) if np.isscalar(fill) else fill.copy()
-                 for size, dtype, fill in state_plan(problem, spec, P, chain_major=True))
+                 for size, dtype, fill in state_plan(problem, spec, P, CPU_FLAGS))
 
 
 def set_t_scale_rows(S: tuple, nc: int, t_scale: np.ndarray) -> None:

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from ..compile import ProblemArrays
-from ..kernels.layout import BEST_X, CHAIN_F, state_bytes_per_chain
+from ..kernels.layout import BEST_X, CHAIN_F, GPU_FLAGS, state_bytes_per_chain
 from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_TSCALE, F_VIOL, GATHERED,
                    GATHERED_F, N_CHAIN_F, Backend, BatchBackend, ChainSnapshot, RunSpec,
                    SerialBatch, count_compile, state_plan, warmup_problems, warmup_spec)
@@ -66,7 +66,7 @@ def chain_bytes(n_jobs: int, n_servers: int, block_sweeps: int, lists: bool = Tr
     """Device bytes per chain: the state (kernels.layout.state_bytes_per_chain, the GPU's
     layout: 16 N + 24 S + 116 with job lists, 8 N + 16 S + 132 without, 16 G more for
     nodes of up to G GPUs) and one block of trace."""
-    return (state_bytes_per_chain(n_jobs, n_servers, lists, caches=False, max_gpus=max_gpus)
+    return (state_bytes_per_chain(n_jobs, n_servers, lists, GPU_FLAGS, max_gpus=max_gpus)
             + 8 * block_sweeps)
 
 
@@ -241,7 +241,7 @@ class CudaBackend(Backend):
         # interleaved layout: element i of chain c at i * nc + c; constant arrays are
         # filled on the device (no host copy of chains x jobs words)
         self.S = tuple(self._full(size, fill, dtype) if np.isscalar(fill) else self._to_device(fill)
-                       for size, dtype, fill in state_plan(problem, spec, P, chain_major=False))
+                       for size, dtype, fill in state_plan(problem, spec, P, GPU_FLAGS))
         spare = int(HEADROOM * device_free_bytes()) - launch_bytes(problem, nc)
         self.block_cap = max_block_sweeps(nc, spare)
         blocks, threads = kern.launch_config(nc)
@@ -375,7 +375,7 @@ class CudaBatch(BatchBackend):
         Ps = [problem_tuple(p) for p in problems]
         PA, self.poff, self.pshp = batch.pack_problems(Ps, padded=True)
         self.PA = tuple(self._to_device(a) for a in PA)
-        plans = [state_plan(p, s, P, chain_major=False) for p, s, P in zip(problems, specs, Ps)]
+        plans = [state_plan(p, s, P, GPU_FLAGS) for p, s, P in zip(problems, specs, Ps)]
         parts = [[np.full(size, fill, dtype) if np.isscalar(fill) else fill
                   for size, dtype, fill in plan] for plan in plans]
         SA, self.soff = batch.pack(parts)
