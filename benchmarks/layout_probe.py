@@ -85,7 +85,7 @@ def _penalty_rec(rec, j, comp):
 @njit(inline="always", **NO_NRT)
 def _step(P, rec, cls, use_rec, g, cid, j, t, a_t, lam):
     if not use_rec:
-        return M.job_step(P, g, cid, j, t, a_t, lam)
+        return M.job_step(P, g, cid, j, 0.0, t, a_t, lam)
     r = rec[j, R_REL]
     st = max(r, t)
     a_st = a_t
@@ -241,7 +241,7 @@ def bench_slots(P, rec, cls, use_rec, beg, ln, sjob, scomp, scost, pos, moves, l
 def draw_moves(P, S, n_jobs, out):
     i = 0
     while i < out.shape[0]:
-        j1, j2, a, b, u = M.propose(P, S, M.Chain(0, 1, True, True, n_jobs, 0), 0.0)
+        j1, j2, a, b, u, _h = M.propose(P, S, M.Chain(0, 1, True, True, n_jobs, 0), 0.0, 0.0)
         if a != b and P[WALKS][a] and P[WALKS][b]:
             out[i, 0] = j1
             out[i, 1] = a
@@ -321,7 +321,7 @@ def _classify(P, S, s, out, inn, lam, cnt, k):
         j, cur, ins = M.next_merged(nxt_, ONE, cur, ins, out)
         if j < 0:
             break
-        st, comp, a_c, cost = M.job_step(P, g, cid, j, t, a_t, lam)
+        st, comp, a_c, cost = M.job_step(P, g, cid, j, 0.0, t, a_t, lam)
         if j != inn:
             if j > last_edit and comp == comp_[j]:
                 cnt[k + 3] += 1

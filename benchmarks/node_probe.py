@@ -146,7 +146,7 @@ def _node_visits(P, S, s, out, inn, lam, cnt):
             cnt[1] += 1
             M.fs_take(free_, ONE, L, B, G, min(P[JOB_GPUS][j], G), comp_[j])
             continue
-        st, comp, cost = M.node_step(P, g, cid, j, free_, ONE, L, 0, G, ps, lam)
+        st, comp, cost = M.node_step(P, g, cid, j, 0.0, free_, ONE, L, 0, G, ps, lam)
         ps = st
         if j == inn:
             cnt[2] += 1
@@ -189,7 +189,7 @@ def _single_visits(P, S, s, out, inn, lam):
         if j < 0:
             break
         v += 1
-        st, comp, a_c, cost = M.job_step(P, g, cid, j, t, a_t, lam)
+        st, comp, a_c, cost = M.job_step(P, g, cid, j, 0.0, t, a_t, lam)
         if j != inn and j > last_edit and comp == comp_[j]:
             break
         t = comp
@@ -219,14 +219,14 @@ def time_walks(P, S, moves, lam, nodes):
         if nodes:
             acc += M.node_walk(P, S, chain_of(P),
                                a, j, S[JSTART][j], S[COMP][j], S[JCOST][j], -1, lam,
-                               math.inf, False)
+                               math.inf, False, -1, 0.0)
             acc += M.node_walk(P, S, chain_of(P),
-                               b, -1, 0.0, 0.0, 0.0, j, lam, math.inf, False)
+                               b, -1, 0.0, 0.0, 0.0, j, lam, math.inf, False, -1, 0.0)
         else:
             acc += M.walk_delta(P, S, chain_of(P),
-                                a, j, -1, lam, math.inf)
+                                a, j, -1, lam, math.inf, -1, 0.0)
             acc += M.walk_delta(P, S, chain_of(P),
-                                b, -1, j, lam, math.inf)
+                                b, -1, j, lam, math.inf, -1, 0.0)
     return acc
 
 

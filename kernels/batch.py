@@ -22,8 +22,9 @@ from numba.extending import register_jitable
 
 from . import cpu  # noqa: F401  (its import drops stale cached builds of this module too)
 from .cpu import CACHES, CHAIN_MAJOR, KERNEL_JIT
-from .layout import CHAIN_F, F_LAM, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS, STATE_FIELDS
-from .moves import Chain, chain_init, move_delta, propose, run_sweeps
+from .layout import (CHAIN_F, F_LAM, F_PHOLD, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS,
+                     STATE_FIELDS)
+from .moves import HOLD_MOVE, Chain, chain_init, move_delta, propose, run_sweeps
 
 
 def _view_source(name: str, fields: tuple, two_d: frozenset, padded: bool) -> str:
@@ -155,11 +156,12 @@ def sample_deltas_batch(PA, poff, pshp, SA, soff, dims, p_swap, out, ooff):
         per = (ooff[p + 1] - ooff[p]) // nc
         for c in range(nc):
             lam = S[CHAIN_F][c * N_CHAIN_F + F_LAM]
+            p_hold = S[CHAIN_F][c * N_CHAIN_F + F_PHOLD]
             ch = Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers)
             for i in range(per):
-                mv = propose(P, S, ch, p_swap)
+                mv = propose(P, S, ch, p_swap, p_hold)
                 at = ooff[p] + c * per + i
-                if mv.a == mv.b:
+                if mv.a == mv.b and mv.j2 != HOLD_MOVE:
                     out[at] = np.nan
                     continue
                 d = move_delta(P, S, ch, mv, lam, 0.0, math.inf)

@@ -21,8 +21,9 @@ import numpy as np
 from llvmlite import binding as _llvm
 from numba import njit, prange
 
-from .layout import CHAIN_F, CPU_FLAGS, F_LAM, N_CHAIN_F
-from .moves import Chain, chain_init, chain_resync, move_delta, propose, run_sweeps
+from .layout import CHAIN_F, CPU_FLAGS, F_LAM, F_PHOLD, N_CHAIN_F
+from .moves import (HOLD_MOVE, Chain, chain_init, chain_resync, move_delta, propose,
+                    run_sweeps)
 
 _llvm.set_option("", "-inline-threshold=10000")
 
@@ -87,10 +88,11 @@ def sample_deltas_cpu(P, S, n_jobs, n_servers, p_swap, out):
     per = out.shape[0] // nc
     for c in range(nc):
         lam = S[CHAIN_F][c * N_CHAIN_F + F_LAM]
+        p_hold = S[CHAIN_F][c * N_CHAIN_F + F_PHOLD]
         ch = Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers)
         for i in range(per):
-            mv = propose(P, S, ch, p_swap)
-            if mv.a == mv.b:
+            mv = propose(P, S, ch, p_swap, p_hold)
+            if mv.a == mv.b and mv.j2 != HOLD_MOVE:
                 out[c * per + i] = np.nan
                 continue
             d = move_delta(P, S, ch, mv, lam, 0.0, math.inf)

@@ -11,7 +11,9 @@ tests import these names; nothing else spells a slot number.
   (dynamic power), and ``walks[s]`` (1 where server ``s`` has schedule terms); for the
   price curves, the reciprocals of each curve's step and period (a walked job's integral
   multiplies, not divides) and ``release_cum[c, j]``, curve ``c``'s integral up to job
-  ``j``'s release (a job that waits for its release reads its start's integral).
+  ``j``'s release (a job that waits for its release reads its start's integral);
+  ``hold_max[j]``, the longest job ``j`` may be held (docs/model.md, part 3), empty when
+  no job may be held (the kernels then never read a hold).
 * ``S``: one chain state as a tuple of flat arrays, one per field of :data:`STATE_FIELDS`
   (:func:`state_sizes` says how long each is). Element ``i`` of chain ``c``'s length-``L``
   part sits at ``moves.ix(c, i, L, nc, cm)``.
@@ -33,13 +35,15 @@ PROBLEM_FIELDS = (
     "class_ptr", "servers_by_class", "allowed_cum", "job_gpus", "server_gpus",
     # derived (problem_tuple)
     "proc", "dynw", "walks", "curve_inv_step", "curve_inv_period", "release_cum",
+    "hold_max",
 )
 (JOB_CLASS, WORK, RELEASE, DUE, PEN_KIND, PEN_WEIGHT, PEN_SCALE,
  SERVER_CLASS, IDLE_W, PRICE_CONST, CURVE_ID, CAPACITY,
  ALLOWED, WORK_SCALE, THROUGHPUT, DYN_W, FIXED_COST,
  CURVE_START, CURVE_LEN, CURVE_STEP, CURVE_VALS, CURVE_CUM,
  CLASS_PTR, SERVERS_BY_CLASS, ALLOWED_CUM, JOB_GPUS, SERVER_GPUS,
- PROC, DYNW, WALKS, CURVE_INV_STEP, CURVE_INV_PERIOD, RELEASE_CUM) = range(len(PROBLEM_FIELDS))
+ PROC, DYNW, WALKS, CURVE_INV_STEP, CURVE_INV_PERIOD, RELEASE_CUM,
+ HOLD_MAX) = range(len(PROBLEM_FIELDS))
 #: the two-dimensional fields (class tables ``[k, g]``, per-job tables ``[g, j]``); the
 #: rest are one-dimensional
 PROBLEM_2D = frozenset(("allowed", "work_scale", "throughput", "dyn_w", "fixed_cost",
@@ -54,7 +58,8 @@ PROBLEM_2D = frozenset(("allowed", "work_scale", "throughput", "dyn_w", "fixed_c
 #: for multi-GPU nodes (docs/model.md, part 2) "node_job" / "node_server" (N / S on the
 #: CPU when some walking server has several GPUs, else a stub) and "gpu_scratch" (twice
 #: the largest node's GPUs when some walking server has several, else a stub): a walk's
-#: free times, the new timeline's and the old one's. A part-1 problem's state is as before.
+#: free times, the new timeline's and the old one's; "hold_job" (N when some job may be
+#: held, else a stub: docs/model.md, part 3). A part-1 problem's state is as before.
 STATE_SPEC = (
     ("x", "job", np.int32, 0),               # server of each job
     ("best_x", "job", np.int32, 0),          # the chain's best assignment
@@ -72,16 +77,20 @@ STATE_SPEC = (
     ("nbusy", "node_job", np.int32, 0),       # GPUs busy just after it started
     ("node_off", "node_server", np.float64, 0.0),  # latest completion on each node
     ("free", "gpu_scratch", np.float64, 0.0),  # a walk's GPU free times (new, old)
+    ("hold", "hold_job", np.float64, 0.0),    # each job's hold (start >= release + hold)
+    ("best_hold", "hold_job", np.float64, 0.0),  # the holds of the chain's best
 )
 STATE_FIELDS = tuple(f[0] for f in STATE_SPEC)
 (X, BEST_X, NXT, PRV, COMP, JCOST, HEAD, TAIL, SRV_COST, SRV_BUSY, RNG,
- CHAIN_F, JSTART, NBUSY, NODE_OFF, FREE) = range(len(STATE_FIELDS))
+ CHAIN_F, JSTART, NBUSY, NODE_OFF, FREE, HOLD, BEST_HOLD) = range(len(STATE_FIELDS))
 
 #: per-chain scalars in ``chain_f``: lambda, running cost, running violation, best
 #: feasible cost (+inf: none yet), best infeasible search objective, accepted moves,
-#: temperature scale (inverse temperature at sweep s is ``betas[s] / scale``)
-(F_LAM, F_COST, F_VIOL, F_BEST_FEASIBLE, F_BEST_ANY, F_ACCEPTED, F_TSCALE) = range(7)
-N_CHAIN_F = 7
+#: temperature scale (inverse temperature at sweep s is ``betas[s] / scale``), the
+#: probability that a move changes a hold (0 when no job may be held)
+(F_LAM, F_COST, F_VIOL, F_BEST_FEASIBLE, F_BEST_ANY, F_ACCEPTED, F_TSCALE,
+ F_PHOLD) = range(8)
+N_CHAIN_F = 8
 
 #: per-chain length of the ``rng`` array in the CPU's chain-major layout: the generator's
 #: two words, then padding to 128 bytes. Every draw writes them (four a move): packed, two
@@ -126,10 +135,14 @@ def problem_tuple(problem):
     for c in range(n_curves):
         release_cum[c] = curve_cumulative_np(problem, c, problem.release)
     # server class major: a walk reads one class's row at increasing job indices
+    hold_max = np.asarray(problem.hold_max, np.float64)
+    if not (hold_max > 0.0).any():
+        hold_max = np.zeros(0)
     return tuple(base) + (np.ascontiguousarray(proc.T, np.float64),
                           np.ascontiguousarray(dynw.T, np.float64),
                           problem_walks(problem), 1.0 / step,
-                          1.0 / (step * problem.curve_len), release_cum)
+                          1.0 / (step * problem.curve_len), release_cum,
+                          np.ascontiguousarray(hold_max))
 
 
 def curve_cumulative_np(problem, cid, t: np.ndarray) -> np.ndarray:
@@ -147,6 +160,11 @@ def curve_cumulative_np(problem, cid, t: np.ndarray) -> np.ndarray:
     i = np.minimum((r * (1.0 / step)).astype(np.int64), n - 1)
     return (cycles * problem.curve_cum[start + cid + n] + problem.curve_cum[start + cid + i]
             + problem.curve_vals[start + i] * (r - i * step))
+
+
+def has_holds(P) -> bool:
+    """Whether some job of the problem tuple may be held (chains then keep holds)."""
+    return P[HOLD_MAX].shape[0] > 0
 
 
 def has_lists(P) -> bool:
@@ -174,9 +192,10 @@ GPU_FLAGS = (False, False)
 
 
 def state_sizes(n_jobs: int, n_servers: int, lists: bool, flags: tuple = CPU_FLAGS,
-                max_gpus: int = 1) -> tuple:
+                max_gpus: int = 1, holds: bool = False) -> tuple:
     """Length per chain of each :data:`STATE_FIELDS` array for kernels compiled with
-    ``flags`` (:data:`CPU_FLAGS` or :data:`GPU_FLAGS`; ``max_gpus``: :func:`node_gpus`)."""
+    ``flags`` (:data:`CPU_FLAGS` or :data:`GPU_FLAGS`; ``max_gpus``: :func:`node_gpus`;
+    ``holds``: :func:`has_holds`)."""
     chain_major, caches = flags
     nodes = lists and max_gpus > 1
     per = {"job": n_jobs, "server": n_servers, "list_job": n_jobs if lists else 1,
@@ -185,15 +204,18 @@ def state_sizes(n_jobs: int, n_servers: int, lists: bool, flags: tuple = CPU_FLA
            "rng": RNG_STRIDE if chain_major else 2, "scalar": N_CHAIN_F,
            "node_job": n_jobs if nodes and caches else 1,
            "node_server": n_servers if nodes and caches else 1,
-           "gpu_scratch": 2 * max_gpus if nodes else 1}
+           "gpu_scratch": 2 * max_gpus if nodes else 1,
+           "hold_job": n_jobs if holds else 1}
     return tuple(per[kind] for _name, kind, _dt, _v in STATE_SPEC)
 
 
 def state_bytes_per_chain(n_jobs: int, n_servers: int, lists: bool,
-                          flags: tuple = CPU_FLAGS, max_gpus: int = 1) -> int:
+                          flags: tuple = CPU_FLAGS, max_gpus: int = 1,
+                          holds: bool = False) -> int:
     """Bytes of one chain's state. One-GPU servers: 32 N + 24 S + 212 on the CPU with
     lists, 16 N + 24 S + 116 on the GPU with lists, 8 N + 16 S + 244 (CPU) or 132 (GPU)
     without lists. Nodes of up to G GPUs add 12 N + 8 S + 16 G on the CPU, 16 G on the
     GPU: never jobs x servers."""
     return sum(n * np.dtype(dt).itemsize for n, (_f, _k, dt, _v)
-               in zip(state_sizes(n_jobs, n_servers, lists, flags, max_gpus), STATE_SPEC))
+               in zip(state_sizes(n_jobs, n_servers, lists, flags, max_gpus, holds),
+                               STATE_SPEC))

@@ -49,22 +49,26 @@ from collections import namedtuple
 from numba.extending import register_jitable
 
 from .layout import (  # noqa: F401  (the names below are this module's public API too)
-    ALLOWED, ALLOWED_CUM, BEST_X, CAPACITY, CHAIN_F, CLASS_PTR, COMP, CURVE_CUM, CURVE_ID,
-    CURVE_INV_PERIOD, CURVE_INV_STEP, CURVE_LEN, CURVE_START, CURVE_STEP, CURVE_VALS, DUE,
-    DYN_W, DYNW, EXP_CAP, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE,
-    F_VIOL, FIXED_COST, FREE, HEAD, IDLE_W, JCOST, JOB_CLASS, JOB_GPUS, JOULES_PER_KWH,
-    JSTART, N_CHAIN_F, NBUSY, NODE_OFF, NXT, PEN_EXP, PEN_KIND, PEN_LINEAR, PEN_SCALE,
-    PEN_STEP, PEN_WEIGHT, PRICE_CONST, PROBLEM_FIELDS, PROC, PRV, RELEASE, RELEASE_CUM,
-    RESYNC_SWEEPS, RNG, RNG_STRIDE, SERVER_CLASS, SERVER_GPUS, SERVERS_BY_CLASS, SRV_BUSY,
-    SRV_COST, TAIL, THROUGHPUT, WALKS, WORK, WORK_SCALE, X, problem_tuple)
+    ALLOWED, ALLOWED_CUM, BEST_HOLD, BEST_X, CAPACITY, CHAIN_F, CLASS_PTR, COMP, CURVE_CUM,
+    CURVE_ID, CURVE_INV_PERIOD, CURVE_INV_STEP, CURVE_LEN, CURVE_START, CURVE_STEP, CURVE_VALS,
+    DUE, DYNW, DYN_W, EXP_CAP, FIXED_COST, FREE, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE,
+    F_COST, F_LAM, F_PHOLD, F_TSCALE, F_VIOL, HEAD, HOLD, HOLD_MAX, IDLE_W, JCOST, JOB_CLASS,
+    JOB_GPUS, JOULES_PER_KWH, JSTART, NBUSY, NODE_OFF, NXT, N_CHAIN_F, PEN_EXP, PEN_KIND,
+    PEN_LINEAR, PEN_SCALE, PEN_STEP, PEN_WEIGHT, PRICE_CONST, PROBLEM_FIELDS, PROC, PRV,
+    RELEASE, RELEASE_CUM, RESYNC_SWEEPS, RNG, RNG_STRIDE, SERVERS_BY_CLASS, SERVER_CLASS,
+    SERVER_GPUS, SRV_BUSY, SRV_COST, TAIL, THROUGHPUT, WALKS, WORK, WORK_SCALE, X,
+    problem_tuple)
 from .rng import next_uniform
 
 NF = N_CHAIN_F
 
 #: one proposed move: job ``j1`` goes from server ``a`` to ``b``; for a swap ``j2 >= 0``
-#: goes from ``b`` to ``a`` (``j2 = -1``: a shift); ``a == b``: a null move; ``u`` is the
+#: goes from ``b`` to ``a`` (``j2 = -1``: a shift); ``a == b``: a null move, except a hold
+#: move (``j2 = HOLD_MOVE``): job ``j1`` stays on ``a == b`` and is held ``h`` seconds
+#: from its release (docs/model.md, part 3; ``h`` is 0 for other moves); ``u`` is the
 #: Metropolis draw
-Move = namedtuple("Move", ("j1", "j2", "a", "b", "u"))
+Move = namedtuple("Move", ("j1", "j2", "a", "b", "u", "h"))
+HOLD_MOVE = -2
 #: what a move would change: the search objective's change (cost + cap_weight x
 #: violation), its cost and violation parts, and the two servers' new cost and busy time
 Delta = namedtuple("Delta", ("delta", "d_cost", "d_viol", "cost_a", "busy_a", "cost_b",
@@ -96,6 +100,17 @@ def jx(ch, j):
 def sx(ch, s):
     """:func:`ix` of a per-server array (length ``n_servers``)."""
     return ix(ch, s, ch.n_servers)
+
+
+@register_jitable
+def hold_of(P, hold_, ch, j, hj, hv):
+    """Job ``j``'s hold: ``hv`` for job ``hj`` (a proposed hold move; -1: none), else the
+    chain's; 0 without reading the state when no job may be held."""
+    if P[HOLD_MAX].shape[0] == 0:
+        return 0.0
+    if j == hj:
+        return hv
+    return hold_[jx(ch, j)]
 
 
 # ---- prices and penalties -------------------------------------------------------------
@@ -165,19 +180,22 @@ def additive_cost(P, j, s):
 
 
 @register_jitable
-def job_step(P, g, cid, j, t, a_t, lam):
-    """Run job ``j`` on a server of class ``g`` (price curve ``cid``, -1: constant) after
-    the previous job completed at ``t`` (``a_t``: the curve's integral up to ``t``).
+def job_step(P, g, cid, j, h, t, a_t, lam):
+    """Run job ``j``, held ``h``, on a server of class ``g`` (price curve ``cid``, -1:
+    constant) after the previous job completed at ``t`` (``a_t``: the curve's integral up
+    to ``t``).
 
     Returns (start, completion, integral up to completion, schedule cost of the job).
     """
-    r = P[RELEASE][j]
+    r = P[RELEASE][j] + h
     # selects, not branches: whether a release binds is data a CPU cannot predict (the
-    # integral up to a release is tabled per curve)
+    # integral up to a release is tabled per curve; a held job's is computed)
     st = max(r, t)
     a_st = a_t
     if cid >= 0:
         a_st = P[RELEASE_CUM][cid, j] if r > t else a_t
+        if h != 0.0 and r > t:
+            a_st = curve_cumulative(P, cid, r)
     comp = st + P[PROC][g, j]
     cost = lam * job_penalty(P, j, comp)
     a_c = 0.0
@@ -269,13 +287,14 @@ def server_rebuild(P, S, ch, s, lam):
     """Walk server ``s``'s whole list, store every job's completion and schedule cost (on
     the CPU: the GPU keeps neither, see :func:`walks_delta`), and return the server's
     schedule cost. O(jobs on s)."""
-    head_, comp_, jcost_, nxt_ = S[HEAD], S[COMP], S[JCOST], S[NXT]
+    head_, comp_, jcost_, nxt_, hold_ = S[HEAD], S[COMP], S[JCOST], S[NXT], S[HOLD]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     t, a_t, total, on = 0.0, 0.0, 0.0, -1.0
     j = head_[sx(ch, s)]
     while j >= 0:
-        st, t, a_t, cost = job_step(P, g, cid, j, t, a_t, lam)
+        st, t, a_t, cost = job_step(P, g, cid, j, hold_of(P, hold_, ch, j, -1, 0.0), t, a_t,
+                                    lam)
         if on < 0.0:
             on = st
         if ch.caches:
@@ -302,9 +321,10 @@ def next_merged(nxt_, ch, cur, ins, out):
 
 
 @register_jitable
-def walk_delta(P, S, ch, s, out, inn, lam, limit):
+def walk_delta(P, S, ch, s, out, inn, lam, limit, hj, hv):
     """Change of server ``s``'s schedule cost if job ``out`` left it and job ``inn`` joined
-    it (either may be -1). Re-times only the jobs from the first edit on and stops where
+    it (either may be -1; both the same job for a hold move, job ``hj`` held ``hv``:
+    :func:`hold_of`). Re-times only the jobs from the first edit on and stops where
     the timeline rejoins the old one. Reads the caches, writes nothing.
 
     A pure insertion (``out < 0``) after the first job of a server at a constant price
@@ -314,10 +334,11 @@ def walk_delta(P, S, ch, s, out, inn, lam, limit):
     returned, a lower bound of the change (``limit = inf``: always the exact change).
     An insertion at the head may start the server later, so it never stops early."""
     prv_, comp_, nxt_, head_, jcost_, tail_ = S[PRV], S[COMP], S[NXT], S[HEAD], S[JCOST], S[TAIL]
+    hold_ = S[HOLD]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     last_edit = out if out > inn else inn
-    if out >= 0 and (inn < 0 or out < inn):
+    if out >= 0 and (inn < 0 or out <= inn):
         pred = prv_[jx(ch, out)]
     else:
         pred = find_pred(S, ch, s, inn)
@@ -339,7 +360,8 @@ def walk_delta(P, S, ch, s, out, inn, lam, limit):
         j, cur, ins = next_merged(nxt_, ch, cur, ins, out)
         if j < 0:
             break
-        st, comp, a_c, cost = job_step(P, g, cid, j, t, a_t, lam)
+        st, comp, a_c, cost = job_step(P, g, cid, j, hold_of(P, hold_, ch, j, hj, hv), t,
+                                       a_t, lam)
         if first < 0.0:
             first = st
         if j == inn:
@@ -357,7 +379,7 @@ def walk_delta(P, S, ch, s, out, inn, lam, limit):
         on_new = -1.0
         h = head_[sx(ch, s)]
         if h >= 0:  # the old on-time
-            on_old = P[RELEASE][h]
+            on_old = P[RELEASE][h] + hold_of(P, hold_, ch, h, -1, 0.0)
             if on_old < 0.0:
                 on_old = 0.0
             off_old = comp_[jx(ch, tail_[sx(ch, s)])]
@@ -379,7 +401,7 @@ def retime(P, S, ch, s, pred, last_edit, lam):
     """After a relink of server ``s``, store the new completions and job costs of the jobs
     after ``pred`` (-1: from the head) until the timeline rejoins the old one past job
     ``last_edit``."""
-    comp_, nxt_, head_, jcost_ = S[COMP], S[NXT], S[HEAD], S[JCOST]
+    comp_, nxt_, head_, jcost_, hold_ = S[COMP], S[NXT], S[HEAD], S[JCOST], S[HOLD]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     t, a_t = 0.0, 0.0
@@ -391,7 +413,8 @@ def retime(P, S, ch, s, pred, last_edit, lam):
     else:
         j = head_[sx(ch, s)]
     while j >= 0:
-        st, comp, a_c, cost = job_step(P, g, cid, j, t, a_t, lam)
+        st, comp, a_c, cost = job_step(P, g, cid, j, hold_of(P, hold_, ch, j, -1, 0.0), t,
+                                       a_t, lam)
         k = jx(ch, j)
         if j > last_edit and comp == comp_[k]:
             break
@@ -472,9 +495,9 @@ def fs_same(free_, ch, L, base_a, base_b, G, t):
 
 
 @register_jitable
-def node_step(P, g, cid, j, free_, ch, L, base, G, ps, lam):
-    """Run job ``j`` on a node of class ``g`` (price curve ``cid``) whose previous job
-    started at ``ps``, with the free times at ``base``; they are updated.
+def node_step(P, g, cid, j, h, free_, ch, L, base, G, ps, lam):
+    """Run job ``j``, held ``h``, on a node of class ``g`` (price curve ``cid``) whose
+    previous job started at ``ps``, with the free times at ``base``; they are updated.
 
     Returns (start, completion, schedule cost of the job). A job asking more GPUs than
     the node has (only a warm start can place one there; infeasible) takes them all."""
@@ -482,12 +505,14 @@ def node_step(P, g, cid, j, free_, ch, L, base, G, ps, lam):
     t = free_[ix(ch, base + k - 1, L)]
     if ps > t:
         t = ps
-    r = P[RELEASE][j]
+    r = P[RELEASE][j] + h
     st = max(r, t)
     comp = st + P[PROC][g, j]
     cost = lam * job_penalty(P, j, comp)
     if cid >= 0:
-        if r > t:
+        if r > t and h != 0.0:
+            a_st = curve_cumulative(P, cid, r)
+        elif r > t:
             a_st = P[RELEASE_CUM][cid, j]
         else:
             a_st = curve_cumulative(P, cid, t)
@@ -517,24 +542,25 @@ def node_state_at(P, S, ch, L, base, G, pred):
 
 
 @register_jitable
-def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam,
-              limit, store):
+def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, hv):
     """Change of node ``s``'s schedule cost if job ``out`` (which started at ``o_st``,
     completed at ``o_c`` and cost ``o_cost``) left it and job ``inn`` joined it (either
-    may be -1), walked on the lists as they are before the move (CPU caches).
+    may be -1; both the same job for a hold move, job ``hj`` held ``hv``), walked on the
+    lists as they are before the move (CPU caches).
 
     With ``store`` the new starts, completions, job costs and busy counts are written
     for the re-timed jobs (and ``inn``) and the node's latest completion: the move is
     being made (the lists are relinked after). ``limit`` as in :func:`walk_delta`."""
     prv_, comp_, nxt_, head_, jcost_ = S[PRV], S[COMP], S[NXT], S[HEAD], S[JCOST]
     jstart_, nbusy_, off_, free_ = S[JSTART], S[NBUSY], S[NODE_OFF], S[FREE]
+    hold_ = S[HOLD]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     G = P[SERVER_GPUS][s]
     L = free_.shape[0] // ch.nc
     B = L // 2               # the old timeline's free times
     last_edit = out if out > inn else inn
-    if out >= 0 and (inn < 0 or out < inn):
+    if out >= 0 and (inn < 0 or out <= inn):
         pred = prv_[jx(ch, out)]
     else:
         pred = find_pred(S, ch, s, inn)
@@ -553,29 +579,33 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam,
     ins = inn
     rejoined = False
     while True:
+        listed = False   # j comes from the list (a hold move's job: first from it, then as inn)
         if ins >= 0 and (cur < 0 or ins < cur):
             j = ins
             ins = -1
         elif cur >= 0:
             j = cur
             cur = nxt_[jx(ch, cur)]
+            listed = True
         else:
             break
-        if j == out:   # the old timeline only
+        if j == out and listed:   # the old timeline only
             fs_take(free_, ch, L, B, G, min(P[JOB_GPUS][j], G), o_c)
             d -= o_cost
             continue
         k = jx(ch, j)
         kj = min(P[JOB_GPUS][j], G)
         if j == inn:
-            st, comp, cost = node_step(P, g, cid, j, free_, ch, L, 0, G, ps, lam)
+            st, comp, cost = node_step(P, g, cid, j, hold_of(P, hold_, ch, j, hj, hv), free_,
+                                       ch, L, 0, G, ps, lam)
             d += cost
         else:
             old_st = jstart_[k]
             old_c = comp_[k]
             fs_take(free_, ch, L, B, G, kj, old_c)
             t = free_[ix(ch, kj - 1, L)]
-            st = max(P[RELEASE][j], max(ps, t))
+            hold_j = hold_of(P, hold_, ch, j, -1, 0.0)
+            st = max(P[RELEASE][j] + hold_j, max(ps, t))
             if st == old_st:
                 # the same start, so the same completion and cost (comp = st + p): only
                 # the free times move on, until they rejoin the old ones
@@ -589,7 +619,7 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam,
                 if store:
                     nbusy_[k] = fs_busy(free_, ch, L, 0, G, st)
                 continue
-            st, comp, cost = node_step(P, g, cid, j, free_, ch, L, 0, G, ps, lam)
+            st, comp, cost = node_step(P, g, cid, j, hold_j, free_, ch, L, 0, G, ps, lam)
             d += cost - jcost_[k]
         ps = st
         if first < 0.0:
@@ -611,7 +641,7 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam,
         on_new = -1.0
         h = head_[hs]
         if h >= 0:  # the old on-time (the first job starts at its release) and off-time
-            on_old = P[RELEASE][h]
+            on_old = P[RELEASE][h] + hold_of(P, hold_, ch, h, -1, 0.0)
             if on_old < 0.0:
                 on_old = 0.0
             d -= idle_cost(P, s, on_old, off_[hs])
@@ -630,6 +660,7 @@ def node_rebuild(P, S, ch, s, lam):
     return its schedule cost. O(G x jobs on s)."""
     head_, comp_, jcost_, nxt_ = S[HEAD], S[COMP], S[JCOST], S[NXT]
     jstart_, nbusy_, off_, free_ = S[JSTART], S[NBUSY], S[NODE_OFF], S[FREE]
+    hold_ = S[HOLD]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     G = P[SERVER_GPUS][s]
@@ -638,7 +669,8 @@ def node_rebuild(P, S, ch, s, lam):
     ps, total, on = 0.0, 0.0, -1.0
     j = head_[sx(ch, s)]
     while j >= 0:
-        st, comp, cost = node_step(P, g, cid, j, free_, ch, L, 0, G, ps, lam)
+        st, comp, cost = node_step(P, g, cid, j, hold_of(P, hold_, ch, j, -1, 0.0), free_, ch,
+                                   L, 0, G, ps, lam)
         ps = st
         if on < 0.0:
             on = st
@@ -659,10 +691,11 @@ def node_rebuild(P, S, ch, s, lam):
 
 
 @register_jitable
-def node_full(P, S, ch, s, out, inn, lam):
+def node_full(P, S, ch, s, out, inn, lam, hj, hv):
     """:func:`server_full` of a multi-GPU node (the GPU's way): its whole search cost with
-    job ``out`` removed and ``inn`` merged in, from its links alone."""
-    head_, nxt_, free_ = S[HEAD], S[NXT], S[FREE]
+    job ``out`` removed and ``inn`` merged in (job ``hj`` held ``hv``), from its links
+    alone."""
+    head_, nxt_, free_, hold_ = S[HEAD], S[NXT], S[FREE], S[HOLD]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     G = P[SERVER_GPUS][s]
@@ -675,7 +708,8 @@ def node_full(P, S, ch, s, out, inn, lam):
         j, cur, ins = next_merged(nxt_, ch, cur, ins, out)
         if j < 0:
             break
-        st, comp, cost = node_step(P, g, cid, j, free_, ch, L, 0, G, ps, lam)
+        st, comp, cost = node_step(P, g, cid, j, hold_of(P, hold_, ch, j, hj, hv), free_, ch,
+                                   L, 0, G, ps, lam)
         ps = st
         if on < 0.0:
             on = st
@@ -792,9 +826,11 @@ def chain_totals(P, S, ch):
 # ---- one move ---------------------------------------------------------------------------------
 
 @register_jitable
-def propose(P, S, ch, p_swap):
-    """Draw one move (a :data:`Move`). Four uniforms per move, always, so streams stay
-    aligned across backends."""
+def propose(P, S, ch, p_swap, p_hold):
+    """Draw one move (a :data:`Move`): a swap with probability ``p_swap``, a hold move
+    with ``p_hold`` (:func:`hold_proposal`), else a shift. Four uniforms per move, always,
+    so streams stay aligned across backends (and with ``p_hold = 0`` every draw means what
+    it meant before holds)."""
     rng_, x_ = S[RNG], S[X]
     r0 = ix(ch, 0, RNG_STRIDE)
     r1 = ix(ch, 1, RNG_STRIDE)
@@ -808,10 +844,60 @@ def propose(P, S, ch, p_swap):
         j2 = draw_index(u_target, ch.n_jobs)
         b = x_[jx(ch, j2)]
         if b == a or not is_allowed(P, j2, a) or not is_allowed(P, j1, b):
-            return Move(j1, -1, a, a, u_accept)
-        return Move(j1, j2, a, b, u_accept)
+            return Move(j1, -1, a, a, u_accept, 0.0)
+        return Move(j1, j2, a, b, u_accept, 0.0)
+    if u_kind < p_swap + p_hold:
+        return hold_proposal(P, S, ch, j1, a, u_target, u_accept)
     b = allowed_server(P, P[JOB_CLASS][j1], u_target)
-    return Move(j1, -1, a, b, u_accept)
+    return Move(j1, -1, a, b, u_accept, 0.0)
+
+
+@register_jitable
+def hold_proposal(P, S, ch, j, s, u, u_accept):
+    """A hold move of job ``j`` on server ``s`` (docs/model.md, part 3), its new hold drawn
+    by ``u`` among the values that can matter, each clipped to [0, hold_max]: 0; a start
+    at the release of the next job on the server (none: the longest hold); a completion
+    there (none: the same); and for each step of the server's price curve that starts
+    inside the job's window [release, release + hold_max], a start and a completion at
+    that step's start. A null move when the job may not be held, its server has no
+    schedule terms, or the value is its hold already."""
+    if P[HOLD_MAX].shape[0] == 0:
+        return Move(j, -1, s, s, u_accept, 0.0)
+    H = P[HOLD_MAX][j]
+    if not (H > 0.0) or not P[WALKS][s]:
+        return Move(j, -1, s, s, u_accept, 0.0)
+    hold_ = S[HOLD]
+    r = P[RELEASE][j]
+    p = P[PROC][P[SERVER_CLASS][s], j]
+    nx = S[NXT][jx(ch, j)]
+    cid = P[CURVE_ID][s]
+    k0 = 0.0
+    n_steps = 0
+    if cid >= 0:
+        k0 = math.ceil(r * P[CURVE_INV_STEP][cid])
+        k1 = math.floor((r + H) * P[CURVE_INV_STEP][cid])
+        if k1 >= k0:
+            n_steps = int(k1 - k0) + 1
+    i = draw_index(u, 3 + 2 * n_steps)
+    v = 0.0
+    if i == 1 or i == 2:
+        v = H
+        if nx >= 0:
+            v = P[RELEASE][nx] + hold_[jx(ch, nx)] - r
+            if i == 2:
+                v -= p
+    elif i >= 3:
+        q = i - 3
+        v = (k0 + (q // 2)) * P[CURVE_STEP][cid] - r
+        if q % 2 == 1:
+            v -= p
+    if v < 0.0:
+        v = 0.0
+    if v > H:
+        v = H
+    if v == hold_[jx(ch, j)]:
+        return Move(j, -1, s, s, u_accept, 0.0)
+    return Move(j, HOLD_MOVE, s, s, u_accept, v)
 
 
 @register_jitable
@@ -831,11 +917,12 @@ def additive_change(P, s, out, inn):
 
 
 @register_jitable
-def server_full(P, S, ch, s, out, inn, lam):
+def server_full(P, S, ch, s, out, inn, lam, hj, hv):
     """Search cost of walking server ``s`` with job ``out`` removed and job ``inn``
-    merged in (either may be -1), from a walk of its whole list that reads only the list
-    links and the problem: the GPU's way (see :func:`walks_delta`). O(jobs on s)."""
-    head_, nxt_ = S[HEAD], S[NXT]
+    merged in (either may be -1; job ``hj`` held ``hv``), from a walk of its whole list
+    that reads only the list links, the holds and the problem: the GPU's way (see
+    :func:`walks_delta`). O(jobs on s)."""
+    head_, nxt_, hold_ = S[HEAD], S[NXT], S[HOLD]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     t, a_t, total, on = 0.0, 0.0, 0.0, -1.0
@@ -845,7 +932,8 @@ def server_full(P, S, ch, s, out, inn, lam):
         j, cur, ins = next_merged(nxt_, ch, cur, ins, out)
         if j < 0:
             break
-        st, t, a_t, cost = job_step(P, g, cid, j, t, a_t, lam)
+        st, t, a_t, cost = job_step(P, g, cid, j, hold_of(P, hold_, ch, j, hj, hv), t, a_t,
+                                    lam)
         if on < 0.0:
             on = st
         total += cost + additive_cost(P, j, s)
@@ -864,8 +952,8 @@ def server_delta(P, S, ch, s, out, inn, lam, limit):
     (:func:`server_full`) measured faster there (H200, benchmarks/results/README.md), so
     the GPU keeps no completions or job costs."""
     if ch.caches:
-        return walk_delta(P, S, ch, s, out, inn, lam, limit)
-    return (server_full(P, S, ch, s, out, inn, lam)
+        return walk_delta(P, S, ch, s, out, inn, lam, limit, -1, 0.0)
+    return (server_full(P, S, ch, s, out, inn, lam, -1, 0.0)
             - S[SRV_COST][sx(ch, s)] - additive_change(P, s, out, inn)[0])
 
 
@@ -879,9 +967,8 @@ def node_delta(P, S, ch, s, out, inn, lam, limit):
         if out >= 0:
             k = jx(ch, out)
             o_st, o_c, o_cost = S[JSTART][k], S[COMP][k], S[JCOST][k]
-        return node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn,
-                         lam, limit, False)
-    return (node_full(P, S, ch, s, out, inn, lam)
+        return node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, False, -1, 0.0)
+    return (node_full(P, S, ch, s, out, inn, lam, -1, 0.0)
             - S[SRV_COST][sx(ch, s)] - additive_change(P, s, out, inn)[0])
 
 
@@ -931,6 +1018,8 @@ def move_delta(P, S, ch, mv, lam, cap_weight, limit):
     ``limit``: a change above it needs no exact value (the move is rejected; see
     :func:`move_limit`), so a walk may stop at a lower bound above it, and then the
     servers' new costs are not meaningful. ``math.inf``: always exact."""
+    if mv.j2 == HOLD_MOVE:
+        return hold_delta(P, S, ch, mv, lam)
     j1, j2, a, b = mv.j1, mv.j2, mv.a, mv.b
     busy_, cost_ = S[SRV_BUSY], S[SRV_COST]
     ha = sx(ch, a)
@@ -959,6 +1048,46 @@ def move_delta(P, S, ch, mv, lam, cap_weight, limit):
 
 
 @register_jitable
+def hold_delta(P, S, ch, mv, lam):
+    """:func:`move_delta` of a hold move: server ``mv.a``'s walk with job ``mv.j1`` taken
+    out and put back held ``mv.h`` (the suffix from it on, from the caches; or the whole
+    server from its links without caches). The assignment, busy time and violation stay."""
+    j, s, h = mv.j1, mv.a, mv.h
+    hs = sx(ch, s)
+    if P[SERVER_GPUS][s] > 1:
+        if ch.caches:
+            k = jx(ch, j)
+            d = node_walk(P, S, ch, s, j, S[JSTART][k], S[COMP][k], S[JCOST][k], j, lam,
+                          math.inf, False, j, h)
+        else:
+            d = node_full(P, S, ch, s, j, j, lam, j, h) - S[SRV_COST][hs]
+    elif ch.caches:
+        d = walk_delta(P, S, ch, s, j, j, lam, math.inf, j, h)
+    else:
+        d = server_full(P, S, ch, s, j, j, lam, j, h) - S[SRV_COST][hs]
+    cost = S[SRV_COST][hs] + d
+    busy = S[SRV_BUSY][hs]
+    return Delta(d, d, 0.0, cost, busy, cost, busy)
+
+
+@register_jitable
+def hold_apply(P, S, ch, mv, lam):
+    """Make hold move ``mv``: store the hold and re-time the server's suffix (caches)."""
+    hold_ = S[HOLD]
+    j, s = mv.j1, mv.a
+    k = jx(ch, j)
+    if ch.caches and P[SERVER_GPUS][s] > 1:
+        o_st, o_c, o_cost = S[JSTART][k], S[COMP][k], S[JCOST][k]
+        hold_[k] = mv.h
+        node_walk(P, S, ch, s, j, o_st, o_c, o_cost, j, lam, math.inf, True, -1, 0.0)
+    elif ch.caches:
+        hold_[k] = mv.h
+        retime(P, S, ch, s, S[PRV][k], j, lam)
+    else:
+        hold_[k] = mv.h
+
+
+@register_jitable
 def node_retime(P, S, ch, j1, j2, a, b, lam, node_a, node_b):
     """Store the new timelines of the move's multi-GPU nodes (CPU caches), walked on the
     lists before the move, reading the leaving jobs' old start, completion and cost as
@@ -970,11 +1099,9 @@ def node_retime(P, S, ch, j1, j2, a, b, lam, node_a, node_b):
         k2 = jx(ch, j2)
         s2, c2, e2 = S[JSTART][k2], S[COMP][k2], S[JCOST][k2]
     if node_a:
-        node_walk(P, S, ch, a, j1, s1, c1, e1, j2, lam,
-                  math.inf, True)
+        node_walk(P, S, ch, a, j1, s1, c1, e1, j2, lam, math.inf, True, -1, 0.0)
     if node_b:
-        node_walk(P, S, ch, b, j2, s2, c2, e2, j1, lam,
-                  math.inf, True)
+        node_walk(P, S, ch, b, j2, s2, c2, e2, j1, lam, math.inf, True, -1, 0.0)
 
 
 @register_jitable
@@ -1019,8 +1146,12 @@ def relink(P, S, ch, j1, j2, a, b, lam):
 def move_apply(P, S, ch, mv, dl, lam):
     """Make move ``mv`` (:data:`Move`) whose :data:`Delta` is ``dl``: store the assignment
     and the two servers' new cost and busy time; relink and re-time when a server walks."""
-    j1, j2, a, b = mv.j1, mv.j2, mv.a, mv.b
     x_, cost_, busy_ = S[X], S[SRV_COST], S[SRV_BUSY]
+    if mv.j2 == HOLD_MOVE:
+        hold_apply(P, S, ch, mv, lam)
+        cost_[sx(ch, mv.a)] = dl.cost_a
+        return
+    j1, j2, a, b = mv.j1, mv.j2, mv.a, mv.b
     x_[jx(ch, j1)] = b
     if j2 >= 0:
         x_[jx(ch, j2)] = a
@@ -1058,7 +1189,7 @@ def metropolis(delta, beta, u):
 
 
 @register_jitable
-def keep_best(S, ch, cost, viol, cap_weight):
+def keep_best(P, S, ch, cost, viol, cap_weight):
     """Update the chain's best from its state at a sweep boundary; return the best so far."""
     f_, bx_, x_ = S[CHAIN_F], S[BEST_X], S[X]
     kf = ix(ch, F_BEST_FEASIBLE, NF)
@@ -1074,6 +1205,10 @@ def keep_best(S, ch, cost, viol, cap_weight):
     if copy:
         for j in range(ch.n_jobs):
             bx_[jx(ch, j)] = x_[jx(ch, j)]
+        if P[HOLD_MAX].shape[0] > 0:
+            hold_, bh_ = S[HOLD], S[BEST_HOLD]
+            for j in range(ch.n_jobs):
+                bh_[jx(ch, j)] = hold_[jx(ch, j)]
     if f_[kf] < math.inf:
         return f_[kf]
     return f_[ka]
@@ -1099,11 +1234,12 @@ def run_sweeps(P, S, ch, betas, sweep0, n_sweeps, n_moves, p_swap,
     viol = f_[ix(ch, F_VIOL, NF)]
     accepted = f_[ix(ch, F_ACCEPTED, NF)]
     t_scale = f_[ix(ch, F_TSCALE, NF)]
+    p_hold = f_[ix(ch, F_PHOLD, NF)]
     for sw in range(n_sweeps):
         beta = betas[sw] / t_scale
         for _ in range(n_moves):
-            mv = propose(P, S, ch, p_swap)
-            if mv.a == mv.b:
+            mv = propose(P, S, ch, p_swap, p_hold)
+            if mv.a == mv.b and mv.j2 != HOLD_MOVE:
                 continue
             dl = move_delta(P, S, ch, mv, lam, cap_weight,
                             move_limit(beta, mv.u))
@@ -1113,7 +1249,7 @@ def run_sweeps(P, S, ch, betas, sweep0, n_sweeps, n_moves, p_swap,
         if (sweep0 + sw + 1) % RESYNC_SWEEPS == 0:
             chain_resync(P, S, ch, False)
         cost, viol = chain_totals(P, S, ch)
-        trace[ix(ch, sw, n_sweeps)] = keep_best(S, ch, cost, viol,
+        trace[ix(ch, sw, n_sweeps)] = keep_best(P, S, ch, cost, viol,
                                                       cap_weight)
     f_[ix(ch, F_COST, NF)] = cost
     f_[ix(ch, F_VIOL, NF)] = viol

@@ -49,7 +49,7 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
            chain_offset: int = 0, return_samples: bool | None = None,
            t_scale=None, stop: str = "auto", sweep_moves: int | None = None,
            strategy: str = "auto", rungs: int | None = None,
-           exchange_sweeps: int | None = None,
+           exchange_sweeps: int | None = None, p_hold: float | None = None, holds0=None,
            settings: RunSettings | None = None) -> AnnealResult:
     """Minimise the model's objective by simulated annealing over many chains.
 
@@ -81,6 +81,12 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         Search cost per unit of capacity overload; default from the instance.
     x0 : int array (n_jobs,) or (chains, n_jobs), optional
         Warm start (caller's job order); default: uniform random allowed servers.
+    holds0 : float array (n_jobs,) or (chains, n_jobs), optional
+        The warm start's holds in seconds (caller's job order; docs/model.md, part 3);
+        default 0. Only with ``x0``.
+    p_hold : float, optional
+        Probability that a move changes a job's hold, where some job may be held;
+        default :data:`satea.settings.DEFAULT_P_HOLD`.
     time_limit : float, optional
         Seconds for the whole call, setup (schedule sizing, chain start-up) included;
         compiling the kernels, a one-off per process, is not (``info``'s
@@ -156,7 +162,8 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
                  chain_offset: int = 0, return_samples: bool | None = None, t_scale=None,
                  stop: str = "auto", sweep_moves: int | None = None,
                  strategy: str = "auto", rungs: int | None = None,
-                 exchange_sweeps: int | None = None,
+                 exchange_sweeps: int | None = None, p_hold: float | None = None,
+                 holds0=None,
                  settings: list[RunSettings] | None = None) -> list[AnnealResult]:
     """Anneal many problems in one call: one setup, and one launch per block of sweeps
     over every (problem, chain) pair.
@@ -330,7 +337,8 @@ class _Run:
                     snap = be.snapshot(k, with_x=keep)
                     best = _best_chain(snap)
                     snaps[i] = (snap, best,
-                                snap.best_x if keep else be.chain_x(k, best)[None, :])
+                                snap.best_x if keep else be.chain_x(k, best)[None, :],
+                                be.chain_hold(k, best))
                 # compiling is once per process: the groups' backends report the same
                 compile_seconds, name = max(compile_seconds, be.compile_seconds), be.name
             finally:
@@ -342,13 +350,13 @@ class _Run:
         out = []
         for i, pl in enumerate(plans):
             if i in snaps:
-                snap, best, best_x = snaps[i]
+                snap, best, best_x, best_h = snaps[i]
             else:   # an empty planning window: the empty assignment
                 zero = np.zeros(pl.st.chains)
                 snap = ChainSnapshot(np.zeros((pl.st.chains, 0), np.int32), zero, zero, zero,
                                      zero, zero)
-                best, best_x = 0, snap.best_x
-            out.append(self._result(pl, snap, best, best_x,
+                best, best_x, best_h = 0, snap.best_x, None
+            out.append(self._result(pl, snap, best, best_x, best_h,
                                     search_seconds if i in snaps else 0.0,
                                     compile_seconds if i in snaps else 0.0,
                                     name if i in snaps else pl.st.backend))
@@ -503,14 +511,14 @@ class _Run:
         return block_fracs(f0, f1, n), f1 >= 1.0
 
     # -- the result ------------------------------------------------------------------------
-    def _result(self, pl, snap, best, best_x, search_seconds, compile_seconds, name):
+    def _result(self, pl, snap, best, best_x, best_h, search_seconds, compile_seconds, name):
         st, prob, done = pl.st, pl.prob, pl.done
         trace = np.concatenate(pl.trace) if pl.trace else np.zeros(0)
         feasible_chains = np.isfinite(snap.best_feasible)
         samples = prob.to_caller(best_x)
         x = samples[best if samples.shape[0] > 1 else 0].astype(np.int64)
         lam = float(st.lam[best])
-        ev = evaluate(prob.with_lambda(lam), x)
+        ev = evaluate(prob.with_lambda(lam), x, holds=best_h)
         planned = pl.n_plan if pl.n_plan is not None else done
         if prob.n_jobs == 0:
             msg = "No jobs to place: the empty assignment."
@@ -542,14 +550,14 @@ class _Run:
             compile_seconds=compile_seconds,
             acceptance_rate=float(snap.accepted.sum()) / moves,
             samples=samples, chain_best=np.where(feasible_chains, snap.best_feasible, np.inf),
-            trace=trace, stopped_by=pl.stopped_by, settings=st, info=info)
+            trace=trace, stopped_by=pl.stopped_by, settings=st, info=info, holds=best_h)
 
 
 def _spec(pl: _Plan) -> RunSpec:
     st = pl.st
     return RunSpec(st.chains, st.seed, np.arange(st.chains, dtype=np.int64) + st.chain_offset,
                    st.lam, st.p_swap, st.cap_weight, st.x0, pl.strategy.t_scale(st),
-                   st.sweep_moves)
+                   st.sweep_moves, st.p_hold, st.h0)
 
 
 def _improved(then: np.ndarray, now: np.ndarray) -> bool:

@@ -78,6 +78,8 @@ class ProblemArrays:
     # nodes and gang jobs (part 2): GPUs per job (dispatch order) and per server
     job_gpus: np.ndarray = None     # type: ignore[assignment]  # int32; None: all ones
     server_gpus: np.ndarray = None  # type: ignore[assignment]  # int32; None: all ones
+    # holds (part 3): the longest each job (dispatch order) may be held; None: all zeros
+    hold_max: np.ndarray = None     # type: ignore[assignment]  # float64
     lam: float = 1.0
     name: str = "problem"
     job_names: tuple = ()      # caller's order
@@ -92,6 +94,13 @@ class ProblemArrays:
         if self.server_gpus is None:
             object.__setattr__(self, "server_gpus",
                                np.ones(self.server_class.shape[0], np.int32))
+        if self.hold_max is None:
+            object.__setattr__(self, "hold_max", np.zeros(self.work.shape[0]))
+
+    @property
+    def has_holds(self) -> bool:
+        """Whether some job may be held (docs/model.md, part 3)."""
+        return bool((self.hold_max > 0).any())
 
     @property
     def multi_gpu(self) -> bool:
@@ -178,7 +187,7 @@ class ProblemArrays:
             pen_scale=self.pen_scale[jobs], server_class=sc, idle_w=self.idle_w[servers],
             price_const=self.price_const[servers], curve_id=self.curve_id[servers],
             capacity=self.capacity[servers], class_ptr=class_ptr, servers_by_class=sbc,
-            allowed_cum=acum, job_gpus=self.job_gpus[jobs],
+            allowed_cum=acum, job_gpus=self.job_gpus[jobs], hold_max=self.hold_max[jobs],
             server_gpus=self.server_gpus[servers], name=f"{self.name} (sample)",
             job_names=tuple(f"j{i}" for i in range(jobs.size)),
             server_names=tuple(self.server_names[s] for s in servers.tolist()))

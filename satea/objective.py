@@ -101,8 +101,9 @@ def check_assignment(problem: ProblemArrays, x) -> np.ndarray:
     return x.astype(np.int64)
 
 
-def evaluate(problem: ProblemArrays, x) -> Evaluation:
-    """Evaluate assignment ``x`` (server index per job, the caller's job order) in float64.
+def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
+    """Evaluate assignment ``x`` (server index per job, the caller's job order) in float64,
+    each job held ``holds[j]`` seconds (internal order; None: 0) after its release.
 
     Notes
     -----
@@ -113,8 +114,9 @@ def evaluate(problem: ProblemArrays, x) -> Evaluation:
     latest completion (docs/model.md, part 2). With one GPU this is part 1's
     ``start = max(release, previous completion)``.
     """
+    release = problem.release if holds is None else problem.release + np.asarray(holds, float)
     if problem.multi_gpu:
-        return _evaluate_nodes(problem, x)
+        return _evaluate_nodes(problem, x, release)
     x = check_assignment(problem, x)
     n, m = problem.n_jobs, problem.n_servers
     xi = x[problem.order]                    # internal (dispatch) order
@@ -135,7 +137,7 @@ def evaluate(problem: ProblemArrays, x) -> Evaluation:
     allowed_all = True
 
     jc, work, rel, due = (problem.job_class.tolist(), problem.work.tolist(),
-                          problem.release.tolist(), problem.due.tolist())
+                          release.tolist(), problem.due.tolist())
     pk, pw, ps = problem.pen_kind.tolist(), problem.pen_weight.tolist(), problem.pen_scale.tolist()
     sc, idle = problem.server_class.tolist(), problem.idle_w.tolist()
     ws, tp = problem.work_scale, problem.throughput
@@ -200,7 +202,7 @@ def _evaluation(problem: ProblemArrays, x, lam, fixed_total, allowed_all, start,
     )
 
 
-def _evaluate_nodes(problem: ProblemArrays, x) -> Evaluation:
+def _evaluate_nodes(problem: ProblemArrays, x, release) -> Evaluation:
     """:func:`evaluate` on a fleet with multi-GPU nodes: each node keeps the free time of
     every GPU, walked in dispatch order (written apart from the one-GPU loop above so
     that part-1 figures stay exactly as they were)."""
@@ -231,7 +233,7 @@ def _evaluate_nodes(problem: ProblemArrays, x) -> Evaluation:
         # for more GPUs than the node has is not allowed; it takes them all)
         take = sorted(range(len(f)), key=lambda i: (f[i], i))[:need]
         kth = f[take[-1]]
-        st = max(float(problem.release[j]), prev_start[s], kth)
+        st = max(float(release[j]), prev_start[s], kth)
         c = st + p
         for i in take:
             f[i] = c

@@ -75,6 +75,8 @@ class AnnealResult:
     info: dict = field(default_factory=dict, repr=False)
     #: the shards a distributed run merged (satea.distributed.ShardInfo each); () locally
     shards: tuple = field(default=(), repr=False)
+    #: each job's hold in seconds (internal order; docs/model.md, part 3); None: all 0
+    holds: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def of_assignment(cls, problem: ProblemArrays, x, ev: Evaluation, **run) -> AnnealResult:

@@ -41,6 +41,10 @@ from .compile import ProblemArrays
 #: "Figures behind the defaults")
 DEFAULT_P_SWAP = 0.3
 DEFAULT_P_SWAP_CAPACITY = 0.6
+#: share of moves that change a hold where some job may be held (docs/model.md, part 3;
+#: the rest split between swaps and shifts as p_swap says). Measured: docs/quality.md,
+#: "What holds buy"
+DEFAULT_P_HOLD = 0.2
 STOP_RULES = ("auto", "sweeps", "time", "converged")
 #: a time-budgeted run on the CPU without ``chains`` takes the default chains when each can
 #: do this many sweeps in the budget (at the move rate the sizing measured), else fewer,
@@ -126,6 +130,41 @@ def check_x0(x0, n_chains: int, problem: ProblemArrays) -> np.ndarray | None:
         raise ValueError(f"x0[{c}] : job {name!r} is on server "
                          f"{problem.server_names[xi[c, j]]!r}, which cannot run it")
     return xi
+
+
+def check_holds0(holds0, xi, n_chains: int, problem: ProblemArrays) -> np.ndarray | None:
+    """``holds0`` (caller's job order, seconds; (n_jobs,) or (n_chains, n_jobs)) checked
+    against each job's ``hold_max`` and in internal order, or None (all 0)."""
+    if holds0 is None:
+        return None
+    if xi is None:
+        raise ValueError("holds0: a warm start's holds need its assignment (x0)")
+    h = np.asarray(holds0, np.float64)
+    if h.ndim == 1:
+        h = np.broadcast_to(h, (n_chains, h.shape[0]))
+    if h.shape != (n_chains, problem.n_jobs):
+        raise ValueError(f"holds0: expected shape ({problem.n_jobs},) or ({n_chains}, "
+                         f"{problem.n_jobs}), got {h.shape}")
+    hi = problem.to_internal(h)
+    bad = np.argwhere(~(np.isfinite(hi) & (hi >= 0) & (hi <= problem.hold_max[None, :])))
+    if bad.size:
+        c, j = bad[0]
+        raise ValueError(f"holds0[{c}] : job {problem.job_names[problem.order[j]]!r} held "
+                         f"{hi[c, j]!r} s, expected 0..{problem.hold_max[j]!r} (its hold_max_s)")
+    return np.ascontiguousarray(hi)
+
+
+def check_p_hold(p_hold, p_swap: float, has_holds: bool) -> float:
+    """The hold moves' share: ``p_hold`` checked (in [0, 1 - p_swap]) or the default where
+    some job may be held; 0 where none may (no move is then drawn differently)."""
+    if p_hold is None:
+        p_hold = min(DEFAULT_P_HOLD, 1.0 - p_swap)
+    if isinstance(p_hold, bool) or not (
+            isinstance(p_hold, (int, float, np.integer, np.floating))
+            and 0.0 <= p_hold <= 1.0 - p_swap):
+        raise ValueError(f"p_hold: must be in [0, 1 - p_swap] = [0, {1.0 - p_swap:g}], got "
+                         f"{p_hold!r}")
+    return float(p_hold) if has_holds else 0.0
 
 
 def check_time_limit(time_limit) -> float | None:
@@ -281,6 +320,8 @@ class RunSettings:
     strategy: str = "independent"      # satea.strategies
     rungs: int | None = None           # tempering's ladder
     exchange_sweeps: int | None = None  # sweeps between exchanges or resamplings
+    p_hold: float = 0.0                # hold moves' share (0 where no job may be held)
+    h0: np.ndarray | None = field(default=None, repr=False)   # x0's holds, internal order
 
     def chain_range(self, start: int, count: int) -> RunSettings:
         """The settings of chains ``start .. start + count - 1`` of this run as a run of
@@ -298,7 +339,8 @@ class RunSettings:
         return replace(self, chains=count, chain_offset=self.chain_offset + start,
                        lam=self.lam[part].copy(),
                        t_scale=None if self.t_scale is None else self.t_scale[part].copy(),
-                       x0=None if self.x0 is None else self.x0[part].copy())
+                       x0=None if self.x0 is None else self.x0[part].copy(),
+                       h0=None if self.h0 is None else self.h0[part].copy())
 
     def to_dict(self) -> dict:
         """JSON-ready form (the ``settings`` field of result files)."""
@@ -312,7 +354,8 @@ class RunSettings:
              "chain_offset": self.chain_offset, "x0_given": self.x0 is not None,
              "sweep_moves": self.sweep_moves, "sizing": self.sizing,
              "strategy": self.strategy, "rungs": self.rungs,
-             "exchange_sweeps": self.exchange_sweeps}
+             "exchange_sweeps": self.exchange_sweeps, "p_hold": self.p_hold,
+             "holds0_given": self.h0 is not None}
         if self.stop == "converged":
             d["converged_rule"] = dict(CONVERGED_RULE, checks=CONVERGED_CHECKS)
         return d
@@ -346,6 +389,8 @@ class RunOptions:
     strategy: str = "auto"
     rungs: int | None = None
     exchange_sweeps: int | None = None
+    p_hold: float | None = None
+    holds0: Any = None
 
     @classmethod
     def of(cls, names: Mapping[str, Any]) -> RunOptions:
@@ -420,6 +465,7 @@ class _Draft:
         self.d_chains, d_sweeps = default_chains_sweeps(cls, problem.n_jobs)
         self.chains_given, self.lam_arg, self.t_scale_arg, self.x0_arg = (
             o.chains, o.lam, o.t_scale, o.x0)
+        self.holds0_arg = o.holds0
         self.n_chains = positive_int("chains", self.d_chains if o.chains is None else o.chains)
         sweeps = o.sweeps
         if sweeps is not None:
@@ -444,6 +490,7 @@ class _Draft:
             sweep_moves = positive_int("sweep_moves", sweep_moves)
         self.sweep_moves = sweep_moves
         self.p_swap = check_p_swap(o.p_swap, problem.has_capacity)
+        self.p_hold = check_p_hold(o.p_hold, self.p_swap, problem.has_holds)
         self.seed = positive_int("seed", o.seed, 0)
         cls.check_capacity(problem, self.n_chains)
         self._per_chain()
@@ -471,6 +518,7 @@ class _Draft:
         self.lams = per_chain("lam", problem.lam if self.lam_arg is None else self.lam_arg,
                               nc, positive=False)
         self.xi = check_x0(self.x0_arg, nc, problem)
+        self.h0 = check_holds0(self.holds0_arg, self.xi, nc, problem)
         self.ts = (None if self.t_scale_arg is None
                    else per_chain("t_scale", self.t_scale_arg, nc, positive=True))
 
@@ -570,7 +618,7 @@ class _Draft:
         return RunSettings(cls.name, self.n_chains, self.seed, self.sweeps, self.time_limit,
                            self.stop, self.sched, self.p_swap, float(cap_weight), self.lams,
                            self.ts, self.chain_offset, self.xi, bool(rs), self.sizing,
-                           self.sweep_moves, self.strategy, rungs, every)
+                           self.sweep_moves, self.strategy, rungs, every, self.p_hold, self.h0)
 
 
 def budget_chains(chains: int, n_jobs: int, move_seconds: float, seconds: float,
@@ -628,7 +676,7 @@ def repeat_kwargs(result: dict) -> dict:
                   sweeps=done, schedule=betas, lam=st["lambda"], p_swap=float(st["p_swap"]),
                   cap_weight=float(st["cap_weight"]), t_scale=st["t_scale"],
                   chain_offset=int(st["chain_offset"]), stop="sweeps",
-                  sweep_moves=st.get("sweep_moves"))
+                  sweep_moves=st.get("sweep_moves"), p_hold=st.get("p_hold"))
         kw["strategy"] = strategy   # the one it ran, not "auto" (which may change)
         if strategy != "independent":
             kw.update(rungs=st.get("rungs"), exchange_sweeps=st["exchange_sweeps"])

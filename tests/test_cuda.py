@@ -57,6 +57,10 @@ def _instance(kind: tuple):
         from satea.generate import generate_fleet
         _, n, m, seed = kind
         return compile_fleet(generate_fleet(n, m, seed=seed, capacity=True))
+    if kind[0] == "held":   # ("held", kind, seconds): every job may be held (part 3)
+        from dataclasses import replace
+        problem = _instance(tuple(kind[1]))
+        return replace(problem, hold_max=np.full(problem.n_jobs, float(kind[2])))
     if kind[0] == "infeasible":  # no assignment respects the capacities
         return compile_assignment(np.ones((3, 2)), np.full((3, 2), 10.0), np.array([10.0, 10.0]))
     raise KeyError(kind)
@@ -94,11 +98,18 @@ SIM_RUNS = {
                        exchange_sweeps=2),
     "nodes": dict(kind=("nodes", "nodes"), chains=8, sweeps=60, seed=1),
     "nodes-cap": dict(kind=("nodes", "nodes-cap"), chains=8, sweeps=60, seed=2),
+    # holds (part 3): hold moves on one-GPU servers and nodes, a warm start with holds
+    "holds": dict(kind=("held", ("fleet", "tou"), 3600.0), chains=8, sweeps=40, seed=4),
+    "holds-nodes": dict(kind=("held", ("nodes", "nodes"), 1800.0), chains=8, sweeps=40,
+                        seed=5),
+    "holds-warm": dict(kind=("held", ("fleet", "tou"), 3600.0), chains=4, sweeps=12, seed=6,
+                       x0="varied", holds0=900.0),
     "repeat-a": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
     "repeat-b": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
 }
 #: one cuda batch (anneal_batch) over problems of mixed kinds and sizes
-BATCH_KINDS = (("fleet", "mixed"), ("gap",), ("generated", 12, 4, 3), ("infeasible",))
+BATCH_KINDS = (("fleet", "mixed"), ("gap",), ("generated", 12, 4, 3), ("infeasible",),
+               ("held", ("fleet", "tou"), 3600.0))
 BATCH_RUN: dict[str, Any] = dict(chains=4, sweeps=10, seed=6, schedule=(5.0, 0.2), cap_weight=3.0)
 OPTIMUM_RUNS = ("mixed", "exponential", "gap", "nodes")  # each reaches the optimum (numba)
 #: free device memory (bytes) mocked in the child for the refusal through anneal()
@@ -115,6 +126,8 @@ def _anneal_kwargs(run: dict) -> dict:
         kw["lam"] = np.array(run["lam"])
     if "t_scale" in run:   # per-chain field 6 of the field-major chain_f
         kw["t_scale"] = np.array(run["t_scale"])
+    if "holds0" in run:
+        kw["holds0"] = np.full(problem.n_jobs, float(run["holds0"]))
     return kw
 
 
@@ -123,7 +136,8 @@ def _summary(r) -> dict:
                 assignment_cost=r.assignment_cost, feasible=bool(r.feasible), lam=r.lam,
                 x=r.x.tolist(), samples=r.samples.tolist(), chain_best=r.chain_best.tolist(),
                 trace=r.trace.tolist(), acceptance_rate=r.acceptance_rate, sweeps=r.sweeps,
-                stopped_by=r.stopped_by, strategy=r.info["strategy"])
+                stopped_by=r.stopped_by, strategy=r.info["strategy"],
+                holds=None if r.holds is None else r.holds.tolist())
 
 
 def _child_main() -> None:
@@ -262,6 +276,7 @@ def test_cudasim_matches_numba_chain_by_chain(sim, name):
     assert (rc["fun"], rc["feasible"], rc["lam"]) == (rn.fun, rn.feasible, rn.lam)
     assert rc["sweeps"] == run["sweeps"] and rc["stopped_by"] == "sweeps"
     assert rc["strategy"] == rn.info["strategy"]   # the same exchanges or resamplings
+    assert rc["holds"] == (None if rn.holds is None else rn.holds.tolist())
 
 
 @pytest.mark.cudasim

@@ -16,25 +16,24 @@ from satea.backends.base import RunSpec
 from satea.backends.numba_cpu import chain_state, problem_tuple
 from satea.compile import compile_assignment, compile_fleet
 from satea.kernels import cpu
-from satea.kernels.layout import (COMP, HEAD, JCOST, NXT, PRV, RELEASE, RELEASE_CUM, RNG,
+from satea.kernels.layout import (COMP, HEAD, HOLD, JCOST, NXT, PRV, RELEASE, RELEASE_CUM, RNG,
                                   RNG_STRIDE, SRV_BUSY,
                                   SRV_COST, TAIL, WALKS, X, has_lists)
-from satea.kernels.moves import (Chain, Delta, Move, allowed_server, curve_cumulative, metropolis,
-                                 move_apply,
-                                 move_delta, propose)
+from satea.kernels.moves import (HOLD_MOVE, Chain, Delta, Move, allowed_server,
+                                 curve_cumulative, metropolis, move_apply, move_delta, propose)
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.objective import evaluate
 
 
 @njit
-def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, caches):
-    """Propose one move of chain 0; out = (j1, j2, a, b, d_cost, d_viol, ca, ba, cb, bb).
+def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, caches, p_hold=0.0):
+    """Propose one move of chain 0; out = (j1, j2, a, b, d_cost, d_viol, ca, ba, cb, bb, h).
     ``caches=False`` runs the GPU's way of evaluating a move (whole-server walks from the
     links, no caches) on the CPU; with one chain both layouts index alike."""
     ch = Chain(0, 1, True, caches, n_jobs, n_servers)
-    mv = propose(P, S, ch, p_swap)
-    out[0], out[1], out[2], out[3] = mv.j1, mv.j2, mv.a, mv.b
-    if mv.a == mv.b:
+    mv = propose(P, S, ch, p_swap, p_hold)
+    out[0], out[1], out[2], out[3], out[10] = mv.j1, mv.j2, mv.a, mv.b, mv.h
+    if mv.a == mv.b and mv.j2 != HOLD_MOVE:
         return
     r = move_delta(P, S, ch, mv, lam, 0.0, math.inf)
     out[4], out[5], out[6], out[7], out[8], out[9] = (r.d_cost, r.d_viol, r.cost_a,
@@ -43,7 +42,7 @@ def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, caches):
 
 @njit
 def apply_one(P, S, n_jobs, n_servers, lam, m, caches):
-    mv = Move(np.int64(m[0]), np.int64(m[1]), np.int32(m[2]), np.int32(m[3]), 0.0)
+    mv = Move(np.int64(m[0]), np.int64(m[1]), np.int32(m[2]), np.int32(m[3]), 0.0, m[10])
     dl = Delta(0.0, m[4], m[5], m[6], m[7], m[8], m[9])
     move_apply(P, S, Chain(0, 1, True, caches, n_jobs, n_servers), mv, dl, lam)
 
@@ -84,9 +83,14 @@ def fleets(draw):
                  draw(st.floats(0.0, 5.0)))
 
 
-def _full(problem, x_internal):
-    ev = evaluate(problem, problem.to_caller(np.asarray(x_internal)))
+def _full(problem, x_internal, holds=None):
+    ev = evaluate(problem, problem.to_caller(np.asarray(x_internal)), holds)
     return ev.search_objective, ev.violation, ev
+
+
+def _holds(problem, S):
+    """Chain 0's holds (internal order), None where no job may be held."""
+    return S[HOLD].copy() if problem.has_holds else None
 
 
 def _scale(costs):
@@ -99,7 +103,7 @@ def _check_caches(problem, P, S, lam, peak, caches=True):
     ``caches`` (the GPU's way) completions and job costs are not kept."""
     m = problem.n_servers
     x = S[X]
-    _, _, ev = _full(problem, x)
+    _, _, ev = _full(problem, x, _holds(problem, S))
     busy = ev.server_busy
     np.testing.assert_allclose(S[SRV_BUSY], busy, rtol=1e-12, atol=1e-9)
     # a server's search cost: energy + lambda * its jobs' penalties + assignment costs
@@ -142,28 +146,35 @@ def test_every_delta_and_cache_equals_full_recomputation(fleet, seed, p_swap, ac
     _moves_against_evaluator(compile_fleet(fleet), seed, p_swap, accept, caches)
 
 
-def _moves_against_evaluator(problem, seed, p_swap, accept, caches):
+def _moves_against_evaluator(problem, seed, p_swap, accept, caches, p_hold=0.0):
     """Propose moves, check each delta against the evaluator, apply the accepted ones and
-    check every cache after each; then a rebuild from scratch changes nothing."""
+    check every cache after each; then a rebuild from scratch changes nothing. With
+    ``p_hold`` (a problem whose jobs may be held) hold moves are among them."""
     n, m, lam = problem.n_jobs, problem.n_servers, problem.lam
-    spec = RunSpec(1, seed, np.arange(1), np.array([lam]), p_swap, 0.0)
+    spec = RunSpec(1, seed, np.arange(1), np.array([lam]), p_swap, 0.0, p_hold=p_hold)
     P = problem_tuple(problem)
     S = chain_state(problem, spec, P)
     cpu.init_cpu(P, S, n, m, True)
     peak = [1.0]
     _check_caches(problem, P, S, lam, peak)
-    before = _full(problem, S[X])
-    out = np.zeros(10)
+    before = _full(problem, S[X], _holds(problem, S))
+    out = np.zeros(11)
     for take in accept:
-        propose_one(P, S, n, m, lam, p_swap, out, caches)
+        propose_one(P, S, n, m, lam, p_swap, out, caches, p_hold)
         j1, j2, a, b = (int(v) for v in out[:4])
-        if a == b:
+        if a == b and j2 != HOLD_MOVE:
             continue
         x_new = S[X].copy()
-        x_new[j1] = b
-        if j2 >= 0:
-            x_new[j2] = a
-        after = _full(problem, x_new)
+        holds_new = _holds(problem, S)
+        if j2 == HOLD_MOVE:
+            assert holds_new is not None and 0.0 <= out[10] <= problem.hold_max[j1]
+            assert out[10] != holds_new[j1]
+            holds_new[j1] = out[10]
+        else:
+            x_new[j1] = b
+            if j2 >= 0:
+                x_new[j2] = a
+        after = _full(problem, x_new, holds_new)
         scale = max(1.0, abs(before[0]), abs(after[0]))
         # a delta reads the cached server costs, which carry the rounding of the largest
         # cost seen on this trajectory (see _check_caches)
@@ -235,7 +246,7 @@ def test_assignment_problem_moves_in_constant_time():
     S = chain_state(problem, spec, P)
     assert S[NXT].size == S[HEAD].size == 1   # no lists: memory O(N + S) per chain
     cpu.init_cpu(P, S, 12, 4, True)
-    out = np.zeros(10)
+    out = np.zeros(11)
     for i in range(200):
         x = S[X].copy()
         propose_one(P, S, 12, 4, 1.0, 0.5, out, True)
@@ -310,7 +321,7 @@ def test_a_move_retimes_only_the_suffix_until_the_timeline_rejoins():
     P2[RELEASE] = P[RELEASE].view(Counting)
     internal = {int(c): i for i, c in enumerate(problem.order)}
     d = walk_delta(tuple(P2), S, Chain(0, 1, True, True, 200, 1), 0, internal[48], -1, 1.0,
-                   math.inf)
+                   math.inf, -1, 0.0)
     assert len(visited) == 52   # jobs 49-99 re-timed, job 100 found unchanged
     x = S[X].copy()
     removed = problem.to_caller(x)
@@ -394,7 +405,7 @@ def _exact_and_bounded(P, S, n_jobs, n_servers, lam, p_swap, frac, out):
     """Propose one move of chain 0; out = (j1, j2, a, b, exact delta, bounded delta,
     limit), the limit ``frac`` times the exact delta."""
     ch = Chain(0, 1, True, True, n_jobs, n_servers)
-    mv = propose(P, S, ch, p_swap)
+    mv = propose(P, S, ch, p_swap, 0.0)
     out[0], out[1], out[2], out[3] = mv.j1, mv.j2, mv.a, mv.b
     if mv.a == mv.b:
         return
@@ -414,7 +425,7 @@ def _bounded_deltas(problem, seed, p_swap, fracs, accept):
     S = chain_state(problem, spec, P)
     cpu.init_cpu(P, S, n, m, True)
     out = np.zeros(10)
-    exact_out = np.zeros(10)
+    exact_out = np.zeros(11)
     early = total = 0
     for frac, take in zip(fracs, accept):
         rng = S[RNG].copy()

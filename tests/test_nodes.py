@@ -11,7 +11,7 @@ from satea.backends.base import RunSpec
 from satea.backends.numba_cpu import chain_state, problem_tuple
 from satea.compile import compile_fleet
 from satea.kernels import cpu
-from satea.kernels.layout import (HEAD, JSTART, NBUSY, NODE_OFF, NXT, SERVER_GPUS,
+from satea.kernels.layout import (HEAD, HOLD, JSTART, NBUSY, NODE_OFF, NXT, SERVER_GPUS,
                                   WALKS, X)
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.objective import evaluate
@@ -161,7 +161,8 @@ def node_fleets(draw):
 def _check_node_caches(problem, P, S):
     """The node caches of chain 0 (CPU): start, busy GPUs after it started, latest
     completion, against the evaluator."""
-    ev = evaluate(problem, problem.to_caller(S[X]))
+    ev = evaluate(problem, problem.to_caller(S[X]),
+                  S[HOLD].copy() if problem.has_holds else None)
     start = np.asarray(ev.start)[problem.order]
     comp = np.asarray(ev.completion)[problem.order]
     for s in range(problem.n_servers):
@@ -199,7 +200,7 @@ def test_node_caches_after_accepted_moves(fleet, seed, accept):
     S = chain_state(problem, spec, P)
     cpu.init_cpu(P, S, n, m, True)
     _check_node_caches(problem, P, S)
-    out = np.zeros(10)
+    out = np.zeros(11)
     for take in accept:
         propose_one(P, S, n, m, lam, 0.4, out, True)
         if out[2] != out[3] and take:

@@ -8,13 +8,15 @@ import numpy as np
 
 from ..compile import ProblemArrays
 from ..kernels.layout import (  # noqa: F401  (the chain-scalar slots, named once there)
-    BEST_X, CHAIN_F, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM, F_TSCALE, F_VIOL,
-    N_CHAIN_F, RNG, RNG_STRIDE, STATE_SPEC, has_lists, node_gpus, state_sizes)
+    BEST_HOLD, BEST_X, CHAIN_F, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM,
+    F_PHOLD, F_TSCALE, F_VIOL, N_CHAIN_F, RNG, RNG_STRIDE, STATE_SPEC, has_holds, has_lists,
+    node_gpus, state_sizes)
 
 #: chain-state fields a resampled chain takes from its parent: all but its best, its
 #: random stream and its per-chain scalars (of which it takes the running cost and
 #: violation only)
-GATHERED = tuple(i for i in range(len(STATE_SPEC)) if i not in (BEST_X, RNG, CHAIN_F))
+GATHERED = tuple(i for i in range(len(STATE_SPEC))
+                 if i not in (BEST_X, BEST_HOLD, RNG, CHAIN_F))
 GATHERED_F = (F_COST, F_VIOL)
 
 
@@ -52,6 +54,10 @@ class RunSpec:
     x0: np.ndarray | None = None
     t_scale: np.ndarray | None = None
     sweep_moves: int | None = None   # attempted moves per chain per sweep; None: n_jobs
+    #: probability that a move changes a hold (used only where some job may be held)
+    p_hold: float = 0.0
+    #: starting holds (internal order, (n_chains, n_jobs)) with ``x0``; None: zeros
+    h0: np.ndarray | None = None
 
     def moves(self, n_jobs: int) -> int:
         """Attempted moves per chain in one sweep."""
@@ -96,6 +102,8 @@ def state_plan(problem: ProblemArrays, spec: RunSpec, P: tuple, flags: tuple) ->
     chain_f[:, F_BEST_FEASIBLE] = np.inf
     chain_f[:, F_BEST_ANY] = np.inf
     chain_f[:, F_TSCALE] = spec.chain_t_scale()
+    holds = has_holds(P)
+    chain_f[:, F_PHOLD] = spec.p_hold if holds else 0.0
     rng = seed_states(spec.seed, spec.chain_ids)
     if chain_major:   # each chain's two words in a row of RNG_STRIDE (layout.RNG_STRIDE)
         rng = np.concatenate([rng, np.zeros((nc, RNG_STRIDE - 2), np.uint64)], axis=1)
@@ -104,8 +112,12 @@ def state_plan(problem: ProblemArrays, spec: RunSpec, P: tuple, flags: tuple) ->
         x0 = np.asarray(spec.x0, np.int32).reshape(nc, problem.n_jobs)
         host["x"] = x0
         host["best_x"] = x0
+    if spec.h0 is not None and holds:
+        h0 = np.asarray(spec.h0, np.float64).reshape(nc, problem.n_jobs)
+        host["hold"] = h0
+        host["best_hold"] = h0
     sizes = state_sizes(problem.n_jobs, problem.n_servers, has_lists(P), flags,
-                        max_gpus=node_gpus(P))
+                        max_gpus=node_gpus(P), holds=holds)
     plan = []
     for (name, _kind, dtype, value), n in zip(STATE_SPEC, sizes):
         fill = lay(np.asarray(host[name], dtype)) if name in host else value
@@ -198,6 +210,10 @@ class Backend(ABC):
     def chain_x(self, c: int) -> np.ndarray:
         """Best assignment of chain ``c`` (internal order)."""
 
+    def chain_hold(self, c: int) -> np.ndarray | None:
+        """The holds of chain ``c``'s best (internal order); None when no job may be held."""
+        return None
+
     def set_t_scale(self, t_scale: np.ndarray) -> None:
         """Give chain ``c`` the temperature scale ``t_scale[c]`` from the next sweep on
         (tempering's exchanges)."""
@@ -238,6 +254,10 @@ class BatchBackend(ABC):
     def chain_x(self, p: int, c: int) -> np.ndarray:
         """Best assignment of chain ``c`` of problem ``p`` (internal order)."""
 
+    def chain_hold(self, p: int, c: int) -> np.ndarray | None:
+        """:meth:`Backend.chain_hold` for problem ``p``."""
+        return None
+
     def set_t_scale(self, p: int, t_scale: np.ndarray) -> None:
         """:meth:`Backend.set_t_scale` for problem ``p``."""
         raise NotImplementedError(f"{type(self).__name__} cannot change temperatures")
@@ -274,6 +294,9 @@ class SerialBatch(BatchBackend):
 
     def chain_x(self, p: int, c: int) -> np.ndarray:
         return self.backends[p].chain_x(c)
+
+    def chain_hold(self, p: int, c: int) -> np.ndarray | None:
+        return self.backends[p].chain_hold(c)
 
     def set_t_scale(self, p: int, t_scale: np.ndarray) -> None:
         self.backends[p].set_t_scale(t_scale)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ..compile import ProblemArrays
-from ..kernels.layout import BEST_X, CHAIN_F, CPU_FLAGS
+from ..kernels.layout import BEST_HOLD, BEST_X, CHAIN_F, CPU_FLAGS, has_holds
 from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_TSCALE, F_VIOL, GATHERED,
                    GATHERED_F, N_CHAIN_F, Backend, BatchBackend, ChainSnapshot, RunSpec,
                    SerialBatch, count_compile, state_plan, warmup_problems, warmup_spec)
@@ -118,6 +118,12 @@ class NumbaCPUBackend(Backend):
     def chain_x(self, c: int) -> np.ndarray:
         n = self.problem.n_jobs
         return self.S[BEST_X][c * n:(c + 1) * n].copy()
+
+    def chain_hold(self, c: int) -> np.ndarray | None:
+        if not has_holds(self.P):
+            return None
+        n = self.problem.n_jobs
+        return self.S[BEST_HOLD][c * n:(c + 1) * n].copy()
 
     def set_t_scale(self, t_scale: np.ndarray) -> None:
         set_t_scale_rows(self.S, self.spec.n_chains, t_scale)
@@ -237,6 +243,12 @@ class NumbaCPUBatch(BatchBackend):
     def chain_x(self, p: int, c: int) -> np.ndarray:
         n = self.problems[p].n_jobs
         return self._state(p)[BEST_X][c * n:(c + 1) * n].copy()
+
+    def chain_hold(self, p: int, c: int) -> np.ndarray | None:
+        if not self.problems[p].has_holds:
+            return None
+        n = self.problems[p].n_jobs
+        return self._state(p)[BEST_HOLD][c * n:(c + 1) * n].copy()
 
     def snapshot(self, p: int, with_x: bool = True) -> ChainSnapshot:
         nc, n, S = int(self.nch[p]), self.problems[p].n_jobs, self._state(p)

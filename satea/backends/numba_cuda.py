@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from ..compile import ProblemArrays
-from ..kernels.layout import BEST_X, CHAIN_F, GPU_FLAGS, state_bytes_per_chain
+from ..kernels.layout import BEST_HOLD, BEST_X, CHAIN_F, GPU_FLAGS, state_bytes_per_chain
 from .base import (F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_TSCALE, F_VIOL, GATHERED,
                    GATHERED_F, N_CHAIN_F, Backend, BatchBackend, ChainSnapshot, RunSpec,
                    SerialBatch, count_compile, state_plan, warmup_problems, warmup_spec)
@@ -286,6 +286,14 @@ class CudaBackend(Backend):
             return self.cp.asarray(self.S[BEST_X]).reshape(n, nc)[:, c].get()
         return self.S[BEST_X].copy_to_host().reshape(n, nc)[:, c].copy()
 
+    def chain_hold(self, c: int) -> np.ndarray | None:
+        if not self.problem.has_holds:
+            return None
+        nc, n = self.spec.n_chains, self.problem.n_jobs
+        if self.cp is not None:
+            return self.cp.asarray(self.S[BEST_HOLD]).reshape(n, nc)[:, c].get()
+        return self.S[BEST_HOLD].copy_to_host().reshape(n, nc)[:, c].copy()
+
     def set_t_scale(self, t_scale: np.ndarray) -> None:
         set_t_scale_columns(self.cp, self.S, self.spec.n_chains, t_scale)
 
@@ -434,6 +442,12 @@ class CudaBatch(BatchBackend):
     def chain_x(self, p: int, c: int) -> np.ndarray:
         nc, n = int(self.nch[p]), self.problems[p].n_jobs
         return self._field(BEST_X, p).reshape(n, nc)[:, c].copy()
+
+    def chain_hold(self, p: int, c: int) -> np.ndarray | None:
+        if not self.problems[p].has_holds:
+            return None
+        nc, n = int(self.nch[p]), self.problems[p].n_jobs
+        return self._field(BEST_HOLD, p).reshape(n, nc)[:, c].copy()
 
     def _state(self, p: int) -> dict:
         """Problem ``p``'s parts of the device state, by field (views)."""

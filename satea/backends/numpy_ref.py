@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..compile import PEN_EXP, PEN_LINEAR, PEN_STEP, ProblemArrays
-from ..kernels.layout import curve_cumulative_np
+from ..kernels.layout import curve_cumulative_np, problem_walks
 from ..kernels.rng import next_uniform_np, seed_states
 from ..model import EXP_CAP, JOULES_PER_KWH
 from .base import Backend, ChainSnapshot, RunSpec
@@ -48,13 +48,16 @@ def penalties(problem: ProblemArrays, completion: np.ndarray) -> np.ndarray:
     return np.where(late, pen, 0.0)
 
 
-def server_eval(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam: np.ndarray):
+def server_eval(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam: np.ndarray,
+                hold: np.ndarray | None = None):
     """Search cost and busy time of server ``s[c]`` holding the jobs ``member[c]``.
 
     Parameters
     ----------
     member : bool array (n_chains, n_jobs), internal (dispatch) order
     s : int array (n_chains,)
+    hold : float array (n_chains, n_jobs), optional
+        Each job's hold (docs/model.md, part 3): it starts no earlier than release + hold.
 
     Notes
     -----
@@ -64,13 +67,14 @@ def server_eval(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam: 
     processing times: a cumulative sum and a cumulative maximum. Multi-GPU nodes
     (:func:`node_times`) walk their GPUs' free times job by job instead.
     """
+    release = problem.release if hold is None else problem.release + hold
     if problem.multi_gpu:
-        return _server_eval_nodes(problem, member, s, lam)
+        return _server_eval_nodes(problem, member, s, lam, release)
     g = problem.server_class[s][:, None]
     k = problem.job_class[None, :]
     p = np.where(member, problem.work * problem.work_scale[k, g] / problem.throughput[k, g], 0.0)
     P = np.cumsum(p, axis=1)
-    slack = np.where(member, problem.release - P + p, -np.inf)
+    slack = np.where(member, release - P + p, -np.inf)
     C = P + np.maximum.accumulate(slack, axis=1)
     # non-members carry -inf times: zero them so the price integral stays finite
     C = np.where(member, C, 0.0)
@@ -88,13 +92,16 @@ def server_eval(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam: 
     return energy + lam * pen + fixed, p.sum(axis=1)
 
 
-def node_times(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, p: np.ndarray):
+def node_times(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, p: np.ndarray,
+               release: np.ndarray | None = None):
     """Starts and completions (n_chains, n_jobs) of the jobs ``member`` on nodes ``s`` with
-    processing times ``p`` (0 off the node): every chain's node keeps the sorted free
+    processing times ``p`` (0 off the node) and releases ``release`` (per job, or per chain
+    and job with holds; None: the problem's): every chain's node keeps the sorted free
     times of its GPUs; job ``j`` starts at ``max(release, previous start, k-th smallest
     free time)`` and its completion replaces the ``k`` smallest (docs/model.md, part 2).
     One step per job, vectorised over chains."""
     nc, n = member.shape
+    rel = np.broadcast_to(problem.release if release is None else release, (nc, n))
     G = problem.server_gpus[s].astype(np.int64)
     cols = np.arange(int(G.max()))[None, :]
     free = np.where(cols < G[:, None], 0.0, np.inf)   # sorted; missing GPUs never free
@@ -106,7 +113,7 @@ def node_times(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, p: np.
         if rows.size == 0:
             continue
         k = np.minimum(problem.job_gpus[j], G[rows])
-        st = np.maximum(np.maximum(problem.release[j], prev[rows]),
+        st = np.maximum(np.maximum(rel[rows, j], prev[rows]),
                         free[rows, k - 1])
         c = st + p[rows, j]
         f = np.where(cols < k[:, None], c[:, None], free[rows])
@@ -118,13 +125,14 @@ def node_times(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, p: np.
     return start, comp
 
 
-def _server_eval_nodes(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam):
+def _server_eval_nodes(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam,
+                       release: np.ndarray):
     """:func:`server_eval` on a problem with multi-GPU nodes (idle from the first start
     to the latest completion; busy in GPU-seconds)."""
     g = problem.server_class[s][:, None]
     k = problem.job_class[None, :]
     p = np.where(member, problem.work * problem.work_scale[k, g] / problem.throughput[k, g], 0.0)
-    start, C = node_times(problem, member, s, p)
+    start, C = node_times(problem, member, s, p, release)
     used = member.any(axis=1)
     first = np.argmax(member, axis=1)
     rows = np.arange(member.shape[0])
@@ -146,6 +154,42 @@ def overload(problem: ProblemArrays, s: np.ndarray, busy: np.ndarray) -> np.ndar
 
 def draw_index(u: np.ndarray, n) -> np.ndarray:
     return np.minimum((u * n).astype(np.int64), np.asarray(n) - 1)
+
+
+def hold_values(problem: ProblemArrays, x: np.ndarray, hold: np.ndarray, j: np.ndarray,
+                s: np.ndarray, u: np.ndarray, walks: np.ndarray):
+    """The hold move of job ``j[c]`` on server ``s[c]`` that draw ``u[c]`` picks, for the
+    chains ``x``/``hold`` given: (new hold, whether it is a move). The candidates, drawn
+    alike and computed with the same operations as :func:`satea.kernels.moves.hold_proposal`:
+    0; a start, then a completion, at the next job's release on the server (none: the
+    longest hold); a start and a completion at each price step inside the job's window."""
+    rows = np.arange(len(j))
+    H = problem.hold_max[j]
+    ok = (H > 0.0) & (walks[s] != 0)
+    r = problem.release[j]
+    k, g = problem.job_class[j], problem.server_class[s]
+    p = problem.work[j] * problem.work_scale[k, g] / problem.throughput[k, g]
+    after = (x == s[:, None]) & (np.arange(x.shape[1])[None, :] > j[:, None])
+    has_next = after.any(axis=1)
+    nx = np.argmax(after, axis=1)
+    cid = problem.curve_id[s]
+    on_curve = cid >= 0
+    step = np.where(on_curve, np.asarray(problem.curve_step, np.float64)[np.maximum(cid, 0)]
+                    if len(problem.curve_step) else 1.0, 1.0)
+    inv = 1.0 / step
+    k0 = np.where(on_curve, np.ceil(r * inv), 0.0)
+    k1 = np.where(on_curve, np.floor((r + H) * inv), -1.0)
+    n_steps = np.where(k1 >= k0, k1 - k0 + 1, 0).astype(np.int64)
+    i = draw_index(u, 3 + 2 * n_steps)
+    v_next = problem.release[nx] + hold[rows, nx] - r
+    v_next = np.where(i == 2, v_next - p, v_next)
+    q = np.maximum(i - 3, 0)
+    v_step = (k0 + (q // 2)) * step - r
+    v_step = np.where(q % 2 == 1, v_step - p, v_step)
+    v = np.where(i == 0, 0.0, np.where(i <= 2, np.where(has_next, v_next, H), v_step))
+    v = np.where(v < 0.0, 0.0, v)
+    v = np.where(v > H, H, v)
+    return v, ok & (v != hold[rows, j])
 
 
 def allowed_server(problem: ProblemArrays, k: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -175,12 +219,19 @@ class NumpyReferenceBackend(Backend):
         else:
             x = np.asarray(spec.x0, np.int64).copy()
         self.x = x
+        self.holds = problem.has_holds
+        self.p_hold = spec.p_hold if self.holds else 0.0
+        self.hold = (np.zeros((nc, n)) if spec.h0 is None or not self.holds
+                     else np.asarray(spec.h0, np.float64).copy())
+        self.best_hold = self.hold.copy()
+        self.walks = problem_walks(problem)
         self.lam = np.asarray(spec.lams, np.float64)
         self.t_scale = spec.chain_t_scale()
         self.srv_cost, self.srv_busy = np.zeros((nc, m)), np.zeros((nc, m))
         for s in range(m):
             col = np.full(nc, s)
-            self.srv_cost[:, s], self.srv_busy[:, s] = server_eval(problem, x == s, col, self.lam)
+            self.srv_cost[:, s], self.srv_busy[:, s] = server_eval(problem, x == s, col, self.lam,
+                                                                   self._hold())
         self.cost, self.viol = self._totals()
         self.best_x = x.copy()
         self.best_feasible = np.full(nc, np.inf)
@@ -190,8 +241,12 @@ class NumpyReferenceBackend(Backend):
     def set_t_scale(self, t_scale: np.ndarray) -> None:
         self.t_scale = np.asarray(t_scale, np.float64).copy()
 
+    def _hold(self, rows=slice(None)):
+        """The chains' holds for :func:`server_eval` (None when no job may be held)."""
+        return self.hold[rows] if self.holds else None
+
     def gather(self, parents: np.ndarray) -> None:
-        for name in ("x", "srv_cost", "srv_busy", "cost", "viol"):
+        for name in ("x", "hold", "srv_cost", "srv_busy", "cost", "viol"):
             setattr(self, name, getattr(self, name)[parents].copy())
 
     def _totals(self):
@@ -208,12 +263,14 @@ class NumpyReferenceBackend(Backend):
         j1 = draw_index(u_job, n)
         a = x[rows, j1]
         swap = u_kind < sp.p_swap
+        hold = ~swap & (u_kind < sp.p_swap + self.p_hold)   # none when p_hold = 0
         # swap: j2 takes a's place and j1 takes j2's server, if both pairs are allowed
         j2 = np.where(swap, draw_index(u_target, n), -1)
         b_swap = x[rows, np.maximum(j2, 0)]
         swap_ok = (pr.is_allowed(np.maximum(j2, 0), a) & pr.is_allowed(j1, b_swap))
         b = np.where(swap, np.where(swap_ok, b_swap, a),
                      allowed_server(pr, pr.job_class[j1], u_target))
+        b = np.where(hold, a, b)    # a hold move keeps the job where it is
         live = b != a
         # members of a and b after the move
         idx = np.arange(n)[None, :]
@@ -221,8 +278,8 @@ class NumpyReferenceBackend(Backend):
         moved_in_a = swap[:, None] & (idx == j2[:, None])
         member_a = ((x == a[:, None]) & ~moved_out_a) | moved_in_a
         member_b = ((x == b[:, None]) & ~moved_in_a) | moved_out_a
-        cost_a, busy_a = server_eval(pr, member_a, a, self.lam)
-        cost_b, busy_b = server_eval(pr, member_b, b, self.lam)
+        cost_a, busy_a = server_eval(pr, member_a, a, self.lam, self._hold())
+        cost_b, busy_b = server_eval(pr, member_b, b, self.lam, self._hold())
         d_cost = cost_a + cost_b - self.srv_cost[rows, a] - self.srv_cost[rows, b]
         d_viol = (overload(pr, a, busy_a) + overload(pr, b, busy_b)
                   - overload(pr, a, self.srv_busy[rows, a])
@@ -239,6 +296,25 @@ class NumpyReferenceBackend(Backend):
         self.srv_cost[c, b[accept]] = cost_b[accept]
         self.srv_busy[c, b[accept]] = busy_b[accept]
         self.accepted += accept
+        if hold.any():
+            self._hold_step(rows[hold], j1[hold], a[hold], u_target[hold], u_accept[hold],
+                            beta[hold] if np.ndim(beta) else beta)
+
+    def _hold_step(self, c, j, s, u, u_accept, beta) -> None:
+        """The hold moves of chains ``c``: job ``j[i]`` on server ``s[i]`` (not moving) gets
+        the hold :func:`hold_values` draws; server ``s[i]`` re-scored with it."""
+        pr = self.problem
+        v, live = hold_values(pr, self.x[c], self.hold[c], j, s, u, self.walks)
+        i = np.arange(len(c))
+        trial = self.hold[c].copy()
+        trial[i, j] = v
+        cost, _busy = server_eval(pr, self.x[c] == s[:, None], s, self.lam[c], trial)
+        delta = cost - self.srv_cost[c, s]
+        with np.errstate(over="ignore"):
+            accept = live & ((delta <= 0) | (u_accept < np.exp(-beta * delta)))
+        self.hold[c[accept], j[accept]] = v[accept]
+        self.srv_cost[c[accept], s[accept]] = cost[accept]
+        self.accepted[c] += accept
 
     def run_block(self, sweep0: int, betas: np.ndarray) -> np.ndarray:
         n_sweeps = len(betas)
@@ -258,12 +334,16 @@ class NumpyReferenceBackend(Backend):
             self.best_any[better_any] = search[better_any]
             keep = better | better_any
             self.best_x[keep] = self.x[keep]
+            self.best_hold[keep] = self.hold[keep]
             trace[i] = np.where(np.isfinite(self.best_feasible), self.best_feasible,
                                 self.best_any).min()
         return trace
 
     def chain_x(self, c: int) -> np.ndarray:
         return self.best_x[c].astype(np.int32)
+
+    def chain_hold(self, c: int) -> np.ndarray | None:
+        return self.best_hold[c].copy() if self.holds else None
 
     def snapshot(self, with_x: bool = True) -> ChainSnapshot:
         return ChainSnapshot(best_x=self.best_x.astype(np.int32) if with_x else None,
