@@ -92,7 +92,7 @@ class AnnealResult:
             raise ValueError(f"stopped_by: expected one of {STOPPED_BY}, got "
                              f"{run['stopped_by']!r}")
         h = ev.holds if holds is None else check_holds(problem, holds)
-        if holds is not None and not np.array_equal(
+        if holds is not None and h is not None and not np.array_equal(
                 h, np.zeros(problem.n_jobs) if ev.holds is None else ev.holds):
             raise ValueError("holds: the evaluation was made with other holds; evaluate "
                              "(x, holds) together")

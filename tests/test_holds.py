@@ -100,6 +100,22 @@ def test_worked_example_of_the_docs():
         evaluate(p, x, internal(p, [0.0, 60.0]))
 
 
+def test_the_docs_show_the_worked_example_figures():
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "model.md").read_text()
+    part3 = doc[doc.index("### Worked example: holding one job an hour"):
+                doc.index("## Decisions where the contract is silent")]
+    p = compile_fleet(worked_example())
+    rows = [line for line in part3.splitlines() if line.startswith("| 0 |")
+            or line.startswith("| 3600 |") or line.startswith("| 7200 |")]
+    assert len(rows) == 3
+    for row, h_a in zip(rows, (0.0, H, 2 * H)):
+        ev = evaluate(p, np.zeros(2, np.int64), internal(p, [h_a, 0.0]))
+        cells = row.split("|")
+        assert f"**{ev.energy_cost:.4g}**" in cells[4]
+        assert f"**{ev.objective:.4g}**" in cells[6]
+
+
 def test_node_hand_computed_holds_pay_at_a_constant_price():
     p = compile_fleet(node_fleet())
     x = np.zeros(3, np.int64)
