@@ -406,3 +406,18 @@ def test_report_shows_holds(tmp_path):
     assert 'saved by holding (energy cost)</td><td class="l">1.1</td>' in text
     rows = (tmp_path / "rep" / "jobs.csv").read_text().splitlines()
     assert rows[0].endswith(",hold_s") and rows[1].endswith(",3600.0")
+
+
+def test_cli_repeat_applies_the_recorded_hold_max(tmp_path, capsys):
+    inst, res, res2 = tmp_path / "f.json", tmp_path / "r.json", tmp_path / "r2.json"
+    write_instance(replace(worked_example(), hold_max_s=0.0), inst)
+    assert main(["solve", str(inst), "--hold-max", "600", "--seed", "0", "--chains", "2",
+                 "--sweeps", "5", "--out", str(res), "--quiet"]) == 0
+    d = json.loads(res.read_text())
+    assert d["hold_max_s"] == 600.0 and "holds" in d   # the problem allows holds
+    assert main(["solve", str(inst), "--repeat", str(res), "--out", str(res2),
+                 "--quiet"]) == 0
+    d2 = json.loads(res2.read_text())
+    assert d2["hold_max_s"] == 600.0 and d2["assignment"] == d["assignment"]
+    assert main(["solve", str(inst), "--repeat", str(res), "--hold-max", "5"]) == 2
+    assert "--hold-max with --repeat" in capsys.readouterr().err
