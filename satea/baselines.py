@@ -59,6 +59,7 @@ from .kernels.moves import (
     THROUGHPUT,
     WORK,
     WORK_SCALE,
+    Chain,
     curve_cumulative,
     fs_take,
     job_penalty,
@@ -219,7 +220,7 @@ def _greedy_kernel(P, lam, mode, hold_max, x, holds):
             holds[j] = best_st - r
             st = best_st
         if G > 1:
-            fs_take(free, s, m, True, max_g, 0, G, kk, st + p)
+            fs_take(free, Chain(s, m, True, False, n, m), max_g, 0, G, kk, st + p)
             prev[s] = st
             if not used[s] or st + p > last[s]:
                 last[s] = st + p
