@@ -12,6 +12,9 @@ so ``satea solve --method greedy|list|milp|anneal`` can print and write every me
   the server's on-time); ties by the marginal objective, then by server index.
 * :func:`greedy_cost`: the same with the marginal **objective** (energy + lambda x its
   penalty + assignment cost): the strongest of the one-pass greedies.
+* :func:`greedy_hold`: :func:`greedy_cost` that may also hold each job up to its
+  ``hold_max`` (not past its deadline) to start in a cheaper window of a price curve:
+  the baseline that waits (docs/model.md, part 3).
 * :func:`list_schedule`: earliest-completion list scheduling in dispatch order
   (earliest due first): each job to the allowed server with room where it **completes
   earliest**; ties by the marginal objective, then by server index.
@@ -28,6 +31,7 @@ to the allowed server it overloads least, and the result is infeasible (reported
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -39,6 +43,8 @@ from .kernels.moves import (
     CAPACITY,
     CLASS_PTR,
     CURVE_ID,
+    CURVE_STEP,
+    DUE,
     DYN_W,
     FIXED_COST,
     IDLE_W,
@@ -53,19 +59,21 @@ from .kernels.moves import (
     THROUGHPUT,
     WORK,
     WORK_SCALE,
+    Chain,
     curve_cumulative,
     fs_take,
     job_penalty,
 )
 from .objective import evaluate
 
-__all__ = ["METHODS", "random_feasible", "greedy_energy", "greedy_cost", "list_schedule",
+__all__ = ["METHODS", "random_feasible", "greedy_energy", "greedy_cost", "greedy_hold",
+           "list_schedule",
            "baseline_assignment", "solve_baseline"]
 
 #: methods :func:`solve_baseline` knows
-METHODS = ("random", "greedy", "greedy-cost", "list", "milp")
+METHODS = ("random", "greedy", "greedy-cost", "greedy-hold", "list", "milp")
 
-_MODE_ENERGY, _MODE_COST, _MODE_LIST = 0, 1, 2
+_MODE_ENERGY, _MODE_COST, _MODE_LIST, _MODE_HOLD = 0, 1, 2, 3
 
 
 def _as_problem(problem) -> ProblemArrays:
@@ -73,14 +81,44 @@ def _as_problem(problem) -> ProblemArrays:
     return conv(problem)
 
 
+#: greedy-hold: step boundaries of a price curve tried per (job, server) at most
+MAX_HOLD_STEPS = 4096
+
+
 @njit(cache=True)
-def _greedy_kernel(P, lam, mode, x):
+def _energy_at(P, s, G, used_s, last_s, st, c, dyn):
+    """Energy cost a job adds on server ``s`` running over [st, c]: its dynamic energy and
+    the idle time it adds to the server's on-time (``last_s``: the server's off time)."""
+    idle_from = last_s if used_s else st
+    idle_to = c
+    if G > 1 and used_s and last_s > c:
+        idle_to = last_s   # it ends before the node's latest completion
+    cid = P[CURVE_ID][s]
+    if cid < 0:     # written out: a call to price_integral here costs 20x
+        pc = P[PRICE_CONST][s]
+        q_idle = pc * (idle_to - idle_from)
+        q_run = pc * (c - st)
+    else:
+        a_c = curve_cumulative(P, cid, c)
+        a_off = a_c if idle_to == c else curve_cumulative(P, cid, idle_to)
+        q_idle = a_off - curve_cumulative(P, cid, idle_from)
+        q_run = a_c - curve_cumulative(P, cid, st)
+    return (P[IDLE_W][s] * q_idle + dyn * q_run) / JOULES_PER_KWH
+
+
+@njit(cache=True)
+def _greedy_kernel(P, lam, mode, hold_max, x, holds):
     """One pass over the jobs in dispatch order (internal index); ``x`` receives the
-    internal-order assignment. Returns the number of jobs that overloaded a server.
+    internal-order assignment and ``holds`` (mode 3, greedy-hold) each job's hold.
+    Returns the number of jobs that overloaded a server.
 
     A multi-GPU node keeps its GPUs' sorted free times and its previous start: a job
     starts at max(release, previous start, k-th free time), extends the node's on-time
-    to its completion if that is later, and frees its k GPUs then (docs/model.md)."""
+    to its completion if that is later, and frees its k GPUs then (docs/model.md).
+    Mode 3 also tries, on a server with a price curve, starting later, up to the job's
+    ``hold_max`` after its release and never past its deadline: at each step boundary
+    and so as to complete at one (where a run's price changes), by least marginal
+    objective."""
     n = P[WORK].shape[0]
     m = P[SERVER_CLASS].shape[0]
     n_classes = P[ALLOWED].shape[1]
@@ -102,6 +140,7 @@ def _greedy_kernel(P, lam, mode, x):
         best_over = np.inf
         best_k1 = np.inf
         best_k2 = np.inf
+        best_st = 0.0
         for g in range(n_classes):
             if P[ALLOWED][k, g] == 0:
                 continue
@@ -116,64 +155,76 @@ def _greedy_kernel(P, lam, mode, x):
                 if best_fit and not fit:
                     continue
                 G = P[SERVER_GPUS][s]
-                st = r
+                e = r
                 if G > 1:
                     t = max(prev[s], free[s * max_g + min(P[JOB_GPUS][j], G) - 1])
-                    if t > st:
-                        st = t
-                elif used[s] and last[s] > st:
-                    st = last[s]
-                c = st + p
-                idle_from = last[s] if used[s] else st
-                idle_to = c
-                if G > 1 and used[s] and last[s] > c:
-                    idle_to = last[s]   # it ends before the node's latest completion
+                    if t > e:
+                        e = t
+                elif used[s] and last[s] > e:
+                    e = last[s]
+                # candidate starts: e, then (greedy-hold, a curve server) later ones
                 cid = P[CURVE_ID][s]
-                if cid < 0:     # written out: a call to price_integral here costs 20x
-                    pc = P[PRICE_CONST][s]
-                    q_idle = pc * (idle_to - idle_from)
-                    q_run = pc * (c - st)
-                else:
-                    a_c = curve_cumulative(P, cid, c)
-                    a_off = a_c if idle_to == c else curve_cumulative(P, cid, idle_to)
-                    q_idle = a_off - curve_cumulative(P, cid, idle_from)
-                    q_run = a_c - curve_cumulative(P, cid, st)
-                energy = (P[IDLE_W][s] * q_idle + dyn * q_run) / JOULES_PER_KWH
-                total = energy + lam * job_penalty(P, j, c) + fixed
-                if mode == 0:
-                    k1, k2 = energy, total
-                elif mode == 1:
-                    k1, k2 = total, 0.0
-                else:
-                    k1, k2 = c, total
-                better = False
-                if fit and not best_fit:
-                    better = True
-                elif not fit and not best_fit:     # nothing fits yet: least overload
-                    better = over < best_over or (over == best_over and (
-                        k1 < best_k1 or (k1 == best_k1 and k2 < best_k2)))
-                else:
-                    better = k1 < best_k1 or (k1 == best_k1 and (
-                        k2 < best_k2 or (k2 == best_k2 and s < best_s)))
-                if better:
-                    best_s, best_fit, best_over, best_k1, best_k2 = s, fit, over, k1, k2
+                t_max = r + hold_max[j]
+                if P[DUE][j] - p < t_max:
+                    t_max = P[DUE][j] - p      # never held past the deadline
+                n_b = 0
+                b0 = 0.0
+                step = 1.0
+                if mode == 3 and cid >= 0 and t_max > e:
+                    step = P[CURVE_STEP][cid]
+                    b0 = math.floor(e / step) + 1.0
+                    n_b = min(int(math.floor((t_max + p) / step) - b0) + 1, MAX_HOLD_STEPS)
+                for cand in range(-1, 2 * n_b):
+                    if cand < 0:
+                        st = e
+                    else:
+                        b = (b0 + cand // 2) * step
+                        st = b if cand % 2 == 0 else b - p
+                        if not (st > e and st <= t_max):
+                            continue
+                    c = st + p
+                    energy = _energy_at(P, s, G, used[s], last[s], st, c, dyn)
+                    total = energy + lam * job_penalty(P, j, c) + fixed
+                    if mode == 0:
+                        k1, k2 = energy, total
+                    elif mode == 2:
+                        k1, k2 = c, total
+                    else:
+                        k1, k2 = total, 0.0
+                    better = False
+                    if fit and not best_fit:
+                        better = True
+                    elif not fit and not best_fit:     # nothing fits yet: least overload
+                        better = over < best_over or (over == best_over and (
+                            k1 < best_k1 or (k1 == best_k1 and k2 < best_k2)))
+                    else:
+                        better = k1 < best_k1 or (k1 == best_k1 and (
+                            k2 < best_k2 or (k2 == best_k2 and s < best_s)))
+                    if better:
+                        best_s, best_fit, best_over, best_k1, best_k2 = s, fit, over, k1, k2
+                        best_st = st
         s = best_s
         g = P[SERVER_CLASS][s]
         p = P[WORK][j] * P[WORK_SCALE][k, g] / P[THROUGHPUT][k, g]
         G = P[SERVER_GPUS][s]
         st = r
+        kk = 1
         if G > 1:
             kk = min(P[JOB_GPUS][j], G)
             t = max(prev[s], free[s * max_g + kk - 1])
             if t > st:
                 st = t
-            fs_take(free, s, m, True, max_g, 0, G, kk, st + p)
+        elif used[s] and last[s] > st:
+            st = last[s]
+        if best_st > st:       # held: it starts at release + hold
+            holds[j] = best_st - r
+            st = best_st
+        if G > 1:
+            fs_take(free, Chain(s, m, True, False, n, m), max_g, 0, G, kk, st + p)
             prev[s] = st
             if not used[s] or st + p > last[s]:
                 last[s] = st + p
         else:
-            if used[s] and last[s] > st:
-                st = last[s]
             last[s] = st + p
         used[s] = True
         busy[s] += P[JOB_GPUS][j] * p
@@ -183,13 +234,17 @@ def _greedy_kernel(P, lam, mode, x):
     return overloaded
 
 
-def _run_greedy(problem, mode: int) -> np.ndarray:
+def _run_greedy(problem, mode: int) -> tuple[np.ndarray, np.ndarray]:
+    """The greedy of ``mode``: the assignment (caller's order) and the holds (internal
+    order; zeros but for greedy-hold)."""
     from .kernels.moves import problem_tuple
     prob = _as_problem(problem)
     x = np.empty(prob.n_jobs, np.int64)
+    holds = np.zeros(prob.n_jobs)
     if prob.n_jobs:
-        _greedy_kernel(problem_tuple(prob), float(prob.lam), mode, x)
-    return prob.to_caller(x).astype(np.int64)
+        _greedy_kernel(problem_tuple(prob), float(prob.lam), mode,
+                       np.ascontiguousarray(prob.hold_max, np.float64), x, holds)
+    return prob.to_caller(x).astype(np.int64), holds
 
 
 def greedy_energy(problem) -> np.ndarray:
@@ -211,20 +266,43 @@ def greedy_energy(problem) -> np.ndarray:
     -----
     O(N * S) time, O(N + S) memory (one Numba pass).
     """
-    return _run_greedy(problem, _MODE_ENERGY)
+    return _run_greedy(problem, _MODE_ENERGY)[0]
 
 
 def greedy_cost(problem) -> np.ndarray:
     """Greedy minimum marginal objective (energy + lambda x penalty + assignment cost) of
     each job in dispatch order, among the allowed servers with room. O(N * S)."""
-    return _run_greedy(problem, _MODE_COST)
+    return _run_greedy(problem, _MODE_COST)[0]
 
 
 def list_schedule(problem) -> np.ndarray:
     """Earliest-completion list scheduling in dispatch order (earliest due first): each
     job to the allowed server with room where it completes earliest; ties by marginal
     objective, then lowest server index. O(N * S)."""
-    return _run_greedy(problem, _MODE_LIST)
+    return _run_greedy(problem, _MODE_LIST)[0]
+
+
+def greedy_hold(problem) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy minimum marginal objective that may hold jobs: each job in dispatch order
+    goes to the allowed server with room and the start in ``[earliest, release +
+    hold_max]``, not past its deadline (at the earliest start, or on a price curve at a
+    step boundary or completing at one), that adds the least energy + lambda x penalty
+    + assignment cost; ties by the earlier candidate, then lowest server index. The
+    baseline that also waits for cheap hours (docs/model.md, part 3).
+
+    Returns
+    -------
+    x : ndarray of int64, shape (n_jobs,)
+        Server per job, caller's job order.
+    holds : ndarray of float64, shape (n_jobs,)
+        Seconds each job is held, INTERNAL order (as :func:`satea.evaluate` takes them).
+
+    Notes
+    -----
+    O(N * S * B) for B step boundaries in a job's hold window (at most
+    :data:`MAX_HOLD_STEPS`); with every ``hold_max`` 0 it is :func:`greedy_cost` exactly.
+    """
+    return _run_greedy(problem, _MODE_HOLD)
 
 
 def random_feasible(problem, seed: int = 0, *, rounds: int = 20) -> np.ndarray:
@@ -292,13 +370,15 @@ def _repair(prob: ProblemArrays, xi: np.ndarray, rng, rounds: int) -> np.ndarray
 
 def baseline_assignment(problem, method: str, seed: int = 0) -> np.ndarray:
     """The assignment of baseline ``method`` (``random``, ``greedy``, ``greedy-cost``,
-    ``list``), caller's job order."""
+    ``greedy-hold``, ``list``), caller's job order (greedy-hold's holds: :func:`greedy_hold`)."""
     if method == "random":
         return random_feasible(problem, seed)
     if method == "greedy":
         return greedy_energy(problem)
     if method in ("greedy-cost", "greedy_cost"):
         return greedy_cost(problem)
+    if method in ("greedy-hold", "greedy_hold"):
+        return greedy_hold(problem)[0]
     if method == "list":
         return list_schedule(problem)
     raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
@@ -311,8 +391,9 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
     Parameters
     ----------
     problem : Fleet or ProblemArrays
-    method : {"random", "greedy", "greedy-cost", "list", "milp"}
-        ``milp`` calls :func:`satea.milp.solve_milp` (``time_limit`` seconds, default 60).
+    method : {"random", "greedy", "greedy-cost", "greedy-hold", "list", "milp"}
+        ``milp`` calls :func:`satea.milp.solve_milp` (``time_limit`` seconds, default 60);
+        ``greedy-hold`` returns its holds too (the others hold no job).
     seed : int
         Only ``random`` uses it.
     lam : float, optional
@@ -331,6 +412,7 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
         prob = prob.with_lambda(lam)
     t0 = time.perf_counter()
     msg_extra = ""
+    holds = None
     if method == "milp":
         from .milp import solve_milp
         mr = solve_milp(prob, time_limit=60.0 if time_limit is None else time_limit)
@@ -338,10 +420,12 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
             raise RuntimeError(f"milp: no assignment found ({mr.status}): {mr.message}")
         x = mr.x
         msg_extra = " " + mr.message
+    elif method in ("greedy-hold", "greedy_hold"):
+        x, holds = greedy_hold(prob)
     else:
         x = baseline_assignment(prob, method, seed)
     seconds = time.perf_counter() - t0
-    ev = evaluate(prob, x)
+    ev = evaluate(prob, x, holds)
     if ev.feasible:
         msg = f"{method}: feasible assignment."
     else:
@@ -351,5 +435,6 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
         prob, x, ev, message=msg + msg_extra, lam=float(prob.lam), backend=method,
         seed=int(seed), chains=1, sweeps=0, sweeps_requested=0, seconds=seconds,
         compile_seconds=0.0, acceptance_rate=0.0, samples=np.asarray(x, np.int64)[None, :],
+        holds=holds,
         chain_best=np.array([ev.search_objective if ev.feasible else np.inf]),
         trace=np.zeros(0), stopped_by="done", info={"method": method, "seconds": seconds})

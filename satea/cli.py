@@ -113,7 +113,26 @@ def _load_problem(args):
     fleet, currency = _read_fleet_and_currency(args.instance)
     if getattr(args, "constant_prices", False):
         fleet = fleet.with_constant_prices()
+    fleet = _with_hold_max(fleet, getattr(args, "hold_max", None))
     return compile_fleet(fleet, lam=getattr(args, "lam", None)), currency
+
+
+def _with_hold_max(fleet, hold_max):
+    """``fleet`` with every job's hold allowance ``hold_max`` seconds (--hold-max, over
+    the instance's fleet-wide and per-job values); unchanged for None."""
+    return fleet if hold_max is None else fleet.with_hold_max(hold_max)
+
+
+def _recorded_hold_max(res: dict, flag: str):
+    """The fleet-wide ``hold_max_s`` a result file records (a run with --hold-max), or
+    None; refused unless a number >= 0."""
+    v = res.get("hold_max_s")
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
+        raise ValueError(f"{flag}: the result file's hold_max_s must be a number of seconds "
+                         f">= 0, got {v!r}")
+    return float(v)
 
 
 def _warn_release_after_due(fleet) -> None:
@@ -249,7 +268,7 @@ def _check_before_search(args, outputs=("out",), plots=("report",), folders=(),
 _REPEAT_IGNORES = {"chains": None, "sweeps": None, "backend": "auto", "seed": None,
                    "p_swap": None, "cap_weight": None, "t_hot": None, "t_cold": None,
                    "stop": "auto", "strategy": None, "rungs": None, "exchange_sweeps": None,
-                   "lam": None}
+                   "lam": None, "hold_max": None}
 
 
 def _check_run_flags(args) -> None:
@@ -274,6 +293,9 @@ def _check_solve_flags(args) -> None:
         if args.constant_prices:
             raise ValueError("--constant-prices applies to fleet instances; an OR-Library GAP "
                              "file has no prices")
+        if args.hold_max is not None:
+            raise ValueError("--hold-max applies to fleet instances; an OR-Library GAP file "
+                             "has no schedule to hold")
     else:
         for flag, given in (("--index", args.index is not None), ("--maximize", args.maximize)):
             if given:
@@ -313,6 +335,9 @@ def cmd_solve(args) -> int:
     if args.out_dir is not None:   # made here if missing, before any search
         from pathlib import Path
         Path(args.out_dir).mkdir(exist_ok=True)
+    if args.repeat:   # the run's --hold-max, as its result file recorded it
+        from .result import read_result
+        args.hold_max = _recorded_hold_max(read_result(args.repeat), "--repeat")
     problems = _load_problems(args)
     if len(problems) > 1:
         return _solve_batch(args, problems)
@@ -345,6 +370,8 @@ def cmd_solve(args) -> int:
     finally:
         if prog is not None:
             prog.close()
+    if args.hold_max is not None:   # recorded: evaluate, report and --repeat apply it
+        r.info["hold_max_s"] = args.hold_max
     if args.out:   # first: a closed stdout (| head) must not lose the result
         r.write(args.out, explain=args.explain)
     if not args.quiet:
@@ -361,15 +388,20 @@ def cmd_solve(args) -> int:
                   f"{e['cost']:>12.6g} {e['resource']:>10.6g}")
     elif args.explain and not args.quiet:
         # the columns are explain()'s keys (times in seconds)
-        print(f"  {'job':>12} {'server':>10} {'start':>12} {'completion':>12} "
+        held = r.held   # part 3: a hold column where jobs may be held
+        print(f"  {'job':>12} {'server':>10} " + (f"{'hold':>10} " if held else "")
+              + f"{'start':>12} {'completion':>12} "
               f"{'lateness':>10} {'penalty':>10} {'energy_cost':>11}")
         for e in r.explain():
-            print(f"  {e['job']:>12} {e['server']:>10} {e['start']:>12.1f} {e['completion']:>12.1f}"
+            print(f"  {e['job']:>12} {e['server']:>10} "
+                  + (f"{e['hold']:>10.1f} " if held else "")
+                  + f"{e['start']:>12.1f} {e['completion']:>12.1f}"
                   f" {e['lateness']:>10.1f} {e['penalty']:>10.4g} {e['energy_cost']:>11.4g}")
     if args.report:
         from .report import write_report
         fleet = (None if args.format == "orlib-gap"
-                 else _read_fleet(args.instance[0] if args.instance else None))
+                 else _with_hold_max(_read_fleet(args.instance[0] if args.instance else None),
+                                     args.hold_max))
         page = _plot_or_exit(write_report, problem, r, args.report, fleet=fleet)
         if not args.quiet:
             print(f"  report written to {page}")
@@ -407,6 +439,8 @@ def _solve_batch(args, problems) -> int:
         if prog is not None:
             prog.close()
     for (problem, stem, currency), r in zip(problems, results):
+        if args.hold_max is not None:   # recorded, as cmd_solve does
+            r.info["hold_max_s"] = args.hold_max
         path = None
         if args.out_dir is not None:
             path = Path(args.out_dir) / f"{stem}.json"
@@ -456,6 +490,15 @@ def _gpu_counts(text: str) -> tuple:
     return counts
 
 
+def _add_hold_flag(parser) -> None:
+    """--hold-max (solve, pareto): every job's hold allowance, over the instance's."""
+    parser.add_argument("--hold-max", type=_nonneg_float, default=None, metavar="SECONDS",
+                        help="let the solver hold every job up to SECONDS after its release "
+                             "to start in cheaper hours (over the instance's hold_max_s, "
+                             "fleet-wide and per job; 0: never held). Default: the "
+                             "instance's (docs/model.md, part 3)")
+
+
 def _add_node_flags(parser) -> None:
     """--gpus-per-node and --gang-share (generate, bench): the fleet's node sizes and gang
     jobs, as satea.generate_fleet draws them."""
@@ -476,6 +519,7 @@ def cmd_generate(args) -> int:
                            load=args.load, capacity=args.capacity,
                            price_curve_fraction=0.0 if args.constant_prices else 0.25,
                            gpus_per_node=args.gpus_per_node, gang_share=args.gang_share)
+    fleet = _with_hold_max(fleet, args.hold_max)
     write_instance(fleet, args.out)
     print(f"wrote {args.out}: {fleet.n_jobs} jobs x {fleet.n_servers} servers (seed {args.seed})")
     return 0
@@ -485,22 +529,26 @@ def cmd_evaluate(args) -> int:
     from .compile import compile_fleet
     from .io import read_instance_with_currency
     from .objective import evaluate
-    from .result import assignment_from_names, read_result
+    from .result import assignment_from_names, holds_from_names, read_result
     fleet, currency = read_instance_with_currency(args.instance)
     res = read_result(args.result)
     lam = res.get("lambda", None) if args.lam is None else args.lam
+    fleet = _with_hold_max(fleet, _recorded_hold_max(res, "evaluate"))
     problem = compile_fleet(fleet, lam=lam)
     try:
         x = assignment_from_names(problem, res["assignment"])
+        holds = holds_from_names(problem, res.get("holds"))
     except ValueError as e:   # InstanceError: name both files, and the instances if they differ
         other = res.get("instance")
         hint = (f" (the result is of instance {other!r}, the instance file holds "
                 f"{problem.name!r})" if other is not None and other != problem.name else "")
         raise ValueError(f"result file {args.result!r} does not fit instance file "
                          f"{args.instance!r}: {e}{hint}") from None
-    ev = evaluate(problem, x)
+    ev = evaluate(problem, x, holds)
     out = {"format": "satea-evaluation/1", "instance": problem.name, "lambda": problem.lam,
            **({"currency": currency} if currency else {}), **ev.as_dict()}
+    if holds is not None:   # part 3: the holds the result chose were applied
+        out["held_jobs"] = int((holds > 0).sum())
     print(json.dumps(out, indent=1))
     return EXIT_OK if ev.feasible else EXIT_INFEASIBLE
 
@@ -695,7 +743,7 @@ def cmd_pareto(args) -> int:
     _check_before_search(args, outputs=("out", "csv", "plot"), plots=("plot",),
                          parent_folders=())
     fleet, currency = _read_fleet_and_currency(args.instance)
-    problem = compile_fleet(fleet)
+    problem = compile_fleet(_with_hold_max(fleet, args.hold_max))
     prog = _progress_for(args, args.time_limit)
     run = {k: v for k, v in _run_kwargs(args).items() if k != "chains"}
     kw = dict(lambdas=args.lambdas, points=args.points, lam_max=args.lam_max,
@@ -744,8 +792,8 @@ def cmd_report(args) -> int:
     from .report import write_report
     from .result import read_result
     _check_before_search(args, outputs=(), plots=(), parent_folders=("out",))
-    fleet = _read_fleet(args.instance)
     res = read_result(args.result)
+    fleet = _with_hold_max(_read_fleet(args.instance), _recorded_hold_max(res, "report"))
     problem = compile_fleet(fleet)
     front = read_front(args.front) if args.front else None
     traces = None
@@ -811,6 +859,7 @@ def _add_pareto_and_report_parsers(sub):
                           "instance (default 16)")
     q.add_argument("--lam-max", type=_positive_weight, default=None, metavar="LAMBDA",
                    help="top of the default ladder (default: from the instance)")
+    _add_hold_flag(q)
     q.add_argument("--chains-per-lambda", type=int, default=DEFAULT_CHAINS_PER_LAMBDA,
                    metavar="N", help=f"chains at each lambda of the ladder (default "
                                      f"{DEFAULT_CHAINS_PER_LAMBDA})")
@@ -887,6 +936,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--constant-prices", action="store_true",
                    help="replace each price curve by its time-average price (the MILP "
                         "models constant prices only)")
+    _add_hold_flag(s)
     s.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
     _add_run_flags(s)
     s.add_argument("--seed", type=int, default=None,
@@ -903,8 +953,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--explain", action="store_true",
                    help="per-job schedule and costs (times in seconds, costs in currency)")
     _add_quiet_flag(s)
-    s.add_argument("--method", choices=["anneal", "greedy", "greedy-cost", "list", "random",
-                                        "milp"], default="anneal",
+    s.add_argument("--method", choices=["anneal", "greedy", "greedy-cost", "greedy-hold",
+                                        "list", "random", "milp"], default="anneal",
                    help="anneal (default) or a baseline; milp is exact for small instances")
     _add_cluster_flags(s)
     s.add_argument("--report", metavar="DIR",
@@ -935,6 +985,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every server pays a constant price (default: a quarter follow the "
                         "PJM hourly curve); what --method milp needs")
     _add_node_flags(g)
+    g.add_argument("--hold-max", type=_nonneg_float, default=None, metavar="SECONDS",
+                   help="the fleet-wide hold_max_s: how long every job may be held after "
+                        "its release for cheaper hours (default: none, 0)")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="write the satea-instance/1 JSON here")
     g.set_defaults(func=cmd_generate)

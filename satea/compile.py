@@ -12,6 +12,8 @@ The compiled form is a struct of flat arrays that every backend reads. Its size 
   dynamic power ``dyn_w[k, g]``; a per-assignment cost ``fixed_cost[k, g]`` (generic
   assignment problems; zero for fleets); ``allowed[k, g]``.
 * a server pays ``price_const[s]`` per kWh, or follows curve ``curve_id[s] >= 0``.
+* holds (docs/model.md, part 3): ``hold_max[j]`` seconds a job may wait after its release
+  (its own ``hold_max_s``, else the fleet's; zeros for generic assignment problems).
 * multi-GPU nodes (docs/model.md, part 2): a node has ``server_gpus[s]`` GPUs and a job
   needs ``job_gpus[j]`` of them at once. Job classes are (model, GPUs asked) and server
   classes (GPU type, GPUs on the node), so ``allowed`` also says whether the node is
@@ -78,8 +80,8 @@ class ProblemArrays:
     # nodes and gang jobs (part 2): GPUs per job (dispatch order) and per server
     job_gpus: np.ndarray = None     # type: ignore[assignment]  # int32; None: all ones
     server_gpus: np.ndarray = None  # type: ignore[assignment]  # int32; None: all ones
-    # holds (part 3): the longest each job (dispatch order) may be held; None: all zeros
-    hold_max: np.ndarray = None     # type: ignore[assignment]  # float64
+    # holds (part 3): the longest a job may wait after its release (dispatch order)
+    hold_max: np.ndarray = None     # type: ignore[assignment]  # float64; None: all zeros
     lam: float = 1.0
     name: str = "problem"
     job_names: tuple = ()      # caller's order
@@ -95,11 +97,11 @@ class ProblemArrays:
             object.__setattr__(self, "server_gpus",
                                np.ones(self.server_class.shape[0], np.int32))
         if self.hold_max is None:
-            object.__setattr__(self, "hold_max", np.zeros(self.work.shape[0]))
+            object.__setattr__(self, "hold_max", np.zeros(self.work.shape[0], np.float64))
 
     @property
     def has_holds(self) -> bool:
-        """Whether some job may be held (docs/model.md, part 3)."""
+        """Whether some job may be held (a ``hold_max`` above 0: docs/model.md, part 3)."""
         return bool((self.hold_max > 0).any())
 
     @property
@@ -187,8 +189,9 @@ class ProblemArrays:
             pen_scale=self.pen_scale[jobs], server_class=sc, idle_w=self.idle_w[servers],
             price_const=self.price_const[servers], curve_id=self.curve_id[servers],
             capacity=self.capacity[servers], class_ptr=class_ptr, servers_by_class=sbc,
-            allowed_cum=acum, job_gpus=self.job_gpus[jobs], hold_max=self.hold_max[jobs],
-            server_gpus=self.server_gpus[servers], name=f"{self.name} (sample)",
+            allowed_cum=acum, job_gpus=self.job_gpus[jobs],
+            server_gpus=self.server_gpus[servers], hold_max=self.hold_max[jobs],
+            name=f"{self.name} (sample)",
             job_names=tuple(f"j{i}" for i in range(jobs.size)),
             server_names=tuple(self.server_names[s] for s in servers.tolist()))
 
@@ -337,6 +340,7 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
         job_gpus=(np.array([j.gpus for j in jobs], np.int32)[order] if n
                   else np.zeros(0, np.int32)),
         server_gpus=np.array([s.gpus for s in servers], np.int32),
+        hold_max=np.array([fleet.job_hold_max(j) for j in jobs], np.float64)[order],
         lam=float(fleet.lam if lam is None else lam), name=fleet.name,
         job_names=tuple(j.name for j in jobs), server_names=tuple(s.name for s in servers),
         kind="fleet",

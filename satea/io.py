@@ -34,8 +34,9 @@ MAX_INSTANCE_BYTES = 512 * 2**20
 _ECHO_CHARS = 80
 
 # field name -> required?  (order is the order fields are written)
-_TOP = {"format": True, "name": True, "lambda": False, "gpus": True, "price_curves": False,
-        "models": True, "profiles": True, "servers": True, "jobs": True, "currency": False}
+_TOP = {"format": True, "name": True, "lambda": False, "hold_max_s": False, "gpus": True,
+        "price_curves": False, "models": True, "profiles": True, "servers": True,
+        "jobs": True, "currency": False}
 _GPU = {"memory_gb": True, "idle_w": True}
 _CURVE = {"step_s": True, "prices_per_kwh": True}
 _MODEL = {"memory_gb": True, "multi_gpu_efficiency": False}
@@ -43,7 +44,7 @@ _PROFILE = {"model": True, "gpu": True, "throughput": True, "power_w": True}
 _SERVER = {"name": True, "gpu": True, "gpus": False, "base_w": False, "price_per_kwh": False,
            "price_curve": False, "capacity_s": False}
 _JOB = {"name": True, "model": True, "samples": True, "gpus": False, "release_s": False,
-        "due_s": False, "penalty": False}
+        "due_s": False, "hold_max_s": False, "penalty": False}
 _PENALTY = {"kind": True, "weight": False, "scale_s": False}
 
 
@@ -278,7 +279,8 @@ def _job(i: int, d) -> Job:
                release_s=_number(d.get("release_s", 0.0), w, "release_s"),
                due_s=_number(d.get("due_s"), w, "due_s", True),
                penalty=_penalty(d["penalty"], w) if "penalty" in d else Penalty(),
-               gpus=_count(d.get("gpus", 1), w, "gpus"))
+               gpus=_count(d.get("gpus", 1), w, "gpus"),
+               hold_max_s=_number(d.get("hold_max_s"), w, "hold_max_s", True))
 
 
 def _named(section, where: str, parse) -> dict:
@@ -297,7 +299,8 @@ def fleet_from_dict(d: dict) -> Fleet:
     Parameters
     ----------
     d : dict
-        Optional fields and their defaults: ``lambda`` 1.0, ``price_curves`` none,
+        Optional fields and their defaults: ``lambda`` 1.0, ``hold_max_s`` 0 (top level
+        and per job, where ``null`` or absent means the fleet's), ``price_curves`` none,
         ``capacity_s`` unlimited, ``release_s`` 0, ``due_s`` none, ``penalty`` none. A
         ``null`` is accepted where the value may be absent (``due_s``, ``capacity_s``,
         ``price_per_kwh``, ``price_curve``); ``currency`` (e.g. ``"EUR"``, see
@@ -332,6 +335,7 @@ def fleet_from_dict(d: dict) -> Fleet:
         jobs=_listed(d["jobs"], "jobs", _job),
         price_curves=_named(d.get("price_curves", {}), "price_curves", _curve),
         lam=_number(d.get("lambda", 1.0), "instance", "lambda"),
+        hold_max_s=_number(d.get("hold_max_s", 0.0), "instance", "hold_max_s"),
     )
     validate_fleet(fleet)
     return fleet
@@ -365,6 +369,8 @@ def _job_dict(j: Job) -> dict:
         out["release_s"] = _num_out(j.release_s)
     if j.due_s is not None:
         out["due_s"] = _num_out(j.due_s)
+    if j.hold_max_s is not None:
+        out["hold_max_s"] = _num_out(j.hold_max_s)
     if j.penalty != Penalty():
         p = j.penalty
         out["penalty"] = {"kind": p.kind, "weight": _num_out(p.weight),
@@ -385,9 +391,11 @@ def fleet_to_dict(fleet: Fleet, currency: str | None = None) -> dict:
     ``fleet_from_dict(fleet_to_dict(f)) == f`` for every valid fleet ``f``; ``currency``
     (optional, e.g. ``"EUR"``) is written as the top-level ``"currency"``.
     """
-    out = {"format": FORMAT, "name": fleet.name, "lambda": _num_out(fleet.lam),
-           "gpus": {n: {"memory_gb": _num_out(g.memory_gb), "idle_w": _num_out(g.idle_w)}
-                    for n, g in fleet.gpus.items()}}
+    out: dict = {"format": FORMAT, "name": fleet.name, "lambda": _num_out(fleet.lam)}
+    if fleet.hold_max_s != 0:
+        out["hold_max_s"] = _num_out(fleet.hold_max_s)
+    out["gpus"] = {n: {"memory_gb": _num_out(g.memory_gb), "idle_w": _num_out(g.idle_w)}
+                   for n, g in fleet.gpus.items()}
     if fleet.price_curves:
         out["price_curves"] = {n: {"step_s": _num_out(c.step_s),
                                    "prices_per_kwh": [float(p) for p in c.prices_per_kwh]}

@@ -25,7 +25,9 @@ for jobs ``i`` in dispatch order and allowed pairs ``(i, s)``:
   :func:`exp_tangent_spacing`), with a binary for the cap at ``u = 20``.
 
 Limits: constant prices only (a price curve makes a job's energy depend on its start
-time; :func:`solve_milp` raises ``NotImplementedError``). Generic assignment problems
+time; :func:`solve_milp` raises ``NotImplementedError``), no holds (part 3: with them a
+node may switch on later by starting a job late, which the non-delay schedule above
+rules out; refused alike) and one GPU per server. Generic assignment problems
 (``compile_assignment``) become the plain assignment MILP.
 """
 from __future__ import annotations
@@ -185,14 +187,22 @@ def _dense_tables(problem: ProblemArrays):
 
 
 def _check_constant_prices(problem: ProblemArrays) -> None:
-    """Refuse price curves (a curve makes a job's energy depend on its start time) and
-    multi-GPU nodes (part 2: the node schedule is not modelled).
+    """Refuse holds (part 3: a start time chosen by the solver is not modelled), price
+    curves (a curve makes a job's energy depend on its start time) and multi-GPU nodes
+    (part 2: the node schedule is not modelled).
 
     Raises
     ------
     NotImplementedError
-        Naming the first servers that follow a curve, or the first multi-GPU node.
+        Naming the first job that may be held, the first servers that follow a curve, or
+        the first multi-GPU node.
     """
+    if problem.has_holds:
+        i = int(np.flatnonzero(problem.hold_max > 0)[0])
+        raise NotImplementedError(
+            f"milp: holds are not modelled (job {problem.job_names[int(problem.order[i])]!r} "
+            f"may be held up to {float(problem.hold_max[i]):g} s); use --method anneal or "
+            f"greedy-hold, or --hold-max 0")
     if problem.multi_gpu:
         s = int(np.flatnonzero(problem.server_gpus > 1)[0])
         raise NotImplementedError(
@@ -516,7 +526,8 @@ def solve_milp(problem, *, time_limit: float | None = 60.0, mip_rel_gap: float =
     Raises
     ------
     NotImplementedError
-        When a server follows a price curve.
+        When a job may be held (``hold_max`` > 0), a server follows a price curve or has
+        several GPUs.
 
     Notes
     -----

@@ -101,7 +101,9 @@ class Penalty:
 @dataclass(frozen=True)
 class Job:
     """A training job: ``samples`` of work of ``model``, released at ``release_s``, due at
-    ``due_s`` (None: no deadline), run on ``gpus`` GPUs of one node at once (a gang)."""
+    ``due_s`` (None: no deadline), run on ``gpus`` GPUs of one node at once (a gang). The
+    solver may hold it back up to ``hold_max_s`` seconds after its release (None: the
+    fleet's ``hold_max_s``; docs/model.md, part 3)."""
 
     name: str
     model: str
@@ -110,6 +112,7 @@ class Job:
     due_s: float | None = None
     penalty: Penalty = field(default_factory=Penalty)
     gpus: int = 1
+    hold_max_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class Fleet:
     jobs: tuple[Job, ...]
     price_curves: dict[str, PriceCurve] = field(default_factory=dict)
     lam: float = 1.0
+    #: the longest hold of every job that does not set its own ``hold_max_s`` (part 3)
+    hold_max_s: float = 0.0
 
     def with_constant_prices(self) -> Fleet:
         """The same fleet with every price curve replaced by its time-average price (a
@@ -137,6 +142,19 @@ class Fleet:
                         if s.price_curve else s for s in self.servers)
         return replace(self, servers=servers, price_curves={},
                        name=f"{self.name}-constant-prices")
+
+    def with_hold_max(self, hold_max_s: float) -> Fleet:
+        """The same fleet with every job allowed to wait up to ``hold_max_s`` seconds after
+        its release (``satea solve --hold-max``): the fleet-wide value, and every job's own
+        ``hold_max_s`` cleared so that the fleet's applies to all."""
+        from dataclasses import replace
+        return replace(self, hold_max_s=hold_max_s,
+                       jobs=tuple(replace(j, hold_max_s=None) if j.hold_max_s is not None
+                                  else j for j in self.jobs))
+
+    def job_hold_max(self, job: Job) -> float:
+        """The longest hold of ``job``: its own ``hold_max_s``, else the fleet's."""
+        return float(self.hold_max_s if job.hold_max_s is None else job.hold_max_s)
 
     @property
     def n_jobs(self) -> int:

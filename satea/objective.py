@@ -79,6 +79,9 @@ class Evaluation:
     #: per job (caller's order), the indices of the node's GPUs it ran on (the Gantt's
     #: lanes): the ``k`` GPUs that freed up first, lower index first among equal times
     gpu_lanes: list | None = None
+    #: the holds evaluated, seconds per job in the problem's INTERNAL (dispatch) order, as
+    #: :func:`evaluate` took them; None: every job held 0 (docs/model.md, part 3)
+    holds: np.ndarray | None = None
 
     def as_dict(self) -> dict:
         return {"objective": self.objective, "energy_cost": self.energy_cost,
@@ -101,9 +104,59 @@ def check_assignment(problem: ProblemArrays, x) -> np.ndarray:
     return x.astype(np.int64)
 
 
+#: a hold may exceed its job's ``hold_max`` by this share of ``max(1 s, hold_max)``
+#: (a hold a backend computed as a step boundary minus the release may round past it)
+HOLD_TOLERANCE = 1e-9
+
+
+def bad_holds(problem: ProblemArrays, h: np.ndarray) -> np.ndarray:
+    """Per job (internal order): whether hold ``h`` is not finite, below 0 or above the
+    job's ``hold_max`` by more than :data:`HOLD_TOLERANCE`."""
+    hmax = problem.hold_max
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(h) | (h < 0) | (h > hmax + HOLD_TOLERANCE * np.maximum(hmax, 1.0))
+
+
+def check_holds(problem: ProblemArrays, holds) -> np.ndarray | None:
+    """Return ``holds`` (seconds per job, internal order) as float64, or None for None.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, a value that is not finite, below 0 or above the job's ``hold_max``
+        (by more than :data:`HOLD_TOLERANCE`), naming the job's internal index and name.
+    """
+    if holds is None:
+        return None
+    try:
+        h = np.array(holds, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"holds: cannot be read as an array of seconds ({e})") from None
+    if h.shape != (problem.n_jobs,):
+        raise ValueError(f"holds: expected shape ({problem.n_jobs},), got {h.shape}")
+    hmax = problem.hold_max
+    bad = bad_holds(problem, h)
+    if bad.any():
+        i = int(np.argmax(bad))
+        name = problem.job_names[int(problem.order[i])] if problem.job_names else str(i)
+        raise ValueError(f"holds[{i}] (job {name!r}): expected a finite hold in "
+                         f"[0, {float(hmax[i]):g}] s (the job's hold_max), got {h[i]!r}")
+    return h
+
+
 def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
-    """Evaluate assignment ``x`` (server index per job, the caller's job order) in float64,
-    each job held ``holds[j]`` seconds (internal order; None: 0) after its release.
+    """Evaluate assignment ``x`` (server index per job, the caller's job order) with
+    ``holds`` in float64.
+
+    Parameters
+    ----------
+    problem : ProblemArrays
+    x : array_like of int, shape (n_jobs,)
+        Server of each job, the caller's job order.
+    holds : array_like of float, shape (n_jobs,), optional
+        Seconds each job is held after its release, in the problem's INTERNAL (dispatch)
+        order, each in ``[0, hold_max]`` (:func:`check_holds`); None: all 0. A held job
+        starts no earlier than ``release + hold`` (docs/model.md, part 3).
 
     Notes
     -----
@@ -112,11 +165,12 @@ def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
     ``max(release, previous start on the node, k-th smallest GPU free time)`` and takes
     the ``k`` GPUs that freed up first; the node is on from its first start to its
     latest completion (docs/model.md, part 2). With one GPU this is part 1's
-    ``start = max(release, previous completion)``.
+    ``start = max(release, previous completion)``. Holds replace ``release`` by
+    ``release + hold``; with holds None or all 0 every figure is bit for bit the same.
     """
-    release = problem.release if holds is None else problem.release + np.asarray(holds, float)
+    h = check_holds(problem, holds)
     if problem.multi_gpu:
-        return _evaluate_nodes(problem, x, release)
+        return _evaluate_nodes(problem, x, h)
     x = check_assignment(problem, x)
     n, m = problem.n_jobs, problem.n_servers
     xi = x[problem.order]                    # internal (dispatch) order
@@ -137,7 +191,7 @@ def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
     allowed_all = True
 
     jc, work, rel, due = (problem.job_class.tolist(), problem.work.tolist(),
-                          release.tolist(), problem.due.tolist())
+                          _earliest(problem, h).tolist(), problem.due.tolist())
     pk, pw, ps = problem.pen_kind.tolist(), problem.pen_weight.tolist(), problem.pen_scale.tolist()
     sc, idle = problem.server_class.tolist(), problem.idle_w.tolist()
     ws, tp = problem.work_scale, problem.throughput
@@ -176,11 +230,16 @@ def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
         sen[s] += idle[s] * price_integral(problem, s, on[s], off[s]) / JOULES_PER_KWH
 
     return _evaluation(problem, x, lam, fixed_total, allowed_all, start, comp, late, pen, jen,
-                       busy, on, off, sen, [(0,)] * n)
+                       busy, on, off, sen, [(0,)] * n, h)
+
+
+def _earliest(problem: ProblemArrays, h: np.ndarray | None) -> np.ndarray:
+    """Earliest start of each job (internal order): its release plus its hold."""
+    return problem.release if h is None else problem.release + h
 
 
 def _evaluation(problem: ProblemArrays, x, lam, fixed_total, allowed_all, start, comp, late,
-                pen, jen, busy, on, off, sen, lanes) -> Evaluation:
+                pen, jen, busy, on, off, sen, lanes, holds) -> Evaluation:
     """The :class:`Evaluation` of per-job (internal order) and per-server arrays: totals in
     float64, per-job arrays and ``lanes`` back in the caller's order."""
     energy = float(sen.sum())
@@ -198,11 +257,11 @@ def _evaluation(problem: ProblemArrays, x, lam, fixed_total, allowed_all, start,
         allowed=allowed_all, x=x, start=back(start), completion=back(comp),
         lateness=back(late), job_penalty=back(pen), job_energy_cost=back(jen),
         server_busy=busy, server_on=on, server_off=off, server_energy_cost=sen,
-        gpu_lanes=caller_lanes,
+        gpu_lanes=caller_lanes, holds=holds,
     )
 
 
-def _evaluate_nodes(problem: ProblemArrays, x, release) -> Evaluation:
+def _evaluate_nodes(problem: ProblemArrays, x, h: np.ndarray | None) -> Evaluation:
     """:func:`evaluate` on a fleet with multi-GPU nodes: each node keeps the free time of
     every GPU, walked in dispatch order (written apart from the one-GPU loop above so
     that part-1 figures stay exactly as they were)."""
@@ -220,6 +279,7 @@ def _evaluate_nodes(problem: ProblemArrays, x, release) -> Evaluation:
     n_gpus = problem.server_gpus.tolist()
     free = [[0.0] * g for g in n_gpus]          # per node, per GPU: when it frees up
     prev_start = [0.0] * m
+    earliest = _earliest(problem, h)
     for j in range(n):                           # dispatch order, every node at once
         s = int(xi[j])
         k, g = int(problem.job_class[j]), int(problem.server_class[s])
@@ -233,7 +293,7 @@ def _evaluate_nodes(problem: ProblemArrays, x, release) -> Evaluation:
         # for more GPUs than the node has is not allowed; it takes them all)
         take = sorted(range(len(f)), key=lambda i: (f[i], i))[:need]
         kth = f[take[-1]]
-        st = max(float(release[j]), prev_start[s], kth)
+        st = max(float(earliest[j]), prev_start[s], kth)
         c = st + p
         for i in take:
             f[i] = c
@@ -256,4 +316,4 @@ def _evaluate_nodes(problem: ProblemArrays, x, release) -> Evaluation:
         sen[s] += (float(problem.idle_w[s]) * price_integral(problem, s, on[s], off[s])
                    / JOULES_PER_KWH)
     return _evaluation(problem, x, lam, fixed_total, allowed_all, start, comp, late, pen, jen,
-                       busy, on, off, sen, lanes)
+                       busy, on, off, sen, lanes, h)

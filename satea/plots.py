@@ -32,6 +32,8 @@ DPI = 110
 #: seconds in an hour: the figures and tables give times in hours
 HOUR = 3600.0
 ON_TIME, LATE, IDLE, DYNAMIC = "#4c78a8", "#e45756", "#b8c6d9", "#2f5d8a"
+#: a held job's wait, from its release to its start (part 3)
+HELD = "#2ca02c"
 #: Share of the longest run's sweeps left out when fitting the convergence plot's y range.
 CONVERGENCE_SKIP = 0.05
 
@@ -57,23 +59,30 @@ class ResultView:
     when given). ``result``: an AnnealResult or a satea-result/1 dict."""
 
     def __init__(self, problem: ProblemArrays, result, fleet: Fleet | None):
-        from .result import AnnealResult, assignment_from_names
+        from .result import AnnealResult, assignment_from_names, holds_from_names
         if isinstance(result, AnnealResult):
             x, lam = np.asarray(result.x, np.int64), float(result.lam)
+            holds = result.holds
             self.meta = result.to_dict()
         elif isinstance(result, dict):
             if not isinstance(result.get("assignment"), dict):
                 raise ValueError("result: expected a satea-result/1 object with 'assignment'")
             x = assignment_from_names(problem, result["assignment"])
+            holds = holds_from_names(problem, result.get("holds"))
             lam = float(result.get("lambda", problem.lam))
             self.meta = {k: v for k, v in result.items() if k not in ("assignment", "jobs",
-                                                                         "trace")}
+                                                                         "trace", "holds")}
         else:
             raise TypeError(f"result: expected an AnnealResult or a satea-result/1 dict, "
                             f"got {type(result).__name__}")
         self.problem = problem.with_lambda(lam)
         self.lam, self.x = lam, x
-        self.ev = evaluate(self.problem, x)
+        self.ev = evaluate(self.problem, x, holds)
+        #: part 3: seconds each job was held (caller's order), and the same assignment
+        #: held 0 (None when no job is held): what holding saved
+        self.holds = (np.zeros(x.shape[0]) if holds is None
+                      else self.problem.to_caller(np.asarray(holds, np.float64)))
+        self.ev_unheld = evaluate(self.problem, x) if self.holds.any() else None
         self.fleet = fleet
         G = problem.n_server_classes
         classes = fleet_classes(fleet)[1] if fleet is not None else []
@@ -192,6 +201,18 @@ def penalty_by_kind(v: ResultView) -> list[dict]:
     return out
 
 
+def hold_savings(v: ResultView) -> dict | None:
+    """What holding saved: the same assignment held 0 minus the result (energy cost,
+    penalty, objective; positive: holding paid), and the jobs held; None when no job
+    is held."""
+    if v.ev_unheld is None:
+        return None
+    e0, e = v.ev_unheld, v.ev
+    return dict(held_jobs=int((v.holds > 0).sum()), energy_cost=e0.energy_cost - e.energy_cost,
+                penalty=e0.penalty - e.penalty, objective=e0.objective - e.objective,
+                objective_unheld=e0.objective, energy_cost_unheld=e0.energy_cost)
+
+
 def energy_by_gpu(v: ResultView) -> list[dict]:
     """Per GPU type with servers: servers, used servers, jobs, idle / dynamic / total
     energy cost."""
@@ -268,6 +289,7 @@ def gantt_row(ax, v: ResultView, s: int, y: int, late: np.ndarray, pt_per_h: flo
     else:
         ax.barh(np.full(jobs.size, y), dur, left=st, height=0.62, color=colors,
                 edgecolor="white", linewidth=0.8, zorder=2)
+    _gantt_holds(ax, v, jobs, y)
     d = due[jobs]
     ok = np.isfinite(d) & ~late[jobs]       # on time: a short tick above the bar
     ax.vlines(d[ok] / HOUR, y - 0.47, y - 0.31, colors="0.15", linewidth=0.9, zorder=3)
@@ -278,6 +300,19 @@ def gantt_row(ax, v: ResultView, s: int, y: int, late: np.ndarray, pt_per_h: flo
             if w * pt_per_h >= 7 * 0.62 * len(p.job_names[j]) + 6:   # the name fits
                 ax.text(a0 + w / 2, y, p.job_names[j], ha="center", va="center",
                         fontsize=7, color="white", zorder=4, clip_on=True)
+
+
+def _gantt_holds(ax, v: ResultView, jobs, y: int) -> None:
+    """A thin bar below the row from each held job's release to its start, with a dot at
+    the release: the wait the solver chose (part 3)."""
+    held = jobs[v.holds[jobs] > 0]
+    if held.size == 0:
+        return
+    rel = v.problem.to_caller(v.problem.release)[held] / HOUR
+    st = v.ev.start[held] / HOUR
+    ax.barh(np.full(held.size, y + 0.4), st - rel, left=rel, height=0.1, color=HELD,
+            linewidth=0, zorder=3)
+    ax.plot(rel, np.full(held.size, y + 0.4), "o", ms=2.5, color=HELD, zorder=3)
 
 
 def _gantt_lanes(ax, v: ResultView, jobs, st, dur, colors, y: int, n_gpus: int) -> None:
@@ -301,8 +336,9 @@ def _gantt_lanes(ax, v: ResultView, jobs, st, dur, colors, y: int, n_gpus: int) 
                 run_start = prev = g
 
 
-def _gantt_legend(fig, ax, price_img) -> None:
-    """The legend below the axes and, with prices shaded, the price colorbar."""
+def _gantt_legend(fig, ax, price_img, held: bool = False) -> None:
+    """The legend below the axes and, with prices shaded, the price colorbar; ``held``:
+    the hold bars' entry."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     handles = [Patch(color=ON_TIME, label="job on time"), Patch(color=LATE, label="late job"),
@@ -313,6 +349,9 @@ def _gantt_legend(fig, ax, price_img) -> None:
                Line2D([], [], color="0.45", lw=1.0, label="server on (idle between jobs)")]
     if price_img is not None:
         handles.append(Patch(color="#e7a94a", alpha=0.45, label="time-of-use price"))
+    if held:
+        handles.append(Line2D([], [], color=HELD, lw=2.5, marker="o", ms=3,
+                              label="held: release to start"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
                frameon=False)
     if price_img is not None:
@@ -325,7 +364,8 @@ def plot_gantt(v: ResultView, path, max_servers: int = 60) -> Path:
     """Draw the schedule as a Gantt chart, a row per server, time in hours.
 
     Jobs are bars in dispatch order, the server's on-time a thin line, deadlines ticks,
-    late jobs red, the time-of-use price shaded behind curve servers.
+    late jobs red, the time-of-use price shaded behind curve servers, and a held job's
+    wait a thin green bar from its release to its start.
 
     Parameters
     ----------
@@ -365,7 +405,7 @@ def plot_gantt(v: ResultView, path, max_servers: int = 60) -> Path:
                  f"(lambda = {v.lam:g})", fontsize=11)
     ax.grid(axis="x", color="0.85", lw=0.6, zorder=-1)
     ax.set_axisbelow(True)
-    _gantt_legend(fig, ax, price_img)
+    _gantt_legend(fig, ax, price_img, bool(v.holds.any()))
     fig.tight_layout(rect=(0, 0.42 / fig.get_figheight(), 1, 1))
     fig.savefig(path)
     return Path(path)
@@ -383,6 +423,9 @@ def _bars_by_server(ax, v: ResultView, max_servers: int) -> None:
     xs = np.arange(len(rows))
     ax.bar(xs, idle[rows], color=IDLE, label="idle (server on)")
     ax.bar(xs, dyn[rows], bottom=idle[rows], color=DYNAMIC, label="dynamic (jobs running)")
+    if v.ev_unheld is not None:   # part 3: what the same assignment held 0 would cost
+        ax.bar(xs, v.ev_unheld.server_energy_cost[rows], fill=False, edgecolor=HELD,
+               linestyle="--", linewidth=1.2, label="same assignment held 0")
     ax.set_xticks(xs)
     ax.set_xticklabels([p.server_names[s] for s in rows], rotation=90 if len(rows) > 24 else 0,
                        fontsize=8)
@@ -469,8 +512,14 @@ def plot_breakdown(v: ResultView, path, max_servers: int = 60) -> Path:
     _bars_by_server(fig.add_subplot(gs[0, :]), v, max_servers)
     _bars_by_gpu(fig.add_subplot(gs[1, 0]), v)
     _bars_by_penalty_kind(fig.add_subplot(gs[1, 1]), v)
-    fig.suptitle(f"objective {v.ev.objective:.6g} = energy {v.ev.energy_cost:.6g} + "
-                 f"{v.lam:g} x penalty {v.ev.penalty:.6g}", fontsize=11)
+    title = (f"objective {v.ev.objective:.6g} = energy {v.ev.energy_cost:.6g} + "
+             f"{v.lam:g} x penalty {v.ev.penalty:.6g}")
+    saved = hold_savings(v)
+    if saved is not None:   # part 3: against the same assignment held 0
+        title += (f"\nholding saved {saved['energy_cost']:.4g} energy cost and "
+                  f"{saved['objective']:.4g} objective against the same assignment held 0 "
+                  f"({saved['held_jobs']} of {v.problem.n_jobs} jobs held)")
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path)
     return Path(path)

@@ -29,6 +29,7 @@ from .plots import (
     INSTALL_HINT,
     ResultView,
     front_arrays,
+    hold_savings,
     need_matplotlib,
     trace_series,
     energy_by_gpu,
@@ -53,7 +54,7 @@ img { max-width: 100%; border: 1px solid #eee; }
 """
 
 _JOB_HEADER = ["job", "server", "start (h)", "completion (h)", "due (h)", "lateness (h)",
-               "penalty kind", "penalty", "energy cost (dynamic)"]
+               "penalty kind", "penalty", "energy cost (dynamic)", "hold (h)"]
 
 
 def _fmt(v) -> str:
@@ -86,7 +87,7 @@ def _explain_rows(v: ResultView) -> list[list]:
     return [[p.job_names[j], p.server_names[int(v.x[j])], ev.start[j] / HOUR,
              ev.completion[j] / HOUR, due[j] / HOUR if math.isfinite(due[j]) else math.inf,
              ev.lateness[j] / HOUR, PENALTY_KINDS[int(kinds[j])], float(ev.job_penalty[j]),
-             float(ev.job_energy_cost[j])] for j in range(p.n_jobs)]
+             float(ev.job_energy_cost[j]), float(v.holds[j]) / HOUR] for j in range(p.n_jobs)]
 
 
 def _write_jobs_csv(path: Path, rows: list[list]) -> None:
@@ -94,10 +95,10 @@ def _write_jobs_csv(path: Path, rows: list[list]) -> None:
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["job", "server", "start_s", "completion_s", "due_s", "lateness_s",
-                    "penalty_kind", "penalty", "energy_cost"])
+                    "penalty_kind", "penalty", "energy_cost", "hold_s"])
         for r in rows:
             w.writerow([r[0], r[1], r[2] * HOUR, r[3] * HOUR, r[4] * HOUR, r[5] * HOUR, r[6],
-                        r[7], r[8]])
+                        r[7], r[8], r[9] * HOUR])
 
 
 def _draw_figures(v: ResultView, out: Path, result, front, traces,
@@ -108,10 +109,13 @@ def _draw_figures(v: ResultView, out: Path, result, front, traces,
     figs.append(("gantt.png", "Schedule per server. Bars are jobs in dispatch order (earliest "
                  "deadline first); red bars are late; ticks mark deadlines; the thin line "
                  "is the time the server is on (it pays idle power between jobs); shading is "
-                 "the time-of-use price of servers on a price curve."))
+                 "the time-of-use price of servers on a price curve; a thin green bar below "
+                 "a job runs from its release to its start where the solver held it."))
     plot_breakdown(v, out / "breakdown.png", max_servers)
     figs.append(("breakdown.png", "Energy cost by server and by GPU type (idle power while "
-                 "on, dynamic power while running jobs) and penalty by kind (unweighted)."))
+                 "on, dynamic power while running jobs) and penalty by kind (unweighted); "
+                 "with holds, the title says what holding saved against the same "
+                 "assignment held 0."))
     tr = trace_series(result, traces, front)
     if tr:
         plot_convergence(tr, out / "convergence.png")
@@ -136,6 +140,13 @@ def _summary_rows(v: ResultView) -> list[list]:
                ["feasible", ev.feasible], ["late jobs", int((ev.lateness > 0).sum())]]
     if ev.assignment_cost:
         summary.insert(5, ["assignment cost", ev.assignment_cost])
+    saved = hold_savings(v)
+    if saved is not None:   # part 3: against the same assignment held 0
+        summary += [["held jobs", saved["held_jobs"]],
+                    ["objective held 0", saved["objective_unheld"]],
+                    ["energy cost held 0", saved["energy_cost_unheld"]],
+                    ["saved by holding (objective)", saved["objective"]],
+                    ["saved by holding (energy cost)", saved["energy_cost"]]]
     for k in ("backend", "chains", "sweeps", "seed", "seconds", "stopped_by", "message"):
         if k in m:
             summary.append([k.replace("_", " "), m[k]])

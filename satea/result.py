@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .compile import ProblemArrays
-from .objective import Evaluation, check_assignment
+from .objective import Evaluation, bad_holds, check_assignment, check_holds
 
 if TYPE_CHECKING:   # for the annotation only: no import at run time
     from .settings import RunSettings
@@ -44,6 +44,10 @@ class AnnealResult:
         Each chain's best search objective (+inf where the chain saw no feasible state).
     trace : ndarray (sweeps,)
         Best search objective over all chains after each sweep.
+    holds : ndarray (n_jobs,) or None
+        Seconds each job is held after its release, in the problem's INTERNAL (dispatch)
+        order (``problem.to_caller(holds)`` for the caller's); None: every job held 0
+        (docs/model.md, part 3). Written as ``"holds": {job name: seconds}``, nonzero ones.
     """
 
     x: np.ndarray
@@ -75,19 +79,41 @@ class AnnealResult:
     info: dict = field(default_factory=dict, repr=False)
     #: the shards a distributed run merged (satea.distributed.ShardInfo each); () locally
     shards: tuple = field(default=(), repr=False)
-    #: each job's hold in seconds (internal order; docs/model.md, part 3); None: all 0
+    #: seconds each job is held, internal order (see the class docstring); None: all 0
     holds: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def of_assignment(cls, problem: ProblemArrays, x, ev: Evaluation, **run) -> AnnealResult:
+    def of_assignment(cls, problem: ProblemArrays, x, ev: Evaluation, holds=None,
+                      **run) -> AnnealResult:
         """The one constructor every method uses: the assignment ``x`` (caller's order)
-        with its float64 evaluation ``ev``, and the fields that say how it was found."""
+        and ``holds`` (internal order; None: ``ev.holds``) with their float64 evaluation
+        ``ev``, and the fields that say how it was found."""
         if run.get("stopped_by", "sweeps") not in STOPPED_BY:
             raise ValueError(f"stopped_by: expected one of {STOPPED_BY}, got "
                              f"{run['stopped_by']!r}")
+        h = ev.holds if holds is None else check_holds(problem, holds)
+        if holds is not None and h is not None and not np.array_equal(
+                h, np.zeros(problem.n_jobs) if ev.holds is None else ev.holds):
+            raise ValueError("holds: the evaluation was made with other holds; evaluate "
+                             "(x, holds) together")
         return cls(x=np.asarray(x, np.int64), fun=ev.objective, energy_cost=ev.energy_cost,
                    penalty=ev.penalty, assignment_cost=ev.assignment_cost,
-                   feasible=ev.feasible, evaluation=ev, problem=problem, **run)
+                   feasible=ev.feasible, evaluation=ev, problem=problem, holds=h, **run)
+
+    @property
+    def held(self) -> bool:
+        """Whether holds are part of this result: the problem allows them or some job is
+        held (then ``explain()`` and the result file show them)."""
+        return self.problem.has_holds or (self.holds is not None and bool(self.holds.any()))
+
+    def caller_holds(self) -> np.ndarray:
+        """Seconds each job is held, the caller's job order (zeros without holds)."""
+        if self.holds is None:
+            return np.zeros(self.x.shape[0])
+        return self.problem.to_caller(self.holds)
+
+    def _holds_line(self) -> str:
+        return holds_line(self.problem, self.holds)
 
     @property
     def success(self) -> bool:
@@ -108,6 +134,7 @@ class AnnealResult:
         """Per job: server, start, completion, lateness, penalty, dynamic energy cost and,
         on fleets with multi-GPU nodes, ``gpu_indices``, the node's GPUs it ran on (the
         Gantt's lanes: the GPUs that freed up first, lower index first among ties); for
+        a problem with holds ``hold``, the seconds the job was held after its release; for
         an assignment problem (no schedule, no energy) the server's name and its index in
         ``x``, the job's cost there (in the caller's sense) and its resource use."""
         p = self.problem
@@ -124,6 +151,9 @@ class AnnealResult:
         if p.multi_gpu and ev.gpu_lanes is not None:
             for d, lanes in zip(out, ev.gpu_lanes):
                 d["gpu_indices"] = list(lanes)
+        if self.held:   # part 3: how long each job waited on purpose after its release
+            for d, h in zip(out, self.caller_holds().tolist()):
+                d["hold"] = float(h)
         return out
 
     def to_dict(self, explain: bool = False) -> dict:
@@ -138,6 +168,12 @@ class AnnealResult:
             "acceptance_rate": self.acceptance_rate, "stopped_by": self.stopped_by,
             "trace": [float(v) for v in self.trace],  # best search objective after each sweep
         }
+        if self.held:   # part 3: the holds chosen, nonzero ones (left out: held 0)
+            names = self.problem.job_names
+            d["holds"] = {names[j]: float(h) for j, h in enumerate(self.caller_holds().tolist())
+                          if h != 0.0}
+        if "hold_max_s" in self.info:   # a fleet-wide --hold-max the run applied
+            d["hold_max_s"] = float(self.info["hold_max_s"])
         if self.settings is not None:   # what the run used and did: enough to repeat it
             d["settings"] = self.settings.to_dict()
             d["run"] = {k: v for k, v in self.info.items()}
@@ -157,6 +193,7 @@ class AnnealResult:
         return (f"{self.message}\n  objective {self.fun:.6g} = energy {self.energy_cost:.6g}"
                 f" + {self.lam:g} x penalty {self.penalty:.6g}"
                 + (f" + assignment {self.assignment_cost:.6g}" if self.assignment_cost else "")
+                + self._holds_line()
                 + (f"\n  feasible {self.feasible}; backend {self.backend}, {self.chains} chains"
                    f" x {self.sweeps} sweeps, seed {self.seed}; {self.seconds:.3g} s search"
                    f" (+{self.compile_seconds:.3g} s compile); acceptance "
@@ -164,6 +201,17 @@ class AnnealResult:
                    if self.stopped_by != "done" else   # a baseline or the MILP: no chains
                    f"\n  feasible {self.feasible}; method {self.backend}; "
                    f"{self.seconds:.3g} s"))
+
+
+def holds_line(problem: ProblemArrays, holds) -> str:
+    """``"\n  holds: 3 of 10 jobs held, 5.5 h in all (longest 2 h)"``, or "" when no job
+    may be held and none is."""
+    h = np.zeros(problem.n_jobs) if holds is None else np.asarray(holds)
+    if not (problem.has_holds or h.any()):
+        return ""
+    held = h > 0
+    return (f"\n  holds: {int(held.sum())} of {h.size} jobs held, {h.sum() / 3600:.4g} h in "
+            f"all" + (f" (longest {h.max() / 3600:.4g} h)" if held.any() else ""))
 
 
 def read_tagged_json(path, what: str, fmt: str, required: str, kind: type) -> dict:
@@ -207,3 +255,41 @@ def assignment_from_names(problem: ProblemArrays, assignment: dict) -> np.ndarra
         raise InstanceError(f"assignment: job {missing[0]!r} is not assigned "
                             f"({len(missing)} job(s) missing)")
     return check_assignment(problem, np.array([sidx[assignment[j]] for j in problem.job_names]))
+
+
+def holds_from_names(problem: ProblemArrays, holds) -> np.ndarray | None:
+    """Map a result file's ``{job name: seconds}`` (jobs left out: held 0) to holds in the
+    problem's internal order; None when the file has no ``"holds"``.
+
+    Raises
+    ------
+    InstanceError
+        Not an object, an unknown job, a value that is not a number, not finite, below 0
+        or above the job's ``hold_max``, naming the job.
+    """
+    from .validate import InstanceError
+    if holds is None:
+        return None
+    if not isinstance(holds, dict):
+        raise InstanceError(f"holds: expected an object of job name -> seconds, got "
+                            f"{type(holds).__name__}")
+    inv = np.empty(problem.n_jobs, np.int64)
+    inv[problem.order] = np.arange(problem.n_jobs)
+    jidx = {j: i for i, j in enumerate(problem.job_names)}
+    h = np.zeros(problem.n_jobs)
+    for j, v in holds.items():
+        if j not in jidx:
+            raise InstanceError(f"holds: unknown job {j!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InstanceError(f"holds: job {j!r}: expected a number of seconds, got {v!r}")
+        try:
+            h[inv[jidx[j]]] = float(v)
+        except OverflowError:   # an integer beyond float64: not finite, refused below
+            h[inv[jidx[j]]] = np.inf
+    bad = bad_holds(problem, h)
+    if bad.any():
+        name = next(j for j in holds if bad[inv[jidx[j]]])
+        hm = float(problem.hold_max[inv[jidx[name]]])
+        raise InstanceError(f"holds: job {name!r}: expected a finite hold in [0, {hm:g}] s "
+                            f"(its hold_max), got {holds[name]!r}")
+    return h

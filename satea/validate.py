@@ -312,6 +312,8 @@ def _check_jobs(fleet: Fleet) -> None:
     _check_column([p.weight for p in pens], label, "penalty.weight", strict=False)
     _check_column([p.scale_s for p in pens], label, "penalty.scale_s", strict=True)
     _check_counts([j.gpus for j in jobs], label, "gpus")
+    _check_column([j.hold_max_s for j in jobs], label, "hold_max_s", strict=False,
+                  optional=True)
 
 
 def _check_runnable(fleet: Fleet) -> None:
@@ -383,7 +385,8 @@ def validate_fleet(fleet: Fleet) -> None:
         samples, penalty scale and price-curve steps > 0; each server has exactly one of
         ``price_per_kwh`` and ``price_curve``; there is a server; every job has a server
         whose GPU type has a profile for its model with enough memory; ``lam`` is finite
-        and >= 0. Every number is at most :data:`MAX_VALUE` (1e15) and every number that
+        and >= 0; a hold allowance ``hold_max_s`` (a job's or the fleet's) is finite and
+        >= 0. Every number is at most :data:`MAX_VALUE` (1e15) and every number that
         must be > 0 at least :data:`MIN_POSITIVE` (1e-15): docs/model.md, Limits.
 
     Notes
@@ -395,6 +398,7 @@ def validate_fleet(fleet: Fleet) -> None:
     if not isinstance(fleet.name, str) or not fleet.name:
         raise InstanceError(f"fleet: name must be a non-empty string, got {fleet.name!r}")
     _check_real(fleet.lam, "fleet", "lambda", strict=False)
+    _check_real(fleet.hold_max_s, "fleet", "hold_max_s", strict=False)
     _check_gpus(fleet.gpus)
     _check_models(fleet.models)
     _check_price_curves(fleet.price_curves)

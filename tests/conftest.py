@@ -339,6 +339,56 @@ def brute_force(problem, *, limit: int = 200_000):
     return best, best_x, n_feasible
 
 
+def hold_candidates(problem, i: int, s: int, *, with_releases: bool = False) -> list[float]:
+    """Holds worth trying for internal job ``i`` on server ``s`` (part 3): 0 and, within
+    ``(0, hold_max[i]]``, every start of a step of ``s``'s price curve after the job's
+    release (``boundary - release``); with ``with_releases`` also the later releases of
+    other jobs (``release_k - release_i``). Ascending, no duplicates."""
+    r, hmax = float(problem.release[i]), float(problem.hold_max[i])
+    out = {0.0}
+    c = int(problem.curve_id[s])
+    if hmax > 0 and c >= 0:
+        step = float(problem.curve_step[c])
+        b = (math.floor(r / step) + 1) * step
+        while b - r <= hmax:
+            out.add(b - r)
+            b += step
+    if hmax > 0 and with_releases:
+        out.update(float(rk) - r for rk in problem.release.tolist() if 0 < rk - r <= hmax)
+    return sorted(out)
+
+
+def brute_force_holds(problem, *, with_releases: bool = False, limit: int = 200_000):
+    """Enumerate every allowed assignment x every hold of :func:`hold_candidates` (the
+    step-boundary grid) of a compiled problem, scored by ``evaluate(problem, x, holds)``.
+
+    Returns ``(best_search_objective, best_x, best_holds)``: ``best_x`` in the caller's
+    job order, ``best_holds`` in the problem's internal order (as ``evaluate`` and
+    ``AnnealResult.holds`` take them); the first found among ties. With no feasible
+    assignment ``(math.inf, None, None)``. Raises ValueError beyond ``limit`` evaluations.
+    """
+    from satea.objective import evaluate
+
+    choices = allowed_servers(problem)
+    n = problem.n_jobs
+    caller_of = problem.order.tolist()          # internal i -> caller's index
+    best, best_x, best_h = math.inf, None, None
+    count = 0
+    for combo in itertools.product(*choices):
+        x = np.array(combo, dtype=np.int64)
+        grids = [hold_candidates(problem, i, int(x[caller_of[i]]),
+                                 with_releases=with_releases) for i in range(n)]
+        count += math.prod(len(g) for g in grids)
+        if count > limit:
+            raise ValueError(f"brute_force_holds: more than {limit} evaluations")
+        for hs in itertools.product(*grids):
+            h = np.array(hs, dtype=np.float64)
+            ev = evaluate(problem, x, h)
+            if ev.feasible and ev.search_objective < best:
+                best, best_x, best_h = ev.search_objective, x, h
+    return best, best_x, best_h
+
+
 # ---------------------------------------------------------------------------------------
 # fixtures
 # ---------------------------------------------------------------------------------------
