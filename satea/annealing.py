@@ -550,7 +550,8 @@ class _Run:
             compile_seconds=compile_seconds,
             acceptance_rate=float(snap.accepted.sum()) / moves,
             samples=samples, chain_best=np.where(feasible_chains, snap.best_feasible, np.inf),
-            trace=trace, stopped_by=pl.stopped_by, settings=st, info=info, holds=best_h)
+            trace=trace, stopped_by=pl.stopped_by, settings=st, info=info, holds=best_h,
+            sample_holds=snap.best_hold)
 
 
 def _spec(pl: _Plan) -> RunSpec:

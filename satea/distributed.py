@@ -229,8 +229,8 @@ def pareto(problem, client, *, lambdas=None, points: int = 16, lam_max: float | 
     fronts = [o.front for o in got.outcomes if o.front is not None]
     kept = front_filter([c for f in fronts for c in f.candidates])
     pts = [FrontPoint(c.lam, c.x.astype(np.int64),
-                      evaluate(prob.with_lambda(c.lam), c.x.astype(np.int64)), c.chain,
-                      c.chain_objective) for c in kept]
+                      evaluate(prob.with_lambda(c.lam), c.x.astype(np.int64), c.holds), c.chain,
+                      c.chain_objective, c.holds) for c in kept]
     merged = _merged(run, got, 0, time.perf_counter() - clock.started, return_samples=False)
     return ParetoFront(pts, ls.lams, ls.chains_per_lambda, merged, prob,
                        n_candidates=sum(f.distinct for f in fronts),
@@ -332,8 +332,11 @@ def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: 
     keys = [_shard_key(r, cap_weight) for r in results]
     b = min(range(len(results)), key=lambda k: keys[k])
     best = results[b]
+    sample_holds = best.sample_holds
     if return_samples:
         samples = np.concatenate([r.samples for r in results], axis=0)
+        if all(r.sample_holds is not None for r in results):
+            sample_holds = np.concatenate([r.sample_holds for r in results], axis=0)
     else:
         samples = best.samples
     done = [len(r.trace) for r in results]
@@ -372,7 +375,8 @@ def merge_results(problem: ProblemArrays, plan, results, workers=None, *, seed: 
         sweeps_requested=int(max(r.sweeps for r in results) if sweeps_requested is None
                              else sweeps_requested), seconds=float(seconds),
         compile_seconds=float(max(r.compile_seconds for r in results)), acceptance_rate=acc,
-        samples=samples, chain_best=np.concatenate([r.chain_best for r in results]),
+        samples=samples, sample_holds=sample_holds,
+        chain_best=np.concatenate([r.chain_best for r in results]),
         trace=trace, problem=problem, stopped_by=stopped_by, settings=run_settings,
         info=info, shards=infos)
 

@@ -173,27 +173,33 @@ class Candidate:
     chain: int             # global chain index
     chain_objective: float   # the chain's own best search objective (search precision)
     x: np.ndarray          # caller's order
+    holds: np.ndarray | None = None   # internal order; None: every job held 0
 
 
 def chain_candidates(problem: ProblemArrays, samples, lams, chain_best,
-                     chain_offset: int = 0) -> tuple[list[Candidate], int]:
+                     chain_offset: int = 0,
+                     sample_holds=None) -> tuple[list[Candidate], int]:
     """The feasible distinct chain bests of a run, in chain order, and how many distinct
-    ones there were. ``samples`` holds each chain's best assignment (caller's order),
-    ``lams`` and ``chain_best`` its lambda and best search objective; a repeated assignment
-    is kept once, by the chain of the smallest lambda (then index). Chain ``c`` is global
-    chain ``chain_offset + c``."""
+    ones there were. ``samples`` holds each chain's best assignment (caller's order) and
+    ``sample_holds`` its holds (internal order; None: all 0), ``lams`` and ``chain_best``
+    its lambda and best search objective; a repeated (assignment, holds) is kept once, by
+    the chain of the smallest lambda (then index). Chain ``c`` is global chain
+    ``chain_offset + c``."""
     samples = np.asarray(samples)
     lams = np.asarray(lams, np.float64)
     order = np.lexsort((np.arange(samples.shape[0]), lams))
-    _, first = np.unique(samples[order], axis=0, return_index=True)
+    keys = samples if sample_holds is None else np.concatenate(
+        [samples.astype(np.float64), np.asarray(sample_holds, np.float64)], axis=1)
+    _, first = np.unique(keys[order], axis=0, return_index=True)
     distinct = np.sort(order[first]).tolist()
     out = []
     for c in distinct:
         x = samples[c]
-        ev = evaluate(problem.with_lambda(float(lams[c])), x.astype(np.int64))
+        h = None if sample_holds is None else np.asarray(sample_holds[c], np.float64).copy()
+        ev = evaluate(problem.with_lambda(float(lams[c])), x.astype(np.int64), h)
         if ev.feasible:
             out.append(Candidate(float(ev.energy_cost), float(ev.penalty), float(lams[c]),
-                                 chain_offset + c, float(chain_best[c]), x.copy()))
+                                 chain_offset + c, float(chain_best[c]), x.copy(), h))
     return out, len(distinct)
 
 
@@ -225,6 +231,7 @@ class FrontPoint:
     evaluation: Evaluation
     chain: int
     chain_objective: float   # the chain's own best search objective (search precision)
+    holds: np.ndarray | None = None   # internal order; None: every job held 0
 
     @property
     def energy_cost(self) -> float:
@@ -299,8 +306,8 @@ class ParetoFront:
         lam = float(lam)
         f = [q.energy_cost + lam * q.penalty for q in self.points]
         q = self.points[int(np.argmin(f))]
-        ev = evaluate(self.problem.with_lambda(lam), q.x)
-        return FrontPoint(lam, q.x, ev, q.chain, q.chain_objective)
+        ev = evaluate(self.problem.with_lambda(lam), q.x, q.holds)
+        return FrontPoint(lam, q.x, ev, q.chain, q.chain_objective, q.holds)
 
     def point_result(self, q: FrontPoint) -> AnnealResult:
         """A point as an :class:`AnnealResult` (run fields from the front's run)."""
@@ -311,7 +318,8 @@ class ParetoFront:
                        message=f"Non-dominated point found by chain {q.chain} "
                                f"(lambda {q.lam:g}).",
                        samples=q.x[None, :], chain_best=np.array([q.chain_objective]),
-                       problem=self.problem.with_lambda(q.lam))
+                       problem=self.problem.with_lambda(q.lam), holds=q.holds,
+                       sample_holds=None if q.holds is None else q.holds[None, :])
 
     def to_dict(self, explain: bool = False) -> dict:
         pts = []
@@ -493,9 +501,9 @@ def pareto(problem, *, lambdas=None, points: int = 16,
                  return_samples=True, t_scale=ls.chain_t_scale, stop=stop,
                  strategy="independent")   # a lambda per chain: they answer different questions
     feas, n_distinct = chain_candidates(prob, np.asarray(run.samples, np.int64), chain_lams,
-                                        run.chain_best)
-    pts = [FrontPoint(c.lam, c.x, evaluate(prob.with_lambda(c.lam), c.x), c.chain,
-                      c.chain_objective) for c in front_filter(feas)]
+                                        run.chain_best, sample_holds=run.sample_holds)
+    pts = [FrontPoint(c.lam, c.x, evaluate(prob.with_lambda(c.lam), c.x, c.holds), c.chain,
+                      c.chain_objective, c.holds) for c in front_filter(feas)]
     cands = np.array([[c.energy_cost, c.penalty, c.lam] for c in feas],
                      np.float64).reshape(-1, 3)
     return ParetoFront(pts, lams, cpl, run, prob, n_candidates=n_distinct, n_feasible=len(feas),

@@ -81,6 +81,9 @@ class AnnealResult:
     shards: tuple = field(default=(), repr=False)
     #: seconds each job is held, internal order (see the class docstring); None: all 0
     holds: np.ndarray | None = field(default=None, repr=False)
+    #: each chain's best's holds (internal order) beside ``samples``, where jobs may be
+    #: held and every chain's best was kept; else None
+    sample_holds: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def of_assignment(cls, problem: ProblemArrays, x, ev: Evaluation, holds=None,

@@ -107,9 +107,10 @@ def run_shard(problems: list, task: ShardTask) -> ShardOutcome:
     if task.front:
         r, st = rs[0], sts[0]
         cands, distinct = chain_candidates(problems[0], np.asarray(r.samples), st.lam,
-                                           r.chain_best, st.chain_offset)
+                                           r.chain_best, st.chain_offset, r.sample_holds)
         front = ShardFront(front_filter(cands), distinct, len(cands))
-        rs = [dataclasses.replace(r, samples=r.x[None, :].astype(r.samples.dtype))]
+        rs = [dataclasses.replace(r, samples=r.x[None, :].astype(r.samples.dtype),
+                                  sample_holds=None if r.holds is None else r.holds[None, :])]
     bare = cast(ProblemArrays, None)
     return ShardOutcome([dataclasses.replace(r, problem=bare) for r in rs], worker_address(),
                         front)

@@ -148,3 +148,28 @@ def test_holds_survive_the_coupled_strategies(strategy):
     r = anneal(problem, backend="numba", chains=8, sweeps=80, seed=2, strategy=strategy)
     assert r.holds is not None
     assert evaluate(problem, r.x, r.holds).objective == r.fun
+
+
+def test_pareto_points_carry_their_holds():
+    from satea.pareto import pareto
+    problem = tiny_hold_fleet()
+    front = pareto(problem, points=4, chains_per_lambda=4, sweeps=80, seed=3, backend="numba")
+    assert front.points
+    held = 0
+    for q in front.points:
+        assert q.holds is not None
+        ev = evaluate(problem.with_lambda(q.lam), q.x, q.holds)
+        assert (ev.energy_cost, ev.penalty) == (q.energy_cost, q.penalty)
+        held += bool(q.holds.any())
+        r = front.point_result(q)
+        assert np.array_equal(r.holds, q.holds)
+    assert held                                      # some point holds a job
+
+
+def test_distributed_solve_carries_the_best_shards_holds():
+    from satea import distributed as sd
+    problem = tiny_hold_fleet()
+    r = sd.solve(problem, None, chains=8, shards=2, sweeps=60, seed=4, backend="numba")
+    assert r.holds is not None
+    assert evaluate(problem, r.x, r.holds).objective == r.fun
+    assert r.sample_holds is not None and r.sample_holds.shape == (8, problem.n_jobs)

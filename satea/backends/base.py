@@ -135,6 +135,8 @@ class ChainSnapshot:
     accepted: np.ndarray
     cost: np.ndarray            # current search cost (without capacity term)
     viol: np.ndarray
+    #: each chain's best's holds (internal order), with ``best_x`` where jobs may be held
+    best_hold: np.ndarray | None = None
 
 
 class Backend(ABC):

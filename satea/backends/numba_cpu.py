@@ -138,7 +138,9 @@ class NumbaCPUBackend(Backend):
             best_x=self.S[BEST_X].reshape(nc, n).copy() if with_x else None,
             best_feasible=f[:, F_BEST_FEASIBLE].copy(), best_any=f[:, F_BEST_ANY].copy(),
             accepted=f[:, F_ACCEPTED].copy(), cost=f[:, F_COST].copy(),
-            viol=f[:, F_VIOL].copy())
+            viol=f[:, F_VIOL].copy(),
+            best_hold=(self.S[BEST_HOLD].reshape(nc, n).copy()
+                       if with_x and has_holds(self.P) else None))
 
 
 _BATCH_COMPILED: dict[str, float | None] = {"seconds": None}
@@ -257,4 +259,6 @@ class NumbaCPUBatch(BatchBackend):
             best_x=S[BEST_X].reshape(nc, n).copy() if with_x else None,
             best_feasible=f[:, F_BEST_FEASIBLE].copy(), best_any=f[:, F_BEST_ANY].copy(),
             accepted=f[:, F_ACCEPTED].copy(), cost=f[:, F_COST].copy(),
-            viol=f[:, F_VIOL].copy())
+            viol=f[:, F_VIOL].copy(),
+            best_hold=(S[BEST_HOLD].reshape(nc, n).copy()
+                       if with_x and self.problems[p].has_holds else None))

@@ -304,9 +304,11 @@ class CudaBackend(Backend):
         nc, n = self.spec.n_chains, self.problem.n_jobs
         f = self.S[CHAIN_F].copy_to_host().reshape(N_CHAIN_F, nc)
         best_x = self.S[BEST_X].copy_to_host().reshape(n, nc).T.copy() if with_x else None
+        best_h = (self.S[BEST_HOLD].copy_to_host().reshape(n, nc).T.copy()
+                  if with_x and self.problem.has_holds else None)
         return ChainSnapshot(best_x=best_x, best_feasible=f[F_BEST_FEASIBLE].copy(),
                              best_any=f[F_BEST_ANY].copy(), accepted=f[F_ACCEPTED].copy(),
-                             cost=f[F_COST].copy(), viol=f[F_VIOL].copy())
+                             cost=f[F_COST].copy(), viol=f[F_VIOL].copy(), best_hold=best_h)
 
     def close(self) -> None:
         for name in ("P", "S"):
@@ -464,9 +466,11 @@ class CudaBatch(BatchBackend):
         nc, n = int(self.nch[p]), self.problems[p].n_jobs
         f = self._field(CHAIN_F, p).reshape(N_CHAIN_F, nc)
         best_x = self._field(BEST_X, p).reshape(n, nc).T.copy() if with_x else None
+        best_h = (self._field(BEST_HOLD, p).reshape(n, nc).T.copy()
+                  if with_x and self.problems[p].has_holds else None)
         return ChainSnapshot(best_x=best_x, best_feasible=f[F_BEST_FEASIBLE].copy(),
                              best_any=f[F_BEST_ANY].copy(), accepted=f[F_ACCEPTED].copy(),
-                             cost=f[F_COST].copy(), viol=f[F_VIOL].copy())
+                             cost=f[F_COST].copy(), viol=f[F_VIOL].copy(), best_hold=best_h)
 
     def close(self) -> None:
         for name in ("PA", "SA", "d"):

@@ -349,4 +349,6 @@ class NumpyReferenceBackend(Backend):
         return ChainSnapshot(best_x=self.best_x.astype(np.int32) if with_x else None,
                              best_feasible=self.best_feasible.copy(),
                              best_any=self.best_any.copy(), accepted=self.accepted.copy(),
-                             cost=self.cost.copy(), viol=self.viol.copy())
+                             cost=self.cost.copy(), viol=self.viol.copy(),
+                             best_hold=(self.best_hold.copy() if with_x and self.holds
+                                        else None))
