@@ -297,8 +297,9 @@ class NumpyReferenceBackend(Backend):
         self.srv_busy[c, b[accept]] = busy_b[accept]
         self.accepted += accept
         if hold.any():
+            betas = np.broadcast_to(np.asarray(beta, np.float64), (nc,))
             self._hold_step(rows[hold], j1[hold], a[hold], u_target[hold], u_accept[hold],
-                            beta[hold] if np.ndim(beta) else beta)
+                            betas[hold])
 
     def _hold_step(self, c, j, s, u, u_accept, beta) -> None:
         """The hold moves of chains ``c``: job ``j[i]`` on server ``s[i]`` (not moving) gets
