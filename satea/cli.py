@@ -345,6 +345,8 @@ def cmd_solve(args) -> int:
     finally:
         if prog is not None:
             prog.close()
+    from .bounds import attach_bound
+    attach_bound(problem, r)   # assignment problems: a certified bound beside the answer
     if args.out:   # first: a closed stdout (| head) must not lose the result
         r.write(args.out, explain=args.explain)
     if not args.quiet:
@@ -904,8 +906,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-job schedule and costs (times in seconds, costs in currency)")
     _add_quiet_flag(s)
     s.add_argument("--method", choices=["anneal", "greedy", "greedy-cost", "list", "random",
-                                        "milp"], default="anneal",
-                   help="anneal (default) or a baseline; milp is exact for small instances")
+                                        "milp", "cpsat"], default="anneal",
+                   help="anneal (default) or a baseline; milp and cpsat (OR-Tools, "
+                        "satea[cpsat]) are exact for small instances")
     _add_cluster_flags(s)
     s.add_argument("--report", metavar="DIR",
                    help="also write an HTML report with figures here (needs satea[plot])")

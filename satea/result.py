@@ -136,6 +136,9 @@ class AnnealResult:
             "acceptance_rate": self.acceptance_rate, "stopped_by": self.stopped_by,
             "trace": [float(v) for v in self.trace],  # best search objective after each sweep
         }
+        for k in ("status", "bound", "gap_to_bound"):   # exact methods, certified bounds
+            if k in self.info:
+                d[k] = float(self.info[k]) if k != "status" else self.info[k]
         if self.settings is not None:   # what the run used and did: enough to repeat it
             d["settings"] = self.settings.to_dict()
             d["run"] = {k: v for k, v in self.info.items()}
