@@ -313,7 +313,7 @@ def lagrangian_bound(problem, *, method: str = "auto", upper: float | None = Non
                                  scale + float((v * (a.sum(axis=0) + b)).sum()))
     exact = False
     if method in ("auto", "knapsack"):
-        w_ok = _integral(a[allowed]) and _integral(b) and (a[allowed] >= 0).all()
+        w_ok = _integral(a[allowed]) and bool((a[allowed] >= 0).all())   # b: floored
         cells = float(((allowed.sum(axis=0)) * (np.floor(b) + 1)).sum())
         exact = w_ok and cells <= DP_CELLS
         cfin = np.where(allowed, c, np.inf)
