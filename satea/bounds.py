@@ -120,8 +120,9 @@ def _capacity_value(c, a, b, v):
 def _capacity_multipliers(c, a, b, upper, iters, deadline):
     v = np.zeros(c.shape[1])
     best, best_v = -math.inf, v.copy()
-    theta, stall = 2.0, 0
-    for it in range(iters):
+    theta, stall, done = 2.0, 0, 0
+    for _ in range(iters):
+        done += 1
         val, g, _ = _capacity_value(c, a, b, v)
         if not val <= best + 1e-12 * max(1.0, abs(val)):
             best, best_v, stall = val, v.copy(), 0
@@ -136,7 +137,7 @@ def _capacity_multipliers(c, a, b, upper, iters, deadline):
             break
         target = upper if np.isfinite(upper) and upper > best else best + 0.05 * max(abs(best), 1.0)
         v = np.maximum(v + theta * (target - val) / norm * g, 0.0)
-    return best_v, it + 1
+    return best_v, done
 
 
 # ---------------------------------------------------------------------------------------
@@ -227,8 +228,9 @@ def _knapsack_multipliers(c, a, b, u, exact, upper, iters, deadline):
     n = c.shape[0]
     cnt = np.zeros(n, np.int64)
     best, best_u = -math.inf, u.copy()
-    theta, stall, it = 1.0, 0, 0
-    for it in range(iters):
+    theta, stall, done = 1.0, 0, 0
+    for _ in range(iters):
+        done += 1
         val = _knapsack_value(c, a, b, u, exact, cnt)
         if not val <= best + 1e-12 * max(1.0, abs(val)):
             best, best_u, stall = val, u.copy(), 0
@@ -242,7 +244,7 @@ def _knapsack_multipliers(c, a, b, u, exact, upper, iters, deadline):
             break       # norm 0: the knapsacks' solution is a feasible assignment (optimal)
         target = upper if np.isfinite(upper) and upper > best else best + 0.02 * max(abs(best), 1.0)
         u = u + theta * (target - val) / norm * g
-    return best_u, it + 1
+    return best_u, done
 
 
 # ---------------------------------------------------------------------------------------

@@ -115,6 +115,7 @@ def run_one(spec: InstanceSpec, method: str, budget: float, seed: int,
     rec: dict = {"instance": spec.name, "method": method, "budget": budget, "seed": seed,
                  "threads": threads, "status": "done", "trajectory": []}
     t0 = time.perf_counter()
+    x: np.ndarray | None
     try:
         if method == "satea":
             from .annealing import anneal

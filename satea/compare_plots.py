@@ -22,7 +22,7 @@ __all__ = ["plot_objective_vs_time", "plot_profile", "relative_gap"]
 GAP_FLOOR = 1e-6
 
 
-def relative_gap(obj: float, best: float) -> float:
+def relative_gap(obj: float | None, best: float | None) -> float:
     """``(obj - best) / |best|`` (NaN without a value), floored at :data:`GAP_FLOOR`."""
     if obj is None or not math.isfinite(obj) or best is None or not math.isfinite(best):
         return math.nan
@@ -49,8 +49,8 @@ def plot_objective_vs_time(records: list, best: dict, methods: list, budgets: li
             for r in mine:     # incumbents of the longest runs
                 if r["budget"] == top and r["trajectory"]:
                     t = [p[0] for p in r["trajectory"]]
-                    g = [relative_gap(p[1], ref) for p in r["trajectory"]]
-                    ax.step(t, g, where="post", color=colors[m], lw=0.6, alpha=0.45)
+                    gt = [relative_gap(p[1], ref) for p in r["trajectory"]]
+                    ax.step(t, gt, where="post", color=colors[m], lw=0.6, alpha=0.45)
             xs, mean, lo, hi = [], [], [], []
             for b in budgets:
                 g = np.array([relative_gap(r["objective"], ref) for r in mine

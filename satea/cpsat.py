@@ -127,15 +127,16 @@ def check_cpsat_model(problem: ProblemArrays) -> None:
 
     if (problem.server_gpus > 1).any() or (problem.job_gpus > 1).any():
         s = np.flatnonzero(problem.server_gpus > 1)
+        gang = np.flatnonzero(problem.job_gpus > 1)
         what = (f"server {names(s, problem.server_names)} has "
                 f"{int(problem.server_gpus[s[0]])} GPUs" if s.size else
-                f"job {names(problem.order[np.flatnonzero(problem.job_gpus > 1)], problem.job_names)}"
-                " asks for several GPUs")
+                f"job {names(problem.order[gang], problem.job_names)} asks for several GPUs")
         raise NotImplementedError(f"cpsat: multi-GPU nodes and gang jobs are not modelled "
                                   f"({what}); use --method anneal, greedy or list")
     if (problem.curve_id >= 0).any():
+        curved = names(np.flatnonzero(problem.curve_id >= 0), problem.server_names)
         raise NotImplementedError(
-            f"cpsat: servers with a price curve ({names(np.flatnonzero(problem.curve_id >= 0), problem.server_names)}) "
+            f"cpsat: servers with a price curve ({curved}) "
             "are not modelled (constant prices only; satea solve --constant-prices uses "
             "each curve's average)")
     exp = np.flatnonzero((problem.pen_kind == PEN_EXP) & (problem.pen_weight > 0)
@@ -328,8 +329,8 @@ class _Builder:
         ub = np.maximum.accumulate(r) + np.cumsum(p)
         R_prev = None
         starts, intervals = [], []
-        for pos, i in enumerate(jobs):
-            i = int(i)
+        for pos, job in enumerate(jobs):
+            i = int(job)
             y = self.y[i, s]
             if R_prev is None:
                 S = int(r[pos])        # nothing before it: it starts at its release

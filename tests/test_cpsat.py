@@ -3,7 +3,6 @@ the MILP's on small ones; its integer objective matches the float64 re-score wit
 stated rounding; what it cannot model is refused in one line. Skipped without OR-Tools."""
 import dataclasses
 
-import numpy as np
 import pytest
 from conftest import brute_force, tiny_assignment_arrays, tiny_fleets
 
