@@ -152,7 +152,9 @@ def run_one(spec: InstanceSpec, method: str, budget: float, seed: int,
     rec["x"] = None if x is None else [int(v) for v in np.asarray(x)]
     if x is not None and not rec["trajectory"]:
         from .objective import evaluate
-        rec["trajectory"] = [(rec["seconds"], evaluate(prob, x).objective)]
+        ev = evaluate(prob, x)
+        if ev.feasible:          # an infeasible answer reaches no target
+            rec["trajectory"] = [(rec["seconds"], ev.objective)]
     return rec
 
 
@@ -279,7 +281,8 @@ def summarise(records: list, best_known: dict) -> dict:
                 for s in seeds:
                     first = math.inf
                     for r in records:
-                        if (r["instance"], r["method"], r["seed"]) != (inst, m, s):
+                        if ((r["instance"], r["method"], r["seed"]) != (inst, m, s)
+                                or not r.get("feasible")):
                             continue
                         for t, obj in r["trajectory"]:
                             if ref is not None and obj <= ref + tgt * abs(ref) + 1e-9:
