@@ -39,7 +39,7 @@ def write_set(out: Path, sizes=SIZES, seed: int = SEED) -> list[str]:
                                price_curve_fraction=0.0)
         for tag, f in (("rel", fleet), ("norel", dataclasses.replace(
                 fleet, name=f"{fleet.name}-norel",
-                jobs=[dataclasses.replace(j, release_s=0.0) for j in fleet.jobs]))):
+                jobs=tuple(dataclasses.replace(j, release_s=0.0) for j in fleet.jobs)))):
             path = out / f"fleet{n}x{m}-{tag}.json"
             write_instance(f, path)
             args.append(str(path))
