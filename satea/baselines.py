@@ -71,7 +71,7 @@ __all__ = ["METHODS", "random_feasible", "greedy_energy", "greedy_cost", "greedy
            "baseline_assignment", "solve_baseline"]
 
 #: methods :func:`solve_baseline` knows
-METHODS = ("random", "greedy", "greedy-cost", "greedy-hold", "list", "milp")
+METHODS = ("random", "greedy", "greedy-cost", "greedy-hold", "list", "milp", "cpsat")
 
 _MODE_ENERGY, _MODE_COST, _MODE_LIST, _MODE_HOLD = 0, 1, 2, 3
 
@@ -385,17 +385,24 @@ def baseline_assignment(problem, method: str, seed: int = 0) -> np.ndarray:
 
 
 def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
-                   time_limit: float | None = None, lam: float | None = None):
+                   time_limit: float | None = None, lam: float | None = None,
+                   workers: int = 2, hint=None):
     """Run a baseline and return an :class:`~satea.result.AnnealResult` (re-scored in float64).
 
     Parameters
     ----------
     problem : Fleet or ProblemArrays
-    method : {"random", "greedy", "greedy-cost", "greedy-hold", "list", "milp"}
+    method : {"random", "greedy", "greedy-cost", "greedy-hold", "list", "milp", "cpsat"}
         ``milp`` calls :func:`satea.milp.solve_milp` (``time_limit`` seconds, default 60);
+        ``cpsat`` calls :func:`satea.cpsat.solve_cpsat` (the same limit, ``workers``
+        threads, hinted with ``hint`` or else the ``greedy-cost`` assignment);
         ``greedy-hold`` returns its holds too (the others hold no job).
     seed : int
-        Only ``random`` uses it.
+        ``random`` and ``cpsat`` use it.
+    workers : int
+        ``cpsat``'s threads.
+    hint : array (n_jobs,) of int, optional
+        ``cpsat``'s starting assignment (caller's order), e.g. an annealed one.
     lam : float, optional
         Override the problem's lambda.
 
@@ -404,7 +411,8 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
     AnnealResult
         ``backend`` is the method name, ``chains`` 1, ``sweeps`` 0; ``to_dict()`` gives the
         ``satea-result/1`` form. For ``milp`` the message states the proven optimum or the
-        gap and bound at the time limit.
+        gap and bound at the time limit; ``info`` then holds ``status``, ``bound`` and
+        ``gap_to_bound`` (written to the result file).
     """
     from .result import AnnealResult
     prob = _as_problem(problem)
@@ -413,6 +421,7 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
     t0 = time.perf_counter()
     msg_extra = ""
     holds = None
+    extra: dict = {}
     if method == "milp":
         from .milp import solve_milp
         mr = solve_milp(prob, time_limit=60.0 if time_limit is None else time_limit)
@@ -420,8 +429,26 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
             raise RuntimeError(f"milp: no assignment found ({mr.status}): {mr.message}")
         x = mr.x
         msg_extra = " " + mr.message
+        extra = {"status": mr.status, "bound": mr.bound, "gap_to_bound": mr.gap}
     elif method in ("greedy-hold", "greedy_hold"):
         x, holds = greedy_hold(prob)
+    elif method == "cpsat":
+        from .cpsat import require_ortools, solve_cpsat
+        try:
+            require_ortools()
+        except ImportError as e:   # the command line's one line: satea: error: ...
+            raise ValueError(str(e)) from None
+        cr = solve_cpsat(prob, time_limit=60.0 if time_limit is None else time_limit,
+                         workers=workers, seed=seed,
+                         hint=greedy_cost(prob) if hint is None else hint)
+        if cr.x is None:
+            raise RuntimeError(f"cpsat: no assignment found ({cr.status}): {cr.message}")
+        x = cr.x
+        msg_extra = " " + cr.message
+        extra = {"status": cr.status, "bound": cr.bound, "gap_to_bound": cr.gap,
+                 "model_objective": cr.model_objective, "rounding": cr.rounding,
+                 "time_unit": cr.time_unit, "cost_unit": cr.cost_unit,
+                 "trajectory": cr.trajectory}
     else:
         x = baseline_assignment(prob, method, seed)
     seconds = time.perf_counter() - t0
@@ -437,4 +464,5 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
         compile_seconds=0.0, acceptance_rate=0.0, samples=np.asarray(x, np.int64)[None, :],
         holds=holds,
         chain_best=np.array([ev.search_objective if ev.feasible else np.inf]),
-        trace=np.zeros(0), stopped_by="done", info={"method": method, "seconds": seconds})
+        trace=np.zeros(0), stopped_by="done",
+        info={"method": method, "seconds": seconds, **extra})

@@ -372,6 +372,8 @@ def cmd_solve(args) -> int:
             prog.close()
     if args.hold_max is not None:   # recorded: evaluate, report and --repeat apply it
         r.info["hold_max_s"] = args.hold_max
+    from .bounds import attach_bound
+    attach_bound(problem, r)   # assignment problems: a certified bound beside the answer
     if args.out:   # first: a closed stdout (| head) must not lose the result
         r.write(args.out, explain=args.explain)
     if not args.quiet:
@@ -954,8 +956,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-job schedule and costs (times in seconds, costs in currency)")
     _add_quiet_flag(s)
     s.add_argument("--method", choices=["anneal", "greedy", "greedy-cost", "greedy-hold",
-                                        "list", "random", "milp"], default="anneal",
-                   help="anneal (default) or a baseline; milp is exact for small instances")
+                                        "list", "random", "milp", "cpsat"], default="anneal",
+                   help="anneal (default) or a baseline; milp and cpsat (OR-Tools, "
+                        "satea[cpsat]) are exact for small instances")
     _add_cluster_flags(s)
     s.add_argument("--report", metavar="DIR",
                    help="also write an HTML report with figures here (needs satea[plot])")
@@ -1028,7 +1031,34 @@ def build_parser() -> argparse.ArgumentParser:
                         "measured")
     b.set_defaults(func=cmd_bench)
     _add_pareto_and_report_parsers(sub)
+    _add_compare_parser(sub)
     return p
+
+
+def _add_compare_parser(sub):
+    c = _add_command(sub, "compare", "methods side by side at equal time budgets (each run "
+                     "a fresh process)",
+                     "  satea compare a.json b.json gapd.txt:1 --methods satea,cpsat,milp,greedy "
+                     "--budgets 1,5,30 --seeds 3 --out cmp/")
+    c.add_argument("instances", nargs="+", metavar="INSTANCE",
+                   help="satea-instance/1 JSON files, OR-Library GAP files (FILE:K for "
+                        "problem K, FILE for all)")
+    c.add_argument("--methods", default="satea,cpsat,milp,greedy", metavar="M1,M2",
+                   help="of satea, cpsat, milp, greedy (default all)")
+    c.add_argument("--budgets", default="1,5,30", metavar="S1,S2",
+                   help="seconds per run (default 1,5,30)")
+    c.add_argument("--seeds", type=int, default=3, help="seeds per cell (default 3)")
+    c.add_argument("--threads", type=_count, default=2,
+                   help="threads of every run (default 2)")
+    c.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for runs.jsonl, table.md and the figures (made if missing)")
+    _add_quiet_flag(c, "the per-run lines on stderr and the summary")
+
+    def run(args):
+        from .compare import command
+        _check_before_search(args, outputs=(), plots=(), parent_folders=("out",))
+        return command(args)
+    c.set_defaults(func=run)
 
 
 def _silence_stdout() -> None:

@@ -177,6 +177,9 @@ class AnnealResult:
                           if h != 0.0}
         if "hold_max_s" in self.info:   # a fleet-wide --hold-max the run applied
             d["hold_max_s"] = float(self.info["hold_max_s"])
+        for k in ("status", "bound", "gap_to_bound"):   # exact methods, certified bounds
+            if k in self.info:
+                d[k] = float(self.info[k]) if k != "status" else self.info[k]
         if self.settings is not None:   # what the run used and did: enough to repeat it
             d["settings"] = self.settings.to_dict()
             d["run"] = {k: v for k, v in self.info.items()}
