@@ -24,7 +24,7 @@ from . import cpu  # noqa: F401  (its import drops stale cached builds of this m
 from .cpu import CACHES, CHAIN_MAJOR, KERNEL_JIT
 from .layout import (CHAIN_F, F_LAM, F_PHOLD, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS,
                      STATE_FIELDS)
-from .moves import HOLD_MOVE, Chain, chain_init, move_delta, propose, run_sweeps
+from .moves import HOLD_MOVE, Chain, chain_init, move_delta, propose, run_sweeps_cpu
 
 
 def _view_source(name: str, fields: tuple, two_d: frozenset, padded: bool) -> str:
@@ -138,7 +138,7 @@ def sweep_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, swe
         n_sweeps = boff[p + 1] - boff[p]
         if n_sweeps == 0:
             continue
-        run_sweeps(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
+        run_sweeps_cpu(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
                    Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1]),
                    betas[boff[p]:boff[p + 1]],
                    sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],

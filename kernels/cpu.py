@@ -23,7 +23,7 @@ from numba import njit, prange
 
 from .layout import CHAIN_F, CPU_FLAGS, F_LAM, F_PHOLD, N_CHAIN_F
 from .moves import (HOLD_MOVE, Chain, chain_init, chain_resync, move_delta, propose,
-                    run_sweeps)
+                    run_sweeps_cpu)
 
 _llvm.set_option("", "-inline-threshold=10000")
 
@@ -76,7 +76,7 @@ def sweep_cpu(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
     """Run ``n_sweeps`` sweeps of ``n_moves`` moves of every chain, chains in parallel."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     for c in prange(nc):
-        run_sweeps(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), betas, sweep0,
+        run_sweeps_cpu(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), betas, sweep0,
                    n_sweeps, n_moves, p_swap, cap_weight, trace)
 
 

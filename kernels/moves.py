@@ -44,6 +44,7 @@ ending in ``_``): Numba cannot pair the reference counts of ``S[...]`` lookups r
 in branches, and a move then cost ~20x more on the CPU (measured while writing this).
 """
 import math
+import types
 from collections import namedtuple
 
 from numba.extending import register_jitable
@@ -1254,3 +1255,27 @@ def run_sweeps(P, S, ch, betas, sweep0, n_sweeps, n_moves, p_swap,
     f_[ix(ch, F_COST, NF)] = cost
     f_[ix(ch, F_VIOL, NF)] = viol
     f_[ix(ch, F_ACCEPTED, NF)] = accepted
+
+
+# ---- the CPU's sweep -----------------------------------------------------------------------
+# The one-GPU move path must inline into the sweep (a call costs ~100 ns with P and S:
+# kernels/cpu.py), and LLVM's inline costs of move_delta and move_apply sat within a few
+# percent of the threshold (move_delta 9,325 of 10,000 before holds, 10,305 with them:
+# benchmarks/README.md, "Results: holds"). So the CPU drivers run ``run_sweeps_cpu``: the
+# same code as :func:`run_sweeps`, calling copies of the two that Numba inlines in its own
+# IR, whatever LLVM would decide. The GPU's compiler inlines device functions on its own
+# (and numba-cuda cannot type the IR inlining), so :mod:`.cuda` runs :func:`run_sweeps`.
+
+def _same_code(fn, globals_, inline):
+    """A new function with ``fn``'s code and defaults over ``globals_``, registered for
+    jitting (inlined in Numba's IR where ``inline`` is "always")."""
+    copy = types.FunctionType(fn.__code__, globals_, fn.__name__, fn.__defaults__,
+                              fn.__closure__)
+    return register_jitable(inline=inline)(copy)
+
+
+_CPU_GLOBALS = dict(globals())
+_CPU_GLOBALS["move_delta"] = _same_code(move_delta, globals(), "always")
+_CPU_GLOBALS["move_apply"] = _same_code(move_apply, globals(), "always")
+#: :func:`run_sweeps` with the move's delta and application inlined (the CPU drivers')
+run_sweeps_cpu = _same_code(run_sweeps, _CPU_GLOBALS, "never")
