@@ -285,8 +285,9 @@ def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
 
     A pure insertion (``out < 0``) after the first job of a server at a constant price
     only delays jobs, so every term it has still to add is >= 0 (penalties grow with
-    completion; the server switches on as before and off no earlier; the model's
-    weights and prices are >= 0): once the sum so far exceeds ``limit`` that sum is
+    completion; the server switches on as before and off no earlier, which costs more
+    only at a price >= 0: a negative price never stops early): once the sum so far exceeds
+    ``limit`` that sum is
     returned, a lower bound of the change (``limit = inf``: always the exact change).
     An insertion at the head may start the server later, so it never stops early."""
     prv_, comp_, nxt_, head_, jcost_, tail_ = S[PRV], S[COMP], S[NXT], S[HEAD], S[JCOST], S[TAIL]
@@ -325,7 +326,7 @@ def walk_delta(P, S, c, nc, cm, n_jobs, n_servers, s, out, inn, lam, limit):
                 rejoined = True  # every later job runs as before
                 break
             d += cost - jcost_[ix(c, j, n_jobs, nc, cm)]
-        if d > limit and out < 0 and cid < 0 and pred >= 0:
+        if d > limit and out < 0 and cid < 0 and pred >= 0 and P[PRICE_CONST][s] >= 0.0:
             return d
         t = comp
         a_t = a_c
@@ -575,7 +576,7 @@ def node_walk(P, S, c, nc, cm, n_jobs, n_servers, s, out, o_st, o_c, o_cost, inn
             comp_[k] = comp
             jcost_[k] = cost
             nbusy_[k] = fs_busy(free_, c, nc, cm, L, 0, G, st)
-        elif d > limit and out < 0 and cid < 0 and pred >= 0:
+        elif d > limit and out < 0 and cid < 0 and pred >= 0 and P[PRICE_CONST][s] >= 0.0:
             return d
     hs = ix(c, s, n_servers, nc, cm)
     off_new = off_[hs]
