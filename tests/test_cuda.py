@@ -94,13 +94,15 @@ SIM_RUNS = {
                        exchange_sweeps=2),
     "nodes": dict(kind=("nodes", "nodes"), chains=8, sweeps=60, seed=1),
     "nodes-cap": dict(kind=("nodes", "nodes-cap"), chains=8, sweeps=60, seed=2),
+    "series": dict(kind=("nodes", "series"), chains=8, sweeps=60, seed=1),
+    "series-1gpu": dict(kind=("nodes", "series-1gpu"), chains=8, sweeps=60, seed=1),
     "repeat-a": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
     "repeat-b": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
 }
 #: one cuda batch (anneal_batch) over problems of mixed kinds and sizes
 BATCH_KINDS = (("fleet", "mixed"), ("gap",), ("generated", 12, 4, 3), ("infeasible",))
 BATCH_RUN: dict[str, Any] = dict(chains=4, sweeps=10, seed=6, schedule=(5.0, 0.2), cap_weight=3.0)
-OPTIMUM_RUNS = ("mixed", "exponential", "gap", "nodes")  # each reaches the optimum (numba)
+OPTIMUM_RUNS = ("mixed", "exponential", "gap", "nodes", "series", "series-1gpu")  # each reaches the optimum (numba)
 #: free device memory (bytes) mocked in the child for the refusal through anneal()
 SIM_FREE_BYTES = 80 << 20
 
