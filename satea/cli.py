@@ -815,6 +815,8 @@ def cmd_pareto(args) -> int:
     _check_before_search(args, outputs=("out", "csv", "plot"), plots=("plot",),
                          parent_folders=())
     fleet, currency = _read_fleet_and_currency(args.instance)
+    if args.axis == "carbon":   # carbon against lateness: the carbon intensity as the price
+        fleet = fleet.carbon_as_price()
     problem = compile_fleet(fleet)
     prog = _progress_for(args, args.time_limit)
     run = {k: v for k, v in _run_kwargs(args).items() if k != "chains"}
@@ -830,6 +832,7 @@ def cmd_pareto(args) -> int:
     finally:
         if prog is not None:
             prog.close()
+    front.axis = args.axis
     # the files first: a closed stdout (| head) must not lose them
     written = []
     if args.out:
@@ -931,6 +934,10 @@ def _add_pareto_and_report_parsers(sub):
                           "instance (default 16)")
     q.add_argument("--lam-max", type=_positive_weight, default=None, metavar="LAMBDA",
                    help="top of the default ladder (default: from the instance)")
+    q.add_argument("--axis", choices=("energy", "carbon"), default="energy",
+                   help="what lateness is traded against: energy cost (default), or carbon "
+                        "(kg CO2e: the carbon intensity taken as the price, the electricity "
+                        "price left out)")
     q.add_argument("--chains-per-lambda", type=int, default=DEFAULT_CHAINS_PER_LAMBDA,
                    metavar="N", help=f"chains at each lambda of the ladder (default "
                                      f"{DEFAULT_CHAINS_PER_LAMBDA})")

@@ -167,6 +167,26 @@ class Fleet:
         return replace(self, servers=servers, price_curves={}, carbon_curves={},
                        name=f"{self.name}-constant-prices")
 
+    def carbon_as_price(self) -> Fleet:
+        """The same fleet with each server's carbon intensity as its price, in kg CO2e per
+        kWh (its electricity price and the carbon price dropped): its "energy cost" is
+        the assignment's carbon_kg (``satea pareto --axis carbon``: carbon against
+        lateness). Raises ValueError when no server has a carbon intensity."""
+        from dataclasses import replace
+        if not self.has_carbon:
+            raise ValueError("--axis carbon: no server of the instance has a carbon "
+                             "intensity (carbon_curve or carbon_g_per_kwh)")
+        curves = {f"carbon:{n}": PriceCurve(f"carbon:{n}", c.step_s,
+                                            tuple(v / 1000.0 for v in c.g_per_kwh), c.repeat)
+                  for n, c in self.carbon_curves.items()}
+        servers = tuple(replace(s, price_per_kwh=None if s.carbon_curve else
+                                (s.carbon_g_per_kwh or 0.0) / 1000.0,
+                                price_curve=f"carbon:{s.carbon_curve}" if s.carbon_curve else None,
+                                carbon_curve=None, carbon_g_per_kwh=None)
+                        for s in self.servers)
+        return replace(self, servers=servers, price_curves=curves, carbon_curves={},
+                       carbon_price_per_kg=0.0, name=f"{self.name}-carbon")
+
     @property
     def n_jobs(self) -> int:
         return len(self.jobs)

@@ -34,6 +34,7 @@ from .plots import (
     energy_by_gpu,
     penalty_by_kind,
     plot_breakdown,
+    plot_carbon,
     plot_convergence,
     plot_front,
     plot_gantt,
@@ -112,6 +113,11 @@ def _draw_figures(v: ResultView, out: Path, result, front, traces,
     plot_breakdown(v, out / "breakdown.png", max_servers)
     figs.append(("breakdown.png", "Energy cost by server and by GPU type (idle power while "
                  "on, dynamic power while running jobs) and penalty by kind (unweighted)."))
+    if v.ev.has_carbon:
+        plot_carbon(v, out / "carbon.png", max_servers)
+        figs.append(("carbon.png", "Carbon (kg CO2e) by server, idle and dynamic, above the "
+                     "energy cost of the same servers (below zero where the price was "
+                     "negative)."))
     tr = trace_series(result, traces, front)
     if tr:
         plot_convergence(tr, out / "convergence.png")
@@ -132,6 +138,8 @@ def _summary_rows(v: ResultView) -> list[list]:
     summary: list[list] = [["instance", problem.name], ["jobs x servers", f"{problem.n_jobs} x "
                f"{problem.n_servers}"], ["objective", ev.objective],
                ["energy cost", ev.energy_cost], ["penalty (unweighted)", ev.penalty],
+               *([["carbon (kg CO2e)", ev.carbon_kg], ["carbon cost", ev.carbon_cost]]
+                 if ev.has_carbon else []),
                ["lambda", v.lam], ["lambda x penalty", v.lam * ev.penalty],
                ["feasible", ev.feasible], ["late jobs", int((ev.lateness > 0).sum())]]
     if ev.assignment_cost:

@@ -159,3 +159,13 @@ def test_convergence_y_range_not_set_by_the_start(tmp_path, monkeypatch):
     plot_convergence([("flat", np.array([50.0, 3.0, 3.0, 3.0]))], tmp_path / "c.png")
     lo, hi = drawn[-1].axes[0].get_ylim()
     assert lo < 3.0 and hi > 50.0
+
+
+def test_report_with_carbon_and_negative_prices(tmp_path):
+    from conftest import tiny_node_fleets
+    fleet = dict(tiny_node_fleets())["series"]   # negative prices, carbon, a carbon price
+    problem = compile_fleet(fleet)
+    r = anneal(problem, chains=4, sweeps=50, backend="numba", seed=0)
+    page = write_report(problem, r, tmp_path / "rep", fleet=fleet)
+    html = _check_page(page, ["gantt.png", "breakdown.png", "carbon.png", "convergence.png"])
+    assert "carbon (kg CO2e)" in html and f"{r.carbon_kg:.6g}"[:5] in html

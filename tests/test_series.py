@@ -106,3 +106,33 @@ def test_series_round_trip_through_the_file_format():
     d["carbon_curves"]["k"]["repeat"] = "no"
     with pytest.raises(ValueError, match=r"carbon_curves\['k'\]: repeat must be true or false"):
         fleet_from_dict(d)
+
+
+def test_pareto_axis_carbon_trades_carbon_against_lateness(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import tiny_node_fleets
+
+    from satea.io import write_instance
+    from satea.pareto import pareto
+    fleet = dict(tiny_node_fleets())["series-1gpu"]
+    front = pareto(compile_fleet(fleet.carbon_as_price()), lambdas=[0.0, 0.1, 1.0, 10.0],
+                   chains_per_lambda=2, sweeps=100, backend="numba", seed=0)
+    front.axis = "carbon"
+    orig = compile_fleet(fleet)
+    for q in front.points:   # the carbon-priced instance's "energy" is the carbon_kg
+        assert q.energy_cost == pytest.approx(evaluate(orig, q.x).carbon_kg, rel=1e-12)
+    assert "carbon_kg" in str(front)
+    path = tmp_path / "f.json"
+    write_instance(fleet, path)
+    r = subprocess.run([sys.executable, "-m", "satea.cli", "pareto", str(path), "--axis",
+                        "carbon", "--lambdas", "0,1,10", "--sweeps", "50", "--seed", "1",
+                        "--out", str(tmp_path / "front.json"), "--quiet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    d = json.loads((tmp_path / "front.json").read_text())
+    assert d["axis"] == "carbon" and "carbon_kg" in d["points"][0]
+    with pytest.raises(ValueError, match="no server of the instance has a carbon"):
+        one_job(Server("s", "A", price_per_kwh=0.1)).carbon_as_price()
