@@ -493,10 +493,12 @@ def _apply_grid(fleet, args):
     from .grid import PRICE_UNITS, parse_start, read_series, with_grid
     if (args.prices or args.carbon) and not args.start:
         raise ValueError("--start: required with --prices or --carbon (the instance's time 0)")
-    for flag, col, colflag in ((args.prices, args.price_column, "--price-column"),
-                               (args.carbon, args.carbon_column, "--carbon-column")):
+    for flag, col, need in ((args.prices, args.price_column, "--price-column: required "
+                             "with --prices"),
+                            (args.carbon, args.carbon_column, "--carbon-column: required "
+                             "with --carbon")):
         if flag and not col:
-            raise ValueError(f"{colflag}: required with {'--prices' if col is args.price_column else '--carbon'}")
+            raise ValueError(need)
     start = parse_start(args.start) if args.start else None
     prices = carbon = None
     if args.prices:

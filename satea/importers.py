@@ -165,7 +165,8 @@ def _window(text: str | None) -> tuple[float, float] | None:
     try:
         lo, hi = float(a), float(b)
     except ValueError:
-        raise InstanceError(f"--window: expected START:END in trace seconds, got {text!r}") from None
+        raise InstanceError(f"--window: expected START:END in trace seconds, "
+                            f"got {text!r}") from None
     if not sep or not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         raise InstanceError(f"--window: expected START:END with START < END, got {text!r}")
     return lo, hi
@@ -203,7 +204,7 @@ def _fleet(name: str, tasks: list[_Task], t0: float, servers: list[Server], spee
         raise InstanceError(f"--slack: must be a finite number >= 1, got {slack}")
     used = sorted({s.gpu for s in servers})
     gpus = {g: GPUType(g, cat.gpus[g].memory_gb, cat.gpus[g].idle_w) for g in used}
-    largest = Counter()
+    largest: Counter = Counter()
     for s in servers:
         largest[s.gpu] = max(largest[s.gpu], s.gpus)
     models: dict[str, DNNModel] = {}
@@ -283,13 +284,14 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
     Notes
     -----
     Always dropped (and counted): CPU-only tasks, tasks never scheduled (pending: no run
-    time), tasks of zero run time, and nodes of unknown GPU types (refused unless mapped).
+    time), tasks of zero run time. Refused: a node or task of a GPU type neither the
+    catalogue nor ``gpu_map`` knows.
     """
-    for opt, v, allowed in (("--running", running, ("keep", "drop")),
+    for opt, v, choices in (("--running", running, ("keep", "drop")),
                             ("--sharing", sharing, ("whole", "drop")),
                             ("--failed", failed, ("keep", "drop"))):
-        if v not in allowed:
-            raise InstanceError(f"{opt}: expected one of {', '.join(allowed)}, got {v!r}")
+        if v not in choices:
+            raise InstanceError(f"{opt}: expected one of {', '.join(choices)}, got {v!r}")
     if first is not None and first < 1:
         raise InstanceError(f"--first: must be >= 1, got {first}")
     cat = catalogue or load_catalogue()
@@ -337,15 +339,16 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
         deletion = _num(row[ci["deletion_time"]], where, "deletion_time", empty_ok=True)
         if deletion is not None:
             end = max(end, deletion)
-        parsed.append((r, row, where, deletion))
+        parsed.append((row, where, deletion))
     tasks: list[_Task] = []
-    for r, row, where, deletion in parsed:
+    for row, where, deletion in parsed:
         k = _num(row[ci["num_gpu"]], where, "num_gpu")
-        submit = _num(row[ci["creation_time"]], where, "creation_time")
+        submit = float(_num(row[ci["creation_time"]], where, "creation_time") or 0.0)
         sched = _num(row[ci["scheduled_time"]], where, "scheduled_time", empty_ok=True)
         milli = _num(row[ci["gpu_milli"]], where, "gpu_milli", empty_ok=True)
         spec = row[ci["gpu_spec"]].strip()
-        allowed = tuple(dict.fromkeys(types(g, where) for g in spec.split("|"))) if spec else ()
+        allowed = (tuple(dict.fromkeys(types(g, where) for g in spec.split("|")))
+                   if spec else ())
         if k is None or k < 0 or not float(k).is_integer():
             raise InstanceError(f"{where}: num_gpu must be a whole number >= 0, got "
                                 f"{row[ci['num_gpu']]!r}")

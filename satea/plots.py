@@ -182,6 +182,7 @@ def _energy_parts(v: ResultView):
 def _carbon_parts(v: ResultView):
     """Per server: (idle, dynamic) kg CO2e."""
     p, ev = v.problem, v.ev
+    assert ev.job_carbon_kg is not None and ev.server_carbon_kg is not None
     dyn = np.bincount(v.x, weights=ev.job_carbon_kg, minlength=p.n_servers)
     return np.maximum(ev.server_carbon_kg - dyn, 0.0), dyn   # both >= 0 up to rounding
 

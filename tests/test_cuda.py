@@ -102,7 +102,8 @@ SIM_RUNS = {
 #: one cuda batch (anneal_batch) over problems of mixed kinds and sizes
 BATCH_KINDS = (("fleet", "mixed"), ("gap",), ("generated", 12, 4, 3), ("infeasible",))
 BATCH_RUN: dict[str, Any] = dict(chains=4, sweeps=10, seed=6, schedule=(5.0, 0.2), cap_weight=3.0)
-OPTIMUM_RUNS = ("mixed", "exponential", "gap", "nodes", "series", "series-1gpu")  # each reaches the optimum (numba)
+#: each reaches the optimum (numba)
+OPTIMUM_RUNS = ("mixed", "exponential", "gap", "nodes", "series", "series-1gpu")
 #: free device memory (bytes) mocked in the child for the refusal through anneal()
 SIM_FREE_BYTES = 80 << 20
 

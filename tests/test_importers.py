@@ -72,8 +72,8 @@ def test_alibaba_options():
     assert rep.jobs == 2 and rep.dropped["failed (--failed drop)"] == 1
     assert rep.dropped["still running at the trace's end (--running drop)"] == 1
     f, rep = alibaba(first=2)
-    assert [j.name for j in f.jobs] == ["p0", "p2"] and rep.changed["GPU-sharing (gpu_milli "
-                                                                    "< 1000): given a whole GPU"] == 1
+    assert [j.name for j in f.jobs] == ["p0", "p2"]
+    assert rep.changed["GPU-sharing (gpu_milli < 1000): given a whole GPU"] == 1
     f, _ = alibaba(window="25:100")
     assert [(j.name, j.release_s) for j in f.jobs] == [("p3", 5.0), ("p5", 25.0)]
     f, _ = alibaba(slack=3.0, penalty="step", penalty_weight=2.5, penalty_scale=60.0)
