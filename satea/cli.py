@@ -1,4 +1,4 @@
-"""``satea`` command line: solve, generate, evaluate, info, bench, pareto, report.
+"""``satea`` command line: solve, generate, import, evaluate, info, bench, pareto, report.
 
 Errors in what the user gave print one line (``satea: error: ...``) and exit with 2;
 :data:`EXIT_CODES` lists every exit status.
