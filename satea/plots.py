@@ -153,7 +153,9 @@ def front_arrays(front):
     if isinstance(front, dict):
         pts = front.get("points", [])
         lam = np.array([p["lambda"] for p in pts], np.float64)
-        e = np.array([p["energy_cost"] for p in pts], np.float64)
+        # a carbon front (pareto --axis carbon) writes its first axis as carbon_kg
+        e = np.array([p["carbon_kg"] if front.get("axis") == "carbon" else p["energy_cost"]
+                      for p in pts], np.float64)
         pen = np.array([p["penalty"] for p in pts], np.float64)
         return lam, e, pen, None
     cand = getattr(front, "candidates", None)
@@ -688,9 +690,12 @@ def plot_front(front, path, result_point: tuple[float, float] | None = None) -> 
             ax.set_yscale("symlog", linthresh=float(posp.min()))
         else:
             ax.set_yscale("log")
-    ax.set_xlabel("energy cost (currency)")
+    carbon = (front.get("axis") if isinstance(front, dict)
+              else getattr(front, "axis", "energy")) == "carbon"
+    ax.set_xlabel("carbon (kg CO2e)" if carbon else "energy cost (currency)")
     ax.set_ylabel("penalty (currency, unweighted)")
-    ax.set_title(f"Energy / timeliness trade-off: {len(e)} non-dominated points", fontsize=11)
+    ax.set_title(f"{'Carbon' if carbon else 'Energy'} / timeliness trade-off: {len(e)} "
+                 f"non-dominated points", fontsize=11)
     ax.grid(color="0.88", lw=0.6, which="major")
     ax.legend(fontsize=8, loc="upper right")
     if sc is not None:

@@ -125,11 +125,19 @@ def _draw_figures(v: ResultView, out: Path, result, front, traces,
                      "sweep (per run). A Pareto launch mixes lambdas: its line follows the "
                      "smallest lambda's chains."))
     if front is not None:
-        plot_front(front, out / "front.png", (v.ev.energy_cost, v.ev.penalty))
+        carbon = _front_axis(front) == "carbon"
+        plot_front(front, out / "front.png",
+                   (v.ev.carbon_kg if carbon else v.ev.energy_cost, v.ev.penalty))
         figs.append(("front.png", "Non-dominated (energy cost, penalty) assignments of the "
                      "Pareto launch, coloured by the lambda of the chain that found each; "
                      "the star is the reported result."))
     return figs
+
+
+def _front_axis(front) -> str:
+    """"carbon" for a front of ``satea pareto --axis carbon``, else "energy"."""
+    return (front.get("axis", "energy") if isinstance(front, dict)
+            else getattr(front, "axis", "energy"))
 
 
 def _summary_rows(v: ResultView) -> list[list]:
@@ -180,7 +188,8 @@ def _breakdown_tables(v: ResultView, front) -> list[str]:
     if front is not None:
         lam, e, pen, _ = front_arrays(front)
         parts.append("<h2>Pareto front</h2>")
-        parts.append(_table(["lambda", "energy cost", "penalty", "objective at lambda"],
+        first = "carbon (kg)" if _front_axis(front) == "carbon" else "energy cost"
+        parts.append(_table(["lambda", first, "penalty", "objective at lambda"],
                             [[float(a), float(b), float(c), float(b + a * c)]
                              for a, b, c in zip(lam, e, pen)]))
     return parts
