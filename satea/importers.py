@@ -520,7 +520,3 @@ def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
                    penalty_scale, report)
     return fleet, report
 
-
-def write_report(report: ImportReport, path: Path | None = None) -> str:
-    """The report's lines as one text (printed by ``satea import``)."""
-    return "\n".join(report.lines())
