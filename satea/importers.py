@@ -27,7 +27,6 @@ import csv
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .catalogue import Catalogue, load_catalogue
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PENALTY_KINDS, Profile, Server
