@@ -134,6 +134,10 @@ def problem_tuple(problem):
     release_cum = np.zeros((max(1, n_curves), problem.n_jobs))
     for c in range(n_curves):
         release_cum[c] = curve_cumulative_np(problem, c, problem.release)
+    # a non-repeating curve (a market series) gets a period reciprocal of 0: the kernels'
+    # curve_cumulative then never counts a cycle, and the index clamped to the last step
+    # holds the last price on (no branch and no extra field in the kernels)
+    inv_period = np.where(problem.curve_repeat != 0, 1.0 / (step * problem.curve_len), 0.0)
     # server class major: a walk reads one class's row at increasing job indices
     hold_max = np.asarray(problem.hold_max, np.float64)
     if not (hold_max > 0.0).any():
@@ -141,21 +145,23 @@ def problem_tuple(problem):
     return tuple(base) + (np.ascontiguousarray(proc.T, np.float64),
                           np.ascontiguousarray(dynw.T, np.float64),
                           problem_walks(problem), 1.0 / step,
-                          1.0 / (step * problem.curve_len), release_cum,
+                          np.ascontiguousarray(inv_period, np.float64), release_cum,
                           np.ascontiguousarray(hold_max))
 
 
 def curve_cumulative_np(problem, cid, t: np.ndarray) -> np.ndarray:
     """Integral of price curve ``cid`` over [0, t] (elementwise; ``cid`` one curve or an
     array of curves broadcast with ``t``), computed as :func:`.moves.curve_cumulative`
-    computes it: the one vectorised form (the NumPy reference uses it too)."""
+    computes it: the one vectorised form (the NumPy reference uses it too). A
+    non-repeating curve counts no cycle: its last price holds after its last step."""
     cid = np.asarray(cid)
     start = problem.curve_start[cid].astype(np.int64)
     n = problem.curve_len[cid].astype(np.int64)
     step = problem.curve_step[cid].astype(np.float64)
     period = step * n
     t = np.asarray(t, np.float64)
-    cycles = np.where((t >= 0.0) & (t < period), 0.0, np.floor(t * (1.0 / period)))
+    inv_period = np.where(problem.curve_repeat[cid] != 0, 1.0 / period, 0.0)
+    cycles = np.where((t >= 0.0) & (t < period), 0.0, np.floor(t * inv_period))
     r = t - cycles * period
     i = np.minimum((r * (1.0 / step)).astype(np.int64), n - 1)
     return (cycles * problem.curve_cum[start + cid + n] + problem.curve_cum[start + cid + i]

@@ -330,8 +330,9 @@ def walk_delta(P, S, ch, s, out, inn, lam, limit, hj, hv):
 
     A pure insertion (``out < 0``) after the first job of a server at a constant price
     only delays jobs, so every term it has still to add is >= 0 (penalties grow with
-    completion; the server switches on as before and off no earlier; the model's
-    weights and prices are >= 0): once the sum so far exceeds ``limit`` that sum is
+    completion; the server switches on as before and off no earlier, which costs more
+    only at a price >= 0: a negative price never stops early): once the sum so far exceeds
+    ``limit`` that sum is
     returned, a lower bound of the change (``limit = inf``: always the exact change).
     An insertion at the head may start the server later, so it never stops early."""
     prv_, comp_, nxt_, head_, jcost_, tail_ = S[PRV], S[COMP], S[NXT], S[HEAD], S[JCOST], S[TAIL]
@@ -372,7 +373,7 @@ def walk_delta(P, S, ch, s, out, inn, lam, limit, hj, hv):
                 rejoined = True  # every later job runs as before
                 break
             d += cost - jcost_[jx(ch, j)]
-        if d > limit and out < 0 and cid < 0 and pred >= 0:
+        if d > limit and out < 0 and cid < 0 and pred >= 0 and P[PRICE_CONST][s] >= 0.0:
             return d
         t = comp
         a_t = a_c
@@ -630,7 +631,7 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, h
             comp_[k] = comp
             jcost_[k] = cost
             nbusy_[k] = fs_busy(free_, ch, L, 0, G, st)
-        elif d > limit and out < 0 and cid < 0 and pred >= 0:
+        elif d > limit and out < 0 and cid < 0 and pred >= 0 and P[PRICE_CONST][s] >= 0.0:
             return d
     hs = sx(ch, s)
     off_new = off_[hs]

@@ -135,14 +135,14 @@ def _num(entry: dict, fld: str, label: str, *, strict: bool) -> float:
     return _value(entry[fld], fld, label, strict=strict)
 
 
-def _value(v, fld: str, label: str, *, strict: bool) -> float:
+def _value(v, fld: str, label: str, *, strict: bool, signed: bool = False) -> float:
     # bool is an int subclass, but true as a wattage is a mistake, not a number
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"{label}: {fld} must be a number, got {v!r}")
     x = float(v)
     if not math.isfinite(x):
         raise ValueError(f"{label}: {fld} must be finite, got {v!r}")
-    if x < 0 or (strict and x == 0):
+    if not signed and (x < 0 or (strict and x == 0)):
         raise ValueError(f"{label}: {fld} must be {'>' if strict else '>='} 0, got {v!r}")
     return x
 
@@ -216,7 +216,8 @@ def _parse_doc(doc, label: str, *, full: bool) -> dict:
         if not isinstance(prices, list) or not prices:
             raise ValueError(f"{lab}: prices_per_kwh must be a non-empty list of numbers, "
                              f"got {prices!r}")
-        vals = tuple(_value(v, f"prices_per_kwh[{i}]", lab, strict=False)
+        # prices may be negative (real markets: docs/model.md, part 2)
+        vals = tuple(_value(v, f"prices_per_kwh[{i}]", lab, strict=False, signed=True)
                      for i, v in enumerate(prices))
         out["price_curves"][name] = PriceCurve(name, step, vals)
         meta["price_curves"][name] = _meta(e, "price_curves", lab)

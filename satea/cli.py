@@ -1,4 +1,4 @@
-"""``satea`` command line: solve, generate, evaluate, info, bench, pareto, report.
+"""``satea`` command line: solve, generate, import, evaluate, info, bench, pareto, report.
 
 Errors in what the user gave print one line (``satea: error: ...``) and exit with 2;
 :data:`EXIT_CODES` lists every exit status.
@@ -512,6 +512,127 @@ def _add_node_flags(parser) -> None:
                              "one node at once (default 0)")
 
 
+def _add_grid_flags(parser) -> None:
+    """--prices/--carbon and their columns, units and start (import, generate): market
+    series as non-repeating curves on every server (satea.grid)."""
+    parser.add_argument("--prices", metavar="CSV", help="price series: every server buys "
+                        "at it (a repeat:false curve at the file's own step)")
+    parser.add_argument("--price-column", metavar="NAME", help="its value column (required "
+                        "with --prices)")
+    parser.add_argument("--price-unit", choices=("per-MWh", "per-kWh"), default="per-MWh",
+                        help="the price column's unit (default per-MWh)")
+    parser.add_argument("--carbon", metavar="CSV", help="carbon intensity series (g/kWh)")
+    parser.add_argument("--carbon-column", metavar="NAME", help="its value column (required "
+                        "with --carbon)")
+    parser.add_argument("--time-column", metavar="NAME", help="the timestamp column of both "
+                        "files (default: the first column)")
+    parser.add_argument("--start", metavar="TIMESTAMP", help="the instance's time 0, "
+                        "timezone-aware ISO 8601 (e.g. 2023-06-01T00:00:00+00:00); "
+                        "required with --prices or --carbon")
+    parser.add_argument("--carbon-price", type=_nonneg_float, default=None, metavar="X",
+                        help="currency per kg CO2e in the objective (default: the "
+                             "instance's, 0)")
+
+
+def _apply_grid(fleet, args):
+    from .grid import PRICE_UNITS, parse_start, read_series, with_grid
+    if (args.prices or args.carbon) and not args.start:
+        raise ValueError("--start: required with --prices or --carbon (the instance's time 0)")
+    for flag, col, need in ((args.prices, args.price_column, "--price-column: required "
+                             "with --prices"),
+                            (args.carbon, args.carbon_column, "--carbon-column: required "
+                             "with --carbon")):
+        if flag and not col:
+            raise ValueError(need)
+    start = parse_start(args.start) if args.start else None
+    prices = carbon = None
+    if args.prices:
+        prices = read_series(args.prices, args.price_column, start,
+                             time_column=args.time_column, scale=PRICE_UNITS[args.price_unit])
+    if args.carbon:
+        carbon = read_series(args.carbon, args.carbon_column, start,
+                             time_column=args.time_column, signed=False)
+    if prices is None and carbon is None and args.carbon_price is None:
+        return fleet
+    return with_grid(fleet, prices, carbon, args.carbon_price)
+
+
+def cmd_import(args) -> int:
+    from .importers import import_alibaba, import_csv, parse_gpu_map
+    from .io import write_instance
+    _check_before_search(args, outputs=("out",), plots=(), parent_folders=())
+    common = dict(window=args.window, first=args.first, gpu_map=parse_gpu_map(args.gpu_map),
+                  slack=args.slack, penalty=args.penalty, penalty_weight=args.penalty_weight,
+                  penalty_scale=args.penalty_scale, price_per_kwh=args.price_per_kwh,
+                  base_w=args.base_w, reference_gpu=args.reference_gpu)
+    if args.format == "alibaba-gpu-v2023":
+        if not args.nodes or not args.pods:
+            raise ValueError("alibaba-gpu-v2023: --nodes NODES.csv and --pods PODS.csv are "
+                             "required")
+        fleet, report = import_alibaba(args.nodes, args.pods, running=args.running,
+                                       sharing=args.sharing, failed=args.failed, **common)
+    else:
+        if not args.jobs or not args.nodes or not args.columns:
+            raise ValueError("csv: --jobs JOBS.csv, --nodes TYPExGPUS:COUNT[,...] and "
+                             "--columns submit=...,duration=...[,gpus=...,gpu_type=...] are "
+                             "required")
+        fleet, report = import_csv(args.jobs, args.nodes, args.columns, **common)
+    fleet = _apply_grid(fleet, args)
+    write_instance(fleet, args.out)
+    if not args.quiet:
+        print("\n".join(report.lines()))
+        print(f"wrote {args.out}: {fleet.n_jobs} jobs x {fleet.n_servers} servers")
+    return 0
+
+
+def _add_import_parser(sub) -> None:
+    m = _add_command(sub, "import", "turn a cluster trace (and grid series) into an instance",
+                     "  satea import alibaba-gpu-v2023 --nodes openb_node_list_gpu_node.csv \\\n"
+                     "      --pods openb_pod_list_default.csv --gpu-map G2=A100,G3=A10 \\\n"
+                     "      --first 2000 --out trace.json\n"
+                     "  satea import csv --jobs log.csv --nodes A100x8:4,V100x4:2 \\\n"
+                     "      --columns submit=submit_time,duration=run_s,gpus=n_gpu --out log.json")
+    m.add_argument("format", choices=("alibaba-gpu-v2023", "csv"), help="the trace's format")
+    m.add_argument("--nodes", metavar="FILE|SPEC", help="alibaba: the node list CSV; csv: the "
+                   "nodes to place on, TYPExGPUS:COUNT[,...] (e.g. A100x8:4)")
+    m.add_argument("--pods", metavar="CSV", help="alibaba: the pod (task) list CSV")
+    m.add_argument("--jobs", metavar="CSV", help="csv: the job list")
+    m.add_argument("--columns", metavar="ROLE=COL,...", help="csv: the columns of submit "
+                   "(seconds or ISO 8601), duration (s) and optionally gpus, gpu_type, name")
+    m.add_argument("--window", metavar="START:END", help="keep tasks submitted in "
+                   "[START, END) trace seconds (time 0 = START)")
+    m.add_argument("--first", type=int, metavar="N", help="keep the first N importable GPU "
+                   "tasks in submission order")
+    m.add_argument("--gpu-map", metavar="T=TYPE,...", help="trace GPU types the catalogue "
+                   "does not know, mapped to catalogue types (e.g. G2=A100,G3=A10)")
+    m.add_argument("--reference-gpu", default="V100", metavar="TYPE", help="the GPU type a "
+                   "task that does not name one ran on (default V100)")
+    m.add_argument("--slack", type=float, default=2.0, help="due = release + SLACK x run "
+                   "time (default 2)")
+    m.add_argument("--penalty", default="linear", choices=("none", "step", "linear",
+                                                           "exponential"),
+                   help="lateness penalty kind (default linear)")
+    m.add_argument("--penalty-weight", type=_nonneg_float, default=1.0, metavar="W",
+                   help="penalty weight, currency (default 1)")
+    m.add_argument("--penalty-scale", type=float, default=None, metavar="S",
+                   help="penalty scale in seconds (default: each task's run time)")
+    m.add_argument("--running", choices=("keep", "drop"), default="keep", help="tasks still "
+                   "running at the trace's end: keep the run time so far, or drop")
+    m.add_argument("--sharing", choices=("whole", "drop"), default="whole", help="GPU-sharing "
+                   "tasks (gpu_milli < 1000): give a whole GPU, or drop")
+    m.add_argument("--failed", choices=("keep", "drop"), default="keep", help="failed tasks: "
+                   "keep for the GPU time they used, or drop")
+    m.add_argument("--price-per-kwh", type=float, default=0.1, metavar="P", help="every "
+                   "node's constant price without --prices (default 0.1)")
+    m.add_argument("--base-w", type=_nonneg_float, default=0.0, metavar="W",
+                   help="every node's host power (default 0)")
+    _add_grid_flags(m)
+    _add_quiet_flag(m, "the import report")
+    m.add_argument("--out", required=True, metavar="FILE",
+                   help="write the satea-instance/1 JSON here")
+    m.set_defaults(func=cmd_import)
+
+
 def cmd_generate(args) -> int:
     from .generate import generate_fleet
     from .io import write_instance
@@ -522,6 +643,7 @@ def cmd_generate(args) -> int:
                            price_curve_fraction=0.0 if args.constant_prices else 0.25,
                            gpus_per_node=args.gpus_per_node, gang_share=args.gang_share)
     fleet = _with_hold_max(fleet, args.hold_max)
+    fleet = _apply_grid(fleet, args)
     write_instance(fleet, args.out)
     print(f"wrote {args.out}: {fleet.n_jobs} jobs x {fleet.n_servers} servers (seed {args.seed})")
     return 0
@@ -745,7 +867,10 @@ def cmd_pareto(args) -> int:
     _check_before_search(args, outputs=("out", "csv", "plot"), plots=("plot",),
                          parent_folders=())
     fleet, currency = _read_fleet_and_currency(args.instance)
-    problem = compile_fleet(_with_hold_max(fleet, args.hold_max))
+    fleet = _with_hold_max(fleet, args.hold_max)
+    if args.axis == "carbon":   # carbon against lateness: the carbon intensity as the price
+        fleet = fleet.carbon_as_price()
+    problem = compile_fleet(fleet)
     prog = _progress_for(args, args.time_limit)
     run = {k: v for k, v in _run_kwargs(args).items() if k != "chains"}
     kw = dict(lambdas=args.lambdas, points=args.points, lam_max=args.lam_max,
@@ -760,6 +885,7 @@ def cmd_pareto(args) -> int:
     finally:
         if prog is not None:
             prog.close()
+    front.axis = args.axis
     # the files first: a closed stdout (| head) must not lose them
     written = []
     if args.out:
@@ -862,6 +988,10 @@ def _add_pareto_and_report_parsers(sub):
     q.add_argument("--lam-max", type=_positive_weight, default=None, metavar="LAMBDA",
                    help="top of the default ladder (default: from the instance)")
     _add_hold_flag(q)
+    q.add_argument("--axis", choices=("energy", "carbon"), default="energy",
+                   help="what lateness is traded against: energy cost (default), or carbon "
+                        "(kg CO2e: the carbon intensity taken as the price, the electricity "
+                        "price left out)")
     q.add_argument("--chains-per-lambda", type=int, default=DEFAULT_CHAINS_PER_LAMBDA,
                    metavar="N", help=f"chains at each lambda of the ladder (default "
                                      f"{DEFAULT_CHAINS_PER_LAMBDA})")
@@ -991,9 +1121,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--hold-max", type=_nonneg_float, default=None, metavar="SECONDS",
                    help="the fleet-wide hold_max_s: how long every job may be held after "
                         "its release for cheaper hours (default: none, 0)")
+    _add_grid_flags(g)
     g.add_argument("--out", required=True, metavar="FILE",
                    help="write the satea-instance/1 JSON here")
     g.set_defaults(func=cmd_generate)
+    _add_import_parser(sub)
 
     e = _add_command(sub, "evaluate", "re-score a result's assignment in float64",
                      "  satea evaluate fleet.json result.json\n"

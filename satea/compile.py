@@ -11,6 +11,17 @@ The compiled form is a struct of flat arrays that every backend reads. Its size 
   throughput as the model says; assignment problems: throughput 1, scale = resource use);
   dynamic power ``dyn_w[k, g]``; a per-assignment cost ``fixed_cost[k, g]`` (generic
   assignment problems; zero for fleets); ``allowed[k, g]``.
+* a server pays ``price_const[s]`` per kWh, or follows curve ``curve_id[s] >= 0``: the
+  price the SEARCH sees, electricity plus carbon (docs/model.md, part 2). A curve either
+  repeats with its period (``curve_repeat[c] = 1``) or holds its last value after its
+  last step (0: a market series). Prices may be negative.
+* carbon (part 2): the result's figures keep electricity and carbon apart. The
+  electricity price alone is ``energy_const[s]`` / curve ``energy_curve[s]``, the carbon
+  intensity (g/kWh) ``carbon_const[s]`` / curve ``carbon_curve[s]``, both into the same
+  curve tables, and ``carbon_price`` is per kg. The search's price is their sum
+  ``price + carbon_price * carbon / 1000`` per server, merged at compile time into one
+  curve (:func:`merge_curves`): with ``carbon_price`` 0 it is the electricity price as
+  given (part-1 figures unchanged).
 * a server pays ``price_const[s]`` per kWh, or follows curve ``curve_id[s] >= 0``.
 * holds (docs/model.md, part 3): ``hold_max[j]`` seconds a job may wait after its release
   (its own ``hold_max_s``, else the fleet's; zeros for generic assignment problems).
@@ -25,6 +36,7 @@ The compiled form is a struct of flat arrays that every backend reads. Its size 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -82,6 +94,14 @@ class ProblemArrays:
     server_gpus: np.ndarray = None  # type: ignore[assignment]  # int32; None: all ones
     # holds (part 3): the longest a job may wait after its release (dispatch order)
     hold_max: np.ndarray = None     # type: ignore[assignment]  # float64; None: all zeros
+    # part 2's series and carbon: None when built without them (filled in __post_init__)
+    curve_repeat: np.ndarray = None  # type: ignore[assignment]  # uint8 per curve; 1 repeats
+    energy_const: np.ndarray = None  # type: ignore[assignment]  # electricity price alone
+    energy_curve: np.ndarray = None  # type: ignore[assignment]  # int32, -1: constant
+    carbon_const: np.ndarray = None  # type: ignore[assignment]  # g CO2e per kWh
+    carbon_curve: np.ndarray = None  # type: ignore[assignment]  # int32, -1: constant
+    carbon_price: float = 0.0        # currency per kg CO2e
+    has_carbon: bool = False         # some server has a carbon intensity: report carbon_kg
     lam: float = 1.0
     name: str = "problem"
     job_names: tuple = ()      # caller's order
@@ -103,6 +123,13 @@ class ProblemArrays:
     def has_holds(self) -> bool:
         """Whether some job may be held (a ``hold_max`` above 0: docs/model.md, part 3)."""
         return bool((self.hold_max > 0).any())
+        m = self.server_class.shape[0]
+        defaults = {"curve_repeat": np.ones(self.curve_len.shape[0], np.uint8),
+                    "energy_const": self.price_const, "energy_curve": self.curve_id,
+                    "carbon_const": np.zeros(m), "carbon_curve": np.full(m, -1, np.int32)}
+        for f, v in defaults.items():
+            if getattr(self, f) is None:
+                object.__setattr__(self, f, v)
 
     @property
     def multi_gpu(self) -> bool:
@@ -188,6 +215,8 @@ class ProblemArrays:
             pen_kind=self.pen_kind[jobs], pen_weight=self.pen_weight[jobs],
             pen_scale=self.pen_scale[jobs], server_class=sc, idle_w=self.idle_w[servers],
             price_const=self.price_const[servers], curve_id=self.curve_id[servers],
+            energy_const=self.energy_const[servers], energy_curve=self.energy_curve[servers],
+            carbon_const=self.carbon_const[servers], carbon_curve=self.carbon_curve[servers],
             capacity=self.capacity[servers], class_ptr=class_ptr, servers_by_class=sbc,
             allowed_cum=acum, job_gpus=self.job_gpus[jobs],
             server_gpus=self.server_gpus[servers], hold_max=self.hold_max[jobs],
@@ -227,10 +256,11 @@ def _proposal_tables(allowed: np.ndarray, server_class: np.ndarray):
     return class_ptr.astype(np.int32), servers_by_class, allowed_cum.astype(np.int32)
 
 
-def _curve_tables(curves: list[tuple[float, np.ndarray]]):
+def _curve_tables(curves: list):
+    """Concatenated tables of ``(step, values[, repeat])`` curves (see ProblemArrays)."""
     starts, lens, steps, vals, cums = [], [], [], [], []
     pos = 0
-    for step, v in curves:
+    for step, v, *_rest in curves:
         v = np.asarray(v, np.float64)
         starts.append(pos)
         lens.append(v.size)
@@ -244,6 +274,131 @@ def _curve_tables(curves: list[tuple[float, np.ndarray]]):
         return np.concatenate(xs) if xs else np.zeros(0)
     return (np.asarray(starts, np.int32), np.asarray(lens, np.int32),
             np.asarray(steps, np.float64), cat(vals), cat(cums))
+
+
+#: a merged price + carbon curve longer than this many steps is refused (docs/model.md)
+MAX_MERGED_STEPS = 4_000_000
+
+
+@dataclass(frozen=True)
+class ServerSeries:
+    """Per-server price and carbon sources of a fleet, indices into ``curves`` (a list of
+    ``(step, values, repeat)``: the price curves, then the carbon curves, then the merged
+    curves the search follows)."""
+
+    curves: list
+    energy_const: np.ndarray
+    energy_curve: np.ndarray
+    carbon_const: np.ndarray
+    carbon_curve: np.ndarray
+    price_const: np.ndarray    # what the search pays: electricity + carbon cost
+    curve_id: np.ndarray
+
+
+def _time_bound(work, release, job_class, allowed, work_scale, throughput) -> float:
+    """A time no schedule reaches: the latest release plus every job's longest allowed
+    run (a node's jobs never overtake, so its last completion is at most this)."""
+    if work.size == 0:
+        return 0.0
+    rate = np.where(allowed != 0, work_scale / throughput, 0.0).max(axis=1)
+    return float(release.max() + (work * rate[job_class]).sum())
+
+
+def _server_series(fleet: Fleet, horizon) -> ServerSeries:
+    """Electricity, carbon and (merged) search prices of every server. ``horizon()``: a
+    time bound, asked only when a repeating curve must be merged with a non-repeating one."""
+    servers = fleet.servers
+    m = len(servers)
+    pnames = list(fleet.price_curves)
+    cnames = list(fleet.carbon_curves)
+    curves: list = [(c.step_s, np.asarray(c.prices_per_kwh, np.float64), int(c.repeat))
+                    for c in fleet.price_curves.values()]
+    curves += [(c.step_s, np.asarray(c.g_per_kwh, np.float64), int(c.repeat))
+               for c in fleet.carbon_curves.values()]
+    pi = {c: i for i, c in enumerate(pnames)}
+    ci = {c: len(pnames) + i for i, c in enumerate(cnames)}
+    e_const = np.array([0.0 if s.price_per_kwh is None else s.price_per_kwh for s in servers],
+                       np.float64)
+    e_curve = np.array([-1 if s.price_curve is None else pi[s.price_curve] for s in servers],
+                       np.int32)
+    c_const = np.array([0.0 if s.carbon_g_per_kwh is None else s.carbon_g_per_kwh
+                        for s in servers], np.float64)
+    c_curve = np.array([-1 if s.carbon_curve is None else ci[s.carbon_curve] for s in servers],
+                       np.int32)
+    price_const, curve_id = e_const.copy(), e_curve.copy()
+    w = float(fleet.carbon_price_per_kg) / 1000.0    # currency per g
+    merged: dict = {}
+    if w > 0:
+        for s in range(m):
+            if c_curve[s] < 0 and c_const[s] == 0.0:
+                continue                      # no carbon: the electricity price as given
+            key = (int(e_curve[s]), float(e_const[s]), int(c_curve[s]), float(c_const[s]))
+            if key not in merged:
+                if e_curve[s] < 0 and c_curve[s] < 0:
+                    merged[key] = None
+                else:
+                    a = curves[e_curve[s]] if e_curve[s] >= 0 else None
+                    b = curves[c_curve[s]] if c_curve[s] >= 0 else None
+                    try:
+                        curve = merge_curves(a, e_const[s], b, c_const[s], w, horizon)
+                    except ValueError as e:
+                        raise ValueError(f"server {servers[s].name!r}: {e}") from None
+                    merged[key] = len(curves)
+                    curves.append(curve)
+            cid = merged[key]
+            if cid is None:
+                price_const[s] = e_const[s] + w * c_const[s]
+            else:
+                curve_id[s] = cid
+                price_const[s] = 0.0
+    return ServerSeries(curves, e_const, e_curve, c_const, c_curve, price_const, curve_id)
+
+
+def merge_curves(a, a_const: float, b, b_const: float, w: float, horizon) -> tuple:
+    """The curve ``a + w * b`` as ``(step, values, repeat)``; ``a`` and ``b`` are
+    ``(step, values, repeat)`` curves or None (then the constants ``a_const``,
+    ``b_const`` stand in).
+
+    Two curves of different steps or lengths are laid on a common grid whose step is
+    the greatest common divisor of both steps (whole seconds): two non-repeating curves
+    over the longer one's span (past it both hold their last values, so does the sum);
+    two repeating ones over the least common multiple of their periods; a repeating one
+    and a non-repeating one are unrolled up to ``horizon()`` (a time no schedule
+    reaches) into a non-repeating curve. Raises ValueError when steps are not whole
+    seconds or the common grid exceeds :data:`MAX_MERGED_STEPS` steps.
+    """
+    if a is None or b is None:
+        step, vals, rep = a if b is None else b
+        vals = np.asarray(vals, np.float64)
+        out = vals + w * b_const if b is None else a_const + w * vals
+        return (float(step), out, int(rep))
+    (sa, va, ra), (sb, vb, rb) = a, b
+    va, vb = np.asarray(va, np.float64), np.asarray(vb, np.float64)
+    if sa == sb and va.size == vb.size and ra == rb:
+        return (float(sa), va + w * vb, int(ra))
+    if not (float(sa).is_integer() and float(sb).is_integer()):
+        raise ValueError(f"cannot merge a price curve of step {sa:g} s with a carbon curve "
+                         f"of step {sb:g} s: steps must be whole seconds")
+    ia, ib = int(sa), int(sb)
+    step = math.gcd(ia, ib)
+    pa, pb = ia * va.size, ib * vb.size
+    if ra and rb:
+        span, rep = math.lcm(pa, pb), 1
+    elif not ra and not rb:
+        span, rep = max(pa, pb), 0
+    else:
+        span, rep = max(pa if not ra else pb, int(math.ceil(horizon())) + 1), 0
+    n = -(-span // step)
+    if n > MAX_MERGED_STEPS:
+        raise ValueError(f"merging its price curve (step {ia} s, {va.size} steps) and carbon "
+                         f"curve (step {ib} s, {vb.size} steps) needs {n:,} steps of {step} s, "
+                         f"more than {MAX_MERGED_STEPS:,}")
+    t = np.arange(n, dtype=np.int64) * step
+
+    def at(vals, st, period, repeat):
+        tt = t % period if repeat else t
+        return vals[np.minimum(tt // st, vals.size - 1)]
+    return (float(step), at(va, ia, pa, ra) + w * at(vb, ib, pb, rb), rep)
 
 
 def fleet_classes(fleet: Fleet) -> tuple[list, list]:
@@ -306,19 +461,18 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     job_class = (np.array([mi[(j.model, j.gpus)] for j in jobs], np.int32)[order] if n
                  else np.zeros(0, np.int32))
 
-    curve_names = list(fleet.price_curves)
-    ci = {c: i for i, c in enumerate(curve_names)}
-    curves = [(fleet.price_curves[c].step_s, np.asarray(fleet.price_curves[c].prices_per_kwh))
-              for c in curve_names]
-    cs, cl, cstep, cv, cc = _curve_tables(curves)
-
     servers = fleet.servers
     server_class = np.array([gi[(s.gpu, s.gpus)] for s in servers], np.int32)
+    work = np.array([j.samples for j in jobs], np.float64)
+    series = _server_series(fleet, lambda: _time_bound(
+        work, release, np.array([mi[(j.model, j.gpus)] for j in jobs], np.int64),
+        allowed, work_scale, throughput))
+    cs, cl, cstep, cv, cc = _curve_tables(series.curves)
     class_ptr, sbc, acum = _proposal_tables(allowed, server_class)
     return ProblemArrays(
         order=order.astype(np.int64),
         job_class=job_class,
-        work=np.array([j.samples for j in jobs], np.float64)[order],
+        work=work[order],
         release=release[order],
         due=due[order],
         pen_kind=np.array([kinds[j.penalty.kind] for j in jobs], np.int32)[order],
@@ -327,10 +481,7 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
         server_class=server_class,
         idle_w=np.array([s.gpus * fleet.gpus[s.gpu].idle_w + s.base_w for s in servers],
                         np.float64),
-        price_const=np.array([0.0 if s.price_per_kwh is None else s.price_per_kwh
-                              for s in servers], np.float64),
-        curve_id=np.array([-1 if s.price_curve is None else ci[s.price_curve]
-                           for s in servers], np.int32),
+        price_const=series.price_const, curve_id=series.curve_id,
         capacity=np.array([np.inf if s.capacity_s is None else s.capacity_s
                            for s in servers], np.float64),
         allowed=allowed, work_scale=work_scale, throughput=throughput, dyn_w=dyn_w,
@@ -341,6 +492,10 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
                   else np.zeros(0, np.int32)),
         server_gpus=np.array([s.gpus for s in servers], np.int32),
         hold_max=np.array([fleet.job_hold_max(j) for j in jobs], np.float64)[order],
+        curve_repeat=np.array([c[2] for c in series.curves], np.uint8),
+        energy_const=series.energy_const, energy_curve=series.energy_curve,
+        carbon_const=series.carbon_const, carbon_curve=series.carbon_curve,
+        carbon_price=float(fleet.carbon_price_per_kg), has_carbon=fleet.has_carbon,
         lam=float(fleet.lam if lam is None else lam), name=fleet.name,
         job_names=tuple(j.name for j in jobs), server_names=tuple(s.name for s in servers),
         kind="fleet",

@@ -15,7 +15,8 @@ from typing import Literal, overload
 
 import numpy as np
 
-from .model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
+from .model import (CarbonCurve, DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile,
+                    Server)
 from .validate import MAX_VALUE, InstanceError, reject_duplicate_keys, validate_fleet
 
 __all__ = ["FORMAT", "fleet_from_dict", "fleet_to_dict", "read_instance", "write_instance",
@@ -36,13 +37,16 @@ _ECHO_CHARS = 80
 # field name -> required?  (order is the order fields are written)
 _TOP = {"format": True, "name": True, "lambda": False, "hold_max_s": False, "gpus": True,
         "price_curves": False, "models": True, "profiles": True, "servers": True,
-        "jobs": True, "currency": False}
+        "jobs": True, "currency": False, "carbon_curves": False,
+        "carbon_price_per_kg": False}
 _GPU = {"memory_gb": True, "idle_w": True}
-_CURVE = {"step_s": True, "prices_per_kwh": True}
+_CURVE = {"step_s": True, "prices_per_kwh": True, "repeat": False}
+_CARBON = {"step_s": True, "g_per_kwh": True, "repeat": False}
 _MODEL = {"memory_gb": True, "multi_gpu_efficiency": False}
 _PROFILE = {"model": True, "gpu": True, "throughput": True, "power_w": True}
 _SERVER = {"name": True, "gpu": True, "gpus": False, "base_w": False, "price_per_kwh": False,
-           "price_curve": False, "capacity_s": False}
+           "price_curve": False, "capacity_s": False, "carbon_curve": False,
+           "carbon_g_per_kwh": False}
 _JOB = {"name": True, "model": True, "samples": True, "gpus": False, "release_s": False,
         "due_s": False, "hold_max_s": False, "penalty": False}
 _PENALTY = {"kind": True, "weight": False, "scale_s": False}
@@ -223,7 +227,23 @@ def _curve(name: str, d) -> PriceCurve:
     _fields(d, w, _CURVE)
     prices = _array(d["prices_per_kwh"], f"{w}.prices_per_kwh")
     return PriceCurve(name, _number(d["step_s"], w, "step_s"),
-                      tuple(_number(p, w, f"prices_per_kwh[{i}]") for i, p in enumerate(prices)))
+                      tuple(_number(p, w, f"prices_per_kwh[{i}]") for i, p in enumerate(prices)),
+                      repeat=_boolean(d.get("repeat", True), w, "repeat"))
+
+
+def _carbon(name: str, d) -> CarbonCurve:
+    w = f"carbon_curves[{name!r}]"
+    _fields(d, w, _CARBON)
+    vals = _array(d["g_per_kwh"], f"{w}.g_per_kwh")
+    return CarbonCurve(name, _number(d["step_s"], w, "step_s"),
+                       tuple(_number(p, w, f"g_per_kwh[{i}]") for i, p in enumerate(vals)),
+                       repeat=_boolean(d.get("repeat", True), w, "repeat"))
+
+
+def _boolean(v, where: str, fld: str) -> bool:
+    if not isinstance(v, bool):
+        raise InstanceError(f"{where}: {fld} must be true or false, got {_describe(v)}")
+    return v
 
 
 def _model(name: str, d) -> DNNModel:
@@ -254,7 +274,10 @@ def _server(i: int, d) -> Server:
                   price_curve=_string(d.get("price_curve"), w, "price_curve", True),
                   capacity_s=_number(d.get("capacity_s"), w, "capacity_s", True),
                   gpus=_count(d.get("gpus", 1), w, "gpus"),
-                  base_w=_number(d.get("base_w", 0.0), w, "base_w"))
+                  base_w=_number(d.get("base_w", 0.0), w, "base_w"),
+                  carbon_curve=_string(d.get("carbon_curve"), w, "carbon_curve", True),
+                  carbon_g_per_kwh=_number(d.get("carbon_g_per_kwh"), w, "carbon_g_per_kwh",
+                                           True))
 
 
 def _penalty(d, where: str) -> Penalty:
@@ -336,6 +359,9 @@ def fleet_from_dict(d: dict) -> Fleet:
         price_curves=_named(d.get("price_curves", {}), "price_curves", _curve),
         lam=_number(d.get("lambda", 1.0), "instance", "lambda"),
         hold_max_s=_number(d.get("hold_max_s", 0.0), "instance", "hold_max_s"),
+        carbon_curves=_named(d.get("carbon_curves", {}), "carbon_curves", _carbon),
+        carbon_price_per_kg=_number(d.get("carbon_price_per_kg", 0.0), "instance",
+                                    "carbon_price_per_kg"),
     )
     validate_fleet(fleet)
     return fleet
@@ -358,6 +384,10 @@ def _server_dict(s: Server) -> dict:
         out["price_curve"] = s.price_curve
     if s.capacity_s is not None:
         out["capacity_s"] = _num_out(s.capacity_s)
+    if s.carbon_curve is not None:
+        out["carbon_curve"] = s.carbon_curve
+    if s.carbon_g_per_kwh is not None:
+        out["carbon_g_per_kwh"] = _num_out(s.carbon_g_per_kwh)
     return out
 
 
@@ -385,6 +415,13 @@ def _model_dict(m: DNNModel) -> dict:
     return out
 
 
+def _curve_dict(step, key: str, vals, repeat: bool) -> dict:
+    out: dict = {"step_s": _num_out(step), key: [float(v) for v in vals]}
+    if not repeat:
+        out["repeat"] = False
+    return out
+
+
 def fleet_to_dict(fleet: Fleet, currency: str | None = None) -> dict:
     """The ``satea-instance/1`` dict of a fleet; defaults are left out.
 
@@ -397,9 +434,14 @@ def fleet_to_dict(fleet: Fleet, currency: str | None = None) -> dict:
     out["gpus"] = {n: {"memory_gb": _num_out(g.memory_gb), "idle_w": _num_out(g.idle_w)}
                    for n, g in fleet.gpus.items()}
     if fleet.price_curves:
-        out["price_curves"] = {n: {"step_s": _num_out(c.step_s),
-                                   "prices_per_kwh": [float(p) for p in c.prices_per_kwh]}
+        out["price_curves"] = {n: _curve_dict(c.step_s, "prices_per_kwh", c.prices_per_kwh,
+                                              c.repeat)
                                for n, c in fleet.price_curves.items()}
+    if fleet.carbon_curves:
+        out["carbon_curves"] = {n: _curve_dict(c.step_s, "g_per_kwh", c.g_per_kwh, c.repeat)
+                                for n, c in fleet.carbon_curves.items()}
+    if fleet.carbon_price_per_kg != 0:
+        out["carbon_price_per_kg"] = _num_out(fleet.carbon_price_per_kg)
     out["models"] = {n: _model_dict(m) for n, m in fleet.models.items()}
     out["profiles"] = [{"model": p.model, "gpu": p.gpu, "throughput": _num_out(p.throughput),
                         "power_w": _num_out(p.power_w)} for p in fleet.profiles]

@@ -215,6 +215,17 @@ def _check_constant_prices(problem: ProblemArrays) -> None:
             f"{', ...' if len(curved) > 3 else ''}) are not modelled; the MILP handles "
             f"constant prices only (satea solve --constant-prices uses each curve's "
             f"average; satea generate --constant-prices makes fleets without curves)")
+    # a negative price with idle power rewards a server for staying on longer: the
+    # formulation's least-solution argument (every cost non-decreasing in the
+    # completions) fails, so it would delay jobs for money; refuse rather than answer wrong
+    neg = np.flatnonzero((problem.price_const < 0) & (problem.idle_w > 0))
+    if neg.size:
+        s = int(neg[0])
+        raise NotImplementedError(
+            f"milp: server {problem.server_names[s]!r} has a negative price "
+            f"({problem.price_const[s]:g}/kWh) and idle power: not modelled (the MILP needs "
+            f"every cost to grow with completion times); a negative price without idle "
+            f"power is; use --method anneal, greedy or list")
 
 
 @dataclass

@@ -66,18 +66,32 @@ class Profile:
 @dataclass(frozen=True)
 class PriceCurve:
     """Time-of-use price: ``prices_per_kwh[i]`` holds on ``[i*step_s, (i+1)*step_s)``,
-    repeating with period ``len(prices_per_kwh) * step_s`` from time 0."""
+    repeating with period ``len(prices_per_kwh) * step_s`` from time 0, or, with
+    ``repeat=False`` (a market series), the last price holding after the last step.
+    Prices may be negative (docs/model.md, part 2)."""
 
     name: str
     step_s: float
     prices_per_kwh: tuple[float, ...]
+    repeat: bool = True
+
+
+@dataclass(frozen=True)
+class CarbonCurve:
+    """Carbon intensity of the grid (g CO2e per kWh) per step, like :class:`PriceCurve`."""
+
+    name: str
+    step_s: float
+    g_per_kwh: tuple[float, ...]
+    repeat: bool = True
 
 
 @dataclass(frozen=True)
 class Server:
     """A node of ``gpus`` identical GPUs of type ``gpu`` (1: part 1's one-GPU server),
     drawing ``base_w`` watts of host power while on. Exactly one of ``price_per_kwh`` and
-    ``price_curve`` is set; ``capacity_s`` (GPU-seconds allowed) None means unlimited."""
+    ``price_curve`` is set; ``capacity_s`` (GPU-seconds allowed) None means unlimited.
+    At most one of ``carbon_curve`` and ``carbon_g_per_kwh`` (none: no carbon)."""
 
     name: str
     gpu: str
@@ -86,6 +100,8 @@ class Server:
     capacity_s: float | None = None
     gpus: int = 1
     base_w: float = 0.0
+    carbon_curve: str | None = None
+    carbon_g_per_kwh: float | None = None
 
 
 @dataclass(frozen=True)
@@ -129,18 +145,31 @@ class Fleet:
     lam: float = 1.0
     #: the longest hold of every job that does not set its own ``hold_max_s`` (part 3)
     hold_max_s: float = 0.0
+    carbon_curves: dict[str, CarbonCurve] = field(default_factory=dict)
+    #: currency per kg CO2e: the objective adds ``carbon_price_per_kg * carbon_kg``
+    carbon_price_per_kg: float = 0.0
+
+    @property
+    def has_carbon(self) -> bool:
+        """Whether some server has a carbon intensity (results then report carbon_kg)."""
+        return any(s.carbon_curve is not None or s.carbon_g_per_kwh is not None
+                   for s in self.servers)
 
     def with_constant_prices(self) -> Fleet:
-        """The same fleet with every price curve replaced by its time-average price (a
-        constant ``price_per_kwh``), e.g. for the MILP, which models constant prices only."""
+        """The same fleet with every price curve (and carbon curve) replaced by its
+        time-average value (a constant ``price_per_kwh``, ``carbon_g_per_kwh``), e.g. for
+        the MILP, which models constant prices only."""
         from dataclasses import replace
-        if not any(s.price_curve for s in self.servers):
+        if not any(s.price_curve or s.carbon_curve for s in self.servers):
             return self
         mean = {n: sum(c.prices_per_kwh) / len(c.prices_per_kwh)
                 for n, c in self.price_curves.items()}
+        cmean = {n: sum(c.g_per_kwh) / len(c.g_per_kwh) for n, c in self.carbon_curves.items()}
         servers = tuple(replace(s, price_per_kwh=mean[s.price_curve], price_curve=None)
                         if s.price_curve else s for s in self.servers)
-        return replace(self, servers=servers, price_curves={},
+        servers = tuple(replace(s, carbon_g_per_kwh=cmean[s.carbon_curve], carbon_curve=None)
+                        if s.carbon_curve else s for s in servers)
+        return replace(self, servers=servers, price_curves={}, carbon_curves={},
                        name=f"{self.name}-constant-prices")
 
     def with_hold_max(self, hold_max_s: float) -> Fleet:
@@ -155,6 +184,25 @@ class Fleet:
     def job_hold_max(self, job: Job) -> float:
         """The longest hold of ``job``: its own ``hold_max_s``, else the fleet's."""
         return float(self.hold_max_s if job.hold_max_s is None else job.hold_max_s)
+    def carbon_as_price(self) -> Fleet:
+        """The same fleet with each server's carbon intensity as its price, in kg CO2e per
+        kWh (its electricity price and the carbon price dropped): its "energy cost" is
+        the assignment's carbon_kg (``satea pareto --axis carbon``: carbon against
+        lateness). Raises ValueError when no server has a carbon intensity."""
+        from dataclasses import replace
+        if not self.has_carbon:
+            raise ValueError("--axis carbon: no server of the instance has a carbon "
+                             "intensity (carbon_curve or carbon_g_per_kwh)")
+        curves = {f"carbon:{n}": PriceCurve(f"carbon:{n}", c.step_s,
+                                            tuple(v / 1000.0 for v in c.g_per_kwh), c.repeat)
+                  for n, c in self.carbon_curves.items()}
+        servers = tuple(replace(s, price_per_kwh=None if s.carbon_curve else
+                                (s.carbon_g_per_kwh or 0.0) / 1000.0,
+                                price_curve=f"carbon:{s.carbon_curve}" if s.carbon_curve else None,
+                                carbon_curve=None, carbon_g_per_kwh=None)
+                        for s in self.servers)
+        return replace(self, servers=servers, price_curves=curves, carbon_curves={},
+                       carbon_price_per_kg=0.0, name=f"{self.name}-carbon")
 
     @property
     def n_jobs(self) -> int:

@@ -14,12 +14,24 @@ import numpy as np
 from .compile import PEN_EXP, PEN_LINEAR, PEN_STEP, ProblemArrays
 from .model import EXP_CAP, JOULES_PER_KWH
 
+#: W * (g/kWh) * s divided by this is kg CO2e (J per kWh, then g per kg)
+GRAMS_PER_KWH = JOULES_PER_KWH * 1000.0
+
 
 def price_integral(problem: ProblemArrays, s: int, a: float, b: float) -> float:
-    """Integral of server ``s``'s price over ``[a, b]`` in (currency/kWh) * s."""
-    c = int(problem.curve_id[s])
+    """Integral of server ``s``'s electricity price over ``[a, b]`` in (currency/kWh) * s
+    (without carbon: the search's merged price is ``problem.curve_id``/``price_const``)."""
+    c = int(problem.energy_curve[s])
     if c < 0:
-        return float(problem.price_const[s]) * (b - a)
+        return float(problem.energy_const[s]) * (b - a)
+    return _curve_cumulative(problem, c, b) - _curve_cumulative(problem, c, a)
+
+
+def carbon_integral(problem: ProblemArrays, s: int, a: float, b: float) -> float:
+    """Integral of server ``s``'s carbon intensity over ``[a, b]`` in (g/kWh) * s."""
+    c = int(problem.carbon_curve[s])
+    if c < 0:
+        return float(problem.carbon_const[s]) * (b - a)
     return _curve_cumulative(problem, c, b) - _curve_cumulative(problem, c, a)
 
 
@@ -29,7 +41,8 @@ def _curve_cumulative(problem: ProblemArrays, c: int, t: float) -> float:
     vals = problem.curve_vals[start:start + n]
     cum = problem.curve_cum[start + c:start + c + n + 1]
     period = step * n
-    cycles = math.floor(t / period)
+    # a non-repeating curve (a market series) holds its last value after its last step
+    cycles = math.floor(t / period) if problem.curve_repeat[c] else 0
     r = t - cycles * period
     i = min(int(r / step), n - 1)
     return cycles * float(cum[n]) + float(cum[i]) + float(vals[i]) * (r - i * step)
@@ -82,11 +95,21 @@ class Evaluation:
     #: the holds evaluated, seconds per job in the problem's INTERNAL (dispatch) order, as
     #: :func:`evaluate` took them; None: every job held 0 (docs/model.md, part 3)
     holds: np.ndarray | None = None
+    #: carbon (docs/model.md, part 2): kg CO2e emitted, its cost at the instance's carbon
+    #: price (in the objective), each server's kg (idle + dynamic), each job's (dynamic)
+    carbon_kg: float = 0.0
+    carbon_cost: float = 0.0
+    server_carbon_kg: np.ndarray | None = None
+    job_carbon_kg: np.ndarray | None = None   # dynamic carbon of each job
+    has_carbon: bool = False
 
     def as_dict(self) -> dict:
-        return {"objective": self.objective, "energy_cost": self.energy_cost,
-                "penalty": self.penalty, "assignment_cost": self.assignment_cost,
-                "feasible": self.feasible, "violation": self.violation}
+        out = {"objective": self.objective, "energy_cost": self.energy_cost,
+               "penalty": self.penalty, "assignment_cost": self.assignment_cost,
+               "feasible": self.feasible, "violation": self.violation}
+        if self.has_carbon:
+            out.update(carbon_kg=self.carbon_kg, carbon_cost=self.carbon_cost)
+        return out
 
 
 def check_assignment(problem: ProblemArrays, x) -> np.ndarray:
@@ -187,6 +210,8 @@ def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
     on = np.full(m, np.nan)
     off = np.full(m, np.nan)
     sen = np.zeros(m)
+    scar, jcar = np.zeros(m), np.zeros(n)   # kg CO2e per server, per job (dynamic)
+    carbon = _any_carbon(problem)
     fixed_total = 0.0
     allowed_all = True
 
@@ -218,6 +243,9 @@ def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
         e = float(dw[k, g]) * price_integral(problem, s, st, c) / JOULES_PER_KWH
         jen[j] = e
         sen[s] += e
+        if carbon:
+            jcar[j] = float(dw[k, g]) * carbon_integral(problem, s, st, c) / GRAMS_PER_KWH
+            scar[s] += jcar[j]
         fixed_total += float(fc[k, g])
         T = max(0.0, c - due[j])
         late[j] = T
@@ -228,9 +256,11 @@ def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
         off[prev_s] = t
     for s in np.flatnonzero(~np.isnan(on)).tolist():
         sen[s] += idle[s] * price_integral(problem, s, on[s], off[s]) / JOULES_PER_KWH
+        if carbon:
+            scar[s] += idle[s] * carbon_integral(problem, s, on[s], off[s]) / GRAMS_PER_KWH
 
     return _evaluation(problem, x, lam, fixed_total, allowed_all, start, comp, late, pen, jen,
-                       busy, on, off, sen, [(0,)] * n, h)
+                       busy, on, off, sen, [(0,)] * n, h, scar, jcar)
 
 
 def _earliest(problem: ProblemArrays, h: np.ndarray | None) -> np.ndarray:
@@ -238,14 +268,20 @@ def _earliest(problem: ProblemArrays, h: np.ndarray | None) -> np.ndarray:
     return problem.release if h is None else problem.release + h
 
 
+def _any_carbon(problem: ProblemArrays) -> bool:
+    return bool((problem.carbon_curve >= 0).any() or (problem.carbon_const != 0).any())
+
+
 def _evaluation(problem: ProblemArrays, x, lam, fixed_total, allowed_all, start, comp, late,
-                pen, jen, busy, on, off, sen, lanes, holds) -> Evaluation:
+                pen, jen, busy, on, off, sen, lanes, holds, scar, jcar) -> Evaluation:
     """The :class:`Evaluation` of per-job (internal order) and per-server arrays: totals in
     float64, per-job arrays and ``lanes`` back in the caller's order."""
     energy = float(sen.sum())
     penalty = float(pen.sum())
+    carbon_kg = float(scar.sum())
+    carbon_cost = problem.carbon_price * carbon_kg
     violation = float(np.maximum(busy - problem.capacity, 0.0).sum())
-    search = energy + lam * penalty + fixed_total
+    search = energy + carbon_cost + lam * penalty + fixed_total
     back = problem.to_caller
     caller_lanes: list = [()] * len(lanes)
     for j, lane in enumerate(lanes):
@@ -257,7 +293,9 @@ def _evaluation(problem: ProblemArrays, x, lam, fixed_total, allowed_all, start,
         allowed=allowed_all, x=x, start=back(start), completion=back(comp),
         lateness=back(late), job_penalty=back(pen), job_energy_cost=back(jen),
         server_busy=busy, server_on=on, server_off=off, server_energy_cost=sen,
-        gpu_lanes=caller_lanes, holds=holds,
+        gpu_lanes=caller_lanes, holds=holds, carbon_kg=carbon_kg, carbon_cost=carbon_cost,
+        server_carbon_kg=scar, job_carbon_kg=back(jcar),
+        has_carbon=bool(problem.has_carbon or _any_carbon(problem)),
     )
 
 
@@ -271,7 +309,9 @@ def _evaluate_nodes(problem: ProblemArrays, x, h: np.ndarray | None) -> Evaluati
     lam = problem.lam
     start, comp = np.full(n, np.nan), np.full(n, np.nan)
     late, pen, jen = np.zeros(n), np.zeros(n), np.zeros(n)
-    busy, sen = np.zeros(m), np.zeros(m)
+    busy, sen, scar = np.zeros(m), np.zeros(m), np.zeros(m)
+    jcar = np.zeros(n)
+    carbon = _any_carbon(problem)
     on, off = np.full(m, np.nan), np.full(m, np.nan)
     lanes: list = [()] * n
     fixed_total = 0.0
@@ -306,6 +346,10 @@ def _evaluate_nodes(problem: ProblemArrays, x, h: np.ndarray | None) -> Evaluati
         e = float(problem.dyn_w[k, g]) * price_integral(problem, s, st, c) / JOULES_PER_KWH
         jen[j] = e
         sen[s] += e
+        if carbon:
+            jcar[j] = (float(problem.dyn_w[k, g]) * carbon_integral(problem, s, st, c)
+                       / GRAMS_PER_KWH)
+            scar[s] += jcar[j]
         fixed_total += float(problem.fixed_cost[k, g])
         T = max(0.0, c - float(problem.due[j]))
         late[j] = T
@@ -315,5 +359,8 @@ def _evaluate_nodes(problem: ProblemArrays, x, h: np.ndarray | None) -> Evaluati
     for s in np.flatnonzero(~np.isnan(on)).tolist():
         sen[s] += (float(problem.idle_w[s]) * price_integral(problem, s, on[s], off[s])
                    / JOULES_PER_KWH)
+        if carbon:
+            scar[s] += (float(problem.idle_w[s]) * carbon_integral(problem, s, on[s], off[s])
+                        / GRAMS_PER_KWH)
     return _evaluation(problem, x, lam, fixed_total, allowed_all, start, comp, late, pen, jen,
-                       busy, on, off, sen, lanes, h)
+                       busy, on, off, sen, lanes, h, scar, jcar)

@@ -274,6 +274,13 @@ class ParetoFront:
     t_scale: np.ndarray | None = None
     #: every feasible distinct chain best, shape (n_feasible, 3): energy, penalty, lambda
     candidates: np.ndarray | None = field(default=None, repr=False)
+    #: "energy", or "carbon": the run was on :meth:`satea.model.Fleet.carbon_as_price`,
+    #: so its energy axis is kg CO2e (written as ``carbon_kg``)
+    axis: str = "energy"
+
+    @property
+    def axis_label(self) -> str:
+        return "carbon_kg" if self.axis == "carbon" else "energy_cost"
 
     def __len__(self) -> int:
         return len(self.points)
@@ -326,6 +333,8 @@ class ParetoFront:
         for q in self.points:
             d = self.point_result(q).to_dict(explain=explain)
             d["chain"] = q.chain
+            if self.axis == "carbon":   # the "energy" of the carbon-priced instance is kg
+                d["carbon_kg"] = d.pop("energy_cost")
             d.pop("settings", None)   # the run's, written once below
             d.pop("run", None)
             pts.append(d)
@@ -333,6 +342,7 @@ class ParetoFront:
         if self.run.settings is not None:
             run = {"settings": self.run.settings.to_dict(), "run": dict(self.run.info)}
         return {"format": FRONT_FORMAT, "instance": self.problem.name, **run,
+                **({"axis": "carbon"} if self.axis == "carbon" else {}),
                 "lambdas": [float(v) for v in self.lambdas],
                 "chains_per_lambda": self.chains_per_lambda,
                 "backend": self.run.backend, "seed": self.run.seed,
@@ -348,7 +358,7 @@ class ParetoFront:
         """One row per point: lambda, energy_cost, penalty, objective, feasible."""
         with open(path, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["lambda", "energy_cost", "penalty", "objective", "feasible"])
+            w.writerow(["lambda", self.axis_label, "penalty", "objective", "feasible"])
             for q in self.points:
                 w.writerow([repr(q.lam), repr(q.energy_cost), repr(q.penalty),
                             repr(q.objective), str(q.feasible).lower()])
@@ -359,7 +369,7 @@ class ParetoFront:
                  f"chain bests ({self.n_candidates} distinct); {len(self.lambdas)} lambdas x "
                  f"{self.chains_per_lambda} chains, {r.sweeps} sweeps, backend {r.backend}, "
                  f"seed {r.seed}, {r.seconds:.3g} s",
-                 f"  {'lambda':>11} {'energy_cost':>13} {'penalty':>13} {'objective':>13}"]
+                 f"  {'lambda':>11} {self.axis_label:>13} {'penalty':>13} {'objective':>13}"]
         for q in self.points:
             lines.append(f"  {q.lam:>11.4g} {q.energy_cost:>13.6g} {q.penalty:>13.6g}"
                          f" {q.objective:>13.6g}")

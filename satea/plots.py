@@ -162,7 +162,9 @@ def front_arrays(front):
     if isinstance(front, dict):
         pts = front.get("points", [])
         lam = np.array([p["lambda"] for p in pts], np.float64)
-        e = np.array([p["energy_cost"] for p in pts], np.float64)
+        # a carbon front (pareto --axis carbon) writes its first axis as carbon_kg
+        e = np.array([p["carbon_kg"] if front.get("axis") == "carbon" else p["energy_cost"]
+                      for p in pts], np.float64)
         pen = np.array([p["penalty"] for p in pts], np.float64)
         return lam, e, pen, None
     cand = getattr(front, "candidates", None)
@@ -183,8 +185,17 @@ def _energy_parts(v: ResultView):
     """Per server: (idle, dynamic) energy cost."""
     p, ev = v.problem, v.ev
     dyn = np.bincount(v.x, weights=ev.job_energy_cost, minlength=p.n_servers)
-    idle = np.maximum(ev.server_energy_cost - dyn, 0.0)
+    # not clipped at 0: at a negative price idle power earns money (docs/model.md)
+    idle = ev.server_energy_cost - dyn
     return idle, dyn
+
+
+def _carbon_parts(v: ResultView):
+    """Per server: (idle, dynamic) kg CO2e."""
+    p, ev = v.problem, v.ev
+    assert ev.job_carbon_kg is not None and ev.server_carbon_kg is not None
+    dyn = np.bincount(v.x, weights=ev.job_carbon_kg, minlength=p.n_servers)
+    return np.maximum(ev.server_carbon_kg - dyn, 0.0), dyn   # both >= 0 up to rounding
 
 
 def penalty_by_kind(v: ResultView) -> list[dict]:
@@ -512,14 +523,66 @@ def plot_breakdown(v: ResultView, path, max_servers: int = 60) -> Path:
     _bars_by_server(fig.add_subplot(gs[0, :]), v, max_servers)
     _bars_by_gpu(fig.add_subplot(gs[1, 0]), v)
     _bars_by_penalty_kind(fig.add_subplot(gs[1, 1]), v)
+    carbon = (f"carbon {v.ev.carbon_cost:.6g} ({v.ev.carbon_kg:.6g} kg) + "
+              if v.ev.has_carbon else "")
     title = (f"objective {v.ev.objective:.6g} = energy {v.ev.energy_cost:.6g} + "
-             f"{v.lam:g} x penalty {v.ev.penalty:.6g}")
+             f"{carbon}{v.lam:g} x penalty {v.ev.penalty:.6g}")
     saved = hold_savings(v)
     if saved is not None:   # part 3: against the same assignment held 0
         title += (f"\nholding saved {saved['energy_cost']:.4g} energy cost and "
                   f"{saved['objective']:.4g} objective against the same assignment held 0 "
                   f"({saved['held_jobs']} of {v.problem.n_jobs} jobs held)")
     fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    return Path(path)
+
+
+def plot_carbon(v: ResultView, path, max_servers: int = 60) -> Path:
+    """Draw carbon (kg CO2e) by server, idle / dynamic stacked, beside the energy cost
+    of the same servers (docs/model.md, part 2).
+
+    Parameters
+    ----------
+    v : ResultView
+        A result whose instance has carbon intensities.
+    path : path
+        The PNG to write.
+    max_servers : int
+        Bars at most: beyond, the busiest servers.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    Figure = need_matplotlib()
+    p = v.problem
+    idle, dyn = _carbon_parts(v)
+    e_idle, e_dyn = _energy_parts(v)
+    rows, note = _servers_shown(v, max_servers)
+    xs = np.arange(len(rows))
+    fig = Figure(figsize=(12.0, 6.4), dpi=DPI)
+    ax_c, ax_e = fig.subplots(2, 1, sharex=True)
+    ax_c.bar(xs, idle[rows], color=IDLE, label="idle (server on)")
+    ax_c.bar(xs, dyn[rows], bottom=idle[rows], color=DYNAMIC, label="dynamic (jobs running)")
+    ax_c.set_ylabel("carbon (kg CO2e)")
+    ax_c.set_title(f"Carbon by server{note}: total {v.ev.carbon_kg:.4g} kg, cost "
+                   f"{v.ev.carbon_cost:.4g} at {p.carbon_price:g} per kg", fontsize=10)
+    ax_c.legend(fontsize=8, loc="upper right")
+    ax_e.bar(xs, e_idle[rows] + e_dyn[rows], color=DYNAMIC)
+    ax_e.axhline(0.0, color="0.3", lw=0.6)
+    ax_e.set_ylabel("energy cost (currency)")
+    ax_e.set_title(f"Energy cost of the same servers: total {v.ev.energy_cost:.4g}",
+                   fontsize=10)
+    ax_e.set_xticks(xs)
+    ax_e.set_xticklabels([p.server_names[s] for s in rows],
+                         rotation=90 if len(rows) > 24 else 0, fontsize=8)
+    ax_e.set_xlim(-0.6, len(rows) - 0.4)
+    ax_e.set_xlabel("server")
+    for ax in (ax_c, ax_e):
+        ax.grid(axis="y", color="0.88", lw=0.6)
+        ax.set_axisbelow(True)
     fig.tight_layout()
     fig.savefig(path)
     return Path(path)
@@ -676,9 +739,12 @@ def plot_front(front, path, result_point: tuple[float, float] | None = None) -> 
             ax.set_yscale("symlog", linthresh=float(posp.min()))
         else:
             ax.set_yscale("log")
-    ax.set_xlabel("energy cost (currency)")
+    carbon = (front.get("axis") if isinstance(front, dict)
+              else getattr(front, "axis", "energy")) == "carbon"
+    ax.set_xlabel("carbon (kg CO2e)" if carbon else "energy cost (currency)")
     ax.set_ylabel("penalty (currency, unweighted)")
-    ax.set_title(f"Energy / timeliness trade-off: {len(e)} non-dominated points", fontsize=11)
+    ax.set_title(f"{'Carbon' if carbon else 'Energy'} / timeliness trade-off: {len(e)} "
+                 f"non-dominated points", fontsize=11)
     ax.grid(color="0.88", lw=0.6, which="major")
     ax.legend(fontsize=8, loc="upper right")
     if sc is not None:

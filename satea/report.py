@@ -35,6 +35,7 @@ from .plots import (
     energy_by_gpu,
     penalty_by_kind,
     plot_breakdown,
+    plot_carbon,
     plot_convergence,
     plot_front,
     plot_gantt,
@@ -116,6 +117,11 @@ def _draw_figures(v: ResultView, out: Path, result, front, traces,
                  "on, dynamic power while running jobs) and penalty by kind (unweighted); "
                  "with holds, the title says what holding saved against the same "
                  "assignment held 0."))
+    if v.ev.has_carbon:
+        plot_carbon(v, out / "carbon.png", max_servers)
+        figs.append(("carbon.png", "Carbon (kg CO2e) by server, idle and dynamic, above the "
+                     "energy cost of the same servers (below zero where the price was "
+                     "negative)."))
     tr = trace_series(result, traces, front)
     if tr:
         plot_convergence(tr, out / "convergence.png")
@@ -123,11 +129,19 @@ def _draw_figures(v: ResultView, out: Path, result, front, traces,
                      "sweep (per run). A Pareto launch mixes lambdas: its line follows the "
                      "smallest lambda's chains."))
     if front is not None:
-        plot_front(front, out / "front.png", (v.ev.energy_cost, v.ev.penalty))
+        carbon = _front_axis(front) == "carbon"
+        plot_front(front, out / "front.png",
+                   (v.ev.carbon_kg if carbon else v.ev.energy_cost, v.ev.penalty))
         figs.append(("front.png", "Non-dominated (energy cost, penalty) assignments of the "
                      "Pareto launch, coloured by the lambda of the chain that found each; "
                      "the star is the reported result."))
     return figs
+
+
+def _front_axis(front) -> str:
+    """"carbon" for a front of ``satea pareto --axis carbon``, else "energy"."""
+    return (front.get("axis", "energy") if isinstance(front, dict)
+            else getattr(front, "axis", "energy"))
 
 
 def _summary_rows(v: ResultView) -> list[list]:
@@ -136,6 +150,8 @@ def _summary_rows(v: ResultView) -> list[list]:
     summary: list[list] = [["instance", problem.name], ["jobs x servers", f"{problem.n_jobs} x "
                f"{problem.n_servers}"], ["objective", ev.objective],
                ["energy cost", ev.energy_cost], ["penalty (unweighted)", ev.penalty],
+               *([["carbon (kg CO2e)", ev.carbon_kg], ["carbon cost", ev.carbon_cost]]
+                 if ev.has_carbon else []),
                ["lambda", v.lam], ["lambda x penalty", v.lam * ev.penalty],
                ["feasible", ev.feasible], ["late jobs", int((ev.lateness > 0).sum())]]
     if ev.assignment_cost:
@@ -183,7 +199,8 @@ def _breakdown_tables(v: ResultView, front) -> list[str]:
     if front is not None:
         lam, e, pen, _ = front_arrays(front)
         parts.append("<h2>Pareto front</h2>")
-        parts.append(_table(["lambda", "energy cost", "penalty", "objective at lambda"],
+        first = "carbon (kg)" if _front_axis(front) == "carbon" else "energy cost"
+        parts.append(_table(["lambda", first, "penalty", "objective at lambda"],
                             [[float(a), float(b), float(c), float(b + a * c)]
                              for a, b, c in zip(lam, e, pen)]))
     return parts

@@ -123,6 +123,20 @@ class AnnealResult:
         return self.feasible
 
     @property
+    def carbon_kg(self) -> float:
+        """kg CO2e of ``x`` (docs/model.md, part 2; 0 without carbon intensities)."""
+        return float(self.evaluation.carbon_kg)
+
+    @property
+    def carbon_cost(self) -> float:
+        """``carbon_price_per_kg * carbon_kg``, part of ``fun``."""
+        return float(self.evaluation.carbon_cost)
+
+    @property
+    def has_carbon(self) -> bool:
+        return bool(self.evaluation.has_carbon)
+
+    @property
     def assignment(self) -> dict[str, str]:
         names = self.problem.server_names
         return {j: names[s] for j, s in zip(self.problem.job_names, self.x.tolist())}
@@ -151,6 +165,9 @@ class AnnealResult:
                     completion=float(ev.completion[i]), lateness=float(ev.lateness[i]),
                     penalty=float(ev.job_penalty[i]), energy_cost=float(ev.job_energy_cost[i]))
                for i, (j, s) in enumerate(zip(self.problem.job_names, self.x.tolist()))]
+        if ev.has_carbon and ev.job_carbon_kg is not None:   # the job's dynamic carbon
+            for d, kg in zip(out, ev.job_carbon_kg.tolist()):
+                d["carbon_kg"] = float(kg)
         if p.multi_gpu and ev.gpu_lanes is not None:
             for d, lanes in zip(out, ev.gpu_lanes):
                 d["gpu_indices"] = list(lanes)
@@ -165,6 +182,8 @@ class AnnealResult:
             "assignment": self.assignment,
             "objective": self.fun, "energy_cost": self.energy_cost, "penalty": self.penalty,
             "assignment_cost": self.assignment_cost, "lambda": self.lam,
+            **({"carbon_kg": self.carbon_kg, "carbon_cost": self.carbon_cost}
+               if self.has_carbon else {}),
             "feasible": self.feasible, "message": self.message,
             "backend": self.backend, "chains": self.chains, "sweeps": self.sweeps,
             "seed": self.seed, "seconds": self.seconds, "compile_seconds": self.compile_seconds,
@@ -197,7 +216,9 @@ class AnnealResult:
 
     def __str__(self) -> str:
         return (f"{self.message}\n  objective {self.fun:.6g} = energy {self.energy_cost:.6g}"
-                f" + {self.lam:g} x penalty {self.penalty:.6g}"
+                + (f" + carbon {self.carbon_cost:.6g} ({self.carbon_kg:.6g} kg)"
+                   if self.has_carbon else "")
+                + f" + {self.lam:g} x penalty {self.penalty:.6g}"
                 + (f" + assignment {self.assignment_cost:.6g}" if self.assignment_cost else "")
                 + self._holds_line()
                 + (f"\n  feasible {self.feasible}; backend {self.backend}, {self.chains} chains"

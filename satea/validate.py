@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .model import (PENALTY_KINDS, DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve,
-                    Profile, Server)
+from .model import (PENALTY_KINDS, CarbonCurve, DNNModel, Fleet, GPUType, Job, Penalty,
+                    PriceCurve, Profile, Server)
 
 __all__ = ["InstanceError", "validate_fleet", "validate_assignment_arrays"]
 
@@ -57,9 +57,11 @@ def _known(names) -> str:
     return ", ".join(str(n) for n in names) if len(names) else "none"
 
 
-def _check_real(v, label: str, fld: str, *, strict: bool, optional: bool = False) -> None:
-    """One number: finite and > 0 (``strict``) or >= 0, within the model's limits
-    (:data:`MAX_VALUE`, :data:`MIN_POSITIVE`). ``optional`` allows None."""
+def _check_real(v, label: str, fld: str, *, strict: bool, optional: bool = False,
+                signed: bool = False) -> None:
+    """One number: finite and > 0 (``strict``) or >= 0, or any sign (``signed``: prices,
+    which real markets take below zero), within the model's limits (:data:`MAX_VALUE`,
+    :data:`MIN_POSITIVE`). ``optional`` allows None."""
     if v is None and optional:
         return
     if not _is_real(v):
@@ -70,7 +72,9 @@ def _check_real(v, label: str, fld: str, *, strict: bool, optional: bool = False
         x = math.inf
     if not math.isfinite(x):
         raise InstanceError(f"{label}: {fld} must be finite, got {_fmt(v)}")
-    if x < 0 or (strict and x == 0):
+    if signed:
+        x = abs(x)
+    elif x < 0 or (strict and x == 0):
         raise InstanceError(f"{label}: {fld} must be {'>' if strict else '>='} 0, got {_fmt(v)}")
     if x > MAX_VALUE:
         raise InstanceError(f"{label}: {fld} must be at most {MAX_VALUE:g} ({_LIMITS}), "
@@ -80,7 +84,8 @@ def _check_real(v, label: str, fld: str, *, strict: bool, optional: bool = False
                             f"got {_fmt(v)}")
 
 
-def _first_invalid(values: list, *, strict: bool, optional: bool = False) -> int | None:
+def _first_invalid(values: list, *, strict: bool, optional: bool = False,
+                   signed: bool = False) -> int | None:
     """Index of the first value :func:`_check_real` would reject, or None.
 
     Types are checked once per distinct type and values in one array pass, so that
@@ -100,17 +105,19 @@ def _first_invalid(values: list, *, strict: bool, optional: bool = False) -> int
         arr = np.array(values, dtype=np.float64)
     except OverflowError:  # a Python int beyond float range
         arr = np.array([float(v) if abs(v) < 2 ** 1023 else math.inf for v in values])
+    if signed:
+        arr = np.abs(arr)
     low = (arr < MIN_POSITIVE) if strict else (arr < 0)
     bad = ~np.isfinite(arr) | low | (arr > MAX_VALUE)
     return int(np.argmax(bad)) if bad.any() else None
 
 
 def _check_column(values: list, label: Callable[[int], str], fld: str, *, strict: bool,
-                  optional: bool = False) -> None:
+                  optional: bool = False, signed: bool = False) -> None:
     """:func:`_check_real` over one field of many entries (vectorised)."""
-    i = _first_invalid(values, strict=strict, optional=optional)
+    i = _first_invalid(values, strict=strict, optional=optional, signed=signed)
     if i is not None:
-        _check_real(values[i], label(i), fld, strict=strict, optional=optional)
+        _check_real(values[i], label(i), fld, strict=strict, optional=optional, signed=signed)
 
 
 def _check_instances(items: Sequence, cls: type, label: Callable[[int], str]) -> None:
@@ -172,7 +179,7 @@ def _entry_label(items: Sequence, plural: str, what: str) -> Callable[[int], str
 # --------------------------------------------------------------------------- fleet parts
 
 def _check_catalogue(section: dict, plural: str, what: str,
-                     cls: type[GPUType | DNNModel | PriceCurve]) -> None:
+                     cls: type[GPUType | DNNModel | PriceCurve | CarbonCurve]) -> None:
     """A name-keyed dict (gpus, models, price_curves): keys are the entries' names."""
     if not isinstance(section, dict):
         raise InstanceError(f"{plural} must be a dict of name -> {cls.__name__}, "
@@ -236,9 +243,30 @@ def _check_price_curves(curves: dict) -> None:
         if not isinstance(prices, (tuple, list)) or len(prices) == 0:
             raise InstanceError(f"{label}: prices_per_kwh must be a non-empty sequence of "
                                 f"numbers, got {prices!r}")
-        i = _first_invalid(list(prices), strict=False)
+        i = _first_invalid(list(prices), strict=False, signed=True)
         if i is not None:
-            _check_real(prices[i], label, f"prices_per_kwh[{i}]", strict=False)
+            _check_real(prices[i], label, f"prices_per_kwh[{i}]", strict=False, signed=True)
+        _check_repeat(c.repeat, label)
+
+
+def _check_repeat(v, label: str) -> None:
+    if not isinstance(v, _BOOL):
+        raise InstanceError(f"{label}: repeat must be true or false, got {_fmt(v)}")
+
+
+def _check_carbon_curves(curves: dict) -> None:
+    _check_catalogue(curves, "carbon_curves", "carbon curve", CarbonCurve)
+    for name, c in curves.items():
+        label = f"carbon curve {name!r}"
+        _check_real(c.step_s, label, "step_s", strict=True)
+        vals = c.g_per_kwh
+        if not isinstance(vals, (tuple, list)) or len(vals) == 0:
+            raise InstanceError(f"{label}: g_per_kwh must be a non-empty sequence of "
+                                f"numbers, got {vals!r}")
+        i = _first_invalid(list(vals), strict=False)
+        if i is not None:
+            _check_real(vals[i], label, f"g_per_kwh[{i}]", strict=False)
+        _check_repeat(c.repeat, label)
 
 
 def _check_profiles(fleet: Fleet) -> None:
@@ -281,7 +309,16 @@ def _check_servers(fleet: Fleet) -> None:
                                 f"must be given, got {'both' if c is not None else 'neither'}")
     _check_strings(curves, label, "price_curve", optional=True)
     _check_refs(curves, fleet.price_curves, label, "price curve", optional=True)
-    _check_column(consts, label, "price_per_kwh", strict=False, optional=True)
+    _check_column(consts, label, "price_per_kwh", strict=False, optional=True, signed=True)
+    ccurves = [s.carbon_curve for s in servers]
+    cconsts = [s.carbon_g_per_kwh for s in servers]
+    for i, (c, p) in enumerate(zip(ccurves, cconsts)):
+        if c is not None and p is not None:
+            raise InstanceError(f"{label(i)}: at most one of carbon_g_per_kwh and carbon_curve "
+                                f"may be given, got both")
+    _check_strings(ccurves, label, "carbon_curve", optional=True)
+    _check_refs(ccurves, fleet.carbon_curves, label, "carbon curve", optional=True)
+    _check_column(cconsts, label, "carbon_g_per_kwh", strict=False, optional=True)
     _check_column([s.capacity_s for s in servers], label, "capacity_s", strict=False,
                   optional=True)
     _check_counts([s.gpus for s in servers], label, "gpus")
@@ -402,6 +439,8 @@ def validate_fleet(fleet: Fleet) -> None:
     _check_gpus(fleet.gpus)
     _check_models(fleet.models)
     _check_price_curves(fleet.price_curves)
+    _check_carbon_curves(fleet.carbon_curves)
+    _check_real(fleet.carbon_price_per_kg, "fleet", "carbon_price_per_kg", strict=False)
     _check_profiles(fleet)
     _check_servers(fleet)
     _check_jobs(fleet)

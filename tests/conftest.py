@@ -34,7 +34,8 @@ import math
 import numpy as np
 import pytest
 
-from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
+from satea.model import (CarbonCurve, DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve,
+                         Profile, Server)
 
 # ---------------------------------------------------------------------------------------
 # catalogue
@@ -252,6 +253,43 @@ def tiny_node_fleets() -> list[tuple[str, Fleet]]:
                    Server("n2", "A", price_per_kwh=0.2, gpus=2, base_w=80.0, capacity_s=caps[1]),
                    Server("s1", "A", price_per_kwh=0.15, capacity_s=caps[2]))
         out.append((name, Fleet(name, gpus, models, prof, servers, jobs, curve, 1.2)))
+    out += tiny_series_fleets()
+    return out
+
+
+def tiny_series_fleets() -> list[tuple[str, Fleet]]:
+    """Part 2's series (docs/model.md): ``series``, the ``nodes`` fleet on a
+    non-repeating market price that goes negative, a non-repeating carbon curve of
+    another step (15 minutes: the merged curve's grid) on the 4-GPU node, a constant
+    carbon intensity and a negative constant price on the 2-GPU node, a carbon price of
+    0.5 per kg; ``series-1gpu``: one-GPU servers, the price curve repeating and the
+    carbon curve not (merged up to a time bound)."""
+    gpus = {"A": GPUType("A", 40, 60.0)}
+    models = {"m": DNNModel("m", 10, {2: 0.9, 4: 0.8})}
+    prof = (Profile("m", "A", 1.0, 260.0),)
+    jobs = (Job("g4", "m", 9000.0, 0.0, 4000.0, Penalty("linear", 3.0, 1800.0), gpus=4),
+            Job("g2", "m", 5400.0, 600.0, 3000.0, Penalty("step", 2.0), gpus=2),
+            Job("a", "m", 1500.0, 0.0, 2000.0, Penalty("exponential", 0.5, 3600.0)),
+            Job("b", "m", 2400.0, 2500.0, 5000.0, Penalty("linear", 1.0, 3600.0)),
+            Job("c", "m", 1200.0, 0.0, None),
+            Job("d", "m", 3000.0, 1000.0, 4500.0, Penalty("step", 1.5)))
+    carbon = {"k": CarbonCurve("k", 900.0, (420.0, 380.0, 150.0, 90.0, 300.0, 520.0),
+                               repeat=False)}
+    out = []
+    price = {"c": PriceCurve("c", 1800.0, (0.30, -0.10, 0.05, -0.02, 0.25), repeat=False)}
+    servers = (Server("n4", "A", price_curve="c", gpus=4, base_w=150.0, carbon_curve="k"),
+               Server("n2", "A", price_per_kwh=-0.05, gpus=2, base_w=80.0,
+                      carbon_g_per_kwh=250.0),
+               Server("s1", "A", price_per_kwh=0.15))
+    out.append(("series", Fleet("series", gpus, models, prof, servers, jobs, price, 1.2,
+                                carbon_curves=carbon, carbon_price_per_kg=0.5)))
+    price = {"c": PriceCurve("c", 1800.0, (0.30, -0.10, 0.05, 0.25))}
+    servers = (Server("s0", "A", price_curve="c", carbon_curve="k"),
+               Server("s1", "A", price_per_kwh=-0.05, carbon_g_per_kwh=250.0, base_w=80.0),
+               Server("s2", "A", price_per_kwh=0.15, carbon_curve="k"))
+    out.append(("series-1gpu", Fleet("series-1gpu", gpus, models, prof, servers, jobs[2:],
+                                     price, 1.2, carbon_curves=carbon,
+                                     carbon_price_per_kg=0.5)))
     return out
 
 

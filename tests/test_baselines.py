@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import brute_force, tiny_assignment_arrays, tiny_fleets
+from conftest import brute_force, tiny_assignment_arrays, tiny_fleets, tiny_node_fleets
 
 from satea.baselines import (
     METHODS,
@@ -25,6 +25,8 @@ from satea.result import RESULT_FORMAT
 
 TINY = tiny_fleets()
 IDS = [n for n, _ in TINY]
+#: one-GPU fleet with negative prices, non-repeating curves and carbon (part 2)
+SERIES = [(n, f) for n, f in tiny_node_fleets() if n == "series-1gpu"]
 _OPT: dict[str, float] = {}
 
 
@@ -62,7 +64,8 @@ def _reference_greedy(fleet, mode):
             p = float(problem.proc_time(np.array([i]), np.array([s]))[0])
             fit = busy[s] + p <= cap[s]
             ev, idx = prefix_eval({**placed, j: s})
-            d_energy = ev.energy_cost - base_energy
+            # the energy greedy's "energy" is what running costs: electricity + carbon
+            d_energy = ev.energy_cost + ev.carbon_cost - base_energy
             d_obj = ev.search_objective - base_obj
             comp = ev.completion[idx.index(j)]
             key = {"energy": (d_energy, d_obj), "cost": (d_obj,), "list": (comp, d_obj)}[mode]
@@ -74,7 +77,7 @@ def _reference_greedy(fleet, mode):
         placed[j] = s
         busy[s] += float(problem.proc_time(np.array([i]), np.array([s]))[0])
         ev, _ = prefix_eval(placed)
-        base_energy, base_obj = ev.energy_cost, ev.search_objective
+        base_energy, base_obj = ev.energy_cost + ev.carbon_cost, ev.search_objective
     return np.array([placed[j] for j in range(problem.n_jobs)])
 
 
@@ -86,7 +89,7 @@ def _less(a, b, rel=1e-9):
     return False
 
 
-@pytest.mark.parametrize("name,fleet", TINY, ids=IDS)
+@pytest.mark.parametrize("name,fleet", TINY + SERIES, ids=IDS + ["series-1gpu"])
 @pytest.mark.parametrize("mode,fn", [("energy", greedy_energy), ("cost", greedy_cost),
                                      ("list", list_schedule)])
 def test_greedy_matches_slow_reference(name, fleet, mode, fn):

@@ -189,7 +189,7 @@ BAD = {
     "negative work": ((("jobs", 0, "samples"), -5), "samples"),
     "NaN throughput": ((("profiles", 0, "throughput"), float("nan")), "throughput"),
     "negative power": ((("profiles", 0, "power_w"), -1), "power_w"),
-    "negative price": ((("servers", 0, "price_per_kwh"), -0.1), "price_per_kwh"),
+    "negative carbon": ((("servers", 0, "carbon_g_per_kwh"), -0.1), "carbon_g_per_kwh"),
     "missing samples": ((("jobs", 0, "samples"), KeyError), "samples"),
     "unknown penalty kind": ((("jobs", 0, "penalty", "kind"), "quadratic"), "quadratic"),
     "non-positive scale": ((("jobs", 0, "penalty", "scale_s"), 0), "scale_s"),

@@ -404,7 +404,7 @@ def _subparsers():
 def test_every_help_page_has_an_example_the_docs_and_helped_options():
     parser, commands = _subparsers()
     assert set(commands) == {"solve", "generate", "evaluate", "info", "bench", "pareto",
-                             "report", "compare"}
+                             "report", "compare", "import"}
     for name, sub in [("satea", parser), *commands.items()]:
         text = sub.format_help()
         assert "examples:\n  satea " in text, name

@@ -113,6 +113,8 @@ SIM_RUNS = {
                         seed=5),
     "holds-warm": dict(kind=("held", ("fleet", "tou"), 3600.0), chains=4, sweeps=12, seed=6,
                        x0="varied", holds0=900.0),
+    "series": dict(kind=("nodes", "series"), chains=8, sweeps=60, seed=1),
+    "series-1gpu": dict(kind=("nodes", "series-1gpu"), chains=8, sweeps=60, seed=1),
     "repeat-a": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
     "repeat-b": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
 }
@@ -120,7 +122,8 @@ SIM_RUNS = {
 BATCH_KINDS = (("fleet", "mixed"), ("gap",), ("generated", 12, 4, 3), ("infeasible",),
                ("held", ("fleet", "tou"), 3600.0))
 BATCH_RUN: dict[str, Any] = dict(chains=4, sweeps=10, seed=6, schedule=(5.0, 0.2), cap_weight=3.0)
-OPTIMUM_RUNS = ("mixed", "exponential", "gap", "nodes")  # each reaches the optimum (numba)
+#: each reaches the optimum (numba)
+OPTIMUM_RUNS = ("mixed", "exponential", "gap", "nodes", "series", "series-1gpu")
 #: free device memory (bytes) mocked in the child for the refusal through anneal()
 SIM_FREE_BYTES = 80 << 20
 

@@ -146,3 +146,24 @@ def test_exp_tangent_spacing_small():
     assert exp_tangent_error(h) <= 1e-6 < exp_tangent_error(1.01 * h)
     with pytest.raises(ValueError, match="exp_rel_error"):
         exp_tangent_spacing(0.0)
+
+
+def test_milp_with_carbon_and_a_negative_price_without_idle_power():
+    """Constant carbon intensities (merged into the price) and a negative price on a
+    server without idle power: still brute force's optimum; a negative price WITH idle
+    power is refused (the formulation needs costs non-decreasing in completions)."""
+    from dataclasses import replace
+    f = TINY["releases"]
+    gpus = dict(f.gpus, T4=GPUType("T4", 16.0, 0.0))
+    servers = (replace(f.servers[0], carbon_g_per_kwh=400.0),
+               replace(f.servers[1], carbon_g_per_kwh=100.0),
+               replace(f.servers[2], price_per_kwh=-0.2, carbon_g_per_kwh=300.0))
+    fleet = replace(f, gpus=gpus, servers=servers, carbon_price_per_kg=0.4)
+    problem = compile_fleet(fleet)
+    best, _, _ = brute_force(problem)
+    r = solve_milp(problem, time_limit=60)
+    assert r.optimal and r.objective == pytest.approx(best, rel=1e-6)
+    assert r.objective == evaluate(problem, r.x).objective
+    bad = replace(fleet, servers=(replace(f.servers[0], price_per_kwh=-0.1),) + servers[1:])
+    with pytest.raises(NotImplementedError, match="server 'fast' has a negative price"):
+        solve_milp(compile_fleet(bad))

@@ -21,7 +21,8 @@ from satea.kernels.layout import (COMP, HEAD, HOLD, JCOST, NXT, PRV, RELEASE, RE
                                   SRV_COST, TAIL, WALKS, X, has_lists)
 from satea.kernels.moves import (HOLD_MOVE, Chain, Delta, Move, allowed_server,
                                  curve_cumulative, metropolis, move_apply, move_delta, propose)
-from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
+from satea.model import (CarbonCurve, DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve,
+                         Profile, Server)
 from satea.objective import evaluate
 
 
@@ -52,13 +53,17 @@ MODELS = {"m0": DNNModel("m0", 8), "m1": DNNModel("m1", 24)}  # m1 does not fit 
 
 
 @st.composite
-def fleets(draw):
+def fleets(draw, series=False):
     """Small fleets with releases, price curves, every penalty kind, capacities, forbidden
-    pairs and idle-free servers; jobs often share releases so timelines rejoin."""
+    pairs and idle-free servers; jobs often share releases so timelines rejoin. With
+    ``series`` (docs/model.md, part 2): non-repeating curves, negative prices, carbon
+    curves of another step and constant carbon intensities, a carbon price."""
     n_servers = draw(st.integers(1, 4))
     n_jobs = draw(st.integers(1, 10))
+    low = -0.3 if series else 0.0
     curve = PriceCurve("c", draw(st.sampled_from([600.0, 3600.0])),
-                       tuple(draw(st.lists(st.floats(0.0, 0.5), min_size=1, max_size=5))))
+                       tuple(draw(st.lists(st.floats(low, 0.5), min_size=1, max_size=5))),
+                       repeat=draw(st.booleans()) if series else True)
     profiles = (Profile("m0", "A", 10.0, 300.0), Profile("m0", "B", 4.0, 90.0),
                 Profile("m1", "A", 5.0, 350.0), Profile("m1", "B", 2.0, 100.0),
                 Profile("m0", "Z", 8.0, 0.0), Profile("m1", "Z", 8.0, 200.0))
@@ -66,9 +71,15 @@ def fleets(draw):
     for s in range(n_servers):
         on_curve = draw(st.booleans())
         cap = draw(st.one_of(st.none(), st.floats(500.0, 20000.0)))
+        carbon: dict = {}
+        if series:
+            carbon = draw(st.sampled_from([{}, {"carbon_curve": "k"},
+                                           {"carbon_g_per_kwh": draw(st.floats(0.0, 600.0))}]))
         servers.append(Server(f"s{s}", "A" if s == 0 else draw(st.sampled_from("ABZ")),
-                              price_per_kwh=None if on_curve else draw(st.floats(0.01, 0.4)),
-                              price_curve="c" if on_curve else None, capacity_s=cap))
+                              price_per_kwh=(None if on_curve
+                                             else draw(st.floats(low or 0.01, 0.4))),
+                              price_curve="c" if on_curve else None, capacity_s=cap,
+                              **carbon))
     releases = draw(st.lists(st.sampled_from([0.0, 500.0, 3000.0, 9000.0]), min_size=1,
                              max_size=3))
     jobs = []
@@ -79,8 +90,17 @@ def fleets(draw):
         jobs.append(Job(f"j{j}", draw(st.sampled_from(["m0", "m1"])),
                         draw(st.floats(100.0, 50000.0)), release, due,
                         Penalty(kind, draw(st.floats(0.0, 10.0)), draw(st.floats(60.0, 7200.0)))))
+    more: dict = {}
+    if series:
+        # another step than the price's (the merged curve's grid is their gcd), and a
+        # period that may repeat or not independently of the price's
+        more = {"carbon_curves": {"k": CarbonCurve(
+                    "k", draw(st.sampled_from([900.0, 1800.0, 3600.0])),
+                    tuple(draw(st.lists(st.floats(0.0, 700.0), min_size=1, max_size=4))),
+                    repeat=draw(st.booleans()))},
+                "carbon_price_per_kg": draw(st.sampled_from([0.0, 0.1, 2.0]))}
     return Fleet("h", GPUS, MODELS, profiles, tuple(servers), tuple(jobs), {"c": curve},
-                 draw(st.floats(0.0, 5.0)))
+                 draw(st.floats(0.0, 5.0)), **more)
 
 
 def _full(problem, x_internal, holds=None):
@@ -109,7 +129,8 @@ def _check_caches(problem, P, S, lam, peak, caches=True):
     # a server's search cost: energy + lambda * its jobs' penalties + assignment costs
     pen = np.asarray(ev.job_penalty)[problem.order]   # internal (dispatch) order
     fixed = problem.fixed_cost[problem.job_class, problem.server_class[x]]
-    want = np.asarray(ev.server_energy_cost, float).copy()
+    want = (np.asarray(ev.server_energy_cost, float)
+            + problem.carbon_price * np.asarray(ev.server_carbon_kg, float))
     np.add.at(want, x, lam * pen + fixed)
     # a server's cost is updated by deltas: a job whose cost is huge (an exponential
     # penalty at its cap, ~5e8) leaves an absolute rounding of eps x that on the server it
@@ -119,7 +140,8 @@ def _check_caches(problem, P, S, lam, peak, caches=True):
     if not has_lists(P):
         return
     comp = np.asarray(ev.completion)[problem.order]
-    dyn = np.asarray(ev.job_energy_cost)[problem.order]
+    dyn = (np.asarray(ev.job_energy_cost)
+           + problem.carbon_price * np.asarray(ev.job_carbon_kg))[problem.order]
     for s in range(m):
         if not P[WALKS][s]:
             continue
@@ -456,6 +478,30 @@ def test_a_bounded_delta_is_exact_or_a_lower_bound_above_its_limit(fleet, seed, 
     """move_delta under a finite limit (kernels.moves.move_limit): a walk that stops
     early returns a lower bound of the exact change, above the limit, so the Metropolis
     test rejects the move as the exact change would; otherwise the exact change."""
+    _bounded_deltas(compile_fleet(fleet), seed, p_swap, fracs, accept)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fleet=fleets(series=True), seed=st.integers(0, 2**31),
+       p_swap=st.sampled_from([0.0, 0.5, 1.0]),
+       accept=st.lists(st.booleans(), min_size=30, max_size=30), cm=st.booleans())
+def test_deltas_and_caches_on_series_negative_prices_and_carbon(fleet, seed, p_swap, accept,
+                                                                cm):
+    """The property above on part 2's series: non-repeating curves, negative prices,
+    carbon (merged into the search's price) against the evaluator's separate integrals."""
+    _moves_against_evaluator(compile_fleet(fleet), seed, p_swap, accept, cm)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fleet=fleets(series=True), seed=st.integers(0, 2**31),
+       p_swap=st.sampled_from([0.0, 0.5]),
+       fracs=st.lists(st.sampled_from([0.0, 0.3, 0.9, 0.999, -1.0]), min_size=30,
+                      max_size=30),
+       accept=st.lists(st.booleans(), min_size=30, max_size=30))
+def test_a_bounded_delta_is_a_lower_bound_with_negative_prices(fleet, seed, p_swap, fracs,
+                                                               accept):
+    """With negative prices a walk must not stop early where the rest of its terms can
+    be negative (a later switch-off at a negative price): still exact or a lower bound."""
     _bounded_deltas(compile_fleet(fleet), seed, p_swap, fracs, accept)
 
 

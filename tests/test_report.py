@@ -159,3 +159,33 @@ def test_convergence_y_range_not_set_by_the_start(tmp_path, monkeypatch):
     plot_convergence([("flat", np.array([50.0, 3.0, 3.0, 3.0]))], tmp_path / "c.png")
     lo, hi = drawn[-1].axes[0].get_ylim()
     assert lo < 3.0 and hi > 50.0
+
+
+def test_report_with_carbon_and_negative_prices(tmp_path):
+    from conftest import tiny_node_fleets
+    fleet = dict(tiny_node_fleets())["series"]   # negative prices, carbon, a carbon price
+    problem = compile_fleet(fleet)
+    r = anneal(problem, chains=4, sweeps=50, backend="numba", seed=0)
+    page = write_report(problem, r, tmp_path / "rep", fleet=fleet)
+    html = _check_page(page, ["gantt.png", "breakdown.png", "carbon.png", "convergence.png"])
+    assert "carbon (kg CO2e)" in html and f"{r.carbon_kg:.6g}"[:5] in html
+
+
+def test_report_with_a_carbon_front(tmp_path):
+    """A front of ``pareto --axis carbon`` (its points give carbon_kg, not energy_cost)
+    in a report: the front's table and plot use carbon."""
+    from conftest import tiny_node_fleets
+
+    from satea.pareto import pareto
+    fleet = dict(tiny_node_fleets())["series-1gpu"]
+    front = pareto(compile_fleet(fleet.carbon_as_price()), lambdas=[0.0, 1.0, 10.0],
+                   chains_per_lambda=2, sweeps=60, backend="numba", seed=0)
+    front.axis = "carbon"
+    problem = compile_fleet(fleet)
+    r = anneal(problem, chains=2, sweeps=30, backend="numba", seed=0)
+    for fr in (front, front.to_dict()):
+        page = write_report(problem, r, tmp_path / f"rep{type(fr).__name__}", front=fr,
+                            fleet=fleet)
+        html = _check_page(page, ["gantt.png", "breakdown.png", "carbon.png", "convergence.png",
+                                  "front.png"])
+        assert "carbon (kg)" in html

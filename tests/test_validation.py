@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
+from satea.model import (CarbonCurve, DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve,
+                         Profile, Server)
 from satea.validate import InstanceError, validate_assignment_arrays, validate_fleet
 
 
@@ -211,7 +212,15 @@ NUMERIC_CASES = [
     (lambda v: with_profile(1, throughput=v), "profiles[1]", "throughput", -INF, "finite"),
     (lambda v: with_profile(3, power_w=v), "profiles[3]", "power_w", -1.0, ">= 0"),
     (lambda v: with_profile(3, power_w=v), "profiles[3]", "power_w", NAN, "finite"),
-    (lambda v: with_server(0, price_per_kwh=v), "server 's0'", "price_per_kwh", -0.1, ">= 0"),
+    # prices may be negative (part 2), but not beyond the model's limits
+    (lambda v: with_server(0, price_per_kwh=v), "server 's0'", "price_per_kwh", -2e15, "at most"),
+    (lambda v: with_server(0, carbon_g_per_kwh=v), "server 's0'", "carbon_g_per_kwh", -1.0,
+     ">= 0"),
+    (lambda v: make_fleet(carbon_price_per_kg=v), "fleet", "carbon_price_per_kg", -0.1, ">= 0"),
+    (lambda v: make_fleet(carbon_curves={"de": CarbonCurve("de", 3600.0, (100.0, v))}),
+     "carbon curve 'de'", "g_per_kwh[1]", -5.0, ">= 0"),
+    (lambda v: make_fleet(carbon_curves={"de": CarbonCurve("de", v, (100.0,))}),
+     "carbon curve 'de'", "step_s", 0.0, "> 0"),
     (lambda v: with_server(0, price_per_kwh=v), "server 's0'", "price_per_kwh", NAN, "finite"),
     (lambda v: with_server(0, capacity_s=v), "server 's0'", "capacity_s", -1.0, ">= 0"),
     (lambda v: with_server(0, capacity_s=v), "server 's0'", "capacity_s", INF, "finite"),
@@ -232,7 +241,7 @@ NUMERIC_CASES = [
     (lambda v: make_fleet(price_curves={"pjm": PriceCurve("pjm", v, (0.1,))}),
      "price curve 'pjm'", "step_s", INF, "finite"),
     (lambda v: make_fleet(price_curves={"pjm": PriceCurve("pjm", 60.0, (0.1, v))}),
-     "price curve 'pjm'", "prices_per_kwh[1]", -0.5, ">= 0"),
+     "price curve 'pjm'", "prices_per_kwh[1]", -INF, "finite"),
     (lambda v: make_fleet(price_curves={"pjm": PriceCurve("pjm", 60.0, (v, 0.1))}),
      "price curve 'pjm'", "prices_per_kwh[0]", NAN, "finite"),
     (lambda v: make_fleet(lam=v), "fleet", "lambda", -1.0, ">= 0"),
@@ -444,3 +453,20 @@ def test_first_non_finite_cost_is_named(n, m, data, bad):
     i, j = min(cells)  # row-major first
     with pytest.raises(InstanceError, match=re.escape(f"cost[{i}, {j}] is {bad}")):
         validate_assignment_arrays(cost)
+
+
+def test_negative_prices_are_accepted():
+    # real day-ahead markets go below zero (docs/model.md, part 2): never refused
+    validate_fleet(with_server(0, price_per_kwh=-0.05))
+    validate_fleet(make_fleet(price_curves={"pjm": PriceCurve("pjm", 60.0, (-0.1, 0.2),
+                                                              repeat=False)}))
+
+
+def test_carbon_fields_are_checked():
+    rejects(with_server(0, carbon_curve="nope"), "server 's0'", "unknown carbon curve 'nope'")
+    f = make_fleet(carbon_curves={"de": CarbonCurve("de", 3600.0, (100.0,))})
+    rejects(replace(f, servers=(replace(f.servers[0], carbon_curve="de",
+                                        carbon_g_per_kwh=1.0),) + f.servers[1:]),
+            "server 's0'", "at most one of carbon_g_per_kwh and carbon_curve")
+    rejects(make_fleet(price_curves={"pjm": PriceCurve("pjm", 60.0, (0.1,), repeat=1)}),
+            "price curve 'pjm'", "repeat must be true or false")
