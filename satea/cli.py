@@ -563,7 +563,8 @@ def cmd_import(args) -> int:
     _check_before_search(args, outputs=("out",), plots=(), parent_folders=())
     common = dict(window=args.window, first=args.first, gpu_map=parse_gpu_map(args.gpu_map),
                   slack=args.slack, penalty=args.penalty, penalty_weight=args.penalty_weight,
-                  penalty_scale=args.penalty_scale, price_per_kwh=args.price_per_kwh,
+                  penalty_scale=args.penalty_scale, hold_slack=args.hold_slack,
+                  price_per_kwh=args.price_per_kwh,
                   base_w=args.base_w, reference_gpu=args.reference_gpu)
     if args.format == "alibaba-gpu-v2023":
         if not args.nodes or not args.pods:
@@ -616,6 +617,9 @@ def _add_import_parser(sub) -> None:
                    help="penalty weight, currency (default 1)")
     m.add_argument("--penalty-scale", type=float, default=None, metavar="S",
                    help="penalty scale in seconds (default: each task's run time)")
+    m.add_argument("--hold-slack", type=float, default=None, metavar="F",
+                   help="each job may be held F (in [0, 1]) of its slack, (SLACK - 1) x run "
+                        "time, for cheaper or greener hours (hold_max_s; default: none)")
     m.add_argument("--running", choices=("keep", "drop"), default="keep", help="tasks still "
                    "running at the trace's end: keep the run time so far, or drop")
     m.add_argument("--sharing", choices=("whole", "drop"), default="whole", help="GPU-sharing "

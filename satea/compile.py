@@ -118,11 +118,6 @@ class ProblemArrays:
                                np.ones(self.server_class.shape[0], np.int32))
         if self.hold_max is None:
             object.__setattr__(self, "hold_max", np.zeros(self.work.shape[0], np.float64))
-
-    @property
-    def has_holds(self) -> bool:
-        """Whether some job may be held (a ``hold_max`` above 0: docs/model.md, part 3)."""
-        return bool((self.hold_max > 0).any())
         m = self.server_class.shape[0]
         defaults = {"curve_repeat": np.ones(self.curve_len.shape[0], np.uint8),
                     "energy_const": self.price_const, "energy_curve": self.curve_id,
@@ -130,6 +125,11 @@ class ProblemArrays:
         for f, v in defaults.items():
             if getattr(self, f) is None:
                 object.__setattr__(self, f, v)
+
+    @property
+    def has_holds(self) -> bool:
+        """Whether some job may be held (a ``hold_max`` above 0: docs/model.md, part 3)."""
+        return bool((self.hold_max > 0).any())
 
     @property
     def multi_gpu(self) -> bool:

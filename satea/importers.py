@@ -195,12 +195,14 @@ def _select(tasks: list[_Task], report: ImportReport, window, first) -> tuple[li
 
 def _fleet(name: str, tasks: list[_Task], t0: float, servers: list[Server], speeds: dict,
            cat: Catalogue, slack: float, penalty: str, weight: float, scale: float | None,
-           report: ImportReport) -> Fleet:
+           report: ImportReport, hold_slack: float | None = None) -> Fleet:
     if penalty not in PENALTY_KINDS:
         raise InstanceError(f"--penalty: expected one of {', '.join(PENALTY_KINDS)}, "
                             f"got {penalty!r}")
     if not (slack >= 1.0 and math.isfinite(slack)):
         raise InstanceError(f"--slack: must be a finite number >= 1, got {slack}")
+    if hold_slack is not None and not (0.0 <= hold_slack <= 1.0):
+        raise InstanceError(f"--hold-slack: must be in [0, 1], got {hold_slack}")
     used = sorted({s.gpu for s in servers})
     gpus = {g: GPUType(g, cat.gpus[g].memory_gb, cat.gpus[g].idle_w) for g in used}
     largest: Counter = Counter()
@@ -222,8 +224,11 @@ def _fleet(name: str, tasks: list[_Task], t0: float, servers: list[Server], spee
         release = t.submit - t0
         pen = (Penalty() if penalty == "none"
                else Penalty(penalty, weight, scale if scale is not None else t.run))
+        # part 3: a job may wait this share of its slack (due - release - its run time)
+        hold = None if hold_slack is None else hold_slack * (slack - 1.0) * t.run
         jobs.append(Job(t.name, mname, samples, release,
-                        None if penalty == "none" else release + slack * t.run, pen, t.gpus))
+                        None if penalty == "none" else release + slack * t.run, pen, t.gpus,
+                        hold_max_s=hold))
     if not jobs:
         raise InstanceError("the selection holds no job that an imported node can run")
     fleet = Fleet(name, gpus, models, tuple(profiles), tuple(servers), tuple(jobs))
@@ -242,7 +247,8 @@ _POD_COLS = ("name", "num_gpu", "gpu_milli", "gpu_spec", "pod_phase", "creation_
 def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int | None = None,
                    gpu_map: dict | None = None, slack: float = 2.0, penalty: str = "linear",
                    penalty_weight: float = 1.0, penalty_scale: float | None = None,
-                   running: str = "keep", sharing: str = "whole", failed: str = "keep",
+                   hold_slack: float | None = None, running: str = "keep",
+                   sharing: str = "whole", failed: str = "keep",
                    price_per_kwh: float = 0.1, base_w: float = 0.0,
                    reference_gpu: str = "V100", name: str = "alibaba-gpu-v2023",
                    catalogue: Catalogue | None = None) -> tuple[Fleet, ImportReport]:
@@ -262,6 +268,10 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
         an unknown type is refused by name.
     slack, penalty, penalty_weight, penalty_scale
         Due = release + slack x run time; penalty kind, weight, scale (default: the run time).
+    hold_slack : float in [0, 1], optional
+        Each job's ``hold_max_s`` = ``hold_slack`` x its slack, ``(slack - 1)`` x run time
+        (docs/model.md, part 3): 1 lets a job wait until, run as it ran, it would end at
+        its due time. None: no ``hold_max_s`` written.
     running : "keep" or "drop"
         Tasks still running at the trace's end: kept with the run time seen so far (a lower
         bound, counted as changed) or dropped.
@@ -390,9 +400,11 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
         f"gpu_spec type, else {reference_gpu}) x GPUs",
         f"due = release + {slack:g} x run time; penalty {penalty}, weight {penalty_weight:g}, "
         f"scale {'the run time' if penalty_scale is None else f'{penalty_scale:g} s'}",
+        "hold_max_s: none" if hold_slack is None else
+        f"hold_max_s = {hold_slack:g} x (slack - 1) x run time",
         f"time 0 = trace second {t0:g}"]
     fleet = _fleet(name, tasks, t0, servers, speeds, cat, slack, penalty, penalty_weight,
-                   penalty_scale, report)
+                   penalty_scale, report, hold_slack)
     return fleet, report
 
 
@@ -446,7 +458,8 @@ def parse_nodes(text: str, gpu_map: dict, speeds: dict, price_per_kwh: float,
 def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
                first: int | None = None, gpu_map: dict | None = None, slack: float = 2.0,
                penalty: str = "linear", penalty_weight: float = 1.0,
-               penalty_scale: float | None = None, price_per_kwh: float = 0.1,
+               penalty_scale: float | None = None, hold_slack: float | None = None,
+               price_per_kwh: float = 0.1,
                base_w: float = 0.0, reference_gpu: str = "V100", name: str = "csv-trace",
                catalogue: Catalogue | None = None) -> tuple[Fleet, ImportReport]:
     """A generic job list (the shape Helios, Acme and Philly-derived logs share) as a
@@ -516,6 +529,6 @@ def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
         f"due = release + {slack:g} x duration; penalty {penalty}, weight {penalty_weight:g}",
         f"time 0 = submit {t0:g}"]
     fleet = _fleet(name, tasks, t0, servers, speeds, cat, slack, penalty, penalty_weight,
-                   penalty_scale, report)
+                   penalty_scale, report, hold_slack)
     return fleet, report
 

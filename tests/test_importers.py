@@ -217,3 +217,16 @@ def test_shipped_trace_and_grid():
     c = read_series(GRID / "carbon_intensity_hourly.csv",
                     "Carbon Intensity gCO₂eq/kWh (direct)", start, signed=False)
     assert len(c.values) == len(p.values)
+
+
+def test_hold_slack_sets_each_jobs_hold_max_from_its_slack():
+    fleet, rep = alibaba(slack=3.0, hold_slack=0.5)
+    jobs = {j.name: j for j in fleet.jobs}
+    # p0 ran 3500 s: slack (3 - 1) x 3500 = 7000 s, half of it may be held
+    assert jobs["p0"].hold_max_s == pytest.approx(3500.0)
+    assert jobs["p3"].hold_max_s == pytest.approx(0.5 * 2.0 * 1800.0)
+    assert any("hold_max_s = 0.5" in a for a in rep.assumptions)
+    plain, rep0 = alibaba()
+    assert all(j.hold_max_s is None for j in plain.jobs)
+    with pytest.raises(InstanceError, match="--hold-slack"):
+        alibaba(hold_slack=1.5)
