@@ -22,9 +22,9 @@ from numba.extending import register_jitable
 
 from . import cpu  # noqa: F401  (its import drops stale cached builds of this module too)
 from .cpu import CACHES, CHAIN_MAJOR, KERNEL_JIT
-from .layout import (CHAIN_F, F_LAM, F_PHOLD, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS,
+from .layout import (CHAIN_F, F_LAM, F_PHOLD, HOLD_MAX, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS,
                      STATE_FIELDS)
-from .moves import HOLD_MOVE, Chain, chain_init, move_delta, propose, run_sweeps_cpu
+from .moves import HOLD_MOVE, Chain, chain_init, move_delta, propose, run_sweeps_cpu_call
 
 
 def _view_source(name: str, fields: tuple, two_d: frozenset, padded: bool) -> str:
@@ -123,26 +123,54 @@ def init_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_start):
     for k in prange(pair_p.shape[0]):
         p = pair_p[k]
         chain_init(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
-                   Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1]),
-                   random_start[p] != 0)
+                   Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1],
+                         True), random_start[p] != 0)
 
 
-@njit(parallel=True, **KERNEL_JIT)
 def sweep_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0,
                 p_swap, cap_weight, trace, toff):
     """:func:`.cpu.sweep_cpu` for every pair: problem ``p`` runs sweeps ``sweep0[p] ..``
     at ``betas[boff[p]:boff[p + 1]]`` (none when empty); its trace (chain-major,
-    ``n_chains x n_sweeps``) goes to ``trace[toff[p]:toff[p + 1]]``."""
+    ``n_chains x n_sweeps``) goes to ``trace[toff[p]:toff[p + 1]]``. Compiled with the
+    hold code where some problem of the batch has holds (each still checks its own)."""
+    # some problem's hold_max part is not empty: the build with the hold code
+    sweep = sweep_batch_holds if poff[-1, HOLD_MAX] > 0 else sweep_batch_plain
+    sweep(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0, p_swap,
+          cap_weight, trace, toff)
+
+
+@njit(parallel=True, **KERNEL_JIT)
+def sweep_batch_plain(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0,
+                      p_swap, cap_weight, trace, toff):
+    """:func:`sweep_batch` of problems without holds (as :func:`.cpu.sweep_cpu_plain`)."""
     for k in prange(pair_p.shape[0]):
         p = pair_p[k]
         n_sweeps = boff[p + 1] - boff[p]
         if n_sweeps == 0:
             continue
-        run_sweeps_cpu(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
-                   Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1]),
-                   betas[boff[p]:boff[p + 1]],
-                   sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
-                   trace[toff[p]:toff[p + 1]])
+        run_sweeps_cpu_call(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
+                       Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0],
+                             dims[p, 1], False),
+                       betas[boff[p]:boff[p + 1]],
+                       sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
+                       trace[toff[p]:toff[p + 1]])
+
+
+@njit(parallel=True, **KERNEL_JIT)
+def sweep_batch_holds(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0,
+                      p_swap, cap_weight, trace, toff):
+    """:func:`sweep_batch` where some problem has holds (each checks its own)."""
+    for k in prange(pair_p.shape[0]):
+        p = pair_p[k]
+        n_sweeps = boff[p + 1] - boff[p]
+        if n_sweeps == 0:
+            continue
+        run_sweeps_cpu_call(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
+                       Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0],
+                             dims[p, 1], True),
+                       betas[boff[p]:boff[p + 1]],
+                       sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
+                       trace[toff[p]:toff[p + 1]])
 
 
 @njit(parallel=True, **KERNEL_JIT)
@@ -157,7 +185,7 @@ def sample_deltas_batch(PA, poff, pshp, SA, soff, dims, p_swap, out, ooff):
         for c in range(nc):
             lam = S[CHAIN_F][c * N_CHAIN_F + F_LAM]
             p_hold = S[CHAIN_F][c * N_CHAIN_F + F_PHOLD]
-            ch = Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers)
+            ch = Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, True)
             for i in range(per):
                 mv = propose(P, S, ch, p_swap, p_hold)
                 at = ooff[p] + c * per + i

@@ -21,7 +21,7 @@ import numpy as np
 from llvmlite import binding as _llvm
 from numba import njit, prange
 
-from .layout import CHAIN_F, CPU_FLAGS, F_LAM, F_PHOLD, N_CHAIN_F
+from .layout import CHAIN_F, CPU_FLAGS, F_LAM, F_PHOLD, N_CHAIN_F, has_holds
 from .moves import (HOLD_MOVE, Chain, chain_init, chain_resync, move_delta, propose,
                     run_sweeps_cpu)
 
@@ -59,7 +59,8 @@ def init_cpu(P, S, n_jobs, n_servers, random_start):
     """Draw (or take) each chain's assignment and build its lists and caches."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     for c in prange(nc):
-        chain_init(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), random_start)
+        chain_init(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, True),
+                   random_start)
 
 
 @njit(parallel=True, **KERNEL_JIT)
@@ -67,17 +68,39 @@ def resync_cpu(P, S, n_jobs, n_servers):
     """Recompute every cache of every chain from its lists (tests and checks)."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     for c in prange(nc):
-        chain_resync(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), False)
+        chain_resync(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, True), False)
+
+
+def sweep_cpu(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap, cap_weight,
+              trace):
+    """Run ``n_sweeps`` sweeps of ``n_moves`` moves of every chain, chains in parallel: the
+    sweep compiled with or without the hold code, as the problem has holds or not (a
+    problem without them runs exactly the code it ran before holds existed)."""
+    sweep = sweep_cpu_holds if has_holds(P) else sweep_cpu_plain
+    sweep(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap, cap_weight,
+          trace)
+
+
+# two builds of one loop, the chain view's ``holds`` a constant in each (a literal
+# argument instead cost a trip through Numba's compile path on every call)
+@njit(parallel=True, **KERNEL_JIT)
+def sweep_cpu_plain(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
+                    cap_weight, trace):
+    """:func:`sweep_cpu` of a problem without holds: no hold code at all."""
+    nc = S[CHAIN_F].shape[0] // N_CHAIN_F
+    for c in prange(nc):
+        run_sweeps_cpu(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, False),
+                       betas, sweep0, n_sweeps, n_moves, p_swap, cap_weight, trace)
 
 
 @njit(parallel=True, **KERNEL_JIT)
-def sweep_cpu(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap, cap_weight,
-              trace):
-    """Run ``n_sweeps`` sweeps of ``n_moves`` moves of every chain, chains in parallel."""
+def sweep_cpu_holds(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
+                    cap_weight, trace):
+    """:func:`sweep_cpu` of a problem whose jobs may be held."""
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     for c in prange(nc):
-        run_sweeps_cpu(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), betas, sweep0,
-                   n_sweeps, n_moves, p_swap, cap_weight, trace)
+        run_sweeps_cpu(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, True),
+                       betas, sweep0, n_sweeps, n_moves, p_swap, cap_weight, trace)
 
 
 @njit(**KERNEL_JIT)
@@ -89,7 +112,7 @@ def sample_deltas_cpu(P, S, n_jobs, n_servers, p_swap, out):
     for c in range(nc):
         lam = S[CHAIN_F][c * N_CHAIN_F + F_LAM]
         p_hold = S[CHAIN_F][c * N_CHAIN_F + F_PHOLD]
-        ch = Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers)
+        ch = Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, True)
         for i in range(per):
             mv = propose(P, S, ch, p_swap, p_hold)
             if mv.a == mv.b and mv.j2 != HOLD_MOVE:

@@ -26,6 +26,8 @@ from .moves import Chain, chain_init, run_sweeps  # noqa: E402
 #: read neighbouring words) and no walk caches (a changed server is re-computed from its
 #: links: :func:`.moves.server_delta` says why)
 CHAIN_MAJOR, CACHES = GPU_FLAGS
+# the chain view's ``holds`` is True on the GPU: each problem says whether it has holds
+# (one kernel build serves both; the CPU compiles a sweep for each)
 #: threads (chains) per block; SATEA_CUDA_TPB overrides it for tuning runs
 THREADS_PER_BLOCK = int(os.environ.get("SATEA_CUDA_TPB", "128"))
 
@@ -34,7 +36,7 @@ def _init_kernel(P, S, n_jobs, n_servers, random_start):
     c = cuda.grid(1)
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     if c < nc:
-        chain_init(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), random_start)
+        chain_init(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, True), random_start)
 
 
 def _sweep_kernel(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
@@ -42,7 +44,7 @@ def _sweep_kernel(P, S, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_s
     c = cuda.grid(1)
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     if c < nc:
-        run_sweeps(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers), betas, sweep0,
+        run_sweeps(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, True), betas, sweep0,
                    n_sweeps, n_moves, p_swap, cap_weight, trace)
 
 
@@ -53,7 +55,8 @@ def _init_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, random_st
     if k < pair_p.shape[0]:
         p = pair_p[k]
         chain_init(problem_view_padded(PA, poff, pshp, p), state_view(SA, soff, p),
-                   Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1]),
+                   Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1],
+                         True),
                    random_start[p] != 0)
 
 
@@ -67,7 +70,8 @@ def _sweep_batch_kernel(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, b
         n_sweeps = boff[p + 1] - boff[p]
         if n_sweeps > 0:
             run_sweeps(problem_view_padded(PA, poff, pshp, p), state_view(SA, soff, p),
-                       Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1]),
+                       Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0], dims[p, 1],
+                         True),
                        betas[boff[p]:boff[p + 1]], sweep0[p], n_sweeps, dims[p, 3], p_swap[p],
                        cap_weight[p], trace[toff[p]:toff[p + 1]])
 

@@ -16,6 +16,11 @@ compiler folds into every function, so neither costs a branch):
   only a move's suffix (the CPU's), or keep none and re-compute a changed server from its
   links (the GPU's, :func:`server_delta`).
 
+and ``holds``: whether the code may meet a problem whose jobs may be held (docs/model.md,
+part 3). The CPU's sweep is compiled for each value (a literal), so a problem without
+holds runs code without any hold branch; where it is True each problem still says
+whether it has holds (:func:`holds_on`).
+
 A server's search cost splits in two (docs/model.md):
 
 * **additive** terms, which depend only on (job, server): the assignment cost
@@ -80,7 +85,7 @@ UNIFORM_ULP = 2.0 ** -53
 
 
 #: one chain's context (see the module docstring): every per-chain function takes it
-Chain = namedtuple("Chain", ("c", "nc", "cm", "caches", "n_jobs", "n_servers"))
+Chain = namedtuple("Chain", ("c", "nc", "cm", "caches", "n_jobs", "n_servers", "holds"))
 
 
 @register_jitable
@@ -104,10 +109,17 @@ def sx(ch, s):
 
 
 @register_jitable
+def holds_on(P, ch):
+    """Whether chain ``ch``'s problem ``P`` has jobs that may be held (a constant False
+    where the code was compiled without holds)."""
+    return ch.holds and P[HOLD_MAX].shape[0] > 0
+
+
+@register_jitable
 def hold_of(P, hold_, ch, j, hj, hv):
     """Job ``j``'s hold: ``hv`` for job ``hj`` (a proposed hold move; -1: none), else the
     chain's; 0 without reading the state when no job may be held."""
-    if P[HOLD_MAX].shape[0] == 0:
+    if not holds_on(P, ch):
         return 0.0
     if j == hj:
         return hv
@@ -848,7 +860,7 @@ def propose(P, S, ch, p_swap, p_hold):
         if b == a or not is_allowed(P, j2, a) or not is_allowed(P, j1, b):
             return Move(j1, -1, a, a, u_accept, 0.0)
         return Move(j1, j2, a, b, u_accept, 0.0)
-    if u_kind < p_swap + p_hold:
+    if ch.holds and u_kind < p_swap + p_hold:
         return hold_proposal(P, S, ch, j1, a, u_target, u_accept)
     b = allowed_server(P, P[JOB_CLASS][j1], u_target)
     return Move(j1, -1, a, b, u_accept, 0.0)
@@ -863,7 +875,7 @@ def hold_proposal(P, S, ch, j, s, u, u_accept):
     inside the job's window [release, release + hold_max], a start and a completion at
     that step's start. A null move when the job may not be held, its server has no
     schedule terms, or the value is its hold already."""
-    if P[HOLD_MAX].shape[0] == 0:
+    if not holds_on(P, ch):
         return Move(j, -1, s, s, u_accept, 0.0)
     H = P[HOLD_MAX][j]
     if not (H > 0.0) or not P[WALKS][s]:
@@ -1020,7 +1032,7 @@ def move_delta(P, S, ch, mv, lam, cap_weight, limit):
     ``limit``: a change above it needs no exact value (the move is rejected; see
     :func:`move_limit`), so a walk may stop at a lower bound above it, and then the
     servers' new costs are not meaningful. ``math.inf``: always exact."""
-    if mv.j2 == HOLD_MOVE:
+    if ch.holds and mv.j2 == HOLD_MOVE:
         return hold_delta(P, S, ch, mv, lam)
     j1, j2, a, b = mv.j1, mv.j2, mv.a, mv.b
     busy_, cost_ = S[SRV_BUSY], S[SRV_COST]
@@ -1149,7 +1161,7 @@ def move_apply(P, S, ch, mv, dl, lam):
     """Make move ``mv`` (:data:`Move`) whose :data:`Delta` is ``dl``: store the assignment
     and the two servers' new cost and busy time; relink and re-time when a server walks."""
     x_, cost_, busy_ = S[X], S[SRV_COST], S[SRV_BUSY]
-    if mv.j2 == HOLD_MOVE:
+    if ch.holds and mv.j2 == HOLD_MOVE:
         hold_apply(P, S, ch, mv, lam)
         cost_[sx(ch, mv.a)] = dl.cost_a
         return
@@ -1207,7 +1219,7 @@ def keep_best(P, S, ch, cost, viol, cap_weight):
     if copy:
         for j in range(ch.n_jobs):
             bx_[jx(ch, j)] = x_[jx(ch, j)]
-        if P[HOLD_MAX].shape[0] > 0:
+        if holds_on(P, ch):
             hold_, bh_ = S[HOLD], S[BEST_HOLD]
             for j in range(ch.n_jobs):
                 bh_[jx(ch, j)] = hold_[jx(ch, j)]
@@ -1241,7 +1253,7 @@ def run_sweeps(P, S, ch, betas, sweep0, n_sweeps, n_moves, p_swap,
         beta = betas[sw] / t_scale
         for _ in range(n_moves):
             mv = propose(P, S, ch, p_swap, p_hold)
-            if mv.a == mv.b and mv.j2 != HOLD_MOVE:
+            if mv.a == mv.b and not (ch.holds and mv.j2 == HOLD_MOVE):
                 continue
             dl = move_delta(P, S, ch, mv, lam, cap_weight,
                             move_limit(beta, mv.u))
@@ -1278,5 +1290,11 @@ def _same_code(fn, globals_, inline):
 _CPU_GLOBALS = dict(globals())
 _CPU_GLOBALS["move_delta"] = _same_code(move_delta, globals(), "always")
 _CPU_GLOBALS["move_apply"] = _same_code(move_apply, globals(), "always")
-#: :func:`run_sweeps` with the move's delta and application inlined (the CPU drivers')
-run_sweeps_cpu = _same_code(run_sweeps, _CPU_GLOBALS, "never")
+#: :func:`run_sweeps` with the move's delta and application inlined, itself inlined in
+#: Numba's IR into the single-problem CPU sweep: the chain view's flags are constants
+#: there, so a problem without holds runs no hold code (LLVM does not propagate them into
+#: a function it leaves as a call)
+run_sweeps_cpu = _same_code(run_sweeps, _CPU_GLOBALS, "always")
+#: the same for the batch sweep, not inlined into it: inlined into the batch's ``prange``
+#: body, a chain's accepted-move count came back 0 (tests/test_batch.py)
+run_sweeps_cpu_call = _same_code(run_sweeps, _CPU_GLOBALS, "never")

@@ -220,7 +220,7 @@ def _greedy_kernel(P, lam, mode, hold_max, x, holds):
             holds[j] = best_st - r
             st = best_st
         if G > 1:
-            fs_take(free, Chain(s, m, True, False, n, m), max_g, 0, G, kk, st + p)
+            fs_take(free, Chain(s, m, True, False, n, m, False), max_g, 0, G, kk, st + p)
             prev[s] = st
             if not used[s] or st + p > last[s]:
                 last[s] = st + p

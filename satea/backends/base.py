@@ -75,15 +75,18 @@ def warmup_spec() -> RunSpec:
 
 
 def warmup_problems() -> list:
-    """A 2 x 2 assignment problem and a 2 x 2 fleet: the kernels' two kinds of state
-    (without and with job lists), to compile on."""
+    """A 2 x 2 assignment problem, a 2 x 2 fleet and the same fleet whose jobs may be held:
+    the kernels' kinds of state (without and with job lists, with holds), to compile on."""
     from ..compile import compile_assignment, compile_fleet
     from ..model import DNNModel, Fleet, GPUType, Job, Profile, Server
     tiny_fleet = Fleet("tiny", {"g": GPUType("g", 1, 10.0)}, {"m": DNNModel("m", 1)},
                        (Profile("m", "g", 1.0, 20.0),),
                        (Server("a", "g", price_per_kwh=0.1), Server("b", "g", price_per_kwh=0.2)),
                        (Job("j0", "m", 1.0), Job("j1", "m", 2.0)))
-    return [compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]])), compile_fleet(tiny_fleet)]
+    from dataclasses import replace
+    fleet = compile_fleet(tiny_fleet)
+    return [compile_assignment(np.array([[1.0, 2.0], [2.0, 1.0]])), fleet,
+            replace(fleet, hold_max=np.array([60.0, 0.0]))]
 
 
 def state_plan(problem: ProblemArrays, spec: RunSpec, P: tuple, flags: tuple) -> list:

@@ -157,6 +157,10 @@ def compile_batch_kernels() -> float:
         problems = warmup_problems()
         specs = [warmup_spec()] * len(problems)
         be = NumbaCPUBatch()
+        plain = [p for p in problems if not p.has_holds]   # the batch sweep without holds
+        be._setup(plain, specs[:len(plain)], batch)
+        be.run_block([0] * len(plain), [np.ones(1)] * len(plain))
+        be = NumbaCPUBatch()                                 # ... and with them
         be._setup(problems, specs, batch)
         be.run_block([0] * len(problems), [np.ones(1)] * len(problems))
         batch.sample_deltas_batch(be.PA, be.poff, be.pshp, be.SA, be.soff, be.dims, 0.5,

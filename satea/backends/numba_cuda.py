@@ -358,7 +358,7 @@ def _compile_batch_once() -> float:
         tiny = CudaBatch()
         problems = warmup_problems()
         tiny.start(problems, [warmup_spec()] * len(problems))
-        tiny.run_block([0, 0], [np.ones(1), np.ones(1)])
+        tiny.run_block([0] * len(problems), [np.ones(1)] * len(problems))
         _cuda().synchronize()
         tiny.close()
         seconds = _BATCH_COMPILED["seconds"] = time.perf_counter() - t0
