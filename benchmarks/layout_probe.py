@@ -48,7 +48,7 @@ from satea.kernels.layout import (COMP, CURVE_ID, DYNW, HEAD, JCOST,
                                   PEN_STEP, PROC, RELEASE_CUM, SERVER_CLASS, WALKS, EXP_CAP)
 
 #: chain 0 of one, chain-major with caches (every index is then the element itself)
-ONE = M.Chain(0, 1, True, True, 0, 0)
+ONE = M.Chain(0, 1, True, True, 0, 0, False)
 
 #: numba's type stubs do not list the private ``_nrt`` option (kernels/cpu.py)
 NO_NRT: dict[str, Any] = {"_nrt": False}
@@ -112,7 +112,7 @@ def walk_start(P, S, s, out, inn):
     if out >= 0:
         pred = S[M.PRV][out]
     else:
-        pred = M.find_pred(S, M.Chain(0, 1, True, True, 0, 0), s, inn)
+        pred = M.find_pred(S, M.Chain(0, 1, True, True, 0, 0, False), s, inn)
     t, a_t = 0.0, 0.0
     if pred >= 0:
         t = comp_[pred]
@@ -241,7 +241,7 @@ def bench_slots(P, rec, cls, use_rec, beg, ln, sjob, scomp, scost, pos, moves, l
 def draw_moves(P, S, n_jobs, out):
     i = 0
     while i < out.shape[0]:
-        j1, j2, a, b, u, _h = M.propose(P, S, M.Chain(0, 1, True, True, n_jobs, 0), 0.0, 0.0)
+        j1, j2, a, b, u, _h = M.propose(P, S, M.Chain(0, 1, True, True, n_jobs, 0, False), 0.0, 0.0)
         if a != b and P[WALKS][a] and P[WALKS][b]:
             out[i, 0] = j1
             out[i, 1] = a

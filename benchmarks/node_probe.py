@@ -51,13 +51,13 @@ from satea.model import Server
 from satea.objective import evaluate
 
 #: chain 0 of one, chain-major with caches (every index is then the element itself)
-ONE = M.Chain(0, 1, True, True, 0, 0)
+ONE = M.Chain(0, 1, True, True, 0, 0, False)
 
 
 @register_jitable
 def chain_of(P):
     """Chain 0 of one, chain-major with caches, sized by problem ``P``."""
-    return M.Chain(0, 1, True, True, P[M.WORK].shape[0], P[SERVER_CLASS].shape[0])
+    return M.Chain(0, 1, True, True, P[M.WORK].shape[0], P[SERVER_CLASS].shape[0], False)
 
 PENALTIES = ("none", "step", "linear", "exponential")
 #: numba's type stubs do not list the private ``_nrt`` option (kernels/cpu.py)
