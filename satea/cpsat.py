@@ -49,6 +49,11 @@ COEF_RESOLUTION = 2.0 ** 24
 OBJECTIVE_LIMIT = 2.0 ** 60
 #: a capacity row is written in units of ``capacity / CAPACITY_STEPS``
 CAPACITY_STEPS = 2.0 ** 40
+#: CP-SAT's subsolvers with two workers: the LP with every cut (``max_lp``,
+#: linearization level 2) and core-based lower bounding (``core``); measured against the
+#: default portfolio (``default_lp`` and LNS) in docs/quality.md: it proves fleets the
+#: default leaves at 5-60% gaps. One worker runs linearization level 2.
+PORTFOLIO_2 = ("max_lp", "core")
 
 
 @dataclass
@@ -250,6 +255,11 @@ class _Builder:
         self.obj: list = []            # (coefficient in cost units, variable)
         self.y: dict = {}
         self.C: dict = {}              # job -> completion variable (penalised jobs)
+        self.S: dict = {}              # (job, server) -> start variable there (or constant)
+        self.R: dict = {}              # (job, server) -> last completion there so far
+        self.on: dict = {}             # server -> switch-on time variable
+        self.T: dict = {}              # job -> tardiness variable (linear penalties)
+        self.late: dict = {}           # job -> lateness literal (step penalties)
         self.n_vars = 0
 
     def steps(self, seconds) -> np.ndarray:
@@ -343,6 +353,12 @@ class _Builder:
             R = m.new_int_var(0, int(ub[pos]), f"R{i}_{s}")
             m.add(R == S + int(p[pos])).only_enforce_if(y)
             m.add(R == (R_prev if R_prev is not None else 0)).only_enforce_if(~y)
+            # redundant, linear without big-M: the running completion grows by the work
+            # of every job run, from each job's release on (the LP then sees queues)
+            m.add(R >= int(r[pos] + p[pos]) * y)
+            if R_prev is not None:
+                m.add(R >= R_prev + int(p[pos]) * y)
+            self.S[i, s], self.R[i, s] = S, R
             self.n_vars += 1
             if t.penalised[i]:
                 m.add(self.completion(i) == S + int(p[pos])).only_enforce_if(y)
@@ -354,7 +370,7 @@ class _Builder:
             # start nor after the last completion (0 on an unused server); the objective
             # pushes it up, so it is exact at every optimum; a solution with a lower
             # ``on`` over-charges idle energy, never under-charges (the bound stays valid)
-            on = m.new_int_var(0, int(ub[-1]), f"on{s}")
+            on = self.on[s] = m.new_int_var(0, int(ub[-1]), f"on{s}")
             m.add(on <= R_prev)
             # redundant, linear without big-M: the server is on at least while it works
             m.add(R_prev - on >= sum(int(q) * self.y[int(i), s] for q, i in zip(p, jobs)))
@@ -379,20 +395,65 @@ class _Builder:
         return C
 
     def _penalties(self) -> None:
-        m, prob = self.model, self.prob
+        m, prob, t = self.model, self.prob, self.t
         d = self.steps(np.where(np.isfinite(prob.due), prob.due, 0.0))
         for i, C in self.C.items():
             w = prob.lam * prob.pen_weight[i]
+            srv = [int(s) for s in np.flatnonzero(t.allowed[i])]
+            # the lateness a job has on a server with nothing before it: redundant, per
+            # server (the aggregated ``C >= r + sum p y`` only sees its average)
+            early = int(self.steps(prob.release[i]))
+            own = [early + int(self.steps(t.p[i, s])) - int(d[i]) for s in srv]
             if prob.pen_kind[i] == PEN_LINEAR:
-                T = m.new_int_var(0, max(int(self.c_ub[i]) - int(d[i]), 0), f"T{i}")
+                T = self.T[i] = m.new_int_var(0, max(int(self.c_ub[i]) - int(d[i]), 0),
+                                              f"T{i}")
                 m.add_max_equality(T, [C - int(d[i]), 0])
+                if any(o > 0 for o in own):
+                    m.add(T >= sum(o * self.y[i, s] for o, s in zip(own, srv) if o > 0))
                 self.obj.append((self.units(w / prob.pen_scale[i] * self.tu), T))
             else:
-                b = m.new_bool_var(f"late{i}")
+                b = self.late[i] = m.new_bool_var(f"late{i}")
                 m.add(C >= int(d[i]) + 1).only_enforce_if(b)
                 m.add(C <= int(d[i])).only_enforce_if(~b)
+                for o, s in zip(own, srv):
+                    if o > 0:
+                        m.add_implication(self.y[i, s], b)
                 self.obj.append((self.units(w), b))
             self.n_vars += 1
+
+    def hint(self, x_internal: np.ndarray) -> None:
+        """Hint every variable from one assignment (internal order): the integer
+        schedule it implies, so that CP-SAT starts from a complete feasible solution
+        where the assignment fits the (rounded) capacities."""
+        m, t, prob = self.model, self.t, self.prob
+        xs = np.asarray(x_internal, np.int64)
+        for (i, s), v in self.y.items():
+            m.add_hint(v, bool(xs[i] == s))
+        r = self.steps(prob.release)
+        d = self.steps(np.where(np.isfinite(prob.due), prob.due, 0.0))
+        comp = np.zeros(prob.n_jobs, np.int64)
+        for s in range(prob.n_servers):
+            last, first = 0, None
+            for i in np.flatnonzero(t.allowed[:, s]):
+                i = int(i)
+                start = max(int(r[i]), last)
+                if xs[i] == s:
+                    last = start + int(self.steps(t.p[i, s]))
+                    comp[i] = last
+                    first = start if first is None else first
+                S, R = self.S.get((i, s)), self.R.get((i, s))
+                if S is not None and not isinstance(S, int):
+                    m.add_hint(S, start)
+                if R is not None:
+                    m.add_hint(R, last)
+            if s in self.on:
+                m.add_hint(self.on[s], 0 if first is None else first)
+        for i, C in self.C.items():
+            m.add_hint(C, int(comp[i]))
+        for i, T in self.T.items():
+            m.add_hint(T, max(int(comp[i] - d[i]), 0))
+        for i, b in self.late.items():
+            m.add_hint(b, bool(comp[i] > d[i]))
 
 
 def integer_schedule(problem: ProblemArrays, x_internal: np.ndarray,
@@ -488,7 +549,8 @@ _STATUS = {"OPTIMAL": "optimal", "FEASIBLE": "time_limit", "UNKNOWN": "time_limi
 
 def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
                 hint=None, seed: int = 0, time_unit: float | None = None,
-                cost_unit: float | None = None, log: bool = False) -> CpsatResult:
+                cost_unit: float | None = None, log: bool = False,
+                portfolio: bool = True) -> CpsatResult:
     """Solve the model exactly (up to its integer units) with OR-Tools CP-SAT.
 
     Parameters
@@ -510,6 +572,12 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
         timing.
     time_unit, cost_unit : float, optional
         The integer units (:func:`model_units`).
+    log : bool
+        CP-SAT's search log on stdout.
+    portfolio : bool
+        With one worker, linearization level 2; with two, the subsolvers
+        :data:`PORTFOLIO_2`; more workers keep CP-SAT's default portfolio. False: CP-SAT's
+        defaults whatever the workers.
 
     Returns
     -------
@@ -531,15 +599,19 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
     tu, cu = model_units(prob, time_unit, cost_unit)
     b = _Builder(cp_model, prob, tu, cu).build()
     if hint is not None:
-        xh = prob.to_internal(np.asarray(hint, np.int64))
-        for (i, s), v in b.y.items():
-            b.model.add_hint(v, bool(xh[i] == s))
+        b.hint(prob.to_internal(np.asarray(hint, np.int64)))
     solver = cp_model.CpSolver()
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
     solver.parameters.random_seed = int(seed)
     solver.parameters.log_search_progress = bool(log)
+    if not portfolio:
+        pass
+    elif workers == 1:
+        solver.parameters.linearization_level = 2
+    elif workers == 2:
+        solver.parameters.subsolvers.extend(PORTFOLIO_2)
     inc = _Incumbents(cp_model, prob, b.y, t0)
     code = solver.solve(b.model, inc.callback)
     seconds = time.perf_counter() - t0
