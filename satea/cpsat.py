@@ -14,6 +14,10 @@ dispatch order and allowed pairs ``(i, s)`` (the rounding is stated in docs/qual
   first-job indicators) to ``R[last, s]``.
 * penalties: linear ``lam w / sigma * max(C_i - d_i, 0)``; step ``lam w`` when
   ``C_i > d_i``.
+* redundant rows, for the LP only: ``R[i, s] >= R[prev, s] + p[i, s] y[i, s]`` and
+  ``R[i, s] >= (r_i + p[i, s]) y[i, s]`` (queues without big-M), ``C_i >= r_i + sum_s
+  p y``, the lateness a job has on a server with nothing before it charged per server,
+  on-time >= busy time, a no-overlap per server.
 
 CP-SAT is an integer solver: times are integers in units of ``time_unit`` seconds and the
 objective's coefficients integers in units of ``cost_unit`` (currency); both are chosen
@@ -36,7 +40,7 @@ from .compile import PEN_EXP, PEN_LINEAR, PEN_STEP, ProblemArrays, as_problem
 from .model import JOULES_PER_KWH
 from .objective import Evaluation, evaluate
 
-__all__ = ["CpsatResult", "solve_cpsat", "check_cpsat_model", "require_ortools",
+__all__ = ["CpsatResult", "solve_cpsat", "build_model", "check_cpsat_model", "require_ortools",
            "model_units", "rounding_bound", "integer_schedule", "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install 'satea[cpsat]' (OR-Tools)"
@@ -49,11 +53,11 @@ COEF_RESOLUTION = 2.0 ** 24
 OBJECTIVE_LIMIT = 2.0 ** 60
 #: a capacity row is written in units of ``capacity / CAPACITY_STEPS``
 CAPACITY_STEPS = 2.0 ** 40
-#: CP-SAT's subsolvers with two workers: the LP with every cut (``max_lp``,
-#: linearization level 2) and core-based lower bounding (``core``); measured against the
-#: default portfolio (``default_lp`` and LNS) in docs/quality.md: it proves fleets the
-#: default leaves at 5-60% gaps. One worker runs linearization level 2.
-PORTFOLIO_2 = ("max_lp", "core")
+#: CP-SAT's subsolvers with two workers. Two workers run one full-problem subsolver and
+#: LNS on the other thread; naming ``max_lp`` (linearization level 2: the enforced rows
+#: and the no-overlaps in the LP) makes that one the strong LP instead of ``default_lp``.
+#: Measured in docs/quality.md; with one worker, linearization level 2 likewise.
+PORTFOLIO_2 = ("max_lp",)
 
 
 @dataclass
@@ -543,6 +547,36 @@ def _read_assignment(prob: ProblemArrays, y: dict, value) -> np.ndarray:
     return x
 
 
+def build_model(problem, *, time_unit: float | None = None, cost_unit: float | None = None,
+                hint=None):
+    """The CP-SAT model of a problem (see the module's docstring), without solving it.
+
+    Parameters
+    ----------
+    problem : Fleet or ProblemArrays
+    time_unit, cost_unit : float, optional
+        The integer units (:func:`model_units`).
+    hint : array (n_jobs,) of int, optional
+        An assignment (caller's order): every variable is hinted from the integer
+        schedule it implies, a complete solution where it fits the rounded capacities.
+
+    Returns
+    -------
+    model : ortools.sat.python.cp_model.CpModel
+    y : dict
+        ``(job, server) -> Boolean`` (internal job order).
+    time_unit, cost_unit : float
+    """
+    prob = as_problem(problem)
+    check_cpsat_model(prob)
+    cp_model = require_ortools()
+    tu, cu = model_units(prob, time_unit, cost_unit)
+    b = _Builder(cp_model, prob, tu, cu).build()
+    if hint is not None:
+        b.hint(prob.to_internal(np.asarray(hint, np.int64)))
+    return b.model, b.y, tu, cu
+
+
 _STATUS = {"OPTIMAL": "optimal", "FEASIBLE": "time_limit", "UNKNOWN": "time_limit",
            "INFEASIBLE": "infeasible", "MODEL_INVALID": "error"}
 
@@ -576,8 +610,8 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
         CP-SAT's search log on stdout.
     portfolio : bool
         With one worker, linearization level 2; with two, the subsolvers
-        :data:`PORTFOLIO_2`; more workers keep CP-SAT's default portfolio. False: CP-SAT's
-        defaults whatever the workers.
+        :data:`PORTFOLIO_2` (``max_lp``, and LNS); more workers keep CP-SAT's default
+        portfolio (not measured). False: CP-SAT's defaults whatever the workers.
 
     Returns
     -------
@@ -596,10 +630,9 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
     if workers < 1:
         raise ValueError(f"workers: expected a whole number >= 1, got {workers}")
     t0 = time.perf_counter()
-    tu, cu = model_units(prob, time_unit, cost_unit)
-    b = _Builder(cp_model, prob, tu, cu).build()
-    if hint is not None:
-        b.hint(prob.to_internal(np.asarray(hint, np.int64)))
+    model, y, tu, cu = build_model(prob, time_unit=time_unit, cost_unit=cost_unit,
+                                   hint=hint)
+    n_vars = len(model.proto.variables)
     solver = cp_model.CpSolver()
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = float(time_limit)
@@ -612,8 +645,8 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
         solver.parameters.linearization_level = 2
     elif workers == 2:
         solver.parameters.subsolvers.extend(PORTFOLIO_2)
-    inc = _Incumbents(cp_model, prob, b.y, t0)
-    code = solver.solve(b.model, inc.callback)
+    inc = _Incumbents(cp_model, prob, y, t0)
+    code = solver.solve(model, inc.callback)
     seconds = time.perf_counter() - t0
     status = _STATUS.get(solver.status_name(code), "error")
     has_x = status in ("optimal",) or code == cp_model.FEASIBLE
@@ -623,10 +656,10 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
         return CpsatResult(x=None, objective=math.nan, bound=bound, gap=math.inf,
                            status=status, seconds=seconds, time_unit=tu, cost_unit=cu,
                            message=f"CP-SAT found no assignment ({status}).",
-                           n_variables=b.n_vars, workers=workers,
-                           n_constraints=len(b.model.proto.constraints),
+                           n_variables=n_vars, workers=workers,
+                           n_constraints=len(model.proto.constraints),
                            trajectory=inc.points)
-    xi = _read_assignment(prob, b.y, solver.boolean_value)
+    xi = _read_assignment(prob, y, solver.boolean_value)
     x = prob.to_caller(xi).astype(np.int64)
     ev = evaluate(prob, x)
     model_obj = solver.objective_value * cu
@@ -643,5 +676,5 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
     return CpsatResult(x=x, objective=ev.objective, bound=sense * bound_s, gap=gap,
                        status=status, seconds=seconds, model_objective=sense * model_obj,
                        rounding=rnd, time_unit=tu, cost_unit=cu, message=msg,
-                       n_variables=b.n_vars, n_constraints=len(b.model.proto.constraints),
+                       n_variables=n_vars, n_constraints=len(model.proto.constraints),
                        workers=workers, trajectory=inc.points, evaluation=ev)
