@@ -128,7 +128,8 @@ def check_cpsat_model(problem: ProblemArrays) -> None:
     Raises
     ------
     NotImplementedError
-        Price curves, exponential penalties, multi-GPU nodes or gang jobs, holds.
+        Price curves, exponential penalties, multi-GPU nodes or gang jobs, holds, a
+        negative price with idle power.
     """
     def names(idx, pool):
         idx = [int(i) for i in idx]
@@ -155,6 +156,15 @@ def check_cpsat_model(problem: ProblemArrays) -> None:
             f"cpsat: exponential penalties are not modelled exactly (job "
             f"{names(problem.order[exp], problem.job_names)}); use --method milp (tangents) "
             "or anneal")
+    # a negative price with idle power pays a server for staying on: ``on`` is bounded
+    # from above only (the objective pushes it up to the first start), so it would be
+    # pushed down instead and the idle credit overstated
+    neg = np.flatnonzero((problem.price_const < 0) & (problem.idle_w > 0))
+    if neg.size:
+        raise NotImplementedError(
+            f"cpsat: server {names(neg, problem.server_names)} has a negative price and "
+            "idle power: not modelled (the model needs idle costs that grow with the "
+            "on-time); use --method anneal, greedy or list")
     hold = getattr(problem, "hold_max", None)
     if hold is not None and (np.asarray(hold) > 0).any():
         raise NotImplementedError("cpsat: holds (hold_max_s > 0) are not modelled; use "

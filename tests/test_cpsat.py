@@ -180,6 +180,19 @@ def test_refusals_name_what(name, match):
     assert "\n" not in str(e.value)
 
 
+def test_negative_price_with_idle_power_refused():
+    """A negative price with idle power would reward a late switch-on that the model
+    bounds from above only: refused in one line, naming the server."""
+    problem = compile_fleet(linearised(TINY["releases"]))
+    price = problem.price_const.copy()
+    price[1] = -0.2
+    bad = dataclasses.replace(problem, price_const=price)
+    assert bad.idle_w[1] > 0
+    with pytest.raises(NotImplementedError, match="negative price") as e:
+        check_cpsat_model(bad)
+    assert repr(problem.server_names[1]) in str(e.value) and "\n" not in str(e.value)
+
+
 def test_multi_gpu_refused():
     fleet = generate_fleet(6, 2, seed=0, price_curve_fraction=0.0, gpus_per_node=(4,),
                            gang_share=0.5, penalties=("linear",))
