@@ -649,11 +649,9 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
     solver.parameters.num_workers = int(workers)
     solver.parameters.random_seed = int(seed)
     solver.parameters.log_search_progress = bool(log)
-    if not portfolio:
-        pass
-    elif workers == 1:
+    if portfolio and workers == 1:
         solver.parameters.linearization_level = 2
-    elif workers == 2:
+    elif portfolio and workers == 2:
         solver.parameters.subsolvers.extend(PORTFOLIO_2)
     inc = _Incumbents(cp_model, prob, y, t0)
     code = solver.solve(model, inc.callback)
