@@ -14,6 +14,10 @@ dispatch order and allowed pairs ``(i, s)`` (the rounding is stated in docs/qual
   first-job indicators) to ``R[last, s]``.
 * penalties: linear ``lam w / sigma * max(C_i - d_i, 0)``; step ``lam w`` when
   ``C_i > d_i``.
+* redundant rows, for the LP only: ``R[i, s] >= R[prev, s] + p[i, s] y[i, s]`` and
+  ``R[i, s] >= (r_i + p[i, s]) y[i, s]`` (queues without big-M), ``C_i >= r_i + sum_s
+  p y``, the lateness a job has on a server with nothing before it charged per server,
+  on-time >= busy time, a no-overlap per server.
 
 CP-SAT is an integer solver: times are integers in units of ``time_unit`` seconds and the
 objective's coefficients integers in units of ``cost_unit`` (currency); both are chosen
@@ -36,7 +40,7 @@ from .compile import PEN_EXP, PEN_LINEAR, PEN_STEP, ProblemArrays, as_problem
 from .model import JOULES_PER_KWH
 from .objective import Evaluation, evaluate
 
-__all__ = ["CpsatResult", "solve_cpsat", "check_cpsat_model", "require_ortools",
+__all__ = ["CpsatResult", "solve_cpsat", "build_model", "check_cpsat_model", "require_ortools",
            "model_units", "rounding_bound", "integer_schedule", "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install 'satea[cpsat]' (OR-Tools)"
@@ -49,6 +53,11 @@ COEF_RESOLUTION = 2.0 ** 24
 OBJECTIVE_LIMIT = 2.0 ** 60
 #: a capacity row is written in units of ``capacity / CAPACITY_STEPS``
 CAPACITY_STEPS = 2.0 ** 40
+#: CP-SAT's subsolvers with two workers. Two workers run one full-problem subsolver and
+#: LNS on the other thread; naming ``max_lp`` (linearization level 2: the enforced rows
+#: and the no-overlaps in the LP) makes that one the strong LP instead of ``default_lp``.
+#: Measured in docs/quality.md; with one worker, linearization level 2 likewise.
+PORTFOLIO_2 = ("max_lp",)
 
 
 @dataclass
@@ -119,7 +128,8 @@ def check_cpsat_model(problem: ProblemArrays) -> None:
     Raises
     ------
     NotImplementedError
-        Price curves, exponential penalties, multi-GPU nodes or gang jobs, holds.
+        Price curves, exponential penalties, multi-GPU nodes or gang jobs, holds, a
+        negative price with idle power.
     """
     def names(idx, pool):
         idx = [int(i) for i in idx]
@@ -146,6 +156,15 @@ def check_cpsat_model(problem: ProblemArrays) -> None:
             f"cpsat: exponential penalties are not modelled exactly (job "
             f"{names(problem.order[exp], problem.job_names)}); use --method milp (tangents) "
             "or anneal")
+    # a negative price with idle power pays a server for staying on: ``on`` is bounded
+    # from above only (the objective pushes it up to the first start), so it would be
+    # pushed down instead and the idle credit overstated
+    neg = np.flatnonzero((problem.price_const < 0) & (problem.idle_w > 0))
+    if neg.size:
+        raise NotImplementedError(
+            f"cpsat: server {names(neg, problem.server_names)} has a negative price and "
+            "idle power: not modelled (the model needs idle costs that grow with the "
+            "on-time); use --method anneal, greedy or list")
     hold = getattr(problem, "hold_max", None)
     if hold is not None and (np.asarray(hold) > 0).any():
         raise NotImplementedError("cpsat: holds (hold_max_s > 0) are not modelled; use "
@@ -250,6 +269,11 @@ class _Builder:
         self.obj: list = []            # (coefficient in cost units, variable)
         self.y: dict = {}
         self.C: dict = {}              # job -> completion variable (penalised jobs)
+        self.S: dict = {}              # (job, server) -> start variable there (or constant)
+        self.R: dict = {}              # (job, server) -> last completion there so far
+        self.on: dict = {}             # server -> switch-on time variable
+        self.T: dict = {}              # job -> tardiness variable (linear penalties)
+        self.late: dict = {}           # job -> lateness literal (step penalties)
         self.n_vars = 0
 
     def steps(self, seconds) -> np.ndarray:
@@ -343,6 +367,12 @@ class _Builder:
             R = m.new_int_var(0, int(ub[pos]), f"R{i}_{s}")
             m.add(R == S + int(p[pos])).only_enforce_if(y)
             m.add(R == (R_prev if R_prev is not None else 0)).only_enforce_if(~y)
+            # redundant, linear without big-M: the running completion grows by the work
+            # of every job run, from each job's release on (the LP then sees queues)
+            m.add(R >= int(r[pos] + p[pos]) * y)
+            if R_prev is not None:
+                m.add(R >= R_prev + int(p[pos]) * y)
+            self.S[i, s], self.R[i, s] = S, R
             self.n_vars += 1
             if t.penalised[i]:
                 m.add(self.completion(i) == S + int(p[pos])).only_enforce_if(y)
@@ -354,7 +384,7 @@ class _Builder:
             # start nor after the last completion (0 on an unused server); the objective
             # pushes it up, so it is exact at every optimum; a solution with a lower
             # ``on`` over-charges idle energy, never under-charges (the bound stays valid)
-            on = m.new_int_var(0, int(ub[-1]), f"on{s}")
+            on = self.on[s] = m.new_int_var(0, int(ub[-1]), f"on{s}")
             m.add(on <= R_prev)
             # redundant, linear without big-M: the server is on at least while it works
             m.add(R_prev - on >= sum(int(q) * self.y[int(i), s] for q, i in zip(p, jobs)))
@@ -379,20 +409,65 @@ class _Builder:
         return C
 
     def _penalties(self) -> None:
-        m, prob = self.model, self.prob
+        m, prob, t = self.model, self.prob, self.t
         d = self.steps(np.where(np.isfinite(prob.due), prob.due, 0.0))
         for i, C in self.C.items():
             w = prob.lam * prob.pen_weight[i]
+            srv = [int(s) for s in np.flatnonzero(t.allowed[i])]
+            # the lateness a job has on a server with nothing before it: redundant, per
+            # server (the aggregated ``C >= r + sum p y`` only sees its average)
+            early = int(self.steps(prob.release[i]))
+            own = [early + int(self.steps(t.p[i, s])) - int(d[i]) for s in srv]
             if prob.pen_kind[i] == PEN_LINEAR:
-                T = m.new_int_var(0, max(int(self.c_ub[i]) - int(d[i]), 0), f"T{i}")
+                T = self.T[i] = m.new_int_var(0, max(int(self.c_ub[i]) - int(d[i]), 0),
+                                              f"T{i}")
                 m.add_max_equality(T, [C - int(d[i]), 0])
+                if any(o > 0 for o in own):
+                    m.add(T >= sum(o * self.y[i, s] for o, s in zip(own, srv) if o > 0))
                 self.obj.append((self.units(w / prob.pen_scale[i] * self.tu), T))
             else:
-                b = m.new_bool_var(f"late{i}")
+                b = self.late[i] = m.new_bool_var(f"late{i}")
                 m.add(C >= int(d[i]) + 1).only_enforce_if(b)
                 m.add(C <= int(d[i])).only_enforce_if(~b)
+                for o, s in zip(own, srv):
+                    if o > 0:
+                        m.add_implication(self.y[i, s], b)
                 self.obj.append((self.units(w), b))
             self.n_vars += 1
+
+    def hint(self, x_internal: np.ndarray) -> None:
+        """Hint every variable from one assignment (internal order): the integer
+        schedule it implies, so that CP-SAT starts from a complete feasible solution
+        where the assignment fits the (rounded) capacities."""
+        m, t, prob = self.model, self.t, self.prob
+        xs = np.asarray(x_internal, np.int64)
+        for (i, s), v in self.y.items():
+            m.add_hint(v, bool(xs[i] == s))
+        r = self.steps(prob.release)
+        d = self.steps(np.where(np.isfinite(prob.due), prob.due, 0.0))
+        comp = np.zeros(prob.n_jobs, np.int64)
+        for s in range(prob.n_servers):
+            last, first = 0, None
+            for i in np.flatnonzero(t.allowed[:, s]):
+                i = int(i)
+                start = max(int(r[i]), last)
+                if xs[i] == s:
+                    last = start + int(self.steps(t.p[i, s]))
+                    comp[i] = last
+                    first = start if first is None else first
+                S, R = self.S.get((i, s)), self.R.get((i, s))
+                if S is not None and not isinstance(S, int):
+                    m.add_hint(S, start)
+                if R is not None:
+                    m.add_hint(R, last)
+            if s in self.on:
+                m.add_hint(self.on[s], 0 if first is None else first)
+        for i, C in self.C.items():
+            m.add_hint(C, int(comp[i]))
+        for i, T in self.T.items():
+            m.add_hint(T, max(int(comp[i] - d[i]), 0))
+        for i, b in self.late.items():
+            m.add_hint(b, bool(comp[i] > d[i]))
 
 
 def integer_schedule(problem: ProblemArrays, x_internal: np.ndarray,
@@ -482,13 +557,44 @@ def _read_assignment(prob: ProblemArrays, y: dict, value) -> np.ndarray:
     return x
 
 
+def build_model(problem, *, time_unit: float | None = None, cost_unit: float | None = None,
+                hint=None):
+    """The CP-SAT model of a problem (see the module's docstring), without solving it.
+
+    Parameters
+    ----------
+    problem : Fleet or ProblemArrays
+    time_unit, cost_unit : float, optional
+        The integer units (:func:`model_units`).
+    hint : array (n_jobs,) of int, optional
+        An assignment (caller's order): every variable is hinted from the integer
+        schedule it implies, a complete solution where it fits the rounded capacities.
+
+    Returns
+    -------
+    model : ortools.sat.python.cp_model.CpModel
+    y : dict
+        ``(job, server) -> Boolean`` (internal job order).
+    time_unit, cost_unit : float
+    """
+    prob = as_problem(problem)
+    check_cpsat_model(prob)
+    cp_model = require_ortools()
+    tu, cu = model_units(prob, time_unit, cost_unit)
+    b = _Builder(cp_model, prob, tu, cu).build()
+    if hint is not None:
+        b.hint(prob.to_internal(np.asarray(hint, np.int64)))
+    return b.model, b.y, tu, cu
+
+
 _STATUS = {"OPTIMAL": "optimal", "FEASIBLE": "time_limit", "UNKNOWN": "time_limit",
            "INFEASIBLE": "infeasible", "MODEL_INVALID": "error"}
 
 
 def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
                 hint=None, seed: int = 0, time_unit: float | None = None,
-                cost_unit: float | None = None, log: bool = False) -> CpsatResult:
+                cost_unit: float | None = None, log: bool = False,
+                portfolio: bool = True) -> CpsatResult:
     """Solve the model exactly (up to its integer units) with OR-Tools CP-SAT.
 
     Parameters
@@ -510,6 +616,12 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
         timing.
     time_unit, cost_unit : float, optional
         The integer units (:func:`model_units`).
+    log : bool
+        CP-SAT's search log on stdout.
+    portfolio : bool
+        With one worker, linearization level 2; with two, the subsolvers
+        :data:`PORTFOLIO_2` (``max_lp``, and LNS); more workers keep CP-SAT's default
+        portfolio (not measured). False: CP-SAT's defaults whatever the workers.
 
     Returns
     -------
@@ -528,20 +640,21 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
     if workers < 1:
         raise ValueError(f"workers: expected a whole number >= 1, got {workers}")
     t0 = time.perf_counter()
-    tu, cu = model_units(prob, time_unit, cost_unit)
-    b = _Builder(cp_model, prob, tu, cu).build()
-    if hint is not None:
-        xh = prob.to_internal(np.asarray(hint, np.int64))
-        for (i, s), v in b.y.items():
-            b.model.add_hint(v, bool(xh[i] == s))
+    model, y, tu, cu = build_model(prob, time_unit=time_unit, cost_unit=cost_unit,
+                                   hint=hint)
+    n_vars = len(model.proto.variables)
     solver = cp_model.CpSolver()
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
     solver.parameters.random_seed = int(seed)
     solver.parameters.log_search_progress = bool(log)
-    inc = _Incumbents(cp_model, prob, b.y, t0)
-    code = solver.solve(b.model, inc.callback)
+    if portfolio and workers == 1:
+        solver.parameters.linearization_level = 2
+    elif portfolio and workers == 2:
+        solver.parameters.subsolvers.extend(PORTFOLIO_2)
+    inc = _Incumbents(cp_model, prob, y, t0)
+    code = solver.solve(model, inc.callback)
     seconds = time.perf_counter() - t0
     status = _STATUS.get(solver.status_name(code), "error")
     has_x = status in ("optimal",) or code == cp_model.FEASIBLE
@@ -551,10 +664,10 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
         return CpsatResult(x=None, objective=math.nan, bound=bound, gap=math.inf,
                            status=status, seconds=seconds, time_unit=tu, cost_unit=cu,
                            message=f"CP-SAT found no assignment ({status}).",
-                           n_variables=b.n_vars, workers=workers,
-                           n_constraints=len(b.model.proto.constraints),
+                           n_variables=n_vars, workers=workers,
+                           n_constraints=len(model.proto.constraints),
                            trajectory=inc.points)
-    xi = _read_assignment(prob, b.y, solver.boolean_value)
+    xi = _read_assignment(prob, y, solver.boolean_value)
     x = prob.to_caller(xi).astype(np.int64)
     ev = evaluate(prob, x)
     model_obj = solver.objective_value * cu
@@ -571,5 +684,5 @@ def solve_cpsat(problem, *, time_limit: float | None = 60.0, workers: int = 2,
     return CpsatResult(x=x, objective=ev.objective, bound=sense * bound_s, gap=gap,
                        status=status, seconds=seconds, model_objective=sense * model_obj,
                        rounding=rnd, time_unit=tu, cost_unit=cu, message=msg,
-                       n_variables=b.n_vars, n_constraints=len(b.model.proto.constraints),
+                       n_variables=n_vars, n_constraints=len(model.proto.constraints),
                        workers=workers, trajectory=inc.points, evaluation=ev)

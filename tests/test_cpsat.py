@@ -3,6 +3,7 @@ the MILP's on small ones; its integer objective matches the float64 re-score wit
 stated rounding; what it cannot model is refused in one line. Skipped without OR-Tools."""
 import dataclasses
 
+import numpy as np
 import pytest
 from conftest import brute_force, tiny_assignment_arrays, tiny_fleets
 
@@ -38,6 +39,15 @@ def test_cpsat_equals_brute_force_on_tiny_fleets(name):
     assert r.bound <= best + r.rounding
 
 
+def forced_late_pairs(problem):
+    """Pairs (job, server) where the job is late even with nothing before it (the rows
+    that charge such lateness per server must keep the model exact)."""
+    jobs, servers = np.nonzero(np.ones((problem.n_jobs, problem.n_servers), bool))
+    ok = problem.is_allowed(jobs, servers)
+    done = problem.release[jobs] + problem.proc_time(jobs, servers)
+    return int((ok & (done > problem.due[jobs]) & (problem.pen_weight[jobs] > 0)).sum())
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_cpsat_equals_brute_force_and_milp_on_random_fleets(seed):
     """7 jobs x 3 servers (brute force) and 14 x 4 (MILP): step and linear penalties,
@@ -48,6 +58,8 @@ def test_cpsat_equals_brute_force_and_milp_on_random_fleets(seed):
     best, _, _ = brute_force(problem)
     r = solve_cpsat(problem, time_limit=30, workers=1)
     assert r.status == "optimal" and r.objective == pytest.approx(best, rel=1e-7)
+    if seed == 0:   # the set exercises the per-server forced-lateness rows
+        assert forced_late_pairs(problem) > 0
     fleet = generate_fleet(14, 4, seed=seed, penalties=("step", "linear"), capacity=True,
                            price_curve_fraction=0.0, load=1.2)
     problem = compile_fleet(fleet)
@@ -56,6 +68,70 @@ def test_cpsat_equals_brute_force_and_milp_on_random_fleets(seed):
     assert m.status == "optimal" and r.status == "optimal"
     assert r.objective == pytest.approx(m.objective, rel=1e-6)
     assert abs(r.model_objective - r.objective) <= r.rounding
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_portfolios_prove_the_same_optimum(seed):
+    """The two-worker portfolio (max_lp + core) and CP-SAT's default one, and one worker,
+    prove the same optimum: the redundant rows and the search settings change only the
+    time to proof."""
+    fleet = generate_fleet(14, 4, seed=seed + 10, penalties=("step", "linear"), capacity=True,
+                           price_curve_fraction=0.0, load=1.5)
+    problem = compile_fleet(fleet)
+    runs = [solve_cpsat(problem, time_limit=60, workers=w, portfolio=pf)
+            for w, pf in ((2, True), (2, False), (1, True))]
+    assert all(r.status == "optimal" for r in runs)
+    assert runs[1].objective == pytest.approx(runs[0].objective, rel=1e-9)
+    assert runs[2].objective == pytest.approx(runs[0].objective, rel=1e-9)
+
+
+def test_hint_is_a_complete_feasible_solution():
+    """The hint sets every variable of the model, and fixing each to its hinted value
+    leaves a feasible model whose objective is the hinted assignment's (within the
+    rounding): CP-SAT can take it as it is (a Boolean-only hint had to be repaired)."""
+    from satea.baselines import greedy_cost
+    from satea.cpsat import build_model, require_ortools
+    cp_model = require_ortools()
+    for seed, n, m in ((5, 40, 5), (1, 7, 3)):
+        problem = compile_fleet(generate_fleet(n, m, seed=seed, penalties=("step", "linear"),
+                                               capacity=True, price_curve_fraction=0.0,
+                                               load=1.5))
+        x0 = greedy_cost(problem)
+        assert evaluate(problem, x0).feasible
+        model, y, tu, cu = build_model(problem, hint=x0)
+        hint = model.proto.solution_hint
+        free = [k for k, v in enumerate(model.proto.variables) if v.domain[0] != v.domain[-1]]
+        assert set(free) <= set(hint.vars)
+        for var, value in zip(list(hint.vars), list(hint.values)):
+            model.add(model.get_int_var_from_proto_index(var) == value)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        assert solver.solve(model) == cp_model.OPTIMAL
+        xi = problem.to_internal(x0)
+        assert all(solver.boolean_value(v) == (xi[i] == s) for (i, s), v in y.items())
+        objective = solver.objective_value * cu
+        assert abs(objective - evaluate(problem, x0).objective) <= rounding_bound(
+            problem, xi, tu, cu)
+
+
+def test_complete_hint_is_the_first_solution():
+    """CP-SAT accepts the complete hint as is: the first incumbent is the hint, and
+    hinting the optimum (brute force) gives it back as the first and the last solution."""
+    from satea.baselines import greedy_cost
+    fleet = generate_fleet(40, 5, seed=5, penalties=("step", "linear"), capacity=True,
+                           price_curve_fraction=0.0)
+    problem = compile_fleet(fleet)
+    x0 = greedy_cost(problem)
+    assert evaluate(problem, x0).feasible
+    r = solve_cpsat(problem, time_limit=2, workers=1, hint=x0)
+    assert r.trajectory[0][1] == pytest.approx(evaluate(problem, x0).objective, rel=1e-12)
+    tiny = compile_fleet(generate_fleet(7, 3, seed=1, penalties=("step", "linear"),
+                                        capacity=True, price_curve_fraction=0.0, load=1.5))
+    best, xb, _ = brute_force(tiny)
+    r = solve_cpsat(tiny, time_limit=30, workers=1, hint=xb)
+    assert r.status == "optimal"
+    assert r.trajectory[0][1] == pytest.approx(best, rel=1e-12)
+    assert r.objective == pytest.approx(best, rel=1e-7)
 
 
 def test_rounding_bound_covers_coarse_units():
@@ -102,6 +178,19 @@ def test_refusals_name_what(name, match):
     with pytest.raises(NotImplementedError, match=match) as e:
         check_cpsat_model(compile_fleet(TINY[name]))
     assert "\n" not in str(e.value)
+
+
+def test_negative_price_with_idle_power_refused():
+    """A negative price with idle power would reward a late switch-on that the model
+    bounds from above only: refused in one line, naming the server."""
+    problem = compile_fleet(linearised(TINY["releases"]))
+    price = problem.price_const.copy()
+    price[1] = -0.2
+    bad = dataclasses.replace(problem, price_const=price)
+    assert bad.idle_w[1] > 0
+    with pytest.raises(NotImplementedError, match="negative price") as e:
+        check_cpsat_model(bad)
+    assert repr(problem.server_names[1]) in str(e.value) and "\n" not in str(e.value)
 
 
 def test_multi_gpu_refused():
