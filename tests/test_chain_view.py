@@ -26,7 +26,7 @@ FLAGS = [(True, True), (True, False), (False, True), (False, False)]
 def _run(P, S, n_jobs, n_servers, betas, p_swap, cm, caches, trace):
     nc = S[CHAIN_F].shape[0] // N_CHAIN_F
     for c in range(nc):
-        ch = Chain(c, nc, cm, caches, n_jobs, n_servers)
+        ch = Chain(c, nc, cm, caches, n_jobs, n_servers, True)
         chain_init(P, S, ch, True)
         run_sweeps(P, S, ch, betas, 0, betas.shape[0], n_jobs, p_swap, 1.0, trace)
 

@@ -31,7 +31,7 @@ def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, caches, p_hold=0.0):
     """Propose one move of chain 0; out = (j1, j2, a, b, d_cost, d_viol, ca, ba, cb, bb, h).
     ``caches=False`` runs the GPU's way of evaluating a move (whole-server walks from the
     links, no caches) on the CPU; with one chain both layouts index alike."""
-    ch = Chain(0, 1, True, caches, n_jobs, n_servers)
+    ch = Chain(0, 1, True, caches, n_jobs, n_servers, True)
     mv = propose(P, S, ch, p_swap, p_hold)
     out[0], out[1], out[2], out[3], out[10] = mv.j1, mv.j2, mv.a, mv.b, mv.h
     if mv.a == mv.b and mv.j2 != HOLD_MOVE:
@@ -45,7 +45,7 @@ def propose_one(P, S, n_jobs, n_servers, lam, p_swap, out, caches, p_hold=0.0):
 def apply_one(P, S, n_jobs, n_servers, lam, m, caches):
     mv = Move(np.int64(m[0]), np.int64(m[1]), np.int32(m[2]), np.int32(m[3]), 0.0, m[10])
     dl = Delta(0.0, m[4], m[5], m[6], m[7], m[8], m[9])
-    move_apply(P, S, Chain(0, 1, True, caches, n_jobs, n_servers), mv, dl, lam)
+    move_apply(P, S, Chain(0, 1, True, caches, n_jobs, n_servers, True), mv, dl, lam)
 
 
 GPUS = {"A": GPUType("A", 40, 50.0), "B": GPUType("B", 16, 20.0), "Z": GPUType("Z", 40, 0.0)}
@@ -342,7 +342,7 @@ def test_a_move_retimes_only_the_suffix_until_the_timeline_rejoins():
     P2 = list(P)
     P2[RELEASE] = P[RELEASE].view(Counting)
     internal = {int(c): i for i, c in enumerate(problem.order)}
-    d = walk_delta(tuple(P2), S, Chain(0, 1, True, True, 200, 1), 0, internal[48], -1, 1.0,
+    d = walk_delta(tuple(P2), S, Chain(0, 1, True, True, 200, 1, True), 0, internal[48], -1, 1.0,
                    math.inf, -1, 0.0)
     assert len(visited) == 52   # jobs 49-99 re-timed, job 100 found unchanged
     x = S[X].copy()
@@ -426,7 +426,7 @@ def test_allowed_server_is_the_reference_draw_with_and_without_the_fast_path():
 def _exact_and_bounded(P, S, n_jobs, n_servers, lam, p_swap, frac, out):
     """Propose one move of chain 0; out = (j1, j2, a, b, exact delta, bounded delta,
     limit), the limit ``frac`` times the exact delta."""
-    ch = Chain(0, 1, True, True, n_jobs, n_servers)
+    ch = Chain(0, 1, True, True, n_jobs, n_servers, True)
     mv = propose(P, S, ch, p_swap, 0.0)
     out[0], out[1], out[2], out[3] = mv.j1, mv.j2, mv.a, mv.b
     if mv.a == mv.b:
