@@ -126,7 +126,11 @@ def test_numpy_and_numba_agree_chain_for_chain_with_holds():
             for b in ("numpy", "numba")]
     np.testing.assert_array_equal(runs[0].samples, runs[1].samples)
     np.testing.assert_allclose(runs[0].chain_best, runs[1].chain_best, rtol=1e-9)
-    np.testing.assert_array_equal(runs[0].holds, runs[1].holds)
+    # a hold change that costs nothing ties two states within rounding (the reference
+    # re-scores whole servers, numba walks suffixes): the holds must give the same objective
+    for r in runs:
+        assert evaluate(problem, r.x, r.holds).objective == pytest.approx(runs[1].fun,
+                                                                          rel=1e-12)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
