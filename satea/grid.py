@@ -19,6 +19,19 @@ from pathlib import Path
 
 from .validate import InstanceError
 
+
+def read_csv_rows(path, label: str) -> list[list[str]]:
+    """Every row of CSV file ``path`` (a BOM dropped), the header first; a file that
+    cannot be read or is empty is refused in one line that starts with ``label``."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as e:
+        raise InstanceError(f"{label}: cannot read: {e.strerror or e}") from None
+    if not rows:
+        raise InstanceError(f"{label}: empty file")
+    return rows
+
 __all__ = ["Series", "read_series", "parse_time", "PRICE_UNITS"]
 
 #: price units a series may be in -> factor to currency per kWh
@@ -87,13 +100,7 @@ def read_series(path, column: str, start: datetime, *, time_column: str | None =
     """
     path = Path(path)
     label = f"{path}"
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as e:
-        raise InstanceError(f"{label}: cannot read: {e.strerror or e}") from None
-    if not rows:
-        raise InstanceError(f"{label}: empty file")
+    rows = read_csv_rows(path, label)
     header = rows[0]
     tcol = header[0] if time_column is None else time_column
     for name, what in ((tcol, "time"), (column, "value")):

@@ -23,12 +23,12 @@ errors naming the file and the row (1-based; the header is row 1).
 """
 from __future__ import annotations
 
-import csv
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 
 from .catalogue import Catalogue, load_catalogue
+from .grid import read_csv_rows
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PENALTY_KINDS, Profile, Server
 from .validate import InstanceError, validate_fleet
 
@@ -97,13 +97,7 @@ def parse_gpu_map(text: str | None) -> dict[str, str]:
 # --------------------------------------------------------------------------- CSV reading
 
 def _read_csv(path, label: str, need: tuple) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as e:
-        raise InstanceError(f"{label} {str(path)!r}: cannot read: {e.strerror or e}") from None
-    if not rows:
-        raise InstanceError(f"{label} {str(path)!r}: empty file")
+    rows = read_csv_rows(path, f"{label} {str(path)!r}")
     header = [h.strip() for h in rows[0]]
     for c in need:
         if c not in header:
