@@ -473,7 +473,18 @@ def test_sharded_result_records_settings_and_run_and_repeats(problem, tmp_path):
     assert np.array_equal(again.x, t.x) and again.fun == t.fun
 
 
-def test_ctrl_c_in_process_returns_the_finished_shards_best(problem):
+@pytest.fixture
+def python_sigint():
+    """SIGINT raises KeyboardInterrupt in this process, as under a terminal, whatever the
+    disposition it inherited: a CI job or a shell's background job starts Python with
+    SIGINT ignored (Python then installs no handler), and a real SIGINT sent then is lost
+    or, at the default disposition, kills the test run (exit 130)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_in_process_returns_the_finished_shards_best(problem, python_sigint):
     """A Ctrl-C during the second of three shards run here (each a third of 3 s): that
     shard ends its search as anneal does, the third never starts, and the call returns
     the merge of the two with stopped_by="interrupt" (the CLI then writes it)."""
@@ -496,7 +507,8 @@ def test_ctrl_c_in_process_returns_the_finished_shards_best(problem):
     assert r.info["repeat_range"] == [r.shards[r.info["best_shard"]].chain_offset, 2]
 
 
-def test_ctrl_c_on_a_cluster_stops_the_shards_and_merges_them(problem, client):
+def test_ctrl_c_on_a_cluster_stops_the_shards_and_merges_them(problem, client,
+                                                           python_sigint):
     """A Ctrl-C while both shards run on the workers: the client asks them to stop after
     their current block, they send back what they found, and the call returns their merge
     (stopped_by="interrupt") within a second or so; the workers stay up."""
