@@ -68,7 +68,13 @@ from .objective import evaluate
 
 __all__ = ["METHODS", "random_feasible", "greedy_energy", "greedy_cost", "greedy_hold",
            "list_schedule",
-           "baseline_assignment", "solve_baseline"]
+           "baseline_assignment", "solve_baseline", "NoAssignment"]
+
+
+class NoAssignment(RuntimeError):
+    """An exact method (``milp``, ``cpsat``) ended without any assignment: the problem is
+    infeasible (capacities), or its time limit came before a first solution. The message
+    is the solver's one line (the command line prints it and exits 1)."""
 
 #: methods :func:`solve_baseline` knows
 METHODS = ("random", "greedy", "greedy-cost", "greedy-hold", "list", "milp", "cpsat")
@@ -426,7 +432,7 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
         from .milp import solve_milp
         mr = solve_milp(prob, time_limit=60.0 if time_limit is None else time_limit)
         if mr.x is None:
-            raise RuntimeError(f"milp: no assignment found ({mr.status}): {mr.message}")
+            raise NoAssignment(f"milp: {mr.message}")
         x = mr.x
         msg_extra = " " + mr.message
         extra = {"status": mr.status, "bound": mr.bound, "gap_to_bound": mr.gap}
@@ -442,7 +448,7 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
                          workers=workers, seed=seed,
                          hint=greedy_cost(prob) if hint is None else hint)
         if cr.x is None:
-            raise RuntimeError(f"cpsat: no assignment found ({cr.status}): {cr.message}")
+            raise NoAssignment(f"cpsat: {cr.message}")
         x = cr.x
         msg_extra = " " + cr.message
         extra = {"status": cr.status, "bound": cr.bound, "gap_to_bound": cr.gap,

@@ -1226,6 +1226,12 @@ def main(argv=None) -> int:
         msg = str(e).replace("\n", " ")
         print(f"satea: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
+    except RuntimeError as e:   # an exact method found no assignment: as infeasible
+        from .baselines import NoAssignment   # looked up here: numba loads with it
+        if not isinstance(e, NoAssignment):
+            raise
+        print(f"satea: error: {e} (no result written)", file=sys.stderr)
+        return EXIT_INFEASIBLE
     except KeyboardInterrupt:   # a search interrupted keeps its best: this came before one
         print("satea: interrupted before the search started (loading, sizing or starting "
               "the chains): no result", file=sys.stderr)

@@ -367,3 +367,20 @@ def test_workers_time_limit_counts_the_cluster_start(monkeypatch, capsys):
     wall = time.perf_counter() - t0
     out = capsys.readouterr().out
     assert "search" in out and wall <= 2.0 + 0.5, wall
+
+
+def test_exact_method_without_an_assignment_is_one_line_exit_1(tmp_path):
+    """Capacities no assignment fits: HiGHS proves the MILP infeasible; the command line
+    says so in one line (no traceback), exits 1 and writes no result."""
+    inst, res = tmp_path / "f.json", tmp_path / "r.json"
+    assert main(["generate", "--jobs", "6", "--servers", "2", "--seed", "1",
+                 "--constant-prices", "--out", str(inst)]) == 0
+    d = json.loads(inst.read_text())
+    for s in d["servers"]:
+        s["capacity_s"] = 1.0          # every job needs more than a second of GPU time
+    inst.write_text(json.dumps(d))
+    p = run_cli("solve", str(inst), "--method", "milp", "--out", str(res))
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert p.stderr.startswith("satea: error: milp:") and "infeasible" in p.stderr
+    assert not res.exists()
