@@ -24,7 +24,7 @@ from . import cpu  # noqa: F401  (its import drops stale cached builds of this m
 from .cpu import CACHES, CHAIN_MAJOR, KERNEL_JIT
 from .layout import (CHAIN_F, F_LAM, F_PHOLD, HOLD_MAX, N_CHAIN_F, PROBLEM_2D, PROBLEM_FIELDS,
                      STATE_FIELDS)
-from .moves import HOLD_MOVE, Chain, chain_init, move_delta, propose, run_sweeps_cpu_call
+from .moves import HOLD_MOVE, Chain, chain_init, move_delta, propose, run_sweeps_cpu
 
 
 def _view_source(name: str, fields: tuple, two_d: frozenset, padded: bool) -> str:
@@ -139,6 +139,27 @@ def sweep_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, swe
           cap_weight, trace, toff)
 
 
+# One (problem, chain) pair's block, a plain (not parallel) function of the pair's
+# problem and state tuples, as the single-problem sweep has them: the chain view's flags
+# are constants in it and run_sweeps_cpu is inlined into it in Numba's IR, so a batch
+# without holds runs no hold code. The prange bodies below take the views and call it
+# (one call a pair and block). Inlined where the views are taken, a chain's
+# accepted-move count came back 0 (tests/test_batch.py).
+
+@njit(**KERNEL_JIT)
+def _pair_plain(P, S, c, nc, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
+                cap_weight, trace):
+    run_sweeps_cpu(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, False),
+                   betas, sweep0, n_sweeps, n_moves, p_swap, cap_weight, trace)
+
+
+@njit(**KERNEL_JIT)
+def _pair_holds(P, S, c, nc, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
+                cap_weight, trace):
+    run_sweeps_cpu(P, S, Chain(c, nc, CHAIN_MAJOR, CACHES, n_jobs, n_servers, True),
+                   betas, sweep0, n_sweeps, n_moves, p_swap, cap_weight, trace)
+
+
 @njit(parallel=True, **KERNEL_JIT)
 def sweep_batch_plain(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, sweep0,
                       p_swap, cap_weight, trace, toff):
@@ -148,12 +169,10 @@ def sweep_batch_plain(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, bof
         n_sweeps = boff[p + 1] - boff[p]
         if n_sweeps == 0:
             continue
-        run_sweeps_cpu_call(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
-                       Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0],
-                             dims[p, 1], False),
-                       betas[boff[p]:boff[p + 1]],
-                       sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
-                       trace[toff[p]:toff[p + 1]])
+        _pair_plain(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
+                    dims[p, 2], dims[p, 0], dims[p, 1], betas[boff[p]:boff[p + 1]],
+                    sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
+                    trace[toff[p]:toff[p + 1]])
 
 
 @njit(parallel=True, **KERNEL_JIT)
@@ -165,12 +184,10 @@ def sweep_batch_holds(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, bof
         n_sweeps = boff[p + 1] - boff[p]
         if n_sweeps == 0:
             continue
-        run_sweeps_cpu_call(problem_view(PA, poff, pshp, p), state_view(SA, soff, p),
-                       Chain(pair_c[k], dims[p, 2], CHAIN_MAJOR, CACHES, dims[p, 0],
-                             dims[p, 1], True),
-                       betas[boff[p]:boff[p + 1]],
-                       sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
-                       trace[toff[p]:toff[p + 1]])
+        _pair_holds(problem_view(PA, poff, pshp, p), state_view(SA, soff, p), pair_c[k],
+                    dims[p, 2], dims[p, 0], dims[p, 1], betas[boff[p]:boff[p + 1]],
+                    sweep0[p], n_sweeps, dims[p, 3], p_swap[p], cap_weight[p],
+                    trace[toff[p]:toff[p + 1]])
 
 
 @njit(parallel=True, **KERNEL_JIT)

@@ -1291,10 +1291,8 @@ _CPU_GLOBALS = dict(globals())
 _CPU_GLOBALS["move_delta"] = _same_code(move_delta, globals(), "always")
 _CPU_GLOBALS["move_apply"] = _same_code(move_apply, globals(), "always")
 #: :func:`run_sweeps` with the move's delta and application inlined, itself inlined in
-#: Numba's IR into the single-problem CPU sweep: the chain view's flags are constants
-#: there, so a problem without holds runs no hold code (LLVM does not propagate them into
-#: a function it leaves as a call)
+#: Numba's IR into the single-problem CPU sweep and the batch's per-pair functions
+#: (kernels/batch.py): the chain view's flags are constants there, so a problem without
+#: holds runs no hold code (LLVM does not propagate them into a function it leaves as a
+#: call)
 run_sweeps_cpu = _same_code(run_sweeps, _CPU_GLOBALS, "always")
-#: the same for the batch sweep, not inlined into it: inlined into the batch's ``prange``
-#: body, a chain's accepted-move count came back 0 (tests/test_batch.py)
-run_sweeps_cpu_call = _same_code(run_sweeps, _CPU_GLOBALS, "never")
