@@ -67,6 +67,8 @@ def run(inst: Path, out: Path, seed: int, time_limit: float, holds: bool) -> dic
         raise SystemExit(f"holds_runs: satea {' '.join(args)} failed: {p.stderr.strip()}")
     d = json.loads(out.read_text())
     ev = _satea("evaluate", str(inst), str(out))
+    if ev.returncode not in (0, 1):
+        raise SystemExit(f"holds_runs: satea evaluate {out.name} failed: {ev.stderr.strip()}")
     again = json.loads(ev.stdout)["objective"]
     if again != d["objective"]:
         raise SystemExit(f"holds_runs: {out.name} re-scores to {again}, not {d['objective']}")

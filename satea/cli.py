@@ -15,7 +15,9 @@ EXIT_OK, EXIT_INFEASIBLE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130
 EXIT_CODES = f"""\
 exit status:
   {EXIT_OK}    done (solve: a feasible assignment found)
-  {EXIT_INFEASIBLE}    solve and evaluate: no feasible assignment; pareto: no feasible point
+  {EXIT_INFEASIBLE}    solve and evaluate: no feasible assignment; pareto: no feasible point;
+       solve --method milp|cpsat: no assignment at all (infeasible, or none by the time
+       limit): one line, nothing written
   {EXIT_USAGE}    bad input: one line naming the flag, the file, the field and the entry;
        nothing is searched (output paths are checked before any work)
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C): solve and pareto first write the best so far
@@ -1227,10 +1229,12 @@ def main(argv=None) -> int:
         print(f"satea: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except RuntimeError as e:   # an exact method found no assignment: as infeasible
-        from .baselines import NoAssignment   # looked up here: numba loads with it
-        if not isinstance(e, NoAssignment):
+        # raised only once satea.baselines is loaded: look it up, never import it here
+        bl = sys.modules.get("satea.baselines")
+        if bl is None or not isinstance(e, bl.NoAssignment):
             raise
-        print(f"satea: error: {e} (no result written)", file=sys.stderr)
+        msg = str(e).replace("\n", " ")
+        print(f"satea: error: {msg} (no result written)", file=sys.stderr)
         return EXIT_INFEASIBLE
     except KeyboardInterrupt:   # a search interrupted keeps its best: this came before one
         print("satea: interrupted before the search started (loading, sizing or starting "

@@ -479,9 +479,11 @@ def python_sigint():
     disposition it inherited: a CI job or a shell's background job starts Python with
     SIGINT ignored (Python then installs no handler), and a real SIGINT sent then is lost
     or, at the default disposition, kills the test run (exit 130)."""
-    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    old = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
-    signal.signal(signal.SIGINT, old)
+    if old is not None:   # None: a handler installed from C, which Python cannot restore
+        signal.signal(signal.SIGINT, old)
 
 
 def test_ctrl_c_in_process_returns_the_finished_shards_best(problem, python_sigint):
