@@ -143,8 +143,10 @@ def sweep_batch(PA, poff, pshp, SA, soff, dims, pair_p, pair_c, betas, boff, swe
 # problem and state tuples, as the single-problem sweep has them: the chain view's flags
 # are constants in it and run_sweeps_cpu is inlined into it in Numba's IR, so a batch
 # without holds runs no hold code. The prange bodies below take the views and call it
-# (one call a pair and block). Inlined where the views are taken, a chain's
-# accepted-move count came back 0 (tests/test_batch.py).
+# (one call a pair and block). Not inlined where the views are taken: Numba (0.68.1)
+# drops the stores an IR-inlined function makes into an array sliced in the function it
+# is inlined into (a chain's accepted count came back 0, tests/test_batch.py; a ten-line
+# reproducer in benchmarks/README.md); arrays that arrive as arguments keep them.
 
 @njit(**KERNEL_JIT)
 def _pair_plain(P, S, c, nc, n_jobs, n_servers, betas, sweep0, n_sweeps, n_moves, p_swap,
