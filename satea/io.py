@@ -223,21 +223,20 @@ def _gpu(name: str, d) -> GPUType:
 
 
 def _curve(name: str, d) -> PriceCurve:
-    w = f"price_curves[{name!r}]"
-    _fields(d, w, _CURVE)
-    prices = _array(d["prices_per_kwh"], f"{w}.prices_per_kwh")
-    return PriceCurve(name, _number(d["step_s"], w, "step_s"),
-                      tuple(_number(p, w, f"prices_per_kwh[{i}]") for i, p in enumerate(prices)),
-                      repeat=_boolean(d.get("repeat", True), w, "repeat"))
+    return PriceCurve(name, *_series(d, f"price_curves[{name!r}]", _CURVE, "prices_per_kwh"))
 
 
 def _carbon(name: str, d) -> CarbonCurve:
-    w = f"carbon_curves[{name!r}]"
-    _fields(d, w, _CARBON)
-    vals = _array(d["g_per_kwh"], f"{w}.g_per_kwh")
-    return CarbonCurve(name, _number(d["step_s"], w, "step_s"),
-                       tuple(_number(p, w, f"g_per_kwh[{i}]") for i, p in enumerate(vals)),
-                       repeat=_boolean(d.get("repeat", True), w, "repeat"))
+    return CarbonCurve(name, *_series(d, f"carbon_curves[{name!r}]", _CARBON, "g_per_kwh"))
+
+
+def _series(d, w: str, fields, fld: str) -> tuple:
+    """(step_s, values, repeat) of a price or carbon curve's record ``d`` at ``w``."""
+    _fields(d, w, fields)
+    vals = _array(d[fld], f"{w}.{fld}")
+    return (_number(d["step_s"], w, "step_s"),
+            tuple(_number(p, w, f"{fld}[{i}]") for i, p in enumerate(vals)),
+            _boolean(d.get("repeat", True), w, "repeat"))
 
 
 def _boolean(v, where: str, fld: str) -> bool:

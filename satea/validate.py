@@ -236,37 +236,28 @@ def _check_counts(values: list, label: Callable[[int], str], fld: str) -> None:
 
 def _check_price_curves(curves: dict) -> None:
     _check_catalogue(curves, "price_curves", "price curve", PriceCurve)
-    for name, c in curves.items():
-        label = f"price curve {name!r}"
-        _check_real(c.step_s, label, "step_s", strict=True)
-        prices = c.prices_per_kwh
-        if not isinstance(prices, (tuple, list)) or len(prices) == 0:
-            raise InstanceError(f"{label}: prices_per_kwh must be a non-empty sequence of "
-                                f"numbers, got {prices!r}")
-        i = _first_invalid(list(prices), strict=False, signed=True)
-        if i is not None:
-            _check_real(prices[i], label, f"prices_per_kwh[{i}]", strict=False, signed=True)
-        _check_repeat(c.repeat, label)
-
-
-def _check_repeat(v, label: str) -> None:
-    if not isinstance(v, _BOOL):
-        raise InstanceError(f"{label}: repeat must be true or false, got {_fmt(v)}")
+    for name, c in curves.items():   # prices may be negative (docs/model.md, part 2)
+        _check_series(c, f"price curve {name!r}", "prices_per_kwh", c.prices_per_kwh,
+                      signed=True)
 
 
 def _check_carbon_curves(curves: dict) -> None:
     _check_catalogue(curves, "carbon_curves", "carbon curve", CarbonCurve)
     for name, c in curves.items():
-        label = f"carbon curve {name!r}"
-        _check_real(c.step_s, label, "step_s", strict=True)
-        vals = c.g_per_kwh
-        if not isinstance(vals, (tuple, list)) or len(vals) == 0:
-            raise InstanceError(f"{label}: g_per_kwh must be a non-empty sequence of "
-                                f"numbers, got {vals!r}")
-        i = _first_invalid(list(vals), strict=False)
-        if i is not None:
-            _check_real(vals[i], label, f"g_per_kwh[{i}]", strict=False)
-        _check_repeat(c.repeat, label)
+        _check_series(c, f"carbon curve {name!r}", "g_per_kwh", c.g_per_kwh, signed=False)
+
+
+def _check_series(c, label: str, fld: str, values, *, signed: bool) -> None:
+    """A price or carbon curve: its step, its values (field ``fld``) and ``repeat``."""
+    _check_real(c.step_s, label, "step_s", strict=True)
+    if not isinstance(values, (tuple, list)) or len(values) == 0:
+        raise InstanceError(f"{label}: {fld} must be a non-empty sequence of numbers, "
+                            f"got {values!r}")
+    i = _first_invalid(list(values), strict=False, signed=signed)
+    if i is not None:
+        _check_real(values[i], label, f"{fld}[{i}]", strict=False, signed=signed)
+    if not isinstance(c.repeat, _BOOL):
+        raise InstanceError(f"{label}: repeat must be true or false, got {_fmt(c.repeat)}")
 
 
 def _check_profiles(fleet: Fleet) -> None:

@@ -229,6 +229,22 @@ _BUILDERS = (_fleet_step, _fleet_linear, _fleet_exponential, _fleet_releases, _f
              _fleet_tou, _fleet_forbidden, _fleet_mixed)
 
 
+def _node_parts() -> tuple:
+    """GPU types, models, profiles and jobs the tiny node fleets share: one GPU type, a
+    model with multi-GPU efficiencies, gang jobs of 2 and 4 GPUs, releases, every
+    penalty kind."""
+    gpus = {"A": GPUType("A", 40, 60.0)}
+    models = {"m": DNNModel("m", 10, {2: 0.9, 4: 0.8})}
+    prof = (Profile("m", "A", 1.0, 260.0),)
+    jobs = (Job("g4", "m", 9000.0, 0.0, 4000.0, Penalty("linear", 3.0, 1800.0), gpus=4),
+            Job("g2", "m", 5400.0, 600.0, 3000.0, Penalty("step", 2.0), gpus=2),
+            Job("a", "m", 1500.0, 0.0, 2000.0, Penalty("exponential", 0.5, 3600.0)),
+            Job("b", "m", 2400.0, 2500.0, 5000.0, Penalty("linear", 1.0, 3600.0)),
+            Job("c", "m", 1200.0, 0.0, None),
+            Job("d", "m", 3000.0, 1000.0, 4500.0, Penalty("step", 1.5)))
+    return gpus, models, prof, jobs
+
+
 def tiny_node_fleets() -> list[tuple[str, Fleet]]:
     """Tiny multi-GPU fleets (docs/model.md, part 2) as ``(name, Fleet)`` pairs.
 
@@ -237,16 +253,8 @@ def tiny_node_fleets() -> list[tuple[str, Fleet]]:
     only), releases, every penalty kind. ``nodes-cap``: the same with GPU-second
     capacities that bind.
     """
-    gpus = {"A": GPUType("A", 40, 60.0)}
-    models = {"m": DNNModel("m", 10, {2: 0.9, 4: 0.8})}
-    prof = (Profile("m", "A", 1.0, 260.0),)
+    gpus, models, prof, jobs = _node_parts()
     curve = {"c": PriceCurve("c", 1800.0, (0.30, 0.10, 0.05, 0.25))}
-    jobs = (Job("g4", "m", 9000.0, 0.0, 4000.0, Penalty("linear", 3.0, 1800.0), gpus=4),
-            Job("g2", "m", 5400.0, 600.0, 3000.0, Penalty("step", 2.0), gpus=2),
-            Job("a", "m", 1500.0, 0.0, 2000.0, Penalty("exponential", 0.5, 3600.0)),
-            Job("b", "m", 2400.0, 2500.0, 5000.0, Penalty("linear", 1.0, 3600.0)),
-            Job("c", "m", 1200.0, 0.0, None),
-            Job("d", "m", 3000.0, 1000.0, 4500.0, Penalty("step", 1.5)))
     out = []
     for name, caps in (("nodes", (None, None, None)), ("nodes-cap", (20000.0, 6000.0, 2500.0))):
         servers = (Server("n4", "A", price_curve="c", gpus=4, base_w=150.0, capacity_s=caps[0]),
@@ -264,15 +272,7 @@ def tiny_series_fleets() -> list[tuple[str, Fleet]]:
     carbon intensity and a negative constant price on the 2-GPU node, a carbon price of
     0.5 per kg; ``series-1gpu``: one-GPU servers, the price curve repeating and the
     carbon curve not (merged up to a time bound)."""
-    gpus = {"A": GPUType("A", 40, 60.0)}
-    models = {"m": DNNModel("m", 10, {2: 0.9, 4: 0.8})}
-    prof = (Profile("m", "A", 1.0, 260.0),)
-    jobs = (Job("g4", "m", 9000.0, 0.0, 4000.0, Penalty("linear", 3.0, 1800.0), gpus=4),
-            Job("g2", "m", 5400.0, 600.0, 3000.0, Penalty("step", 2.0), gpus=2),
-            Job("a", "m", 1500.0, 0.0, 2000.0, Penalty("exponential", 0.5, 3600.0)),
-            Job("b", "m", 2400.0, 2500.0, 5000.0, Penalty("linear", 1.0, 3600.0)),
-            Job("c", "m", 1200.0, 0.0, None),
-            Job("d", "m", 3000.0, 1000.0, 4500.0, Penalty("step", 1.5)))
+    gpus, models, prof, jobs = _node_parts()
     carbon = {"k": CarbonCurve("k", 900.0, (420.0, 380.0, 150.0, 90.0, 300.0, 520.0),
                                repeat=False)}
     out = []
