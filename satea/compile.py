@@ -22,7 +22,6 @@ The compiled form is a struct of flat arrays that every backend reads. Its size 
   ``price + carbon_price * carbon / 1000`` per server, merged at compile time into one
   curve (:func:`merge_curves`): with ``carbon_price`` 0 it is the electricity price as
   given (part-1 figures unchanged).
-* a server pays ``price_const[s]`` per kWh, or follows curve ``curve_id[s] >= 0``.
 * holds (docs/model.md, part 3): ``hold_max[j]`` seconds a job may wait after its release
   (its own ``hold_max_s``, else the fleet's; zeros for generic assignment problems).
 * multi-GPU nodes (docs/model.md, part 2): a node has ``server_gpus[s]`` GPUs and a job
