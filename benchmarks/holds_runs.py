@@ -1,13 +1,15 @@
 """What holds buy, at equal time: one instance solved with and without holds.
 
-    python benchmarks/holds_runs.py --fleet generated [--seeds 1,2,3] [--time-limit 30]
+    python benchmarks/holds_runs.py --fleet generated [--slack 8,32] [--penalties none]
+                                    [--load 0.8] [--seeds 1,2,3] [--time-limit 30]
     python benchmarks/holds_runs.py --fleet trace [--seeds 1,2] [--time-limit 60]
 
 ``generated`` is issue 32's acceptance fleet as docs/quality.md ("What holds buy") reads
 it: ``satea generate --jobs 1000 --servers 100 --seed 7 --hold-max 43200`` with every
-server on the shipped DE-LU hourly price series from 2023-06-01 (``--load`` to change the
-load). ``trace`` is docs/data.md's import of the first 2,000 GPU tasks on the shipped grid
-series with ``--hold-slack 1`` (each job may wait one run time). Both need
+server on the shipped DE-LU hourly price series from 2023-06-01 (``--load``,
+``--penalties`` and ``--slack LO,HI`` pass to ``satea generate``: looser deadlines leave
+room for the holds). ``trace`` is docs/data.md's import of the first 2,000 GPU tasks on
+the shipped grid series with ``--hold-slack 1`` (each job may wait one run time). Both need
 ../shared/data (the script says so and exits 2 without it).
 
 Each seed runs ``satea solve INSTANCE --time-limit T --seed S`` twice, alternating, with
@@ -40,12 +42,14 @@ def _satea(*args: str) -> subprocess.CompletedProcess:
                           text=True)
 
 
-def build(fleet: str, out: Path, load: float) -> list[str]:
+def build(fleet: str, out: Path, load: float, slack: str | None,
+          penalties: str | None) -> list[str]:
     """Write the instance to ``out``; return the command that wrote it."""
     if fleet == "generated":
         cmd = ["generate", "--jobs", "1000", "--servers", "100", "--seed", "7",
                "--hold-max", "43200", "--load", str(load), *PRICES, "--start", START,
-               "--out", str(out)]
+               *(["--slack", slack] if slack else []),
+               *(["--penalties", penalties] if penalties else []), "--out", str(out)]
     else:
         cmd = ["import", "alibaba-gpu-v2023",
                "--nodes", str(TRACE / "openb_node_list_gpu_node.csv"),
@@ -86,6 +90,12 @@ def main(argv=None) -> int:
     ap.add_argument("--time-limit", type=float, default=None,
                     help="seconds a run (default 30 generated, 60 trace)")
     ap.add_argument("--load", type=float, default=0.8, help="generated fleet's load")
+    ap.add_argument("--slack", default=None, metavar="LO,HI",
+                    help="generated fleet's deadline slack (satea generate --slack; default "
+                         "the generator's 1.25,4)")
+    ap.add_argument("--penalties", default=None, metavar="KINDS",
+                    help="generated fleet's penalty kinds (satea generate --penalties; "
+                         "none: no deadlines)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     if not GRID.is_dir() or (a.fleet == "trace" and not TRACE.is_dir()):
@@ -97,7 +107,7 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         inst = Path(tmp) / "instance.json"
-        made_by = build(a.fleet, inst, a.load)
+        made_by = build(a.fleet, inst, a.load, a.slack, a.penalties)
         for s in seeds:
             for holds in (False, True):
                 rows.append(run(inst, Path(tmp) / f"r{s}{int(holds)}.json", s, tl, holds))

@@ -494,6 +494,20 @@ def _gpu_counts(text: str) -> tuple:
     return counts
 
 
+def _slack_range(text: str) -> tuple:
+    """``generate --slack``: ``LO,HI`` or one value, with ``0 < LO <= HI <= 1000``."""
+    try:
+        vals = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) == 1:
+        vals = vals * 2
+    if len(vals) != 2 or not 0.0 < vals[0] <= vals[1] <= 1000.0:
+        raise argparse.ArgumentTypeError(
+            f"expected SLACK or LO,HI with 0 < LO <= HI <= 1000, got {text!r}")
+    return vals
+
+
 def _add_hold_flag(parser) -> None:
     """--hold-max (solve, pareto): every job's hold allowance, over the instance's."""
     parser.add_argument("--hold-max", type=_nonneg_float, default=None, metavar="SECONDS",
@@ -647,7 +661,8 @@ def cmd_generate(args) -> int:
     fleet = generate_fleet(args.jobs, args.servers, seed=args.seed, penalties=pens,
                            load=args.load, capacity=args.capacity,
                            price_curve_fraction=0.0 if args.constant_prices else 0.25,
-                           gpus_per_node=args.gpus_per_node, gang_share=args.gang_share)
+                           gpus_per_node=args.gpus_per_node, gang_share=args.gang_share,
+                           slack=args.slack)
     fleet = _with_hold_max(fleet, args.hold_max)
     fleet = _apply_grid(fleet, args)
     write_instance(fleet, args.out)
@@ -1118,6 +1133,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--load", type=float, default=0.8,
                    help="expected busy time over servers x release horizon, in (0, 10] "
                         "(default 0.8; above about 1 lateness is unavoidable)")
+    g.add_argument("--slack", type=_slack_range, default=(1.25, 4.0), metavar="LO[,HI]",
+                   help="due = release + slack x the job's expected busy time, slack "
+                        "uniform on [LO, HI] (default 1.25,4; looser, e.g. 8,32, leaves "
+                        "room for --hold-max)")
     g.add_argument("--capacity", action="store_true",
                    help="give servers busy-time capacities (seconds)")
     g.add_argument("--constant-prices", action="store_true",

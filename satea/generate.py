@@ -28,8 +28,11 @@ _DURATION_SIGMA = 1.0
 _DURATION_CLIP_S = (300.0, 48 * _H)
 #: fraction of jobs waiting at time 0 (a backlog); the rest arrive uniformly over the horizon
 _BACKLOG = 0.25
-#: due = release + slack * expected busy time, slack uniform on this range
+#: due = release + slack * expected busy time, slack uniform on this range (the default
+#: of ``generate_fleet(slack=...)``: deadlines of the order of the job's own run time)
 _SLACK = (1.25, 4.0)
+#: the largest slack accepted: a deadline a thousand run times away is no deadline
+_SLACK_MAX = 1000.0
 #: penalty weight = typical energy cost of the job times a log-uniform factor on this range
 _WEIGHT_FACTOR = (0.5, 5.0)
 #: linear / exponential scale = expected busy time times a uniform factor on this range
@@ -232,7 +235,8 @@ class _JobDraw(NamedTuple):
 
 def _draw_jobs(rng: np.random.Generator, n: int, m: int, load: float,
                kinds: tuple[str, ...], runnable: np.ndarray, mean_thr: np.ndarray,
-               mean_power: np.ndarray, mean_price: float) -> _JobDraw:
+               mean_power: np.ndarray, mean_price: float,
+               slack: tuple[float, float] = _SLACK) -> _JobDraw:
     """Draw the jobs' models, lengths, releases, due times and penalties (after the servers).
 
     The horizon is sized so that the total expected busy time is ``load`` times the
@@ -244,7 +248,9 @@ def _draw_jobs(rng: np.random.Generator, n: int, m: int, load: float,
     samples = dur * mean_thr[job_class]
     horizon = dur.sum() / (m * load)
     release = np.where(rng.random(n) < _BACKLOG, 0.0, rng.uniform(0.0, horizon, size=n))
-    due = release + rng.uniform(*_SLACK, size=n) * dur
+    # one draw per job whatever the range, so that a fleet of another slack differs from
+    # the default one only in its due times
+    due = release + rng.uniform(*slack, size=n) * dur
 
     kind = np.asarray(kinds)[rng.integers(0, len(kinds), size=n)]
     # weights of the order of the job's energy cost, so that penalties and energy trade off
@@ -317,7 +323,7 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
                    penalties=("step", "linear", "exponential"), load: float = 0.8,
                    capacity: bool = False, catalogue: Catalogue | None = None,
                    price_curve_fraction: float = 0.25, gpus_per_node=1,
-                   gang_share: float = 0.0) -> Fleet:
+                   gang_share: float = 0.0, slack=_SLACK) -> Fleet:
     """A random but realistic fleet instance built from the catalogue.
 
     Parameters
@@ -350,6 +356,12 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
         uniformly among the counts some node that can run the job has (a job no such node
         can hold stays on one GPU). A gang job of ``k`` GPUs gets ``k`` times the samples
         of a one-GPU job of the same expected run time.
+    slack : float or (float, float)
+        A job is due ``slack`` times its expected busy time after its release, ``slack``
+        uniform on the range given (a number: that value for every job); default
+        ``(1.25, 4)``. The jobs, releases and penalties of a seed are the same whatever the
+        slack: only the due times differ. Looser deadlines (e.g. ``(8, 32)``) leave room
+        for holds (docs/model.md, part 3; docs/quality.md, "What holds buy").
 
     Returns
     -------
@@ -371,7 +383,7 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
       48 h); samples = that time x the mean throughput of the servers that can run it.
     * Horizon ``H = sum(expected busy) / (n_servers * load)``. A quarter of the jobs are
       released at 0, the rest uniformly on ``[0, H)``; due = release + slack * expected busy
-      time with slack uniform on [1.25, 4].
+      time with slack uniform on ``slack`` ([1.25, 4] by default).
     * Weights: the job's typical energy cost (expected busy time x mean board power over
       allowed servers x mean price of the fleet) times a log-uniform factor in [0.5, 5], so
       penalties and energy are of one order and trade off. Linear and exponential scales:
@@ -400,6 +412,7 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
     gang_share = _check_real(gang_share, "gang_share")
     if not 0.0 <= gang_share <= 1.0:
         raise ValueError(f"gang_share must be in [0, 1], got {gang_share}")
+    slack = _check_slack(slack)
     n_curve = int(round(frac * m))
     curve = _pick_curve(cat, n_curve)
     models, gpus, allowed, thr, power, usable = _pair_tables(cat)
@@ -409,7 +422,8 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
     server_class, counts, on_curve, const_price, mean_price = _draw_servers(
         rng, m, usable, len(gpus), n_curve, cat, curve)
     runnable, mean_thr, mean_power = _model_means(allowed, thr, power, counts)
-    jobs = _draw_jobs(rng, n, m, load, kinds, runnable, mean_thr, mean_power, mean_price)
+    jobs = _draw_jobs(rng, n, m, load, kinds, runnable, mean_thr, mean_power, mean_price,
+                      slack)
     if sizes != (1,) or gang_share > 0.0:   # part 2: from here on a second stream
         return _node_fleet(seed, capacity, cat, sizes, gang_share, models, gpus, allowed,
                            server_class, on_curve, const_price, curve, jobs)
@@ -418,6 +432,17 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
 
     servers = _server_records(gpus, server_class, on_curve, const_price, curve, cap)
     return cat.fleet(f"generated-{n}x{m}-seed{seed}", servers, _job_records(models, jobs))
+
+
+def _check_slack(slack) -> tuple[float, float]:
+    """``slack`` as a range ``(lo, hi)`` with ``0 < lo <= hi`` (a number: ``(v, v)``)."""
+    pair = (slack, slack) if isinstance(slack, numbers.Real) else slack
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise ValueError(f"slack must be a number or a (low, high) pair, got {slack!r}")
+    lo, hi = _check_real(pair[0], "slack"), _check_real(pair[1], "slack")
+    if not 0.0 < lo <= hi or hi > _SLACK_MAX:
+        raise ValueError(f"slack must satisfy 0 < low <= high <= {_SLACK_MAX:g}, got {slack!r}")
+    return lo, hi
 
 
 def _check_sizes(gpus_per_node) -> tuple[int, ...]:

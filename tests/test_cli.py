@@ -63,6 +63,8 @@ def test_generate_solve_evaluate_round_trip(tmp_path, capsys):
     (["solve", "--time-limit", "-1"], "time-limit"),
     (["solve", "--lambda", "nan"], "lambda"),
     (["generate", "--jobs", "0", "--servers", "2", "--out", "x.json"], "n_jobs"),
+    (["generate", "--jobs", "3", "--servers", "2", "--slack", "4,2", "--out", "x.json"],
+     "--slack: expected SLACK or LO,HI with 0 < LO <= HI <= 1000, got '4,2'"),
     (["bench", "--sizes", "10by4"], "sizes"),
     (["bench", "--backends", "gpu"], "unknown backend 'gpu'"),
 ])

@@ -158,6 +158,10 @@ def test_custom_catalogue_and_memory_limits():
     (dict(seed=-1), "seed must be a non-negative integer, got -1"),
     (dict(capacity="yes"), "capacity must be True or False"),
     (dict(catalogue="catalogue.json"), "catalogue must be a Catalogue"),
+    (dict(slack=(4.0, 2.0)), "slack must satisfy 0 < low <= high <= 1000, got (4.0, 2.0)"),
+    (dict(slack=0), "slack must satisfy 0 < low <= high <= 1000, got 0"),
+    (dict(slack=(1.0,)), "slack must be a number or a (low, high) pair, got (1.0,)"),
+    (dict(slack=(1.0, float("inf"))), "slack must be a finite number, got inf"),
 ])
 def test_bad_arguments(kwargs, message):
     args = dict(n_jobs=10, n_servers=2)
@@ -170,3 +174,27 @@ def test_bad_arguments(kwargs, message):
 def test_single_penalty_kind_as_string(cat):
     f = generate_fleet(30, 3, penalties="linear", catalogue=cat)
     assert {j.penalty.kind for j in f.jobs} == {"linear"}
+
+
+def _due_over_busy(fleet):
+    """(due - release) / expected busy time of each job with a deadline."""
+    tables = _fleet_tables(fleet)
+    return np.array([(j.due_s - j.release_s) / (j.samples / tables[j.model][0])
+                     for j in fleet.jobs if j.due_s is not None])
+
+
+@pytest.mark.parametrize("slack", [(8.0, 32.0), 2.0])
+def test_slack_sets_only_the_due_times(cat, slack):
+    base = generate_fleet(400, 20, seed=9, catalogue=cat)
+    loose = generate_fleet(400, 20, seed=9, catalogue=cat, slack=slack)
+    r0, r1 = _due_over_busy(base), _due_over_busy(loose)
+    assert 1.25 - 1e-9 <= r0.min() and r0.max() <= 4 + 1e-9
+    lo, hi = (slack, slack) if isinstance(slack, float) else slack
+    assert lo * (1 - 1e-9) <= r1.min() and r1.max() <= hi * (1 + 1e-9)
+    if lo < hi:     # drawn across the range, not pinned at an end
+        assert r1.max() - r1.min() > 0.8 * (hi - lo)
+    # the same jobs, releases and penalties: one draw per job whatever the range
+    assert [(j.model, j.samples, j.release_s, j.penalty) for j in base.jobs] == \
+        [(j.model, j.samples, j.release_s, j.penalty) for j in loose.jobs]
+    assert base.servers == loose.servers
+    assert generate_fleet(400, 20, seed=9, catalogue=cat, slack=(1.25, 4.0)) == base
