@@ -137,6 +137,34 @@ def _recorded_hold_max(res: dict, flag: str):
     return float(v)
 
 
+def _warm_start(path: str, problem):
+    """``--warm-start``: a result file's assignment and holds, the caller's job order
+    (holds None when the file has none), checked against ``problem``."""
+    import numpy as np
+
+    from .result import assignment_from_names, holds_from_names, read_result
+    res = read_result(path)
+    try:
+        x = assignment_from_names(problem, res["assignment"])
+        holds = holds_from_names(problem, res.get("holds"))
+    except ValueError as e:   # InstanceError: name the file, and what else may differ
+        other = res.get("instance")
+        why = (f" (the result is of instance {other!r}, the problem is {problem.name!r})"
+               if other is not None and other != problem.name else "")
+        if "hold_max" in str(e) and res.get("hold_max_s") is not None:
+            why += f" (the result's run had --hold-max {res['hold_max_s']:g}: give it too)"
+        raise ValueError(f"--warm-start: result file {path!r} does not fit the problem: "
+                         f"{e}{why}") from None
+    xi = problem.to_internal(x)
+    bad = np.flatnonzero(problem.allowed[problem.job_class, problem.server_class[xi]] == 0)
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(f"--warm-start: result file {path!r}: job "
+                         f"{problem.job_names[problem.order[j]]!r} is on server "
+                         f"{problem.server_names[xi[j]]!r}, which cannot run it")
+    return x, (None if holds is None else problem.to_caller(holds))
+
+
 def _warn_release_after_due(fleet) -> None:
     """One stderr line when a job is released after its due time: legal, late on every
     server whatever the schedule, and surely a mistake in the instance."""
@@ -305,6 +333,20 @@ def _check_solve_flags(args) -> None:
                                  "only; a satea-instance/1 file holds one fleet to minimise")
     if args.out and args.out_dir is not None:
         raise ValueError("--out and --out-dir: give one (--out-dir writes <stem>.json)")
+    if args.warm_start and args.method not in ("anneal", "cpsat"):
+        raise ValueError(f"--warm-start applies to --method anneal and cpsat (they start from "
+                         f"an assignment); --method {args.method} takes none")
+    if args.repeat:
+        from .result import read_result
+        st = read_result(args.repeat).get("settings")
+        was_warm = isinstance(st, dict) and bool(st.get("x0_given"))
+        if was_warm and not args.warm_start:
+            raise ValueError(f"--repeat: the run of {args.repeat!r} started from a warm start: "
+                             "give the same --warm-start RESULT again (its path is the result "
+                             "file's run.warm_start)")
+        if args.warm_start and not was_warm:
+            raise ValueError(f"--warm-start with --repeat: the run of {args.repeat!r} started "
+                             "without one; leave --warm-start out to repeat it")
     if args.repeat and not args.instance:
         from .catalogue import example_fleet
         from .result import read_result
@@ -355,14 +397,18 @@ def cmd_solve(args) -> int:
                   f"{named!r}, the instance file holds {problem.name!r}", file=sys.stderr)
     # live output is the progress display's (a terminal, or --progress): pipes and logs
     # get the summary only
+    warm = _warm_start(args.warm_start, problem) if args.warm_start else None
     prog = _progress_for(args, args.time_limit)
     kw = _run_kwargs(args)
+    if warm is not None and args.method == "anneal":
+        kw.update(x0=warm[0], holds0=warm[1])
 
     try:
         if args.method != "anneal":
             from .baselines import solve_baseline
             r = solve_baseline(problem, args.method, seed=args.seed or 0,
-                               time_limit=args.time_limit)
+                               time_limit=args.time_limit,
+                               hint=None if warm is None else warm[0])
         elif _distributed(args):
             from .distributed import solve
             r = _with_cluster(args, lambda client, t0: solve(
@@ -374,6 +420,8 @@ def cmd_solve(args) -> int:
             prog.close()
     if args.hold_max is not None:   # recorded: evaluate, report and --repeat apply it
         r.info["hold_max_s"] = args.hold_max
+    if warm is not None:   # recorded: --repeat asks for it again
+        r.info["warm_start"] = args.warm_start
     from .bounds import attach_bound
     attach_bound(problem, r)   # assignment problems: a certified bound beside the answer
     if args.out:   # first: a closed stdout (| head) must not lose the result
@@ -426,6 +474,9 @@ def _solve_batch(args, problems) -> int:
         if given:
             raise ValueError(f"{flag} takes one problem; with several, use --out-dir DIR "
                              "(one result file per problem)")
+    if args.warm_start:
+        raise ValueError("--warm-start takes one problem (a result file is of one); solve "
+                         "the others without it")
     if args.method != "anneal":
         raise ValueError(f"--method {args.method} takes one problem; several are "
                          "annealed together (--method anneal)")
@@ -1102,6 +1153,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "backend, chains, seed, settings and schedule; the other run flags "
                         "are refused, --time-limit kept as a cap); give the instance it "
                         "was run on")
+    s.add_argument("--warm-start", metavar="RESULT",
+                   help="start from a satea-result/1 file's assignment (and holds): every "
+                        "chain of --method anneal starts there; --method cpsat takes it as "
+                        "its hint (default: the greedy-cost assignment)")
     s.add_argument("--out", metavar="FILE", help="write the satea-result/1 file here")
     s.add_argument("--explain", action="store_true",
                    help="per-job schedule and costs (times in seconds, costs in currency)")

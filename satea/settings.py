@@ -146,7 +146,7 @@ def check_holds0(holds0, xi, n_chains: int, problem: ProblemArrays) -> np.ndarra
     if h.shape != (n_chains, problem.n_jobs):
         raise ValueError(f"holds0: expected shape ({problem.n_jobs},) or ({n_chains}, "
                          f"{problem.n_jobs}), got {h.shape}")
-    hi = problem.to_internal(h)
+    hi = h[..., problem.order]   # not to_internal: that casts to server indices (int32)
     bad = np.argwhere(~(np.isfinite(hi) & (hi >= 0) & (hi <= problem.hold_max[None, :])))
     if bad.size:
         c, j = bad[0]

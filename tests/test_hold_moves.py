@@ -146,6 +146,21 @@ def test_warm_start_with_holds_and_no_sweeps_to_spare(backend):
         anneal(problem, backend=backend, chains=2, sweeps=1, holds0=np.array([0.0]))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_warm_start_keeps_fractional_holds(backend):
+    # holds0 was once mapped to internal order by the assignment's int32 cast: 51.5 s
+    # became 51 s. With p_hold 0 no move changes a hold: every one must come back as given
+    problem = tiny_hold_fleet()
+    rng = np.random.default_rng(3)
+    x0 = rng.integers(0, problem.n_servers, problem.n_jobs)
+    h0 = rng.uniform(0.0, 1.0, problem.n_jobs) * problem.to_caller(problem.hold_max)
+    assert (h0 != np.floor(h0)).any()
+    r = anneal(problem, backend=backend, chains=2, sweeps=3, seed=1, x0=x0, holds0=h0,
+               p_hold=0.0)
+    np.testing.assert_array_equal(r.caller_holds(), h0)
+    assert evaluate(problem, r.x, r.holds).objective == pytest.approx(r.fun, rel=1e-12)
+
+
 @pytest.mark.parametrize("strategy", ["population", "tempering"])
 def test_holds_survive_the_coupled_strategies(strategy):
     problem = tiny_hold_fleet()
