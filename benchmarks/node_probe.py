@@ -10,8 +10,8 @@ to another allowed server; no move applied):
 
 * **visits**: every job a move's two walks touch, counted as
   ``benchmarks/layout_probe.py`` counts them (each job re-timed, the rejoin included) plus,
-  on nodes, the jobs the walk reads back to rebuild the free times at its start
-  (``kernels.moves.node_state_at``) and the removed job;
+  on nodes, the removed job (a node walk starts from the checkpoint of the job before
+  its edit, ``kernels.moves`` ``CKPT``: G words, no job visited);
 * **re-timed**: the jobs whose start differs after the move (the moved job included),
   from the float64 evaluator;
 * **ns per move / per visit**: the package's exact walks (``node_walk``, ``walk_delta``),
@@ -45,7 +45,7 @@ from satea.baselines import list_schedule
 from satea.compile import compile_fleet
 from satea.generate import generate_fleet
 from satea.kernels import moves as M
-from satea.kernels.layout import (COMP, FREE, JCOST, JOB_GPUS, JSTART, NBUSY, NXT, PRV,
+from satea.kernels.layout import (CKPT, COMP, FREE, JCOST, JSTART, NXT, PRV,
                                   SERVER_CLASS, SERVER_GPUS, X)
 from satea.model import Server
 from satea.objective import evaluate
@@ -89,10 +89,10 @@ def chain(problem, state: str, seed: int = 0):
     return be
 
 
-#: classes of a node walk's visits: a job read back to rebuild the free times at the walk's
-#: start, the removed job, a job re-timed to a new start (or the inserted one), a job whose
-#: start is unchanged while the free times still differ, the rejoin
-NODE_CLASSES = ("read_back", "removed", "start_changed", "start_same", "rejoin")
+#: classes of a node walk's visits: the removed job, a job re-timed to a new start (or the
+#: inserted one), a job whose start is unchanged while the free times still differ, the
+#: rejoin (the walk's start loads a checkpoint of G words: no job is visited there)
+NODE_CLASSES = ("removed", "start_changed", "start_same", "rejoin")
 
 
 @njit(**NO_NRT)
@@ -104,32 +104,20 @@ def _node_visits(P, S, s, out, inn, lam, cnt):
     g = P[SERVER_CLASS][s]
     cid = P[M.CURVE_ID][s]
     L = free_.shape[0]
-    B = L // 2
     last_edit = max(out, inn)
     if out >= 0 and (inn < 0 or out < inn):
         pred = prv_[out]
     else:
         pred = M.find_pred(S, chain_of(P), s, inn)
     v = 0
-    if pred >= 0:   # node_state_at's walk back
+    if pred >= 0:   # the walk loads pred's checkpoint
         ps = jstart_[pred]
-        need = S[NBUSY][pred]
-        n = 0
-        i = pred
-        while n < need and i >= 0:
-            v += 1
-            cnt[0] += 1
-            if comp_[i] > ps:
-                n += min(P[JOB_GPUS][i], G)
-            i = prv_[i]
-        ps = M.node_state_at(P, S, chain_of(P), L, 0, G, pred)
         for q in range(G):
-            free_[B + q] = free_[q]
+            free_[q] = S[CKPT][M.ck_at(S, chain_of(P), pred, q)]
         cur = nxt_[pred]
     else:
         ps = 0.0
         M.fs_fill(free_, ONE, L, 0, G, 0.0)
-        M.fs_fill(free_, ONE, L, B, G, 0.0)
         cur = S[M.HEAD][s]
     ins = inn
     while True:
@@ -143,23 +131,21 @@ def _node_visits(P, S, s, out, inn, lam, cnt):
             break
         v += 1
         if j == out:
-            cnt[1] += 1
-            M.fs_take(free_, ONE, L, B, G, min(P[JOB_GPUS][j], G), comp_[j])
+            cnt[0] += 1
             continue
         st, comp, cost = M.node_step(P, g, cid, j, 0.0, free_, ONE, L, 0, G, ps, lam)
         ps = st
         if j == inn:
-            cnt[2] += 1
+            cnt[1] += 1
         else:
-            M.fs_take(free_, ONE, L, B, G, min(P[JOB_GPUS][j], G), comp_[j])
             if (j > last_edit and st == jstart_[j] and comp == comp_[j]
-                    and M.fs_same(free_, ONE, L, 0, B, G, st)):
-                cnt[4] += 1
+                    and M.ck_same(S, chain_of(P), L, j, G, st)):
+                cnt[3] += 1
                 break
             if st == jstart_[j]:
-                cnt[3] += 1
-            else:
                 cnt[2] += 1
+            else:
+                cnt[1] += 1
     return v
 
 

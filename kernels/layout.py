@@ -56,10 +56,11 @@ PROBLEM_2D = frozenset(("allowed", "work_scale", "throughput", "dyn_w", "fixed_c
 #: when some server walks, else a stub: the GPU re-computes instead of caching), "rng"
 #: (:data:`RNG_STRIDE` on the CPU, 2 on the GPU), "scalar" (:data:`N_CHAIN_F`);
 #: for multi-GPU nodes (docs/model.md, part 2) "node_job" / "node_server" (N / S on the
-#: CPU when some walking server has several GPUs, else a stub) and "gpu_scratch" (twice
-#: the largest node's GPUs when some walking server has several, else a stub): a walk's
-#: free times, the new timeline's and the old one's; "hold_job" (N when some job may be
-#: held, else a stub: docs/model.md, part 3). A part-1 problem's state is as before.
+#: CPU when some walking server has several GPUs, else a stub), "node_ckpt" (N x G on the
+#: CPU then, G the largest node's GPUs: each job's checkpoint of its node's free times)
+#: and "gpu_scratch" (G when some walking server has several, else a stub): a walk's
+#: free times; "hold_job" (N when some job may be held, else a stub: docs/model.md, part
+#: 3). A part-1 problem's state is as before.
 STATE_SPEC = (
     ("x", "job", np.int32, 0),               # server of each job
     ("best_x", "job", np.int32, 0),          # the chain's best assignment
@@ -74,15 +75,15 @@ STATE_SPEC = (
     ("rng", "rng", np.uint64, 0),            # xoroshiro128+ words
     ("chain_f", "scalar", np.float64, 0.0),  # per-chain scalars, slots F_*
     ("jstart", "node_job", np.float64, 0.0),  # start of each job on a multi-GPU node
-    ("nbusy", "node_job", np.int32, 0),       # GPUs busy just after it started
+    ("ckpt", "node_ckpt", np.float64, 0.0),   # its node's free times just after it started
     ("node_off", "node_server", np.float64, 0.0),  # latest completion on each node
-    ("free", "gpu_scratch", np.float64, 0.0),  # a walk's GPU free times (new, old)
+    ("free", "gpu_scratch", np.float64, 0.0),  # a walk's GPU free times
     ("hold", "hold_job", np.float64, 0.0),    # each job's hold (start >= release + hold)
     ("best_hold", "hold_job", np.float64, 0.0),  # the holds of the chain's best
 )
 STATE_FIELDS = tuple(f[0] for f in STATE_SPEC)
 (X, BEST_X, NXT, PRV, COMP, JCOST, HEAD, TAIL, SRV_COST, SRV_BUSY, RNG,
- CHAIN_F, JSTART, NBUSY, NODE_OFF, FREE, HOLD, BEST_HOLD) = range(len(STATE_FIELDS))
+ CHAIN_F, JSTART, CKPT, NODE_OFF, FREE, HOLD, BEST_HOLD) = range(len(STATE_FIELDS))
 
 #: per-chain scalars in ``chain_f``: lambda, running cost, running violation, best
 #: feasible cost (+inf: none yet), best infeasible search objective, accepted moves,
@@ -210,7 +211,8 @@ def state_sizes(n_jobs: int, n_servers: int, lists: bool, flags: tuple = CPU_FLA
            "rng": RNG_STRIDE if chain_major else 2, "scalar": N_CHAIN_F,
            "node_job": n_jobs if nodes and caches else 1,
            "node_server": n_servers if nodes and caches else 1,
-           "gpu_scratch": 2 * max_gpus if nodes else 1,
+           "gpu_scratch": max_gpus if nodes else 1,
+           "node_ckpt": n_jobs * max_gpus if nodes and caches else 1,
            "hold_job": n_jobs if holds else 1}
     return tuple(per[kind] for _name, kind, _dt, _v in STATE_SPEC)
 
@@ -218,10 +220,10 @@ def state_sizes(n_jobs: int, n_servers: int, lists: bool, flags: tuple = CPU_FLA
 def state_bytes_per_chain(n_jobs: int, n_servers: int, lists: bool,
                           flags: tuple = CPU_FLAGS, max_gpus: int = 1,
                           holds: bool = False) -> int:
-    """Bytes of one chain's state. One-GPU servers: 32 N + 24 S + 212 on the CPU with
-    lists, 16 N + 24 S + 116 on the GPU with lists, 8 N + 16 S + 244 (CPU) or 132 (GPU)
-    without lists. Nodes of up to G GPUs add 12 N + 8 S + 16 G on the CPU, 16 G on the
-    GPU: never jobs x servers."""
+    """Bytes of one chain's state. One-GPU servers: 32 N + 24 S + 240 on the CPU with
+    lists, 16 N + 24 S + 144 on the GPU with lists, 8 N + 16 S + 272 (CPU) or 160 (GPU)
+    without lists. Nodes of up to G GPUs add (8 G + 8) N + 8 S + 8 G - 32 on the CPU
+    (the checkpoints: 8 G a job), 8 G - 8 on the GPU: never jobs x servers."""
     return sum(n * np.dtype(dt).itemsize for n, (_f, _k, dt, _v)
                in zip(state_sizes(n_jobs, n_servers, lists, flags, max_gpus, holds),
                                STATE_SPEC))

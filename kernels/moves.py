@@ -55,11 +55,12 @@ from collections import namedtuple
 from numba.extending import register_jitable
 
 from .layout import (  # noqa: F401  (the names below are this module's public API too)
-    ALLOWED, ALLOWED_CUM, BEST_HOLD, BEST_X, CAPACITY, CHAIN_F, CLASS_PTR, COMP, CURVE_CUM,
-    CURVE_ID, CURVE_INV_PERIOD, CURVE_INV_STEP, CURVE_LEN, CURVE_START, CURVE_STEP, CURVE_VALS,
+    ALLOWED, ALLOWED_CUM, BEST_HOLD, BEST_X, CAPACITY, CHAIN_F, CKPT, CLASS_PTR, COMP,
+    CURVE_CUM, CURVE_ID, CURVE_INV_PERIOD, CURVE_INV_STEP, CURVE_LEN, CURVE_START, CURVE_STEP,
+    CURVE_VALS,
     DUE, DYNW, DYN_W, EXP_CAP, FIXED_COST, FREE, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE,
     F_COST, F_LAM, F_PHOLD, F_TSCALE, F_VIOL, HEAD, HOLD, HOLD_MAX, IDLE_W, JCOST, JOB_CLASS,
-    JOB_GPUS, JOULES_PER_KWH, JSTART, NBUSY, NODE_OFF, NXT, N_CHAIN_F, PEN_EXP, PEN_KIND,
+    JOB_GPUS, JOULES_PER_KWH, JSTART, NODE_OFF, NXT, N_CHAIN_F, PEN_EXP, PEN_KIND,
     PEN_LINEAR, PEN_SCALE, PEN_STEP, PEN_WEIGHT, PRICE_CONST, PROBLEM_FIELDS, PROC, PRV,
     RELEASE, RELEASE_CUM, RESYNC_SWEEPS, RNG, RNG_STRIDE, SERVERS_BY_CLASS, SERVER_CLASS,
     SERVER_GPUS, SRV_BUSY, SRV_COST, TAIL, THROUGHPUT, WALKS, WORK, WORK_SCALE, X,
@@ -442,23 +443,22 @@ def retime(P, S, ch, s, pred, last_edit, lam):
 # ---- multi-GPU nodes (docs/model.md, part 2) ----------------------------------------------
 #
 # During a walk a node of G GPUs keeps the free time of each GPU, sorted ascending, in the
-# chain's scratch ``S[FREE]`` (the new timeline's at 0..G-1, the old one's from half the
-# scratch on). A job asking k GPUs starts at max(release, previous start on the node,
-# k-th smallest free time) and takes the k GPUs that freed up first (:func:`fs_take`).
-# Free times below the previous start never matter (no later job starts before it), so a
-# walk may begin from the state clamped there.
+# chain's scratch ``S[FREE]``. A job asking k GPUs starts at max(release, previous start
+# on the node, k-th smallest free time) and takes the k GPUs that freed up first
+# (:func:`fs_take`). Free times below the previous start never matter (no later job starts
+# before it), so a state may be kept clamped there.
 #
-# On the CPU a chain caches, per job on such a node, its start (``JSTART``) and the GPUs
-# busy just after it started (``NBUSY``), and per node its latest completion
-# (``NODE_OFF``). The state after job ``pred`` is rebuilt by walking back from it over the
-# jobs still running at its start, which hold exactly ``NBUSY[pred]`` GPUs
-# (:func:`node_state_at`): a walk visits, before its edit, only those jobs. (Walking from
-# the node's head instead would visit every earlier job; per-job copies of the free
-# times would cost G words a job: docs/model.md.) The walk then re-times forward carrying
-# the new timeline's free times and the old one's (from the cached completions) and stops
-# at the first job past the last edit whose start and completion are unchanged and whose
-# free times (clamped at its start) equal the old ones: every later job then runs as before,
-# and the node's latest completion is the old one.
+# On the CPU a chain caches, per job on such a node, its start (``JSTART``) and a
+# checkpoint of the node's free times just after it started, clamped at its start
+# (``CKPT``, G words), and per node its latest completion (``NODE_OFF``). A walk loads the
+# checkpoint of the job before its edit (G words, no job visited), re-times forward
+# carrying the new timeline's free times, and stops at the first job past the last edit
+# whose start is unchanged and whose free times (clamped at its start) equal its
+# checkpoint, the old timeline's: every later job then runs as before, and the node's
+# latest completion is the old one. A stored walk rewrites the checkpoints of the jobs it
+# visited. (Rebuilding the free times from the jobs still running at the edit instead,
+# 12 bytes a job, read back 10-12 jobs a move and made a node walk 1.5x slower:
+# benchmarks/README.md, "Results: node walks".)
 
 @register_jitable
 def fs_fill(free_, ch, L, base, G, v):
@@ -480,32 +480,6 @@ def fs_take(free_, ch, L, base, G, k, comp):
         i += 1
     for q in range(i - k, i):
         free_[ix(ch, base + q, L)] = comp
-
-
-@register_jitable
-def fs_busy(free_, ch, L, base, G, t):
-    """Number of the free times at ``base`` later than ``t`` (GPUs busy at ``t``)."""
-    n = 0
-    i = G - 1
-    while i >= 0 and free_[ix(ch, base + i, L)] > t:
-        n += 1
-        i -= 1
-    return n
-
-
-@register_jitable
-def fs_same(free_, ch, L, base_a, base_b, G, t):
-    """Whether the free times at ``base_a`` and ``base_b``, clamped at ``t``, are equal."""
-    for i in range(G):
-        a = free_[ix(ch, base_a + i, L)]
-        b = free_[ix(ch, base_b + i, L)]
-        if a < t:
-            a = t
-        if b < t:
-            b = t
-        if a != b:
-            return False
-    return True
 
 
 @register_jitable
@@ -536,23 +510,34 @@ def node_step(P, g, cid, j, h, free_, ch, L, base, G, ps, lam):
 
 
 @register_jitable
-def node_state_at(P, S, ch, L, base, G, pred):
-    """Write the free times after job ``pred`` (clamped at its start) at ``base``, from the
-    cached completions of the jobs running at its start; return that start."""
-    free_, comp_, prv_ = S[FREE], S[COMP], S[PRV]
-    ps = S[JSTART][jx(ch, pred)]
-    fs_fill(free_, ch, L, base, G, ps)
-    need = S[NBUSY][jx(ch, pred)]
-    n = 0
-    i = pred
-    while n < need and i >= 0:
-        ci = comp_[jx(ch, i)]
-        if ci > ps:
-            k = min(P[JOB_GPUS][i], G)
-            fs_take(free_, ch, L, base, G, k, ci)
-            n += k
-        i = prv_[jx(ch, i)]
-    return ps
+def ck_at(S, ch, j, i):
+    """Position of free time ``i`` of job ``j``'s checkpoint in ``S[CKPT]``."""
+    gm = S[CKPT].shape[0] // (ch.nc * ch.n_jobs)
+    return ix(ch, j * gm + i, ch.n_jobs * gm)
+
+
+@register_jitable
+def ck_write(S, ch, L, j, G, st):
+    """Store the free times at 0 of the scratch (length ``L``), clamped at ``st``, as job
+    ``j``'s checkpoint."""
+    free_, ck_ = S[FREE], S[CKPT]
+    for i in range(G):
+        v = free_[ix(ch, i, L)]
+        ck_[ck_at(S, ch, j, i)] = v if v > st else st
+
+
+@register_jitable
+def ck_same(S, ch, L, j, G, st):
+    """Whether the free times at 0 of the scratch, clamped at ``st``, equal job ``j``'s
+    checkpoint (stored clamped at its start, ``st``)."""
+    free_, ck_ = S[FREE], S[CKPT]
+    for i in range(G):
+        v = free_[ix(ch, i, L)]
+        if v < st:
+            v = st
+        if v != ck_[ck_at(S, ch, j, i)]:
+            return False
+    return True
 
 
 @register_jitable
@@ -562,31 +547,30 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, h
     may be -1; both the same job for a hold move, job ``hj`` held ``hv``), walked on the
     lists as they are before the move (CPU caches).
 
-    With ``store`` the new starts, completions, job costs and busy counts are written
-    for the re-timed jobs (and ``inn``) and the node's latest completion: the move is
+    With ``store`` the new starts, completions, job costs and checkpoints are written
+    for the jobs visited (and ``inn``) and the node's latest completion: the move is
     being made (the lists are relinked after). ``limit`` as in :func:`walk_delta`."""
     prv_, comp_, nxt_, head_, jcost_ = S[PRV], S[COMP], S[NXT], S[HEAD], S[JCOST]
-    jstart_, nbusy_, off_, free_ = S[JSTART], S[NBUSY], S[NODE_OFF], S[FREE]
+    jstart_, off_, free_ = S[JSTART], S[NODE_OFF], S[FREE]
     hold_ = S[HOLD]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
     G = P[SERVER_GPUS][s]
     L = free_.shape[0] // ch.nc
-    B = L // 2               # the old timeline's free times
     last_edit = out if out > inn else inn
     if out >= 0 and (inn < 0 or out <= inn):
         pred = prv_[jx(ch, out)]
     else:
         pred = find_pred(S, ch, s, inn)
     if pred >= 0:
-        ps = node_state_at(P, S, ch, L, 0, G, pred)
+        ps = jstart_[jx(ch, pred)]
+        ck_ = S[CKPT]
         for i in range(G):
-            free_[ix(ch, B + i, L)] = free_[ix(ch, i, L)]
+            free_[ix(ch, i, L)] = ck_[ck_at(S, ch, pred, i)]
         cur = nxt_[jx(ch, pred)]
     else:
         ps = 0.0
         fs_fill(free_, ch, L, 0, G, 0.0)
-        fs_fill(free_, ch, L, B, G, 0.0)
         cur = head_[sx(ch, s)]
     d = 0.0
     first = -1.0
@@ -604,7 +588,6 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, h
         else:
             break
         if j == out and listed:   # the old timeline only
-            fs_take(free_, ch, L, B, G, min(P[JOB_GPUS][j], G), o_c)
             d -= o_cost
             continue
         k = jx(ch, j)
@@ -616,7 +599,6 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, h
         else:
             old_st = jstart_[k]
             old_c = comp_[k]
-            fs_take(free_, ch, L, B, G, kj, old_c)
             t = free_[ix(ch, kj - 1, L)]
             hold_j = hold_of(P, hold_, ch, j, -1, 0.0)
             st = max(P[RELEASE][j] + hold_j, max(ps, t))
@@ -627,11 +609,11 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, h
                 ps = st
                 if first < 0.0:
                     first = st
-                if j > last_edit and fs_same(free_, ch, L, 0, B, G, st):
+                if j > last_edit and ck_same(S, ch, L, j, G, st):
                     rejoined = True   # every later job runs as before
                     break
                 if store:
-                    nbusy_[k] = fs_busy(free_, ch, L, 0, G, st)
+                    ck_write(S, ch, L, j, G, st)
                 continue
             st, comp, cost = node_step(P, g, cid, j, hold_j, free_, ch, L, 0, G, ps, lam)
             d += cost - jcost_[k]
@@ -642,7 +624,7 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, h
             jstart_[k] = st
             comp_[k] = comp
             jcost_[k] = cost
-            nbusy_[k] = fs_busy(free_, ch, L, 0, G, st)
+            ck_write(S, ch, L, j, G, st)
         elif d > limit and out < 0 and cid < 0 and pred >= 0 and P[PRICE_CONST][s] >= 0.0:
             return d
     hs = sx(ch, s)
@@ -670,10 +652,10 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, h
 @register_jitable
 def node_rebuild(P, S, ch, s, lam):
     """:func:`server_rebuild` of a multi-GPU node: walk its whole list, store (CPU) every
-    job's start, completion, cost and busy count and the node's latest completion, and
+    job's start, completion, cost and checkpoint and the node's latest completion, and
     return its schedule cost. O(G x jobs on s)."""
     head_, comp_, jcost_, nxt_ = S[HEAD], S[COMP], S[JCOST], S[NXT]
-    jstart_, nbusy_, off_, free_ = S[JSTART], S[NBUSY], S[NODE_OFF], S[FREE]
+    jstart_, off_, free_ = S[JSTART], S[NODE_OFF], S[FREE]
     hold_ = S[HOLD]
     g = P[SERVER_CLASS][s]
     cid = P[CURVE_ID][s]
@@ -693,7 +675,7 @@ def node_rebuild(P, S, ch, s, lam):
             jstart_[k] = st
             comp_[k] = comp
             jcost_[k] = cost
-            nbusy_[k] = fs_busy(free_, ch, L, 0, G, st)
+            ck_write(S, ch, L, j, G, st)
         total += cost
         j = nxt_[k]
     off = free_[ix(ch, G - 1, L)]

@@ -11,7 +11,7 @@ from satea.backends.base import RunSpec
 from satea.backends.numba_cpu import chain_state, problem_tuple
 from satea.compile import compile_fleet
 from satea.kernels import cpu
-from satea.kernels.layout import (HEAD, HOLD, JSTART, NBUSY, NODE_OFF, NXT, SERVER_GPUS,
+from satea.kernels.layout import (CKPT, HEAD, HOLD, JSTART, NODE_OFF, NXT, SERVER_GPUS,
                                   WALKS, X)
 from satea.model import DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile, Server
 from satea.objective import evaluate
@@ -159,8 +159,9 @@ def node_fleets(draw):
 
 
 def _check_node_caches(problem, P, S):
-    """The node caches of chain 0 (CPU): start, busy GPUs after it started, latest
-    completion, against the evaluator."""
+    """The node caches of chain 0 of one (CPU): start, the checkpoint of the node's free
+    times just after it started (clamped at its start), latest completion, against the
+    evaluator."""
     ev = evaluate(problem, problem.to_caller(S[X]),
                   S[HOLD].copy() if problem.has_holds else None)
     start = np.asarray(ev.start)[problem.order]
@@ -176,7 +177,11 @@ def _check_node_caches(problem, P, S):
             assert S[JSTART][j] == pytest.approx(start[j], rel=1e-12, abs=1e-9)
             on_s = np.flatnonzero(S[X] == s)
             running = on_s[(on_s <= j) & (comp[on_s] > start[j])]
-            assert S[NBUSY][j] == problem.job_gpus[running].sum()
+            G = int(P[SERVER_GPUS][s])
+            busy = np.repeat(comp[running], np.minimum(problem.job_gpus[running], G))
+            want = np.sort(np.concatenate([np.full(G - busy.size, start[j]), busy]))
+            gm = S[CKPT].shape[0] // problem.n_jobs
+            assert S[CKPT][j * gm:j * gm + G] == pytest.approx(want, rel=1e-12, abs=1e-9)
             j = S[NXT][j]
 
 

@@ -64,8 +64,8 @@ def device_free_bytes() -> int:
 def chain_bytes(n_jobs: int, n_servers: int, block_sweeps: int, lists: bool = True,
                 max_gpus: int = 1) -> int:
     """Device bytes per chain: the state (kernels.layout.state_bytes_per_chain, the GPU's
-    layout: 16 N + 24 S + 116 with job lists, 8 N + 16 S + 132 without, 16 G more for
-    nodes of up to G GPUs) and one block of trace."""
+    layout: 16 N + 24 S + 144 with job lists, 8 N + 16 S + 160 without, 8 G - 8 more
+    for nodes of up to G GPUs) and one block of trace."""
     return (state_bytes_per_chain(n_jobs, n_servers, lists, GPU_FLAGS, max_gpus=max_gpus)
             + 8 * block_sweeps)
 
