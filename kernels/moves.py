@@ -457,8 +457,8 @@ def retime(P, S, ch, s, pred, last_edit, lam):
 # checkpoint, the old timeline's: every later job then runs as before, and the node's
 # latest completion is the old one. A stored walk rewrites the checkpoints of the jobs it
 # visited. (Rebuilding the free times from the jobs still running at the edit instead,
-# 12 bytes a job, read back 10-12 jobs a move and made a node walk 1.5x slower:
-# benchmarks/README.md, "Results: node walks".)
+# 12 bytes a job, read back 10-12 jobs a move and made a node walk 1.4-1.5x slower:
+# benchmarks/README.md, "Results: node walks from per-job checkpoints".)
 
 @register_jitable
 def fs_fill(free_, ch, L, base, G, v):
@@ -548,7 +548,8 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, h
     lists as they are before the move (CPU caches).
 
     With ``store`` the new starts, completions, job costs and checkpoints are written
-    for the jobs visited (and ``inn``) and the node's latest completion: the move is
+    for the jobs visited before the rejoin (and ``inn``; the rejoin's own checkpoint is
+    already the new one) and the node's latest completion: the move is
     being made (the lists are relinked after). ``limit`` as in :func:`walk_delta`."""
     prv_, comp_, nxt_, head_, jcost_ = S[PRV], S[COMP], S[NXT], S[HEAD], S[JCOST]
     jstart_, off_, free_ = S[JSTART], S[NODE_OFF], S[FREE]
@@ -587,7 +588,7 @@ def node_walk(P, S, ch, s, out, o_st, o_c, o_cost, inn, lam, limit, store, hj, h
             listed = True
         else:
             break
-        if j == out and listed:   # the old timeline only
+        if j == out and listed:   # gone from the new timeline
             d -= o_cost
             continue
         k = jx(ch, j)

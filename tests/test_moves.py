@@ -16,8 +16,8 @@ from satea.backends.base import RunSpec
 from satea.backends.numba_cpu import chain_state, problem_tuple
 from satea.compile import compile_assignment, compile_fleet
 from satea.kernels import cpu
-from satea.kernels.layout import (COMP, HEAD, HOLD, JCOST, NXT, PRV, RELEASE, RELEASE_CUM, RNG,
-                                  RNG_STRIDE, SRV_BUSY,
+from satea.kernels.layout import (CKPT, COMP, HEAD, HOLD, JCOST, JSTART, NODE_OFF, NXT, PRV,
+                                  RELEASE, RELEASE_CUM, RNG, RNG_STRIDE, SRV_BUSY,
                                   SRV_COST, TAIL, WALKS, X, has_lists)
 from satea.kernels.moves import (HOLD_MOVE, Chain, Delta, Move, allowed_server,
                                  curve_cumulative, metropolis, move_apply, move_delta, propose)
@@ -212,6 +212,11 @@ def _moves_against_evaluator(problem, seed, p_swap, accept, caches, p_hold=0.0):
     cpu.resync_cpu(P, S, n, m)
     for f in (SRV_COST, SRV_BUSY, COMP, JCOST) if caches else (SRV_COST, SRV_BUSY):
         np.testing.assert_allclose(kept[f], S[f], rtol=1e-12, atol=1e-11 * peak[0])
+    if caches and problem.multi_gpu:
+        # a node's starts, checkpoints and latest completions are maxima and sums of the
+        # same values in the same order however a walk got there: bit for bit
+        for f in (JSTART, CKPT, NODE_OFF):
+            np.testing.assert_array_equal(kept[f], S[f])
     # moves never put a job where it cannot run
     assert problem.is_allowed(np.arange(n), S[X]).all()
 
