@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Any, NamedTuple
 
 #: exit statuses (documented in ``satea --help`` and the README)
 EXIT_OK, EXIT_INFEASIBLE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 141
@@ -137,21 +138,33 @@ def _recorded_hold_max(res: dict, flag: str):
     return float(v)
 
 
-def _warm_start(path: str, problem):
-    """``--warm-start``: a result file's assignment and holds, the caller's job order
-    (holds None when the file has none), checked against ``problem``."""
+class WarmStart(NamedTuple):
+    """``--warm-start``'s start: assignment and holds (None: the file holds none), the
+    caller's job order, and its record (path, and a digest of the start itself)."""
+    x: Any
+    holds: Any
+    record: dict
+
+
+def _warm_start(path: str, problem, hold_max_flag) -> WarmStart:
+    """``--warm-start``: a result file's assignment and holds, checked against
+    ``problem`` (``hold_max_flag``: the command line's --hold-max, for the hint)."""
+    import hashlib
+
     import numpy as np
 
     from .result import assignment_from_names, holds_from_names, read_result
     res = read_result(path)
+    other = res.get("instance")
+    differs = other is not None and other != problem.name
+    why = (f" (the result is of instance {other!r}, the problem is {problem.name!r})"
+           if differs else "")
     try:
         x = assignment_from_names(problem, res["assignment"])
         holds = holds_from_names(problem, res.get("holds"))
     except ValueError as e:   # InstanceError: name the file, and what else may differ
-        other = res.get("instance")
-        why = (f" (the result is of instance {other!r}, the problem is {problem.name!r})"
-               if other is not None and other != problem.name else "")
-        if "hold_max" in str(e) and res.get("hold_max_s") is not None:
+        if ("hold_max" in str(e) and res.get("hold_max_s") is not None
+                and hold_max_flag is None):
             why += f" (the result's run had --hold-max {res['hold_max_s']:g}: give it too)"
         raise ValueError(f"--warm-start: result file {path!r} does not fit the problem: "
                          f"{e}{why}") from None
@@ -161,8 +174,16 @@ def _warm_start(path: str, problem):
         j = int(bad[0])
         raise ValueError(f"--warm-start: result file {path!r}: job "
                          f"{problem.job_names[problem.order[j]]!r} is on server "
-                         f"{problem.server_names[xi[j]]!r}, which cannot run it")
-    return x, (None if holds is None else problem.to_caller(holds))
+                         f"{problem.server_names[xi[j]]!r}, which cannot run it{why}")
+    if differs:   # the names fit (generated fleets share them): say so, as --repeat does
+        print(f"satea: warning: --warm-start: {path!r} is a result of instance {other!r}, "
+              f"the problem is {problem.name!r}", file=sys.stderr)
+    if holds is not None:   # within the evaluator's tolerance past hold_max: onto it
+        holds = problem.to_caller(np.minimum(holds, problem.hold_max))
+    h = hashlib.sha256(np.ascontiguousarray(x, np.int64).tobytes())
+    if holds is not None:
+        h.update(np.ascontiguousarray(holds, np.float64).tobytes())
+    return WarmStart(x, holds, {"path": path, "sha256": h.hexdigest()})
 
 
 def _warn_release_after_due(fleet) -> None:
@@ -338,12 +359,14 @@ def _check_solve_flags(args) -> None:
                          f"an assignment); --method {args.method} takes none")
     if args.repeat:
         from .result import read_result
-        st = read_result(args.repeat).get("settings")
+        rec = read_result(args.repeat)
+        st = rec.get("settings")
         was_warm = isinstance(st, dict) and bool(st.get("x0_given"))
         if was_warm and not args.warm_start:
-            raise ValueError(f"--repeat: the run of {args.repeat!r} started from a warm start: "
-                             "give the same --warm-start RESULT again (its path is the result "
-                             "file's run.warm_start)")
+            ws = rec.get("warm_start")
+            was = f" ({ws['path']!r})" if isinstance(ws, dict) and "path" in ws else ""
+            raise ValueError(f"--repeat: the run of {args.repeat!r} started from a warm start"
+                             f"{was}: give the same --warm-start RESULT again")
         if args.warm_start and not was_warm:
             raise ValueError(f"--warm-start with --repeat: the run of {args.repeat!r} started "
                              "without one; leave --warm-start out to repeat it")
@@ -397,18 +420,25 @@ def cmd_solve(args) -> int:
                   f"{named!r}, the instance file holds {problem.name!r}", file=sys.stderr)
     # live output is the progress display's (a terminal, or --progress): pipes and logs
     # get the summary only
-    warm = _warm_start(args.warm_start, problem) if args.warm_start else None
+    warm = _warm_start(args.warm_start, problem, args.hold_max) if args.warm_start else None
+    if warm is not None and args.repeat:   # the very start the run had, not another one
+        from .result import read_result
+        ws = read_result(args.repeat).get("warm_start")
+        if isinstance(ws, dict) and ws.get("sha256") != warm.record["sha256"]:
+            raise ValueError(f"--repeat: {args.warm_start!r} is not the start the run of "
+                             f"{args.repeat!r} had ({ws.get('path')!r}): its assignment "
+                             "or holds differ")
     prog = _progress_for(args, args.time_limit)
     kw = _run_kwargs(args)
     if warm is not None and args.method == "anneal":
-        kw.update(x0=warm[0], holds0=warm[1])
+        kw.update(x0=warm.x, holds0=warm.holds)
 
     try:
         if args.method != "anneal":
             from .baselines import solve_baseline
             r = solve_baseline(problem, args.method, seed=args.seed or 0,
                                time_limit=args.time_limit,
-                               hint=None if warm is None else warm[0])
+                               hint=None if warm is None else warm.x)
         elif _distributed(args):
             from .distributed import solve
             r = _with_cluster(args, lambda client, t0: solve(
@@ -421,7 +451,7 @@ def cmd_solve(args) -> int:
     if args.hold_max is not None:   # recorded: evaluate, report and --repeat apply it
         r.info["hold_max_s"] = args.hold_max
     if warm is not None:   # recorded: --repeat asks for it again
-        r.info["warm_start"] = args.warm_start
+        r.info["warm_start"] = warm.record
     from .bounds import attach_bound
     attach_bound(problem, r)   # assignment problems: a certified bound beside the answer
     if args.out:   # first: a closed stdout (| head) must not lose the result

@@ -199,9 +199,11 @@ class AnnealResult:
         for k in ("status", "bound", "gap_to_bound"):   # exact methods, certified bounds
             if k in self.info:
                 d[k] = float(self.info[k]) if k != "status" else self.info[k]
+        if "warm_start" in self.info:   # satea solve --warm-start: its path and digest
+            d["warm_start"] = dict(self.info["warm_start"])
         if self.settings is not None:   # what the run used and did: enough to repeat it
             d["settings"] = self.settings.to_dict()
-            d["run"] = {k: v for k, v in self.info.items()}
+            d["run"] = {k: v for k, v in self.info.items() if k != "warm_start"}
         if explain:
             d["jobs"] = self.explain()
         return d
@@ -275,6 +277,8 @@ def assignment_from_names(problem: ProblemArrays, assignment: dict) -> np.ndarra
     for j, s in assignment.items():
         if j not in jobs:
             raise InstanceError(f"assignment: unknown job {j!r}")
+        if not isinstance(s, str):
+            raise InstanceError(f"assignment: job {j!r}: expected a server name, got {s!r}")
         if s not in sidx:
             raise InstanceError(f"assignment: job {j!r}: unknown server {s!r}")
     missing = [j for j in problem.job_names if j not in assignment]

@@ -34,7 +34,7 @@ def test_cold_run_from_a_warm_start_keeps_its_answer(solved, tmp_path, capsys):
     # only downhill moves from the start: never worse than it
     assert b["objective"] <= d["objective"] * (1 + 1e-12)
     assert b["settings"]["x0_given"] and b["settings"]["holds0_given"]
-    assert b["run"]["warm_start"] == str(res)
+    assert b["warm_start"]["path"] == str(res) and len(b["warm_start"]["sha256"]) == 64
     # the same run from a random start ends far higher (so the start was used)
     main(["solve", str(inst), "--seed", "2", *_cold(), "--out", str(ref), "--quiet"])
     assert json.loads(ref.read_text())["objective"] > 1.5 * d["objective"]
@@ -59,6 +59,42 @@ def test_repeat_of_a_warm_started_run_needs_the_warm_start(solved, tmp_path, cap
     assert main(["solve", str(inst), "--repeat", str(res), "--warm-start", str(b),
                  "--quiet"]) == 2
     assert "started without one" in capsys.readouterr().err
+    # nor would the run repeated from another start (b itself: another assignment or holds)
+    assert main(["solve", str(inst), "--repeat", str(b), "--warm-start", str(b),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not the start the run of" in err[0], err
+
+
+def test_holds_within_the_evaluators_tolerance_start_on_the_allowance(solved, tmp_path,
+                                                                        capsys):
+    inst, res, d = solved
+    j = next(iter(d["holds"]))
+    over = tmp_path / "over.json"
+    over.write_text(json.dumps({**d, "holds": {**d["holds"], j: 7200.0 * (1 + 1e-10)}}))
+    out = tmp_path / "b.json"
+    assert main(["solve", str(inst), "--seed", "2", *_cold(),
+                 "--warm-start", str(over), "--out", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())["holds"].get(j, 0.0) <= 7200.0
+
+
+def test_a_result_of_another_instance_is_named(solved, tmp_path, capsys):
+    inst, res, _d = solved
+    other = tmp_path / "g.json"   # the same fleet under another name: every name fits
+    other.write_text(json.dumps({**json.loads(inst.read_text()), "name": "other"}))
+    capsys.readouterr()
+    assert main(["solve", str(other), "--sweeps", "5", "--warm-start", str(res),
+                 "--quiet"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "warning" in err[0] and "'generated-30x4-seed3'" in err[0]
+    # a job the other fleet cannot run where the result put it: refused, both named
+    g = tmp_path / "g4.json"
+    assert main(["generate", "--jobs", "30", "--servers", "4", "--seed", "4", "--hold-max",
+                 "7200", "--out", str(g)]) == 0
+    capsys.readouterr()
+    assert main(["solve", str(g), "--sweeps", "5", "--warm-start", str(res), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot run it" in err[0] and "seed4" in err[0], err
 
 
 def test_cpsat_gets_the_warm_start_as_its_hint(solved, tmp_path, monkeypatch, capsys):
@@ -85,13 +121,19 @@ def test_cpsat_gets_the_warm_start_as_its_hint(solved, tmp_path, monkeypatch, ca
     assert seen["method"] == "cpsat"
     np.testing.assert_array_equal(seen["hint"], assignment_from_names(problem,
                                                                       d["assignment"]))
+    # recorded in the result file as for annealing
+    out = tmp_path / "c.json"
+    main(["solve", str(inst), "--hold-max", "0", "--method", "cpsat", "--warm-start",
+          str(plain), "--out", str(out), "--quiet"])
+    assert json.loads(out.read_text())["warm_start"]["path"] == str(plain)
 
 
 @pytest.mark.parametrize("case,needle", [
     ("method", "--warm-start applies to --method anneal and cpsat"),
     ("holds", "holds: job "),
-    ("forbidden", "which cannot run it"),
+    ("forbidden", "--warm-start: result file"),
     ("unknown_job", "assignment: unknown job 'nope'"),
+    ("not_a_name", "assignment: job 'j0': expected a server name, got ['s0']"),
     ("several", "--warm-start takes one problem"),
 ])
 def test_bad_warm_start_one_line_exit_2(case, needle, solved, tmp_path, capsys):
@@ -109,6 +151,10 @@ def test_bad_warm_start_one_line_exit_2(case, needle, solved, tmp_path, capsys):
                                  and p["gpu"] == next(s["gpu"] for s in f["servers"]
                                                       if s["name"] == d["assignment"][j["name"]]))]
         inst.write_text(json.dumps(f))
+    elif case == "not_a_name":
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({**d, "assignment": {**d["assignment"], "j0": ["s0"]}}))
+        args[-1] = str(bad)
     elif case == "unknown_job":
         bad = tmp_path / "bad.json"
         bad.write_text(json.dumps({**d, "assignment": {**d["assignment"], "nope": "s0"}}))
