@@ -146,6 +146,28 @@ class WarmStart(NamedTuple):
     record: dict
 
 
+def _other_instance(res: dict, problem) -> str:
+    """`` (the result is of instance A, the instance file holds B)`` when a result file
+    names another instance than ``problem``'s, else ``""``."""
+    other = res.get("instance")
+    if other is None or other == problem.name:
+        return ""
+    return f" (the result is of instance {other!r}, the instance file holds {problem.name!r})"
+
+
+def _result_on(res: dict, problem, does_not_fit: str, extra: str = ""):
+    """A result file's assignment (the caller's job order) and holds (internal order;
+    None: it holds none) on ``problem``, or one ValueError: ``does_not_fit``, the entry, the
+    instances if they differ, then ``extra`` when the entry is a hold."""
+    from .result import assignment_from_names, holds_from_names
+    try:
+        return (assignment_from_names(problem, res["assignment"]),
+                holds_from_names(problem, res.get("holds")))
+    except ValueError as e:   # InstanceError: name the files, and the instances if they differ
+        more = extra if "hold_max" in str(e) else ""
+        raise ValueError(f"{does_not_fit}: {e}{_other_instance(res, problem)}{more}") from None
+
+
 def _warm_start(path: str, problem, hold_max_flag) -> WarmStart:
     """``--warm-start``: a result file's assignment and holds, checked against
     ``problem`` (``hold_max_flag``: the command line's --hold-max, for the hint)."""
@@ -153,31 +175,24 @@ def _warm_start(path: str, problem, hold_max_flag) -> WarmStart:
 
     import numpy as np
 
-    from .result import assignment_from_names, holds_from_names, read_result
+    from .result import read_result
     res = read_result(path)
-    other = res.get("instance")
-    differs = other is not None and other != problem.name
-    why = (f" (the result is of instance {other!r}, the problem is {problem.name!r})"
-           if differs else "")
-    try:
-        x = assignment_from_names(problem, res["assignment"])
-        holds = holds_from_names(problem, res.get("holds"))
-    except ValueError as e:   # InstanceError: name the file, and what else may differ
-        if ("hold_max" in str(e) and res.get("hold_max_s") is not None
-                and hold_max_flag is None):
-            why += f" (the result's run had --hold-max {res['hold_max_s']:g}: give it too)"
-        raise ValueError(f"--warm-start: result file {path!r} does not fit the problem: "
-                         f"{e}{why}") from None
+    why = _other_instance(res, problem)
+    ran = res.get("hold_max_s")
+    x, holds = _result_on(
+        res, problem, f"--warm-start: result file {path!r} does not fit the problem",
+        f" (the result's run had --hold-max {ran:g}: give it too)"
+        if isinstance(ran, (int, float)) and hold_max_flag is None else "")
     xi = problem.to_internal(x)
-    bad = np.flatnonzero(problem.allowed[problem.job_class, problem.server_class[xi]] == 0)
+    bad = np.flatnonzero(~problem.is_allowed(np.arange(problem.n_jobs), xi))
     if bad.size:
         j = int(bad[0])
         raise ValueError(f"--warm-start: result file {path!r}: job "
                          f"{problem.job_names[problem.order[j]]!r} is on server "
                          f"{problem.server_names[xi[j]]!r}, which cannot run it{why}")
-    if differs:   # the names fit (generated fleets share them): say so, as --repeat does
-        print(f"satea: warning: --warm-start: {path!r} is a result of instance {other!r}, "
-              f"the problem is {problem.name!r}", file=sys.stderr)
+    if why:   # the names fit (generated fleets share them): say so, as --repeat does
+        print(f"satea: warning: --warm-start: {path!r} is a result of instance "
+              f"{res['instance']!r}, the problem is {problem.name!r}", file=sys.stderr)
     if holds is not None:   # within the evaluator's tolerance past hold_max: onto it
         holds = problem.to_caller(np.minimum(holds, problem.hold_max))
     h = hashlib.sha256(np.ascontiguousarray(x, np.int64).tobytes())
@@ -576,17 +591,14 @@ def _gpu_counts(text: str) -> tuple:
 
 
 def _slack_range(text: str) -> tuple:
-    """``generate --slack``: ``LO,HI`` or one value, with ``0 < LO <= HI <= 1000``."""
+    """``generate --slack``: ``LO,HI`` or one value, checked by the generator's rule."""
+    from .generate import _SLACK_MAX, _check_slack
     try:
         vals = tuple(float(t) for t in text.split(","))
+        return _check_slack(vals[0] if len(vals) == 1 else vals)
     except ValueError:
-        vals = ()
-    if len(vals) == 1:
-        vals = vals * 2
-    if len(vals) != 2 or not 0.0 < vals[0] <= vals[1] <= 1000.0:
-        raise argparse.ArgumentTypeError(
-            f"expected SLACK or LO,HI with 0 < LO <= HI <= 1000, got {text!r}")
-    return vals
+        raise argparse.ArgumentTypeError(f"expected SLACK or LO,HI with 0 < LO <= HI <= "
+                                         f"{_SLACK_MAX:g}, got {text!r}") from None
 
 
 def _add_hold_flag(parser) -> None:
@@ -755,21 +767,14 @@ def cmd_evaluate(args) -> int:
     from .compile import compile_fleet
     from .io import read_instance_with_currency
     from .objective import evaluate
-    from .result import assignment_from_names, holds_from_names, read_result
+    from .result import read_result
     fleet, currency = read_instance_with_currency(args.instance)
     res = read_result(args.result)
     lam = res.get("lambda", None) if args.lam is None else args.lam
     fleet = _with_hold_max(fleet, _recorded_hold_max(res, "evaluate"))
     problem = compile_fleet(fleet, lam=lam)
-    try:
-        x = assignment_from_names(problem, res["assignment"])
-        holds = holds_from_names(problem, res.get("holds"))
-    except ValueError as e:   # InstanceError: name both files, and the instances if they differ
-        other = res.get("instance")
-        hint = (f" (the result is of instance {other!r}, the instance file holds "
-                f"{problem.name!r})" if other is not None and other != problem.name else "")
-        raise ValueError(f"result file {args.result!r} does not fit instance file "
-                         f"{args.instance!r}: {e}{hint}") from None
+    x, holds = _result_on(res, problem, f"result file {args.result!r} does not fit instance "
+                          f"file {args.instance!r}")
     ev = evaluate(problem, x, holds)
     out = {"format": "satea-evaluation/1", "instance": problem.name, "lambda": problem.lam,
            **({"currency": currency} if currency else {}), **ev.as_dict()}

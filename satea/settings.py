@@ -124,7 +124,7 @@ def check_x0(x0, n_chains: int, problem: ProblemArrays) -> np.ndarray | None:
         raise ValueError(f"x0[{c}, {j}] (job {problem.job_names[j]!r}): server index "
                          f"{x0[c, j]} out of range 0..{problem.n_servers - 1}")
     xi = problem.to_internal(x0)
-    ok = problem.allowed[problem.job_class[None, :], problem.server_class[xi]] != 0
+    ok = problem.is_allowed(np.arange(problem.n_jobs)[None, :], xi)
     if not ok.all():
         c, j = np.argwhere(~ok)[0]
         name = problem.job_names[problem.order[j]]
