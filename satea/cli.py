@@ -592,13 +592,13 @@ def _gpu_counts(text: str) -> tuple:
 
 def _slack_range(text: str) -> tuple:
     """``generate --slack``: ``LO,HI`` or one value, checked by the generator's rule."""
-    from .generate import _SLACK_MAX, _check_slack
+    from .generate import SLACK_MAX, check_slack
     try:
         vals = tuple(float(t) for t in text.split(","))
-        return _check_slack(vals[0] if len(vals) == 1 else vals)
+        return check_slack(vals[0] if len(vals) == 1 else vals)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected SLACK or LO,HI with 0 < LO <= HI <= "
-                                         f"{_SLACK_MAX:g}, got {text!r}") from None
+                                         f"{SLACK_MAX:g}, got {text!r}") from None
 
 
 def _add_hold_flag(parser) -> None:

@@ -32,7 +32,7 @@ _BACKLOG = 0.25
 #: of ``generate_fleet(slack=...)``: deadlines of the order of the job's own run time)
 _SLACK = (1.25, 4.0)
 #: the largest slack accepted: a deadline a thousand run times away is no deadline
-_SLACK_MAX = 1000.0
+SLACK_MAX = 1000.0
 #: penalty weight = typical energy cost of the job times a log-uniform factor on this range
 _WEIGHT_FACTOR = (0.5, 5.0)
 #: linear / exponential scale = expected busy time times a uniform factor on this range
@@ -412,7 +412,7 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
     gang_share = _check_real(gang_share, "gang_share")
     if not 0.0 <= gang_share <= 1.0:
         raise ValueError(f"gang_share must be in [0, 1], got {gang_share}")
-    slack = _check_slack(slack)
+    slack = check_slack(slack)
     n_curve = int(round(frac * m))
     curve = _pick_curve(cat, n_curve)
     models, gpus, allowed, thr, power, usable = _pair_tables(cat)
@@ -434,14 +434,14 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
     return cat.fleet(f"generated-{n}x{m}-seed{seed}", servers, _job_records(models, jobs))
 
 
-def _check_slack(slack) -> tuple[float, float]:
+def check_slack(slack) -> tuple[float, float]:
     """``slack`` as a range ``(lo, hi)`` with ``0 < lo <= hi`` (a number: ``(v, v)``)."""
     pair = (slack, slack) if isinstance(slack, numbers.Real) else slack
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise ValueError(f"slack must be a number or a (low, high) pair, got {slack!r}")
     lo, hi = _check_real(pair[0], "slack"), _check_real(pair[1], "slack")
-    if not 0.0 < lo <= hi or hi > _SLACK_MAX:
-        raise ValueError(f"slack must satisfy 0 < low <= high <= {_SLACK_MAX:g}, got {slack!r}")
+    if not 0.0 < lo <= hi or hi > SLACK_MAX:
+        raise ValueError(f"slack must satisfy 0 < low <= high <= {SLACK_MAX:g}, got {slack!r}")
     return lo, hi
 
 
