@@ -32,23 +32,14 @@ from satea.compile import compile_fleet
 from satea.io import read_instance
 from satea.model import JOULES_PER_KWH
 from satea.objective import carbon_integral, evaluate, job_penalty, price_integral
+from satea.result import assignment_from_names, holds_from_names, read_result
 
 
-def read_result(problem, path: str) -> tuple[np.ndarray, np.ndarray | None]:
+def result_on(problem, path: str) -> tuple[np.ndarray, np.ndarray | None]:
     """(assignment in the caller's order, holds in the internal order or None)."""
-    r = json.loads(Path(path).read_text())
-    server = {n: i for i, n in enumerate(problem.server_names)}
-    job = {n: i for i, n in enumerate(problem.job_names)}
-    x = np.zeros(problem.n_jobs, np.int64)
-    for j, s in r["assignment"].items():
-        x[job[j]] = server[s]
-    holds = None
-    if r.get("holds"):
-        internal = np.argsort(problem.order)   # caller's index -> internal index
-        holds = np.zeros(problem.n_jobs)
-        for j, v in r["holds"].items():
-            holds[internal[job[j]]] = v
-    return x, holds
+    r = read_result(path)
+    return assignment_from_names(problem, r["assignment"]), holds_from_names(problem,
+                                                                             r.get("holds"))
 
 
 def cost_integral(problem, s: int, a: float, b: float) -> float:
@@ -140,7 +131,7 @@ def main(argv=None) -> int:
         return 2
     rows = []
     for path in a.results:
-        x, h = read_result(problem, path)
+        x, h = result_on(problem, path)
         given = evaluate(problem, x, h)
         t0 = time.perf_counter()
         hb = best_holds(problem, x)
