@@ -88,10 +88,12 @@ STATE_FIELDS = tuple(f[0] for f in STATE_SPEC)
 #: per-chain scalars in ``chain_f``: lambda, running cost, running violation, best
 #: feasible cost (+inf: none yet), best infeasible search objective, accepted moves,
 #: temperature scale (inverse temperature at sweep s is ``betas[s] / scale``), the
-#: probability that a move changes a hold (0 when no job may be held)
+#: probability that a move changes a hold (0 when no job may be held), the violation up
+#: to which a state is feasible (``ProblemArrays.violation_tol``), the capacity weight
+#: (a warm start's best is taken before the first sweep, docs/model.md)
 (F_LAM, F_COST, F_VIOL, F_BEST_FEASIBLE, F_BEST_ANY, F_ACCEPTED, F_TSCALE,
- F_PHOLD) = range(8)
-N_CHAIN_F = 8
+ F_PHOLD, F_VIOL_TOL, F_CAP_WEIGHT) = range(10)
+N_CHAIN_F = 10
 
 #: per-chain length of the ``rng`` array in the CPU's chain-major layout: the generator's
 #: two words, then padding to 128 bytes. Every draw writes them (four a move): packed, two
@@ -164,7 +166,7 @@ def curve_cumulative_np(problem, cid, t: np.ndarray) -> np.ndarray:
     inv_period = np.where(problem.curve_repeat[cid] != 0, 1.0 / period, 0.0)
     cycles = np.where((t >= 0.0) & (t < period), 0.0, np.floor(t * inv_period))
     r = t - cycles * period
-    i = np.minimum((r * (1.0 / step)).astype(np.int64), n - 1)
+    i = np.clip((r * (1.0 / step)).astype(np.int64), 0, n - 1)   # see moves.curve_cumulative
     return (cycles * problem.curve_cum[start + cid + n] + problem.curve_cum[start + cid + i]
             + problem.curve_vals[start + i] * (r - i * step))
 

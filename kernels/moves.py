@@ -59,7 +59,8 @@ from .layout import (  # noqa: F401  (the names below are this module's public A
     CURVE_CUM, CURVE_ID, CURVE_INV_PERIOD, CURVE_INV_STEP, CURVE_LEN, CURVE_START, CURVE_STEP,
     CURVE_VALS,
     DUE, DYNW, DYN_W, EXP_CAP, FIXED_COST, FREE, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE,
-    F_COST, F_LAM, F_PHOLD, F_TSCALE, F_VIOL, HEAD, HOLD, HOLD_MAX, IDLE_W, JCOST, JOB_CLASS,
+    F_CAP_WEIGHT, F_COST, F_LAM, F_PHOLD, F_TSCALE, F_VIOL, F_VIOL_TOL, HEAD, HOLD, HOLD_MAX,
+    IDLE_W, JCOST, JOB_CLASS,
     JOB_GPUS, JOULES_PER_KWH, JSTART, NODE_OFF, NXT, N_CHAIN_F, PEN_EXP, PEN_KIND,
     PEN_LINEAR, PEN_SCALE, PEN_STEP, PEN_WEIGHT, PRICE_CONST, PROBLEM_FIELDS, PROC, PRV,
     RELEASE, RELEASE_CUM, RESYNC_SWEEPS, RNG, RNG_STRIDE, SERVERS_BY_CLASS, SERVER_CLASS,
@@ -149,6 +150,8 @@ def curve_cumulative(P, cid, t):
     i = int(r * P[CURVE_INV_STEP][cid])
     if i > n - 1:
         i = n - 1
+    if i < 0:   # far out (t ~ 1e14 s on a 1 ms curve) the rounded cycle count can overshoot
+        i = 0
     return (cycles * P[CURVE_CUM][start + cid + n] + P[CURVE_CUM][start + cid + i]
             + P[CURVE_VALS][start + i] * (r - i * step))
 
@@ -760,7 +763,8 @@ def is_allowed(P, j, s):
 def chain_init(P, S, ch, random_start):
     """Draw chain ``c``'s assignment (if ``random_start``, uniformly among each job's
     allowed servers; else keep ``x``), build its lists and caches, and store its running
-    cost and violation. O(N + S)."""
+    cost and violation. A warm start (``x`` kept) is the chain's best until a sweep
+    beats it, so a run never returns worse than its start. O(N + S)."""
     rng_, x_ = S[RNG], S[X]
     r0 = ix(ch, 0, RNG_STRIDE)
     r1 = ix(ch, 1, RNG_STRIDE)
@@ -769,6 +773,10 @@ def chain_init(P, S, ch, random_start):
             u = next_uniform(rng_, r0, r1)
             x_[jx(ch, j)] = allowed_server(P, P[JOB_CLASS][j], u)
     chain_resync(P, S, ch, True)
+    if not random_start:
+        f_ = S[CHAIN_F]
+        keep_best(P, S, ch, f_[ix(ch, F_COST, NF)], f_[ix(ch, F_VIOL, NF)],
+                  f_[ix(ch, F_CAP_WEIGHT, NF)])
 
 
 @register_jitable
@@ -1187,12 +1195,16 @@ def metropolis(delta, beta, u):
 
 @register_jitable
 def keep_best(P, S, ch, cost, viol, cap_weight):
-    """Update the chain's best from its state at a sweep boundary; return the best so far."""
+    """Update the chain's best from its state at a sweep boundary; return the best so far.
+
+    Feasible means a violation of at most ``F_VIOL_TOL`` (docs/model.md, "Capacity and
+    feasibility"): busy times are running sums here and sums in dispatch order in the
+    evaluator, which differ in their last bits."""
     f_, bx_, x_ = S[CHAIN_F], S[BEST_X], S[X]
     kf = ix(ch, F_BEST_FEASIBLE, NF)
     ka = ix(ch, F_BEST_ANY, NF)
     copy = False
-    if viol == 0.0:
+    if viol <= f_[ix(ch, F_VIOL_TOL, NF)]:
         if cost < f_[kf]:
             f_[kf] = cost
             copy = True

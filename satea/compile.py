@@ -45,6 +45,11 @@ from .model import EXP_CAP, PENALTY_KINDS, Fleet  # noqa: F401  (EXP_CAP re-expo
 # the penalty codes, named once (kernels/layout.py, satea.model.PENALTY_KINDS order)
 from .kernels.layout import PEN_EXP, PEN_LINEAR, PEN_NONE, PEN_STEP  # noqa: E402,F401
 
+#: relative tolerance of the capacity rows: a violation up to this times the smallest
+#: finite capacity is rounding, not overload (:attr:`ProblemArrays.violation_tol`). Sums
+#: of integer data are exact, so their ties never need it (OR-Library GAP).
+VIOLATION_TOL = 1e-9
+
 
 @dataclass(frozen=True, eq=False)
 class ProblemArrays:
@@ -168,6 +173,18 @@ class ProblemArrays:
     @property
     def has_capacity(self) -> bool:
         return bool(np.isfinite(self.capacity).any())
+
+    @property
+    def violation_tol(self) -> float:
+        """The capacity violation up to which an assignment is feasible: ``VIOLATION_TOL``
+        times the smallest finite capacity (0 without capacities). Busy times are float64
+        sums whose last bits depend on the order they are summed in (the evaluator's
+        dispatch order, the search's running sums), so a tie between a sum and a capacity
+        is decided on more than rounding (docs/model.md, "Capacity and feasibility")."""
+        finite = self.capacity[np.isfinite(self.capacity)]
+        if finite.size == 0:
+            return 0.0
+        return VIOLATION_TOL * max(float(finite.min()), 0.0)
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (grows with N + S + K*G)."""

@@ -44,7 +44,9 @@ def _curve_cumulative(problem: ProblemArrays, c: int, t: float) -> float:
     # a non-repeating curve (a market series) holds its last value after its last step
     cycles = math.floor(t / period) if problem.curve_repeat[c] else 0
     r = t - cycles * period
-    i = min(int(r / step), n - 1)
+    # where t's rounding exceeds a step, the cycle count can overshoot: r < 0 (clamped, as
+    # kernels.moves.curve_cumulative does)
+    i = max(min(int(r / step), n - 1), 0)
     return cycles * float(cum[n]) + float(cum[i]) + float(vals[i]) * (r - i * step)
 
 
@@ -289,7 +291,7 @@ def _evaluation(problem: ProblemArrays, x, lam, fixed_total, allowed_all, start,
     return Evaluation(
         objective=problem.sense * search, search_objective=search,
         energy_cost=energy, penalty=penalty, assignment_cost=problem.sense * fixed_total,
-        feasible=bool(allowed_all and violation == 0.0), violation=violation,
+        feasible=bool(allowed_all and violation <= problem.violation_tol), violation=violation,
         allowed=allowed_all, x=x, start=back(start), completion=back(comp),
         lateness=back(late), job_penalty=back(pen), job_energy_cost=back(jen),
         server_busy=busy, server_on=on, server_off=off, server_energy_cost=sen,

@@ -322,6 +322,22 @@ def tiny_fleet_by_name(name: str) -> Fleet:
     raise KeyError(f"no tiny fleet {name!r}; have {list(TINY_NAMES)}")
 
 
+#: samples of five jobs at 7 samples/s: 13,398 samples, exactly 1,914 s in all
+TIE_SAMPLES = (4408.0, 2879.0, 4378.0, 1393.0, 340.0)
+
+
+def capacity_tie_fleet() -> Fleet:
+    """Five jobs whose run times sum to exactly 1,914 s, on a cheap server of that
+    capacity or a dear one without: float64 sums the five to 1914.0000000000002 in
+    dispatch order, a tie that rounding must not decide (docs/model.md, "Capacity and
+    feasibility"). The optimum runs all five on the cheap server."""
+    return Fleet("capacity-tie", {"A": GPUType("A", 40, 0.0)}, {"m": DNNModel("m", 8)},
+                 (Profile("m", "A", 7.0, 100.0),),
+                 (Server("s0", "A", price_per_kwh=0.1, capacity_s=1914.0),
+                  Server("s1", "A", price_per_kwh=1.0)),
+                 tuple(Job(f"j{i}", "m", v) for i, v in enumerate(TIE_SAMPLES)))
+
+
 def tiny_assignment_arrays() -> dict:
     """A 6 x 3 generalized assignment problem (keyword arguments of ``compile_assignment``)
     whose capacities bind and with one forbidden pair."""

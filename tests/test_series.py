@@ -136,3 +136,20 @@ def test_pareto_axis_carbon_trades_carbon_against_lateness(tmp_path):
     assert d["axis"] == "carbon" and "carbon_kg" in d["points"][0]
     with pytest.raises(ValueError, match="no server of the instance has a carbon"):
         one_job(Server("s", "A", price_per_kwh=0.1)).carbon_as_price()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_far_times_on_a_fine_curve_stay_in_the_curve(backend):
+    # at t ~ 5.5e14 s float64 steps by 0.0625 s, far more than a 1 ms curve step: the
+    # rounded cycle count overshot, the step index came out -62 (an IndexError in the
+    # evaluator; a read before the curve in the kernels)
+    from satea.kernels.layout import curve_cumulative_np
+    f = one_job(Server("s", "A", price_curve="c"), samples=10.0, release=546496714257763.5,
+                price_curves={"c": PriceCurve("c", 0.001, (5.0, 0.0), repeat=True)})
+    p = compile_fleet(f)
+    ev = evaluate(p, np.zeros(1, np.int64))
+    assert np.isfinite(ev.objective) and np.isfinite(ev.energy_cost)
+    c = curve_cumulative_np(p, 0, np.array([546496714257763.5]))
+    assert np.isfinite(c).all()
+    r = anneal(p, backend=backend, chains=2, sweeps=2, seed=0)
+    assert r.fun == ev.objective

@@ -59,8 +59,14 @@ def test_repeat_of_a_warm_started_run_needs_the_warm_start(solved, tmp_path, cap
     assert main(["solve", str(inst), "--repeat", str(res), "--warm-start", str(b),
                  "--quiet"]) == 2
     assert "started without one" in capsys.readouterr().err
-    # nor would the run repeated from another start (b itself: another assignment or holds)
-    assert main(["solve", str(inst), "--repeat", str(b), "--warm-start", str(b),
+    # nor would the run repeated from another start (a short cold run's answer: another
+    # assignment; b itself may be the start again, which a run keeps until it beats it)
+    other = tmp_path / "other.json"
+    main(["solve", str(inst), "--seed", "5", "--chains", "2", "--sweeps", "2",
+          "--out", str(other), "--quiet"])
+    assert json.loads(other.read_text())["assignment"] != _d["assignment"]
+    capsys.readouterr()
+    assert main(["solve", str(inst), "--repeat", str(b), "--warm-start", str(other),
                  "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is not the start the run of" in err[0], err

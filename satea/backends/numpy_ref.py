@@ -237,6 +237,8 @@ class NumpyReferenceBackend(Backend):
         self.best_feasible = np.full(nc, np.inf)
         self.best_any = np.full(nc, np.inf)
         self.accepted = np.zeros(nc)
+        if spec.x0 is not None:   # a warm start is each chain's best until beaten
+            self._keep_best()
 
     def set_t_scale(self, t_scale: np.ndarray) -> None:
         self.t_scale = np.asarray(t_scale, np.float64).copy()
@@ -320,25 +322,29 @@ class NumpyReferenceBackend(Backend):
     def run_block(self, sweep0: int, betas: np.ndarray) -> np.ndarray:
         n_sweeps = len(betas)
         trace = np.empty(n_sweeps)
-        cw = self.spec.cap_weight
         for i in range(n_sweeps):
             beta = float(betas[i]) / self.t_scale   # one per chain
             for _ in range(self.spec.moves(self.problem.n_jobs)):
                 self.step(beta)
             # the chain's best is taken at sweep boundaries, as in the kernels
             self.cost, self.viol = self._totals()
-            feas = self.viol == 0.0
-            better = feas & (self.cost < self.best_feasible)
-            self.best_feasible[better] = self.cost[better]
-            search = self.cost + cw * self.viol
-            better_any = ~feas & np.isinf(self.best_feasible) & (search < self.best_any)
-            self.best_any[better_any] = search[better_any]
-            keep = better | better_any
-            self.best_x[keep] = self.x[keep]
-            self.best_hold[keep] = self.hold[keep]
+            self._keep_best()
             trace[i] = np.where(np.isfinite(self.best_feasible), self.best_feasible,
                                 self.best_any).min()
         return trace
+
+    def _keep_best(self) -> None:
+        """Each chain's best from its current state (feasible: violation at most
+        ``violation_tol``, as ``kernels.moves.keep_best`` decides)."""
+        feas = self.viol <= self.problem.violation_tol
+        better = feas & (self.cost < self.best_feasible)
+        self.best_feasible[better] = self.cost[better]
+        search = self.cost + self.spec.cap_weight * self.viol
+        better_any = ~feas & np.isinf(self.best_feasible) & (search < self.best_any)
+        self.best_any[better_any] = search[better_any]
+        keep = better | better_any
+        self.best_x[keep] = self.x[keep]
+        self.best_hold[keep] = self.hold[keep]
 
     def chain_x(self, c: int) -> np.ndarray:
         return self.best_x[c].astype(np.int32)
