@@ -97,8 +97,11 @@ def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
             schedule=None, max_sweeps: int = 100000) -> dict:
     """One row: run ``backend`` on ``problem`` for about ``seconds`` of search.
 
-    A first one-sweep run (its compile and start-up excluded by ``anneal``) is the row
-    when it took at least ``seconds / 2``; otherwise it sizes a second, timed run.
+    A one-sweep run (its compile and start-up excluded by ``anneal``) is the row when it
+    took at least ``seconds / 2``. Otherwise runs of 4x as many sweeps follow until one
+    takes a tenth of ``seconds`` (a run's fixed cost, its blocks' Python work, then
+    weighs little: sized from one short sweep, a 3 s row ran for 1 s), and that run sizes
+    the timed one (the probes take at most about half of ``seconds`` more).
     """
     from .annealing import anneal
     from .settings import resolve_settings
@@ -106,10 +109,15 @@ def measure(problem, backend: str, chains: int, seconds: float, seed: int = 0,
         st = resolve_settings(problem, backend=backend, chains=chains, sweeps=1, seed=seed)
         schedule = (st.schedule.t_hot, st.schedule.t_cold)
     # the move kernels' speed: independent chains (no exchange or resampling between blocks)
-    r = anneal(problem, chains=chains, sweeps=1, backend=backend, seed=seed,
+    sweeps = 1
+    r = anneal(problem, chains=chains, sweeps=sweeps, backend=backend, seed=seed,
                schedule=schedule, strategy="independent")
-    if r.seconds < 0.5 * seconds:  # one sweep is short: time enough sweeps for `seconds`
-        sweeps = int(min(max_sweeps, max(1, seconds / max(r.seconds, 1e-6))))
+    while r.seconds < 0.1 * seconds and sweeps < max_sweeps:
+        sweeps = min(max_sweeps, 4 * sweeps)
+        r = anneal(problem, chains=chains, sweeps=sweeps, backend=backend, seed=seed,
+                   schedule=schedule, strategy="independent")
+    if r.seconds < 0.5 * seconds and sweeps < max_sweeps:  # time enough sweeps for `seconds`
+        sweeps = int(min(max_sweeps, max(1, sweeps * seconds / max(r.seconds, 1e-9))))
         r = anneal(problem, chains=chains, sweeps=sweeps, backend=backend, seed=seed,
                    schedule=schedule, strategy="independent")
     return {"backend": r.backend, "jobs": problem.n_jobs, "servers": problem.n_servers,

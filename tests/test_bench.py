@@ -76,6 +76,28 @@ def test_numpy_capped_beside_other_backends_not_alone():
     assert [r["backend"] for r in alone["rows"]] == ["numpy"] and "skipped" not in alone
 
 
+def test_measure_uses_its_seconds_when_a_run_has_a_fixed_cost(monkeypatch):
+    # a run costs 20 ms whatever its length plus 0.1 ms a sweep: sized from one sweep, a
+    # 3 s row ran 3 / 0.0201 = 149 sweeps, 0.035 s; sized from a run of a tenth of the
+    # budget, it runs about 3 s
+    import satea.annealing
+    from types import SimpleNamespace
+    calls = []
+
+    def fake_anneal(problem, *, sweeps, **kw):
+        calls.append(sweeps)
+        return SimpleNamespace(backend="numba", sweeps=sweeps, seconds=0.02 + 1e-4 * sweeps,
+                               moves_per_second=lambda: 1.0, fun=0.0, feasible=True,
+                               compile_seconds=0.0)
+
+    monkeypatch.setattr(satea.annealing, "anneal", fake_anneal)
+    row = bench.measure(bench.bench_instance(20, 2, 0), "numba", 2, 3.0,
+                        schedule=(1.0, 0.1))
+    assert 2.7 <= row["seconds"] <= 3.0
+    probed = sum(0.02 + 1e-4 * s for s in calls[:-1])
+    assert probed <= 0.5 * 3.0 + 0.1     # the probes cost at most about half the budget
+
+
 def test_measure_steps_counts_moves():
     p = bench.bench_instance(50, 5, 0)
     r = bench.measure_steps(p, chains=3, steps=20)
