@@ -4,10 +4,13 @@ Every (instance, method, budget, seed) runs the same way: in a **fresh Python pr
 (``python -m satea.compare``), started with ``NUMBA_NUM_THREADS`` and OMP's threads set to
 ``threads``, CP-SAT given ``threads`` workers and the budget as every method's time limit
 (HiGHS's MILP is single-threaded whatever the setting; the greedy baseline ignores the
-budget). The run's assignment comes back and is **re-scored in float64** here by
-:func:`satea.objective.evaluate`. Results go to ``DIR/runs.jsonl`` (one line per run, as
-it finishes, so Ctrl-C keeps what finished), ``DIR/table.md`` and two figures:
-``DIR/objective_vs_time.png`` and ``DIR/profile.png`` (:mod:`satea.compare_plots`).
+budget). The run's assignment and holds (a method that holds no job: none) come back
+and are **re-scored in float64** here by :func:`satea.objective.evaluate`; the incumbents'
+trajectory ends at that value. Results go to ``DIR/runs.jsonl`` (one line per run, as it
+finishes, so Ctrl-C keeps what finished; no value: ``null``, never NaN; read back by
+:func:`read_runs`), ``DIR/table.md`` and two figures: ``DIR/objective_vs_time.png`` and
+``DIR/profile.png`` (:mod:`satea.compare_plots`). A method that refused the instance,
+was unavailable or failed is shown so in the table, not as infeasible.
 
 Instances: ``*.json`` is a satea-instance/1 fleet; anything else an OR-Library GAP file,
 ``FILE:K`` its problem ``K`` (minimised), ``FILE`` all its problems. The best known value
@@ -29,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["METHODS", "InstanceSpec", "parse_instances", "run_one", "compare",
-           "summarise", "write_table", "best_known_values"]
+           "summarise", "write_table", "best_known_values", "read_runs", "failure"]
 
 #: the methods compare knows, and the function each runs
 METHODS = ("satea", "cpsat", "milp", "greedy")
@@ -109,13 +112,17 @@ def best_known_values(specs: list[InstanceSpec]) -> dict:
 
 def run_one(spec: InstanceSpec, method: str, budget: float, seed: int,
             threads: int) -> dict:
-    """Run ``method`` on ``spec`` for ``budget`` seconds; the record (with the assignment
-    and the incumbents' (seconds, objective) trajectory)."""
+    """Run ``method`` on ``spec`` for ``budget`` seconds; the record: the assignment
+    ``x`` (caller's job order), the ``holds`` it chose (``{job name: seconds}``, nonzero
+    ones, as result files write them; None for a method that holds no job), the
+    incumbents' (seconds, objective) trajectory, and ``objective`` and ``feasible``
+    re-scored in float64 with those holds (the trajectory ends at that value)."""
     prob = spec.load()
     rec: dict = {"instance": spec.name, "method": method, "budget": budget, "seed": seed,
                  "threads": threads, "status": "done", "trajectory": []}
     t0 = time.perf_counter()
     x: np.ndarray | None
+    holds: np.ndarray | None = None      # internal order
     try:
         if method == "satea":
             from .annealing import anneal
@@ -125,7 +132,7 @@ def run_one(spec: InstanceSpec, method: str, budget: float, seed: int,
                 if pr.phase == "search" and math.isfinite(pr.best_objective):
                     traj.append((pr.elapsed, prob.sense * pr.best_objective))
             r = anneal(prob, seed=seed, time_limit=budget, callback=cb)
-            x, rec["trajectory"] = r.x, traj
+            x, holds, rec["trajectory"] = r.x, r.holds, traj
         elif method == "cpsat":
             from .cpsat import solve_cpsat
             cr = solve_cpsat(prob, time_limit=budget, workers=threads, seed=seed)
@@ -150,19 +157,39 @@ def run_one(spec: InstanceSpec, method: str, budget: float, seed: int,
         rec.update(status="unavailable", message=str(e))
     rec["seconds"] = time.perf_counter() - t0
     rec["x"] = None if x is None else [int(v) for v in np.asarray(x)]
-    if x is not None and not rec["trajectory"]:
-        from .objective import evaluate
-        ev = evaluate(prob, x)
-        if ev.feasible:          # an infeasible answer reaches no target
-            rec["trajectory"] = [(rec["seconds"], ev.objective)]
-    return rec
+    rec["holds"] = None if x is None else _holds_by_name(prob, holds)
+    _rescore(prob, rec)
+    return _json_safe(rec)
+
+
+def _holds_by_name(problem, holds) -> dict | None:
+    """Holds in the problem's internal order -> ``{job name: seconds}``, the nonzero ones
+    (as a result file's ``"holds"``; :func:`satea.result.holds_from_names` maps back);
+    None for None."""
+    if holds is None:
+        return None
+    names = problem.job_names
+    return {names[j]: float(h)
+            for j, h in enumerate(problem.to_caller(np.asarray(holds, np.float64)).tolist())
+            if h != 0.0}
+
+
+def _json_safe(v):
+    """``v`` with every float that is not finite replaced by None (JSON has no NaN)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _json_safe(u) for k, u in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(u) for u in v]
+    return v
 
 
 def _child() -> None:
     spec = json.loads(sys.stdin.read())
     rec = run_one(InstanceSpec(spec["path"], spec["index"]), spec["method"],
                   spec["budget"], spec["seed"], spec["threads"])
-    sys.stdout.write(json.dumps(rec) + "\n")
+    sys.stdout.write(json.dumps(_json_safe(rec), allow_nan=False) + "\n")
 
 
 # ---------------------------------------------------------------------------------------
@@ -187,18 +214,36 @@ def _spawn(spec: InstanceSpec, method: str, budget: float, seed: int, threads: i
         tail = (err or "").strip().splitlines()[-1:] or ["no output"]
         return {"instance": spec.name, "method": method, "budget": budget, "seed": seed,
                 "threads": threads, "status": "error", "message": tail[0], "x": None,
-                "seconds": math.nan, "trajectory": []}
+                "holds": None, "seconds": None, "trajectory": []}
     return json.loads(out.strip().splitlines()[-1])
 
 
 def _rescore(problem, rec: dict) -> None:
-    """``objective`` and ``feasible`` from the assignment, in float64, here."""
+    """Set ``objective`` and ``feasible`` of ``rec`` from its assignment and holds
+    (``{job name: seconds}``; None: none held), in float64; a feasible answer's
+    trajectory then ends at that objective (a last point at ``seconds`` where the
+    method's own figure differed). No assignment: objective None. Holds the problem
+    refuses make the record an ``error`` naming the job."""
     from .objective import evaluate
+    from .result import holds_from_names
+    from .validate import InstanceError
+    rec["objective"], rec["feasible"] = None, False
     if rec.get("x") is None:
-        rec["objective"], rec["feasible"] = math.nan, False
         return
-    ev = evaluate(problem, np.asarray(rec["x"], np.int64))
-    rec["objective"], rec["feasible"] = float(ev.objective), bool(ev.feasible)
+    try:
+        h = holds_from_names(problem, rec.get("holds"))
+    except InstanceError as e:
+        rec.update(status="error", message=f"{rec['method']} returned bad holds: {e}")
+        return
+    ev = evaluate(problem, np.asarray(rec["x"], np.int64), h)
+    obj = float(ev.objective)
+    rec["objective"] = obj if math.isfinite(obj) else None
+    rec["feasible"] = bool(ev.feasible) and rec["objective"] is not None
+    traj = rec.get("trajectory") or []
+    if rec["feasible"] and (not traj or traj[-1][1] != obj):
+        t = rec.get("seconds")
+        t = traj[-1][0] if t is None and traj else (0.0 if t is None else t)
+        rec["trajectory"] = [list(p) for p in traj] + [[float(t), obj]]
 
 
 def compare(specs: list[InstanceSpec], methods: list[str], budgets: list[float],
@@ -228,19 +273,56 @@ def compare(specs: list[InstanceSpec], methods: list[str], budgets: list[float],
             except subprocess.TimeoutExpired:
                 rec = {"instance": sp.name, "method": m, "budget": b, "seed": s,
                        "threads": threads, "status": "error", "message": "timed out",
-                       "x": None, "seconds": math.nan, "trajectory": []}
+                       "x": None, "holds": None, "seconds": None, "trajectory": []}
             except KeyboardInterrupt:
                 return records, True
             _rescore(problems[sp.name], rec)
+            rec = _json_safe(rec)
             records.append(rec)
-            fh.write(json.dumps(rec) + "\n")
+            fh.write(json.dumps(rec, allow_nan=False) + "\n")
             fh.flush()
             if log is not None:
-                obj = rec["objective"]
+                obj, sec = rec["objective"], rec.get("seconds")
                 log(f"[{k}/{len(runs)}] {sp.name} {m} {b:g} s seed {s}: "
-                    + (f"{obj:.10g}" if math.isfinite(obj) else rec["status"])
-                    + f" ({rec['seconds']:.2f} s)")
+                    + (f"{obj:.10g}" if rec["feasible"] else failure(rec))
+                    + ("" if sec is None else f" ({sec:.2f} s)"))
     return records, False
+
+
+def read_runs(path) -> list:
+    """The records of a ``runs.jsonl`` (``null`` values stay None, as :func:`compare`
+    returns them); a line that is not a JSON object is refused naming its number."""
+    out = []
+    with open(path) as fh:
+        for k, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line, parse_constant=_refuse_constant)
+            except ValueError as e:
+                raise ValueError(f"{path}: line {k}: not a JSON record ({e})") from None
+            if not isinstance(rec, dict):
+                raise ValueError(f"{path}: line {k}: expected a JSON object, got "
+                                 f"{type(rec).__name__}")
+            out.append(rec)
+    return out
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def failure(rec: dict) -> str:
+    """Why a run has no feasible answer: ``infeasible`` (an answer that is, or a proof),
+    ``refused`` (the method does not model the instance), ``unavailable`` (not
+    installed), ``error`` (it failed or timed out), or ``no answer`` (none in time);
+    "" for a feasible run."""
+    if rec.get("feasible"):
+        return ""
+    status = rec.get("status")
+    if rec.get("x") is not None or status == "infeasible":
+        return "infeasible"
+    return status if status in ("refused", "unavailable", "error") else "no answer"
 
 
 # ---------------------------------------------------------------------------------------
@@ -259,10 +341,20 @@ def summarise(records: list, best_known: dict) -> dict:
             best[r["instance"]] = min(best.get(r["instance"], math.inf), r["objective"])
     for k, v in best_known.items():     # a run may beat a best known value
         best[k] = min(v, best.get(k, math.inf))
+    messages: dict = {}     # (instance, method) -> why it refused or failed, first seen
+    for r in records:
+        if failure(r) in ("refused", "unavailable", "error") and r.get("message"):
+            messages.setdefault((r["instance"], r["method"]), f"{failure(r)}: {r['message']}")
     cells: dict = {}
+    fails: dict = {}
     for r in records:
         key = (r["instance"], r["method"], r["budget"])
-        cells.setdefault(key, []).append(r["objective"] if r.get("feasible") else math.nan)
+        ok = r.get("feasible") and r.get("objective") is not None
+        cells.setdefault(key, []).append(r["objective"] if ok else math.nan)
+        if not ok:
+            why = failure(r) or "infeasible"
+            fails.setdefault(key, {})
+            fails[key][why] = fails[key].get(why, 0) + 1
     stats = {}
     for key, vals in cells.items():
         v = np.array([x for x in vals if math.isfinite(x)])
@@ -270,6 +362,7 @@ def summarise(records: list, best_known: dict) -> dict:
                            spread=float(v.max() - v.min()), n=len(v), runs=len(vals))
                       if v.size else dict(best=math.nan, mean=math.nan, spread=math.nan,
                                           n=0, runs=len(vals)))
+        stats[key]["failures"] = fails.get(key, {})
     ttt: dict = {}
     for inst in {r["instance"] for r in records}:
         ref = best.get(inst)
@@ -285,18 +378,35 @@ def summarise(records: list, best_known: dict) -> dict:
                                 or not r.get("feasible")):
                             continue
                         for t, obj in r["trajectory"]:
-                            if ref is not None and obj <= ref + tgt * abs(ref) + 1e-9:
+                            if (ref is not None and obj is not None and t is not None
+                                    and obj <= ref + tgt * abs(ref) + 1e-9):
                                 first = min(first, t)
                                 break
                     if math.isfinite(first):
                         hits.append(first)
                 ttt[(inst, m, tgt)] = (float(np.median(hits)) if hits else None, len(hits),
                                        len(seeds))
-    return {"best": best, "stats": stats, "ttt": ttt}
+    return {"best": best, "stats": stats, "ttt": ttt, "messages": messages}
 
 
 def _fmt(v: float) -> str:
     return "-" if v is None or not math.isfinite(v) else f"{v:.6g}"
+
+
+def _cell(st: dict) -> str:
+    """A table cell: ``best / mean (spread)``, ``[k/n]`` when only k of n runs are
+    feasible, and why the others are not where that is not infeasibility (``refused``,
+    ``error``, ...)."""
+    fails = st.get("failures", {})
+    why = ", ".join(f"{w}" if c == st["runs"] else f"{c} {w}"
+                    for w, c in sorted(fails.items()))
+    if st["n"] == 0:
+        return f"{why or 'infeasible'} [0/{st['runs']}]"
+    head = f"{_fmt(st['best'])} / {_fmt(st['mean'])} ({st['spread']:.3g})"
+    if st["n"] == st["runs"]:
+        return head
+    tail = "" if set(fails) <= {"infeasible"} else f"; {why}"
+    return f"{head} [{st['n']}/{st['runs']}{tail}]"
 
 
 def write_table(summary: dict, methods: list, budgets: list, path, note: str = "") -> Path:
@@ -312,15 +422,15 @@ def write_table(summary: dict, methods: list, budgets: list, path, note: str = "
             row = [inst, _fmt(summary["best"].get(inst)), m]
             for b in budgets:
                 st = summary["stats"].get((inst, m, b))
-                row.append("-" if st is None else f"infeasible [0/{st['runs']}]"
-                           if st["n"] == 0 else
-                           f"{_fmt(st['best'])} / {_fmt(st['mean'])} ({st['spread']:.3g})"
-                           + ("" if st["n"] == st["runs"] else f" [{st['n']}/{st['runs']}]"))
+                row.append("-" if st is None else _cell(st))
             for t in TARGETS:
                 med, k, n = summary["ttt"].get((inst, m, t), (None, 0, 0))
                 row.append("-" if med is None else f"{med:.3g} s ({k}/{n})")
             lines.append("| " + " | ".join(row) + " |")
-    text = "\n".join(lines) + "\n" + (f"\n{note}\n" if note else "")
+    why = [f"- {inst} {m}: {msg}" for (inst, m), msg in
+           sorted(summary.get("messages", {}).items()) if m in methods]
+    text = ("\n".join(lines) + "\n" + ("\n" + "\n".join(why) + "\n" if why else "")
+            + (f"\n{note}\n" if note else ""))
     Path(path).write_text(text)
     return Path(path)
 
@@ -368,8 +478,10 @@ def command(args) -> int:
     summary = summarise(records, best_known_values(specs))
     note = (f"Each run in a fresh process with {args.threads} threads (numba threads, "
             f"CP-SAT workers; HiGHS single-threaded), the budget as its time limit; every "
-            f"objective re-scored in float64. Cells: best / mean (max - min) over "
-            f"{args.seeds} seeds; [k/n]: k of n runs feasible. t to x%: median over seeds "
+            f"objective re-scored in float64 with the holds the method chose. Cells: best / "
+            f"mean (max - min) over {args.seeds} seeds; [k/n]: k of n runs feasible; "
+            f"refused / unavailable / error: the method gave no answer (why: listed under "
+            f"the table). t to x%: median over seeds "
             f"of the first time an incumbent came within x% of the best known (any budget), "
             f"(seeds that did / seeds).")
     write_table(summary, methods, budgets, out / "table.md", note)

@@ -38,6 +38,7 @@ def plot_objective_vs_time(records: list, best: dict, methods: list, budgets: li
     rows = max(1, math.ceil(len(insts) / cols))
     fig = Figure(figsize=(4.2 * cols, 3.2 * rows), dpi=DPI)
     colors = {m: f"C{i}" for i, m in enumerate(methods)}
+    legend_drawn = False        # no legend where nothing is labelled (matplotlib warns)
     for k, inst in enumerate(insts):
         ax = fig.add_subplot(rows, cols, k + 1)
         ref = best.get(inst)
@@ -71,8 +72,9 @@ def plot_objective_vs_time(records: list, best: dict, methods: list, budgets: li
         ax.set_ylabel("gap to best known", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(color="0.88", lw=0.6)
-        if k == 0:
-            ax.legend(fontsize=7)
+        if not legend_drawn and ax.get_legend_handles_labels()[1]:
+            ax.legend(fontsize=7)      # on the first panel with a labelled line
+            legend_drawn = True
     fig.suptitle(f"Objective against time (dots: budgets, mean over seeds, band: range; "
                  f"lines: incumbents; gaps below {GAP_FLOOR:g} drawn at it)", fontsize=9)
     fig.tight_layout()
@@ -120,7 +122,8 @@ def plot_profile(records: list, best: dict, methods: list, budgets: list, path) 
     ax.set_ylabel("fraction of instances")
     ax.set_title("Performance profile (mean objective over seeds)", fontsize=11)
     ax.grid(color="0.88", lw=0.6)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[1]:     # nothing labelled: no legend (matplotlib warns)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     return Path(path)
