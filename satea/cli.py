@@ -114,9 +114,8 @@ def _load_problem(args):
         return compile_assignment(cost, res, cap, maximize=args.maximize,
                                   name=f"{Path(args.instance).stem}-{args.index}"), None
     fleet, currency = _read_fleet_and_currency(args.instance)
-    if getattr(args, "constant_prices", False):
-        fleet = fleet.with_constant_prices()
-    fleet = _with_hold_max(fleet, getattr(args, "hold_max", None))
+    fleet = _as_run(fleet, getattr(args, "constant_prices", False),
+                    getattr(args, "hold_max", None))
     return compile_fleet(fleet, lam=getattr(args, "lam", None)), currency
 
 
@@ -124,6 +123,40 @@ def _with_hold_max(fleet, hold_max):
     """``fleet`` with every job's hold allowance ``hold_max`` seconds (--hold-max, over
     the instance's fleet-wide and per-job values); unchanged for None."""
     return fleet if hold_max is None else fleet.with_hold_max(hold_max)
+
+
+def _as_run(fleet, constant_prices: bool, hold_max):
+    """``fleet`` as a run saw it: its price curves replaced by their averages
+    (--constant-prices) and every job's hold allowance ``hold_max`` (--hold-max)."""
+    if constant_prices:
+        fleet = fleet.with_constant_prices()
+    return _with_hold_max(fleet, hold_max)
+
+
+def _recorded_constant_prices(res: dict, flag: str) -> bool:
+    """Whether a result file records a run with --constant-prices (``constant_prices``:
+    true); false without the record (results written before satea recorded it)."""
+    v = res.get("constant_prices", False)
+    if not isinstance(v, bool):
+        raise ValueError(f"{flag}: the result file's constant_prices must be true or false, "
+                         f"got {v!r}")
+    return v
+
+
+def _recorded_lambda(res: dict, flag: str, path: str):
+    """The ``lambda`` a result file records, or None (none recorded), by --lambda's rule:
+    a number, finite, >= 0 and within the model's limit."""
+    v = res.get("lambda")
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        why = f"expected a number, got {v!r}"
+    else:
+        try:
+            return _nonneg_float(repr(v))
+        except argparse.ArgumentTypeError as e:
+            why = str(e)
+    raise ValueError(f"{flag}: result file {path!r}: lambda: {why}")
 
 
 def _recorded_hold_max(res: dict, flag: str):
@@ -334,7 +367,8 @@ def _check_before_search(args, outputs=("out",), plots=("report",), folders=(),
 _REPEAT_IGNORES = {"chains": None, "sweeps": None, "backend": "auto", "seed": None,
                    "p_swap": None, "cap_weight": None, "t_hot": None, "t_cold": None,
                    "stop": "auto", "strategy": None, "rungs": None, "exchange_sweeps": None,
-                   "lam": None, "hold_max": None}
+                   "lam": None, "hold_max": None, "constant_prices": False,
+                   "method": "anneal"}
 
 
 def _check_run_flags(args) -> None:
@@ -388,8 +422,10 @@ def _check_solve_flags(args) -> None:
     if args.repeat and not args.instance:
         from .catalogue import example_fleet
         from .result import read_result
-        named = read_result(args.repeat).get("instance")
-        if named is not None and named != example_fleet().name:
+        rec = read_result(args.repeat)
+        named = rec.get("instance")
+        example = _as_run(example_fleet(), _recorded_constant_prices(rec, "--repeat"), None)
+        if named is not None and named != example.name:
             raise ValueError(f"--repeat: {args.repeat!r} is a result of instance {named!r}, "
                              "not of the built-in example: give that instance's file "
                              f"(satea solve FILE --repeat {args.repeat})")
@@ -417,9 +453,11 @@ def cmd_solve(args) -> int:
     if args.out_dir is not None:   # made here if missing, before any search
         from pathlib import Path
         Path(args.out_dir).mkdir(exist_ok=True)
-    if args.repeat:   # the run's --hold-max, as its result file recorded it
+    if args.repeat:   # the run's --hold-max and --constant-prices, as its file recorded them
         from .result import read_result
-        args.hold_max = _recorded_hold_max(read_result(args.repeat), "--repeat")
+        rec = read_result(args.repeat)
+        args.hold_max = _recorded_hold_max(rec, "--repeat")
+        args.constant_prices = _recorded_constant_prices(rec, "--repeat")
     problems = _load_problems(args)
     if len(problems) > 1:
         return _solve_batch(args, problems)
@@ -465,6 +503,8 @@ def cmd_solve(args) -> int:
             prog.close()
     if args.hold_max is not None:   # recorded: evaluate, report and --repeat apply it
         r.info["hold_max_s"] = args.hold_max
+    if args.constant_prices:   # recorded too
+        r.info["constant_prices"] = True
     if warm is not None:   # recorded: --repeat asks for it again
         r.info["warm_start"] = warm.record
     from .bounds import attach_bound
@@ -497,8 +537,8 @@ def cmd_solve(args) -> int:
     if args.report:
         from .report import write_report
         fleet = (None if args.format == "orlib-gap"
-                 else _with_hold_max(_read_fleet(args.instance[0] if args.instance else None),
-                                     args.hold_max))
+                 else _as_run(_read_fleet(args.instance[0] if args.instance else None),
+                              args.constant_prices, args.hold_max))
         page = _plot_or_exit(write_report, problem, r, args.report, fleet=fleet)
         if not args.quiet:
             print(f"  report written to {page}")
@@ -541,6 +581,8 @@ def _solve_batch(args, problems) -> int:
     for (problem, stem, currency), r in zip(problems, results):
         if args.hold_max is not None:   # recorded, as cmd_solve does
             r.info["hold_max_s"] = args.hold_max
+        if args.constant_prices:
+            r.info["constant_prices"] = True
         path = None
         if args.out_dir is not None:
             path = Path(args.out_dir) / f"{stem}.json"
@@ -606,8 +648,10 @@ def _add_hold_flag(parser) -> None:
     parser.add_argument("--hold-max", type=_nonneg_float, default=None, metavar="SECONDS",
                         help="let the solver hold every job up to SECONDS after its release "
                              "to start in cheaper hours (over the instance's hold_max_s, "
-                             "fleet-wide and per job; 0: never held). Default: the "
-                             "instance's (docs/model.md, part 3)")
+                             "fleet-wide and per job; 0: never held); recorded in the "
+                             "result (pareto: in each point), which evaluate, report and "
+                             "--repeat apply again. Default: the instance's (docs/model.md, "
+                             "part 3)")
 
 
 def _add_node_flags(parser) -> None:
@@ -770,14 +814,16 @@ def cmd_evaluate(args) -> int:
     from .result import read_result
     fleet, currency = read_instance_with_currency(args.instance)
     res = read_result(args.result)
-    lam = res.get("lambda", None) if args.lam is None else args.lam
-    fleet = _with_hold_max(fleet, _recorded_hold_max(res, "evaluate"))
+    lam = _recorded_lambda(res, "evaluate", args.result) if args.lam is None else args.lam
+    constant = _recorded_constant_prices(res, "evaluate")
+    fleet = _as_run(fleet, constant, _recorded_hold_max(res, "evaluate"))
     problem = compile_fleet(fleet, lam=lam)
     x, holds = _result_on(res, problem, f"result file {args.result!r} does not fit instance "
                           f"file {args.instance!r}")
     ev = evaluate(problem, x, holds)
     out = {"format": "satea-evaluation/1", "instance": problem.name, "lambda": problem.lam,
-           **({"currency": currency} if currency else {}), **ev.as_dict()}
+           **({"currency": currency} if currency else {}),
+           **({"constant_prices": True} if constant else {}), **ev.as_dict()}
     if holds is not None:   # part 3: the holds the result chose were applied
         out["held_jobs"] = int((holds > 0).sum())
     print(json.dumps(out, indent=1))
@@ -993,6 +1039,8 @@ def cmd_pareto(args) -> int:
         if prog is not None:
             prog.close()
     front.axis = args.axis
+    if args.hold_max is not None:   # recorded in the front's run and in each point, as
+        front.run.info["hold_max_s"] = args.hold_max   # solve does: evaluate applies it
     # the files first: a closed stdout (| head) must not lose them
     written = []
     if args.out:
@@ -1028,7 +1076,9 @@ def cmd_report(args) -> int:
     from .result import read_result
     _check_before_search(args, outputs=(), plots=(), parent_folders=("out",))
     res = read_result(args.result)
-    fleet = _with_hold_max(_read_fleet(args.instance), _recorded_hold_max(res, "report"))
+    _recorded_lambda(res, "report", args.result)   # re-scored at it: refused unless valid
+    fleet = _as_run(_read_fleet(args.instance), _recorded_constant_prices(res, "report"),
+                    _recorded_hold_max(res, "report"))
     problem = compile_fleet(fleet)
     front = read_front(args.front) if args.front else None
     traces = None
@@ -1174,7 +1224,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GAP: maximise the total cost (--format orlib-gap only)")
     s.add_argument("--constant-prices", action="store_true",
                    help="replace each price curve by its time-average price (the MILP "
-                        "models constant prices only)")
+                        "models constant prices only); recorded in the result, which "
+                        "evaluate, report and --repeat apply again")
     _add_hold_flag(s)
     s.add_argument("--backend", default="auto", help="auto (default), numpy, numba or cuda")
     _add_run_flags(s)
@@ -1249,7 +1300,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("result", help="a satea-result/1 JSON whose assignment to re-score")
     e.add_argument("--lambda", dest="lam", type=_nonneg_float, default=None,
                    help="weight of penalties against energy cost (default: the result's "
-                        "lambda, else the instance's)")
+                        "lambda, checked by this flag's rule, else the instance's)")
     e.set_defaults(func=cmd_evaluate)
 
     i = _add_command(sub, "info", "versions, backends, GPU (and a Dask cluster)",

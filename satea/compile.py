@@ -241,8 +241,18 @@ class ProblemArrays:
             server_names=tuple(self.server_names[s] for s in servers.tolist()))
 
     def with_lambda(self, lam: float) -> ProblemArrays:
+        """The same problem at penalty weight ``lam``: a number, finite and >= 0 (the rule
+        of anneal's and pareto's lambdas); anything else is a ValueError naming lambda."""
         from dataclasses import replace
-        return replace(self, lam=float(lam))
+        try:
+            if isinstance(lam, bool):
+                raise TypeError
+            v = float(lam)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"lambda: expected a number, got {lam!r}") from None
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"lambda: must be finite and >= 0, got {lam!r}")
+        return replace(self, lam=v)
 
 
 def as_problem(problem) -> ProblemArrays:

@@ -196,6 +196,8 @@ class AnnealResult:
                           if h != 0.0}
         if "hold_max_s" in self.info:   # a fleet-wide --hold-max the run applied
             d["hold_max_s"] = float(self.info["hold_max_s"])
+        if self.info.get("constant_prices"):   # --constant-prices: the run's curves flattened
+            d["constant_prices"] = True
         for k in ("status", "bound", "gap_to_bound"):   # exact methods, certified bounds
             if k in self.info:
                 d[k] = float(self.info[k]) if k != "status" else self.info[k]
