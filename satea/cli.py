@@ -310,6 +310,35 @@ def _check_output_file(flag: str, path: str) -> None:
             pass
 
 
+#: argument names that hold files a command reads (an output must not overwrite them)
+_INPUT_ARGS = ("instance", "result", "repeat", "warm_start", "front")
+
+
+def _input_files(args) -> list:
+    """The files a command reads, from its arguments (``instance`` may be a list)."""
+    out = []
+    for name in _INPUT_ARGS:
+        v = getattr(args, name, None)
+        for path in (v if isinstance(v, (list, tuple)) else [v]):
+            if isinstance(path, str):
+                head, _, k = path.rpartition(":")
+                out.append((name.replace("_", "-"), head if head and k.isdigit() else path))
+    return out
+
+
+def _check_not_an_input(flag: str, path: str, inputs: list) -> None:
+    """Refuse an output file that is one of the command's input files: writing it would
+    replace what was read (``satea solve f.json --out f.json`` overwrote the instance)."""
+    for what, src in inputs:
+        try:
+            same = os.path.samefile(path, src)
+        except OSError:   # either does not exist (yet): not the same file
+            same = False
+        if same:
+            raise ValueError(f"--{flag}: {path!r} is the {what} file this command reads; "
+                             "writing there would overwrite it (give another name)")
+
+
 def _check_output_folder(flag: str, path: str, parents: bool) -> None:
     """Refuse an output folder that could not be made or written in, before any work: a
     file in its place, a missing parent (unless ``parents``: made as needed), a place that
@@ -342,9 +371,11 @@ def _check_before_search(args, outputs=("out",), plots=("report",), folders=(),
     output that cannot be written (files ``outputs``; folders ``folders``, whose parent must
     exist, and ``parent_folders``, made with their parents), a figure without matplotlib,
     a cluster without Dask. Attribute names map to flags (``out_dir`` -> ``--out-dir``)."""
+    inputs = _input_files(args)
     for name in outputs:
         if getattr(args, name, None):
             _check_output_file(name.replace("_", "-"), getattr(args, name))
+            _check_not_an_input(name.replace("_", "-"), getattr(args, name), inputs)
     for name, parents in [(n, False) for n in folders] + [(n, True) for n in parent_folders]:
         if getattr(args, name, None):
             _check_output_folder(name.replace("_", "-"), getattr(args, name), parents)
@@ -707,6 +738,11 @@ def _apply_grid(fleet, args):
                              time_column=args.time_column, signed=False)
     if prices is None and carbon is None and args.carbon_price is None:
         return fleet
+    if (args.carbon_price is not None and carbon is None
+            and all(s.carbon_curve is None and s.carbon_g_per_kwh is None
+                    for s in fleet.servers)):
+        raise ValueError("--carbon-price: no server has a carbon intensity, so it would "
+                         "change nothing; give --carbon CSV too")
     return with_grid(fleet, prices, carbon, args.carbon_price)
 
 
@@ -794,6 +830,9 @@ def cmd_generate(args) -> int:
     from .generate import generate_fleet
     from .io import write_instance
     _check_before_search(args, outputs=("out",), plots=(), parent_folders=())
+    if args.constant_prices and args.prices:
+        raise ValueError("--constant-prices: --prices gives every server the series; "
+                         "give one of the two")
     pens = tuple(p.strip() for p in args.penalties.split(",") if p.strip())
     fleet = generate_fleet(args.jobs, args.servers, seed=args.seed, penalties=pens,
                            load=args.load, capacity=args.capacity,

@@ -244,15 +244,21 @@ class ProblemArrays:
         """The same problem at penalty weight ``lam``: a number, finite and >= 0 (the rule
         of anneal's and pareto's lambdas); anything else is a ValueError naming lambda."""
         from dataclasses import replace
-        try:
-            if isinstance(lam, bool):
-                raise TypeError
-            v = float(lam)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"lambda: expected a number, got {lam!r}") from None
-        if not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"lambda: must be finite and >= 0, got {lam!r}")
-        return replace(self, lam=v)
+        return replace(self, lam=check_lambda(lam))
+
+
+def check_lambda(lam) -> float:
+    """``lam`` as a float: a number, finite and >= 0 (the rule of anneal's and pareto's
+    lambdas); anything else is a ValueError naming lambda."""
+    try:
+        if isinstance(lam, bool):
+            raise TypeError
+        v = float(lam)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"lambda: expected a number, got {lam!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"lambda: must be finite and >= 0, got {lam!r}")
+    return v
 
 
 def as_problem(problem) -> ProblemArrays:
@@ -522,7 +528,7 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
         energy_const=series.energy_const, energy_curve=series.energy_curve,
         carbon_const=series.carbon_const, carbon_curve=series.carbon_curve,
         carbon_price=float(fleet.carbon_price_per_kg), has_carbon=fleet.has_carbon,
-        lam=float(fleet.lam if lam is None else lam), name=fleet.name,
+        lam=float(fleet.lam) if lam is None else check_lambda(lam), name=fleet.name,
         job_names=tuple(j.name for j in jobs), server_names=tuple(s.name for s in servers),
         kind="fleet",
     )

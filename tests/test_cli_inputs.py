@@ -480,3 +480,44 @@ def test_currency_is_read_checked_written_and_shown(tmp_path, capsys):
     main(["solve", str(path), *FAST, "--out", str(res), "--quiet"])
     main(["evaluate", str(path), str(res)])
     assert json.loads(capsys.readouterr().out)["currency"] == "EUR"
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_an_output_never_overwrites_an_input(tmp_path, capsys):
+    # `satea solve f.json --out f.json` replaced the instance with its result
+    f, r = tmp_path / "f.json", tmp_path / "r.json"
+    assert main(["generate", "--jobs", "6", "--servers", "2", "--out", str(f)]) == 0
+    before = f.read_text()
+    capsys.readouterr()
+    assert main(["solve", str(f), "--sweeps", "3", "--out", str(f), "--quiet"]) == 2
+    assert "is the instance file this command reads" in _one_error_line(capsys)
+    assert f.read_text() == before
+    # the same file by another name, and evaluate's result file
+    assert main(["solve", str(f), "--sweeps", "3", "--out", str(tmp_path / "." / "f.json"),
+                 "--quiet"]) == 2
+    capsys.readouterr()
+    assert main(["solve", str(f), "--sweeps", "3", "--out", str(r), "--quiet"]) == 0
+    res = r.read_text()
+    assert main(["solve", str(f), "--sweeps", "3", "--warm-start", str(r), "--out", str(r),
+                 "--quiet"]) == 2
+    assert "is the warm-start file" in _one_error_line(capsys)
+    assert r.read_text() == res and f.read_text() == before
+
+
+def test_generate_refuses_flags_that_would_change_nothing(tmp_path, capsys):
+    out = tmp_path / "g.json"
+    assert main(["generate", "--jobs", "4", "--servers", "2", "--carbon-price", "1",
+                 "--out", str(out)]) == 2
+    assert "--carbon-price: no server has a carbon intensity" in _one_error_line(capsys)
+    csv = tmp_path / "p.csv"
+    csv.write_text("time,price\n2023-06-01T00:00:00+00:00,50\n2023-06-01T01:00:00+00:00,60\n")
+    assert main(["generate", "--jobs", "4", "--servers", "2", "--constant-prices",
+                 "--prices", str(csv), "--price-column", "price",
+                 "--start", "2023-06-01T00:00:00+00:00", "--out", str(out)]) == 2
+    assert "--constant-prices" in _one_error_line(capsys)
+    assert not out.exists()

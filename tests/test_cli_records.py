@@ -114,6 +114,9 @@ def test_with_lambda_refuses_what_is_not_a_finite_weight_ge_0(bad):
     p = compile_fleet(example_fleet())
     with pytest.raises(ValueError, match="lambda"):
         p.with_lambda(bad)
+    if bad is not None:   # compile_fleet's lam: the same rule (None there: the fleet's)
+        with pytest.raises(ValueError, match="lambda"):
+            compile_fleet(example_fleet(), lam=bad)
 
 
 def test_with_lambda_takes_finite_weights_ge_0():
