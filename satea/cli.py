@@ -201,6 +201,15 @@ def _result_on(res: dict, problem, does_not_fit: str, extra: str = ""):
         raise ValueError(f"{does_not_fit}: {e}{_other_instance(res, problem)}{more}") from None
 
 
+def _warn_other_instance(flag: str, path: str, res: dict, problem) -> None:
+    """A one-line warning when a result whose names fit ``problem`` names another instance
+    (generated fleets share ``j0..``, ``s0..``): it is scored, but may not be what was
+    meant."""
+    if _other_instance(res, problem):
+        print(f"satea: warning: {flag}: {path!r} is a result of instance "
+              f"{res['instance']!r}, the problem is {problem.name!r}", file=sys.stderr)
+
+
 def _warm_start(path: str, problem, hold_max_flag) -> WarmStart:
     """``--warm-start``: a result file's assignment and holds, checked against
     ``problem`` (``hold_max_flag``: the command line's --hold-max, for the hint)."""
@@ -223,9 +232,7 @@ def _warm_start(path: str, problem, hold_max_flag) -> WarmStart:
         raise ValueError(f"--warm-start: result file {path!r}: job "
                          f"{problem.job_names[problem.order[j]]!r} is on server "
                          f"{problem.server_names[xi[j]]!r}, which cannot run it{why}")
-    if why:   # the names fit (generated fleets share them): say so, as --repeat does
-        print(f"satea: warning: --warm-start: {path!r} is a result of instance "
-              f"{res['instance']!r}, the problem is {problem.name!r}", file=sys.stderr)
+    _warn_other_instance("--warm-start", path, res, problem)   # the names fit: say so
     if holds is not None:   # within the evaluator's tolerance past hold_max: onto it
         holds = problem.to_caller(np.minimum(holds, problem.hold_max))
     h = hashlib.sha256(np.ascontiguousarray(x, np.int64).tobytes())
@@ -859,6 +866,7 @@ def cmd_evaluate(args) -> int:
     problem = compile_fleet(fleet, lam=lam)
     x, holds = _result_on(res, problem, f"result file {args.result!r} does not fit instance "
                           f"file {args.instance!r}")
+    _warn_other_instance("evaluate", args.result, res, problem)
     ev = evaluate(problem, x, holds)
     out = {"format": "satea-evaluation/1", "instance": problem.name, "lambda": problem.lam,
            **({"currency": currency} if currency else {}),
@@ -1119,6 +1127,7 @@ def cmd_report(args) -> int:
     fleet = _as_run(_read_fleet(args.instance), _recorded_constant_prices(res, "report"),
                     _recorded_hold_max(res, "report"))
     problem = compile_fleet(fleet)
+    _warn_other_instance("report", args.result, res, problem)
     front = read_front(args.front) if args.front else None
     traces = None
     if args.trace:   # other results (e.g. one per backend) whose "trace" lines to compare

@@ -521,3 +521,21 @@ def test_generate_refuses_flags_that_would_change_nothing(tmp_path, capsys):
                  "--start", "2023-06-01T00:00:00+00:00", "--out", str(out)]) == 2
     assert "--constant-prices" in _one_error_line(capsys)
     assert not out.exists()
+
+
+def test_a_result_of_another_instance_is_scored_with_a_warning(tmp_path, capsys):
+    # evaluate and report scored it silently; --warm-start warned
+    a, b, r = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "r.json"
+    assert main(["generate", "--jobs", "6", "--servers", "2", "--seed", "1",
+                 "--out", str(a)]) == 0
+    d = json.loads(a.read_text())
+    b.write_text(json.dumps({**d, "name": "another"}))    # the same names, another instance
+    assert main(["solve", str(a), "--sweeps", "3", "--out", str(r), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(b), str(r)]) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["instance"] == "another"
+    assert cap.err.strip() == (f"satea: warning: evaluate: {str(r)!r} is a result of instance "
+                               "'generated-6x2-seed1', the problem is 'another'")
+    assert main(["evaluate", str(a), str(r)]) == 0
+    assert capsys.readouterr().err == ""
