@@ -482,6 +482,7 @@ def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
     tasks: list[_Task] = []
     names: dict[str, int] = {}
     epoch = None
+    first_form: tuple | None = None    # (seconds or ISO time, its row): every row the same
     for r, row in rows:
         where = f"jobs file {str(jobs_csv)!r}: row {r}"
         if len(row) < len(header):
@@ -493,10 +494,17 @@ def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
         text = row[ci["submit"]].strip()
         try:
             submit = float(text)
+            form = "seconds"
         except ValueError:
             t = parse_time(text, where).timestamp()   # an ISO time: seconds from the first
             epoch = t if epoch is None else epoch
             submit = t - epoch
+            form = "an ISO 8601 time"
+        if first_form is None:
+            first_form = (form, r)
+        elif form != first_form[0]:   # seconds and times have no common origin
+            raise InstanceError(f"{where}: {cols['submit']} is {form}, but row "
+                                f"{first_form[1]}'s is {first_form[0]}: give one form")
         if not math.isfinite(submit):
             raise InstanceError(f"{where}: {cols['submit']} must be finite, got {text!r}")
         dur = _num(row[ci["duration"]], where, cols["duration"])

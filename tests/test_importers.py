@@ -145,6 +145,12 @@ def test_csv_importer_refusals(tmp_path):
     bad = _edit(tmp_path, JOBS, "c,200", "a,200")
     with pytest.raises(InstanceError, match=r"row 4: duplicate job name 'a' \(also row 2\)"):
         import_csv(bad, "A100x8:1", cols)
+    # seconds beside ISO times: they have no common origin (the times counted from the
+    # first time, silently)
+    bad = _edit(tmp_path, JOBS, "b,100", "b,2023-06-01T00:00:00+00:00")
+    with pytest.raises(InstanceError, match=r"row 3: submitted is an ISO 8601 time, but row "
+                                            r"2's is seconds: give one form"):
+        import_csv(bad, "A100x8:1", cols)
 
 
 def test_series_reading():
