@@ -88,12 +88,17 @@ STATE_FIELDS = tuple(f[0] for f in STATE_SPEC)
 #: per-chain scalars in ``chain_f``: lambda, running cost, running violation, best
 #: feasible cost (+inf: none yet), best infeasible search objective, accepted moves,
 #: temperature scale (inverse temperature at sweep s is ``betas[s] / scale``), the
-#: probability that a move changes a hold (0 when no job may be held), the violation up
-#: to which a state is feasible (``ProblemArrays.violation_tol``), the capacity weight
-#: (a warm start's best is taken before the first sweep, docs/model.md)
+#: probability that a move changes a hold (0 when no job may be held)
 (F_LAM, F_COST, F_VIOL, F_BEST_FEASIBLE, F_BEST_ANY, F_ACCEPTED, F_TSCALE,
- F_PHOLD, F_VIOL_TOL, F_CAP_WEIGHT) = range(10)
-N_CHAIN_F = 10
+ F_PHOLD) = range(8)
+N_CHAIN_F = 8
+
+#: a server is within its capacity while its busy time exceeds it by at most this times
+#: the capacity: busy times are float64 sums whose last bits depend on the order they are
+#: added in (the evaluator's dispatch order, the search's running sums), so a tie is not
+#: left to rounding (docs/model.md, "Capacity and feasibility"). Sums of integers are
+#: exact, and an overload of 1 unit counts below capacities of 1e12.
+CAPACITY_RTOL = 1e-12
 
 #: per-chain length of the ``rng`` array in the CPU's chain-major layout: the generator's
 #: two words, then padding to 128 bytes. Every draw writes them (four a move): packed, two

@@ -55,12 +55,12 @@ from collections import namedtuple
 from numba.extending import register_jitable
 
 from .layout import (  # noqa: F401  (the names below are this module's public API too)
-    ALLOWED, ALLOWED_CUM, BEST_HOLD, BEST_X, CAPACITY, CHAIN_F, CKPT, CLASS_PTR, COMP,
+    ALLOWED, ALLOWED_CUM, BEST_HOLD, BEST_X, CAPACITY, CAPACITY_RTOL, CHAIN_F, CKPT,
+    CLASS_PTR, COMP,
     CURVE_CUM, CURVE_ID, CURVE_INV_PERIOD, CURVE_INV_STEP, CURVE_LEN, CURVE_START, CURVE_STEP,
     CURVE_VALS,
     DUE, DYNW, DYN_W, EXP_CAP, FIXED_COST, FREE, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE,
-    F_CAP_WEIGHT, F_COST, F_LAM, F_PHOLD, F_TSCALE, F_VIOL, F_VIOL_TOL, HEAD, HOLD, HOLD_MAX,
-    IDLE_W, JCOST, JOB_CLASS,
+    F_COST, F_LAM, F_PHOLD, F_TSCALE, F_VIOL, HEAD, HOLD, HOLD_MAX, IDLE_W, JCOST, JOB_CLASS,
     JOB_GPUS, JOULES_PER_KWH, JSTART, NODE_OFF, NXT, N_CHAIN_F, PEN_EXP, PEN_KIND,
     PEN_LINEAR, PEN_SCALE, PEN_STEP, PEN_WEIGHT, PRICE_CONST, PROBLEM_FIELDS, PROC, PRV,
     RELEASE, RELEASE_CUM, RESYNC_SWEEPS, RNG, RNG_STRIDE, SERVERS_BY_CLASS, SERVER_CLASS,
@@ -763,8 +763,7 @@ def is_allowed(P, j, s):
 def chain_init(P, S, ch, random_start):
     """Draw chain ``c``'s assignment (if ``random_start``, uniformly among each job's
     allowed servers; else keep ``x``), build its lists and caches, and store its running
-    cost and violation. A warm start (``x`` kept) is the chain's best until a sweep
-    beats it, so a run never returns worse than its start. O(N + S)."""
+    cost and violation. O(N + S)."""
     rng_, x_ = S[RNG], S[X]
     r0 = ix(ch, 0, RNG_STRIDE)
     r1 = ix(ch, 1, RNG_STRIDE)
@@ -773,10 +772,6 @@ def chain_init(P, S, ch, random_start):
             u = next_uniform(rng_, r0, r1)
             x_[jx(ch, j)] = allowed_server(P, P[JOB_CLASS][j], u)
     chain_resync(P, S, ch, True)
-    if not random_start:
-        f_ = S[CHAIN_F]
-        keep_best(P, S, ch, f_[ix(ch, F_COST, NF)], f_[ix(ch, F_VIOL, NF)],
-                  f_[ix(ch, F_CAP_WEIGHT, NF)])
 
 
 @register_jitable
@@ -1194,17 +1189,30 @@ def metropolis(delta, beta, u):
 
 
 @register_jitable
+def within_capacity(P, S, ch):
+    """Whether every server's busy time exceeds its capacity by at most
+    :data:`CAPACITY_RTOL` of it (docs/model.md, "Capacity and feasibility"). O(S), asked
+    only of a state with a violation."""
+    busy_ = S[SRV_BUSY]
+    for s in range(ch.n_servers):
+        cap = P[CAPACITY][s]
+        if busy_[sx(ch, s)] - cap > CAPACITY_RTOL * cap:
+            return False
+    return True
+
+
+@register_jitable
 def keep_best(P, S, ch, cost, viol, cap_weight):
     """Update the chain's best from its state at a sweep boundary; return the best so far.
 
-    Feasible means a violation of at most ``F_VIOL_TOL`` (docs/model.md, "Capacity and
-    feasibility"): busy times are running sums here and sums in dispatch order in the
-    evaluator, which differ in their last bits."""
+    Feasible: every server within its capacity up to :data:`CAPACITY_RTOL` of it (busy
+    times are running sums here and sums in dispatch order in the evaluator, which differ
+    in their last bits: :func:`within_capacity`)."""
     f_, bx_, x_ = S[CHAIN_F], S[BEST_X], S[X]
     kf = ix(ch, F_BEST_FEASIBLE, NF)
     ka = ix(ch, F_BEST_ANY, NF)
     copy = False
-    if viol <= f_[ix(ch, F_VIOL_TOL, NF)]:
+    if viol == 0.0 or within_capacity(P, S, ch):
         if cost < f_[kf]:
             f_[kf] = cost
             copy = True

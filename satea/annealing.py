@@ -519,11 +519,20 @@ class _Run:
         x = samples[best if samples.shape[0] > 1 else 0].astype(np.int64)
         lam = float(st.lam[best])
         ev = evaluate(prob.with_lambda(lam), x, holds=best_h)
+        kept = None
+        if st.x0 is not None and prob.n_jobs:   # a warm start is never lost
+            kept = _unbeaten_start(prob.with_lambda(lam), st, ev)
+            if kept is not None:
+                x, best_h, ev = kept
         planned = pl.n_plan if pl.n_plan is not None else done
         if prob.n_jobs == 0:
             msg = "No jobs to place: the empty assignment."
         elif done == 0:
             msg = "No sweep completed."
+        elif kept is not None:
+            msg = ("No chain beat the warm start: it is returned"
+                   + ("." if ev.feasible else
+                      f" (infeasible: capacity overload {ev.violation:.6g})."))
         elif ev.feasible:
             msg = "Best feasible assignment found."
         else:
@@ -569,6 +578,32 @@ def _improved(then: np.ndarray, now: np.ndarray) -> bool:
     a, b = np.where(fin, then, 0.0), np.where(fin, now, 0.0)
     drop = fin & (a - b > tol * np.maximum(np.abs(a), 1e-300))
     return bool((drop | (~fin & np.isfinite(now))).any())
+
+
+def _unbeaten_start(problem, st, ev):
+    """``(x, holds, evaluation)`` of the best of the run's warm starts (each chain's
+    ``x0`` and ``h0``; distinct ones, scored in float64 at the returned chain's lambda)
+    when it is better than ``ev``, the returned chain's best: feasible before
+    infeasible, then the search objective (plus ``cap_weight`` x violation when
+    infeasible). None when a chain beat every start. Kept apart from the chains' bests,
+    so the stop rules and the trace see the search as it went."""
+    def key(e):
+        return ((0, e.search_objective) if e.feasible
+                else (1, e.search_objective + st.cap_weight * e.violation))
+
+    seen: set = set()
+    found = None
+    for c in range(st.x0.shape[0]):
+        h = None if st.h0 is None else st.h0[c]
+        tag = (st.x0[c].tobytes(), None if h is None else h.tobytes())
+        if tag in seen:
+            continue
+        seen.add(tag)
+        x = problem.to_caller(st.x0[c]).astype(np.int64)
+        e = evaluate(problem, x, holds=h)
+        if key(e) < key(ev) and (found is None or key(e) < key(found[2])):
+            found = (x, None if h is None else np.array(h), e)
+    return found
 
 
 def _best_chain(snap) -> int:

@@ -497,6 +497,11 @@ def cmd_solve(args) -> int:
         args.hold_max = _recorded_hold_max(rec, "--repeat")
         args.constant_prices = _recorded_constant_prices(rec, "--repeat")
     problems = _load_problems(args)
+    if args.out_dir is not None:   # a result file per problem: none may be an input
+        from pathlib import Path
+        for _p, stem, _c in problems:
+            _check_not_an_input("out-dir", str(Path(args.out_dir) / f"{stem}.json"),
+                                _input_files(args))
     if len(problems) > 1:
         return _solve_batch(args, problems)
     problem, stem, currency = problems[0]

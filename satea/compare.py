@@ -320,9 +320,11 @@ def failure(rec: dict) -> str:
     if rec.get("feasible"):
         return ""
     status = rec.get("status")
+    if status in ("refused", "unavailable", "error"):   # before x: bad holds keep theirs
+        return status
     if rec.get("x") is not None or status == "infeasible":
         return "infeasible"
-    return status if status in ("refused", "unavailable", "error") else "no answer"
+    return "no answer"
 
 
 # ---------------------------------------------------------------------------------------

@@ -44,11 +44,8 @@ from .model import EXP_CAP, PENALTY_KINDS, Fleet  # noqa: F401  (EXP_CAP re-expo
 
 # the penalty codes, named once (kernels/layout.py, satea.model.PENALTY_KINDS order)
 from .kernels.layout import PEN_EXP, PEN_LINEAR, PEN_NONE, PEN_STEP  # noqa: E402,F401
-
-#: relative tolerance of the capacity rows: a violation up to this times the smallest
-#: finite capacity is rounding, not overload (:attr:`ProblemArrays.violation_tol`). Sums
-#: of integer data are exact, so their ties never need it (OR-Library GAP).
-VIOLATION_TOL = 1e-9
+# how far past its capacity a server's busy time is rounding (docs/model.md)
+from .kernels.layout import CAPACITY_RTOL  # noqa: E402,F401
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,17 +171,13 @@ class ProblemArrays:
     def has_capacity(self) -> bool:
         return bool(np.isfinite(self.capacity).any())
 
-    @property
-    def violation_tol(self) -> float:
-        """The capacity violation up to which an assignment is feasible: ``VIOLATION_TOL``
-        times the smallest finite capacity (0 without capacities). Busy times are float64
-        sums whose last bits depend on the order they are summed in (the evaluator's
-        dispatch order, the search's running sums), so a tie between a sum and a capacity
-        is decided on more than rounding (docs/model.md, "Capacity and feasibility")."""
-        finite = self.capacity[np.isfinite(self.capacity)]
-        if finite.size == 0:
-            return 0.0
-        return VIOLATION_TOL * max(float(finite.min()), 0.0)
+    def within_capacity(self, busy: np.ndarray) -> np.ndarray:
+        """Whether each server's busy time (last axis: servers) is within its capacity:
+        past it by at most :data:`CAPACITY_RTOL` of it. Busy times are float64 sums whose
+        last bits depend on the order they are added in (the evaluator's dispatch order,
+        the search's running sums), so a tie between a sum and a capacity is not left to
+        rounding (docs/model.md, "Capacity and feasibility")."""
+        return np.asarray(busy) - self.capacity <= CAPACITY_RTOL * self.capacity
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (grows with N + S + K*G)."""

@@ -291,7 +291,7 @@ def _evaluation(problem: ProblemArrays, x, lam, fixed_total, allowed_all, start,
     return Evaluation(
         objective=problem.sense * search, search_objective=search,
         energy_cost=energy, penalty=penalty, assignment_cost=problem.sense * fixed_total,
-        feasible=bool(allowed_all and violation <= problem.violation_tol), violation=violation,
+        feasible=bool(allowed_all and problem.within_capacity(busy).all()), violation=violation,
         allowed=allowed_all, x=x, start=back(start), completion=back(comp),
         lateness=back(late), job_penalty=back(pen), job_energy_cost=back(jen),
         server_busy=busy, server_on=on, server_off=off, server_energy_cost=sen,

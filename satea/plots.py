@@ -69,7 +69,8 @@ class ResultView:
                 raise ValueError("result: expected a satea-result/1 object with 'assignment'")
             x = assignment_from_names(problem, result["assignment"])
             holds = holds_from_names(problem, result.get("holds"))
-            lam = float(result.get("lambda", problem.lam))
+            recorded = result.get("lambda")   # none recorded (null): the instance's
+            lam = float(problem.lam if recorded is None else recorded)
             self.meta = {k: v for k, v in result.items() if k not in ("assignment", "jobs",
                                                                          "trace", "holds")}
         else:

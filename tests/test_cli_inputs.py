@@ -507,6 +507,9 @@ def test_an_output_never_overwrites_an_input(tmp_path, capsys):
                  "--quiet"]) == 2
     assert "is the warm-start file" in _one_error_line(capsys)
     assert r.read_text() == res and f.read_text() == before
+    # --out-dir writes STEM.json: the instance's own folder would hold f.json again
+    assert main(["solve", str(f), "--sweeps", "3", "--out-dir", str(tmp_path), "--quiet"]) == 2
+    assert "--out-dir:" in _one_error_line(capsys) and f.read_text() == before
 
 
 def test_generate_refuses_flags_that_would_change_nothing(tmp_path, capsys):

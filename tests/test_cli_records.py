@@ -97,6 +97,17 @@ def test_evaluate_checks_the_result_lambda_by_the_rule_of_dash_lambda(curve, gre
     assert rc == 0 and out["lambda"] == read_instance(curve).lam
 
 
+def test_report_of_a_result_without_lambda_uses_the_instances(curve, greedy_result,
+                                                               tmp_path, capsys):
+    # "lambda": null passed the check (none recorded) and then raised a TypeError in the
+    # report's float(lambda)
+    _res, d = greedy_result
+    path, out = tmp_path / "nolam.json", tmp_path / "rep"
+    path.write_text(json.dumps({**d, "lambda": None}))
+    assert main(["report", str(curve), str(path), "--out", str(out)]) == 0
+    assert (out / "index.html").exists()
+
+
 @pytest.mark.parametrize("bad", [float("nan"), -1.0, "x"], ids=repr)
 def test_report_refuses_a_bad_lambda_in_the_result(curve, greedy_result, tmp_path, capsys,
                                                    bad):

@@ -155,3 +155,11 @@ def test_compare_figures_without_any_answer_warn_nothing(tmp_path, recwarn):
     plot_profile(recs, {}, ["milp"], [1.0], tmp_path / "p.png")
     assert not [w for w in recwarn if "legend" in str(w.message)]
     assert (tmp_path / "o.png").stat().st_size > 0
+
+
+def test_a_run_with_bad_holds_is_an_error_not_infeasible():
+    from satea.compare import failure
+    # _rescore keeps the assignment of a run whose holds the problem refuses
+    assert failure({"status": "error", "x": [0, 1], "feasible": False}) == "error"
+    assert failure({"status": "done", "x": [0, 1], "feasible": False}) == "infeasible"
+    assert failure({"status": "done", "x": None, "feasible": False}) == "no answer"

@@ -8,9 +8,9 @@ import numpy as np
 
 from ..compile import ProblemArrays
 from ..kernels.layout import (  # noqa: F401  (the chain-scalar slots, named once there)
-    BEST_HOLD, BEST_X, CHAIN_F, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_CAP_WEIGHT, F_COST,
-    F_LAM, F_PHOLD, F_TSCALE, F_VIOL, F_VIOL_TOL, N_CHAIN_F, RNG, RNG_STRIDE, STATE_SPEC,
-    has_holds, has_lists, node_gpus, state_sizes)
+    BEST_HOLD, BEST_X, CHAIN_F, F_ACCEPTED, F_BEST_ANY, F_BEST_FEASIBLE, F_COST, F_LAM,
+    F_PHOLD, F_TSCALE, F_VIOL, N_CHAIN_F, RNG, RNG_STRIDE, STATE_SPEC, has_holds, has_lists,
+    node_gpus, state_sizes)
 
 #: chain-state fields a resampled chain takes from its parent: all but its best, its
 #: random stream and its per-chain scalars (of which it takes the running cost and
@@ -107,8 +107,6 @@ def state_plan(problem: ProblemArrays, spec: RunSpec, P: tuple, flags: tuple) ->
     chain_f[:, F_TSCALE] = spec.chain_t_scale()
     holds = has_holds(P)
     chain_f[:, F_PHOLD] = spec.p_hold if holds else 0.0
-    chain_f[:, F_VIOL_TOL] = problem.violation_tol
-    chain_f[:, F_CAP_WEIGHT] = spec.cap_weight
     rng = seed_states(spec.seed, spec.chain_ids)
     if chain_major:   # each chain's two words in a row of RNG_STRIDE (layout.RNG_STRIDE)
         rng = np.concatenate([rng, np.zeros((nc, RNG_STRIDE - 2), np.uint64)], axis=1)

@@ -237,8 +237,6 @@ class NumpyReferenceBackend(Backend):
         self.best_feasible = np.full(nc, np.inf)
         self.best_any = np.full(nc, np.inf)
         self.accepted = np.zeros(nc)
-        if spec.x0 is not None:   # a warm start is each chain's best until beaten
-            self._keep_best()
 
     def set_t_scale(self, t_scale: np.ndarray) -> None:
         self.t_scale = np.asarray(t_scale, np.float64).copy()
@@ -334,9 +332,10 @@ class NumpyReferenceBackend(Backend):
         return trace
 
     def _keep_best(self) -> None:
-        """Each chain's best from its current state (feasible: violation at most
-        ``violation_tol``, as ``kernels.moves.keep_best`` decides)."""
-        feas = self.viol <= self.problem.violation_tol
+        """Each chain's best from its current state (feasible: every server within its
+        capacity, :meth:`ProblemArrays.within_capacity`, as ``kernels.moves.keep_best``
+        decides)."""
+        feas = self.problem.within_capacity(self.srv_busy).all(axis=1)
         better = feas & (self.cost < self.best_feasible)
         self.best_feasible[better] = self.cost[better]
         search = self.cost + self.spec.cap_weight * self.viol
