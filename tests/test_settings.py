@@ -65,7 +65,7 @@ def test_a_fresh_process_spends_a_short_budget_searching(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=900, cwd=tmp_path)
     search, setup, compiled = json.loads(out.stdout.strip().splitlines()[-1])
-    assert search >= 0.15
+    assert search >= 0.1     # 0.013 s before (2 sweeps)
     assert search + setup - compiled <= 0.3 + 0.5
 
 
