@@ -136,10 +136,11 @@ def _as_run(fleet, constant_prices: bool, hold_max):
 def _recorded_constant_prices(res: dict, flag: str) -> bool:
     """Whether a result file records a run with --constant-prices (``constant_prices``:
     true); false without the record (results written before satea recorded it)."""
+    from .io import describe_value
     v = res.get("constant_prices", False)
     if not isinstance(v, bool):
         raise ValueError(f"{flag}: the result file's constant_prices must be true or false, "
-                         f"got {v!r}")
+                         f"got {describe_value(v)}")
     return v
 
 
@@ -150,7 +151,8 @@ def _recorded_lambda(res: dict, flag: str, path: str):
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        why = f"expected a number, got {v!r}"
+        from .io import describe_value
+        why = f"expected a number, got {describe_value(v)}"
     else:
         try:
             return _nonneg_float(repr(v))

@@ -62,6 +62,12 @@ def _clip(text: str) -> str:
     return f"{text[:_ECHO_CHARS - 20]!r}... ({len(text):,} characters)"
 
 
+def describe_value(v) -> str:
+    """A JSON value named for an error message, its text cut (:func:`_describe`): one
+    readable line whatever a file holds."""
+    return _describe(v)
+
+
 def _describe(v) -> str:
     if v is None:
         return "null"

@@ -305,3 +305,15 @@ def test_repeat_refuses_a_baseline_method(curve, constant, tmp_path, capsys, met
     # --method anneal (the default) is what --repeat runs
     assert main(["solve", str(curve), "--repeat", str(res), "--method", "anneal",
                  "--out", str(out), "--quiet"]) == 0
+
+
+def test_a_huge_recorded_value_is_cut_in_the_error(curve, greedy_result, tmp_path, capsys):
+    # the value was echoed whole: a megabyte on one line
+    _res, d = greedy_result
+    path = tmp_path / "huge.json"
+    for field in ("lambda", "constant_prices"):
+        path.write_text(json.dumps({**d, field: "x" * 1_000_000}))
+        assert main(["evaluate", str(curve), str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and field in err and len(err) < 600, err[:300]
+        assert "1,000,000 characters" in err
