@@ -518,10 +518,11 @@ class _Run:
         samples = prob.to_caller(best_x)
         x = samples[best if samples.shape[0] > 1 else 0].astype(np.int64)
         lam = float(st.lam[best])
-        ev = evaluate(prob.with_lambda(lam), x, holds=best_h)
+        at_lam = prob.with_lambda(lam)
+        ev = evaluate(at_lam, x, holds=best_h)
         kept = None
         if st.x0 is not None and prob.n_jobs:   # a warm start is never lost
-            kept = _unbeaten_start(prob.with_lambda(lam), st, ev)
+            kept = _unbeaten_start(at_lam, st, ev)
             if kept is not None:
                 x, best_h, ev = kept
         planned = pl.n_plan if pl.n_plan is not None else done

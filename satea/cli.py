@@ -512,10 +512,7 @@ def cmd_solve(args) -> int:
         args.out = str(Path(args.out_dir) / f"{stem}.json")
     if args.repeat and args.instance:
         from .result import read_result
-        named = read_result(args.repeat).get("instance")
-        if named is not None and named != problem.name:
-            print(f"satea: warning: --repeat: {args.repeat!r} is a result of instance "
-                  f"{named!r}, the instance file holds {problem.name!r}", file=sys.stderr)
+        _warn_other_instance("--repeat", args.repeat, read_result(args.repeat), problem)
     # live output is the progress display's (a terminal, or --progress): pipes and logs
     # get the summary only
     warm = _warm_start(args.warm_start, problem, args.hold_max) if args.warm_start else None

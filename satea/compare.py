@@ -157,21 +157,10 @@ def run_one(spec: InstanceSpec, method: str, budget: float, seed: int,
         rec.update(status="unavailable", message=str(e))
     rec["seconds"] = time.perf_counter() - t0
     rec["x"] = None if x is None else [int(v) for v in np.asarray(x)]
-    rec["holds"] = None if x is None else _holds_by_name(prob, holds)
+    from .result import holds_to_names
+    rec["holds"] = None if x is None else holds_to_names(prob, holds)
     _rescore(prob, rec)
     return _json_safe(rec)
-
-
-def _holds_by_name(problem, holds) -> dict | None:
-    """Holds in the problem's internal order -> ``{job name: seconds}``, the nonzero ones
-    (as a result file's ``"holds"``; :func:`satea.result.holds_from_names` maps back);
-    None for None."""
-    if holds is None:
-        return None
-    names = problem.job_names
-    return {names[j]: float(h)
-            for j, h in enumerate(problem.to_caller(np.asarray(holds, np.float64)).tolist())
-            if h != 0.0}
 
 
 def _json_safe(v):

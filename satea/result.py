@@ -191,9 +191,7 @@ class AnnealResult:
             "trace": [float(v) for v in self.trace],  # best search objective after each sweep
         }
         if self.held:   # part 3: the holds chosen, nonzero ones (left out: held 0)
-            names = self.problem.job_names
-            d["holds"] = {names[j]: float(h) for j, h in enumerate(self.caller_holds().tolist())
-                          if h != 0.0}
+            d["holds"] = holds_to_names(self.problem, self.holds)
         if "hold_max_s" in self.info:   # a fleet-wide --hold-max the run applied
             d["hold_max_s"] = float(self.info["hold_max_s"])
         if self.info.get("constant_prices"):   # --constant-prices: the run's curves flattened
@@ -288,6 +286,18 @@ def assignment_from_names(problem: ProblemArrays, assignment: dict) -> np.ndarra
         raise InstanceError(f"assignment: job {missing[0]!r} is not assigned "
                             f"({len(missing)} job(s) missing)")
     return check_assignment(problem, np.array([sidx[assignment[j]] for j in problem.job_names]))
+
+
+def holds_to_names(problem: ProblemArrays, holds) -> dict | None:
+    """Holds in the problem's internal order -> a result file's ``{job name: seconds}``,
+    the nonzero ones (jobs left out are held 0); None for None. The inverse of
+    :func:`holds_from_names`."""
+    if holds is None:
+        return None
+    names = problem.job_names
+    return {names[j]: float(h)
+            for j, h in enumerate(problem.to_caller(np.asarray(holds, np.float64)).tolist())
+            if h != 0.0}
 
 
 def holds_from_names(problem: ProblemArrays, holds) -> np.ndarray | None:
