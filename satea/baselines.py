@@ -421,6 +421,10 @@ def solve_baseline(problem, method: str = "greedy", *, seed: int = 0,
         ``gap_to_bound`` (written to the result file).
     """
     from .result import AnnealResult
+    from .settings import check_time_limit, positive_int
+    seed = positive_int("seed", seed, 0)
+    time_limit = check_time_limit(time_limit)   # checked even where the method ignores it
+    workers = positive_int("workers", workers, 1)
     prob = _as_problem(problem)
     if lam is not None:
         prob = prob.with_lambda(lam)

@@ -1068,6 +1068,9 @@ def cmd_pareto(args) -> int:
     from .compile import compile_fleet
     from .pareto import pareto
     _check_run_flags(args)
+    if args.lambdas is not None and args.lam_max is not None:
+        raise ValueError("--lam-max sets the default ladder's top; with --lambdas, leave it "
+                         "out")
     _check_before_search(args, outputs=("out", "csv", "plot"), plots=("plot",),
                          parent_folders=())
     fleet, currency = _read_fleet_and_currency(args.instance)

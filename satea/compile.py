@@ -36,11 +36,13 @@ The compiled form is a struct of flat arrays that every backend reads. Its size 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from .model import EXP_CAP, PENALTY_KINDS, Fleet  # noqa: F401  (EXP_CAP re-exported)
+from .validate import MAX_VALUE, show_value
 
 # the penalty codes, named once (kernels/layout.py, satea.model.PENALTY_KINDS order)
 from .kernels.layout import PEN_EXP, PEN_LINEAR, PEN_NONE, PEN_STEP  # noqa: E402,F401
@@ -240,17 +242,16 @@ class ProblemArrays:
         return replace(self, lam=check_lambda(lam))
 
 
-def check_lambda(lam) -> float:
-    """``lam`` as a float: a number, finite and >= 0 (the rule of anneal's and pareto's
-    lambdas); anything else is a ValueError naming lambda."""
-    try:
-        if isinstance(lam, bool):
-            raise TypeError
-        v = float(lam)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"lambda: expected a number, got {lam!r}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"lambda: must be finite and >= 0, got {lam!r}")
+def check_lambda(lam, name: str = "lambda") -> float:
+    """``lam`` as a float: a real number (not a bool or a string), >= 0 and at most
+    :data:`~satea.validate.MAX_VALUE` like an instance's ``lambda`` (the rule of anneal's
+    and pareto's lambdas); anything else is a ValueError naming ``name``."""
+    if isinstance(lam, (bool, np.bool_, str, bytes)) or not isinstance(lam, numbers.Real):
+        raise ValueError(f"{name}: expected a number, got {show_value(lam)}")
+    v = float(lam) if not isinstance(lam, int) or abs(lam) < 2 ** 1000 else math.inf
+    if not (math.isfinite(v) and 0 <= v <= MAX_VALUE):
+        raise ValueError(f"{name}: must be >= 0 and at most {MAX_VALUE:g} (the model's "
+                         f"limit), got {show_value(lam)}")
     return v
 
 
@@ -542,6 +543,12 @@ def compile_assignment(cost, resource=None, capacity=None, allowed=None, *,
         Resource use; needs ``capacity``.
     capacity : array_like, shape (n_servers,), optional
     allowed : array_like of bool, shape (n_jobs, n_servers), optional
+    maximize : bool
+    name : str
+        The instance's name, written in results.
+    job_names, server_names : sequence of str, optional
+        One distinct name per job (row) and per server (column); default ``j1, j2, ...``
+        and ``a1, a2, ...``. Results name jobs and servers by them.
 
     Notes
     -----
@@ -555,6 +562,12 @@ def compile_assignment(cost, resource=None, capacity=None, allowed=None, *,
     cost, resource, capacity, allowed = validate_assignment_arrays(cost, resource, capacity,
                                                                    allowed)
     n, m = cost.shape
+    if not isinstance(maximize, (bool, np.bool_)):
+        raise ValueError(f"maximize: expected True or False, got {show_value(maximize)}")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name: expected a non-empty string, got {show_value(name)}")
+    job_names = _names("job_names", job_names, n, "j")
+    server_names = _names("server_names", server_names, m, "a")
     sense = -1 if maximize else 1
     job_class = np.arange(n, dtype=np.int32)
     server_class = np.arange(m, dtype=np.int32)
@@ -571,11 +584,32 @@ def compile_assignment(cost, resource=None, capacity=None, allowed=None, *,
         fixed_cost=sense * cost,
         curve_start=cs, curve_len=cl, curve_step=cstep, curve_vals=cv, curve_cum=cc,
         class_ptr=class_ptr, servers_by_class=sbc, allowed_cum=acum, lam=1.0, name=name,
-        job_names=tuple(job_names) if job_names is not None else tuple(f"j{i+1}" for i in range(n)),
-        server_names=(tuple(server_names) if server_names is not None
-                      else tuple(f"a{i+1}" for i in range(m))),
-        sense=sense, kind="assignment",
+        job_names=job_names, server_names=server_names, sense=sense, kind="assignment",
     )
+
+
+def _names(param: str, names, n: int, prefix: str) -> tuple:
+    """``names`` checked: ``n`` distinct non-empty strings (results are keyed by them);
+    None gives ``prefix1 .. prefixn``."""
+    if names is None:
+        return tuple(f"{prefix}{i + 1}" for i in range(n))
+    if isinstance(names, (str, bytes)) or not np.iterable(names):
+        raise ValueError(f"{param}: expected a sequence of {n} strings, got "
+                         f"{show_value(names)}")
+    out = tuple(names.tolist() if isinstance(names, np.ndarray) else names)
+    if len(out) != n:
+        raise ValueError(f"{param}: expected {n} names (one per "
+                         f"{'row' if param == 'job_names' else 'column'} of cost), got "
+                         f"{len(out)}")
+    seen: dict[str, int] = {}
+    for i, v in enumerate(out):
+        if not isinstance(v, str) or not v:
+            raise ValueError(f"{param}[{i}]: expected a non-empty string, got {show_value(v)}")
+        if v in seen:
+            raise ValueError(f"{param}[{i}]: {v!r} is also {param}[{seen[v]}]; names must "
+                             f"differ")
+        seen[v] = i
+    return out
 
 
 def random_allowed_servers(rng, job_class, allowed, server_class, n_classes):

@@ -258,8 +258,10 @@ def _model(name: str, d) -> DNNModel:
     for k, e in _object(d.get("multi_gpu_efficiency", {}),
                         f"{w}.multi_gpu_efficiency").items():
         fld = f"multi_gpu_efficiency[{k!r}]"
-        if not k.isdigit() or int(k) < 1:
-            raise InstanceError(f"{w}: {fld}: key must be a GPU count >= 1, got {k!r}")
+        # written as the count is written ("2", not "02" or "²"): one key per count
+        if not (k.isascii() and k.isdigit() and str(int(k)) == k and int(k) >= 1):
+            raise InstanceError(f"{w}: {fld}: key must be a GPU count >= 1 written in "
+                                f"digits, got {k!r}")
         eff[int(k)] = _number(e, w, fld)
     return DNNModel(name, _number(d["memory_gb"], w, "memory_gb"), eff)
 

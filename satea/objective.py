@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compile import PEN_EXP, PEN_LINEAR, PEN_STEP, ProblemArrays
-from .model import EXP_CAP, JOULES_PER_KWH
+from .compile import PEN_EXP, PEN_LINEAR, PEN_STEP, ProblemArrays, as_problem
+from .model import EXP_CAP, JOULES_PER_KWH, Fleet
+from .validate import as_real_array, show_value
 
 #: W * (g/kWh) * s divided by this is kg CO2e (J per kWh, then g per kg)
 GRAMS_PER_KWH = JOULES_PER_KWH * 1000.0
@@ -153,10 +154,7 @@ def check_holds(problem: ProblemArrays, holds) -> np.ndarray | None:
     """
     if holds is None:
         return None
-    try:
-        h = np.array(holds, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"holds: cannot be read as an array of seconds ({e})") from None
+    h = as_real_array(holds, "holds")
     if h.shape != (problem.n_jobs,):
         raise ValueError(f"holds: expected shape ({problem.n_jobs},), got {h.shape}")
     hmax = problem.hold_max
@@ -165,17 +163,17 @@ def check_holds(problem: ProblemArrays, holds) -> np.ndarray | None:
         i = int(np.argmax(bad))
         name = problem.job_names[int(problem.order[i])] if problem.job_names else str(i)
         raise ValueError(f"holds[{i}] (job {name!r}): expected a finite hold in "
-                         f"[0, {float(hmax[i]):g}] s (the job's hold_max), got {h[i]!r}")
+                         f"[0, {float(hmax[i]):g}] s (the job's hold_max), got {show_value(h[i])}")
     return h
 
 
-def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
+def evaluate(problem: ProblemArrays | Fleet, x, holds=None) -> Evaluation:
     """Evaluate assignment ``x`` (server index per job, the caller's job order) with
     ``holds`` in float64.
 
     Parameters
     ----------
-    problem : ProblemArrays
+    problem : ProblemArrays or Fleet
     x : array_like of int, shape (n_jobs,)
         Server of each job, the caller's job order.
     holds : array_like of float, shape (n_jobs,), optional
@@ -193,6 +191,7 @@ def evaluate(problem: ProblemArrays, x, holds=None) -> Evaluation:
     ``start = max(release, previous completion)``. Holds replace ``release`` by
     ``release + hold``; with holds None or all 0 every figure is bit for bit the same.
     """
+    problem = as_problem(problem)
     h = check_holds(problem, holds)
     if problem.multi_gpu:
         return _evaluate_nodes(problem, x, h)

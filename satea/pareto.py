@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .compile import ProblemArrays
+from .compile import ProblemArrays, check_lambda
 from .model import JOULES_PER_KWH
 from .objective import Evaluation, evaluate, job_penalty
 from .result import AnnealResult
+from .validate import show_value
 
 FRONT_FORMAT = "satea-front/1"
 
@@ -115,24 +116,27 @@ def lambda_ladder(problem: ProblemArrays, points: int = 16, lam_max: float | Non
         hi_d = HIGH_FACTOR * float(np.quantile(b, QUANTILES[1]))
     else:
         lo_d, hi_d = 1e-3, 1e3
-    hi = hi_d if lam_max is None else float(lam_max)
-    if not (hi > 0 and math.isfinite(hi)):
-        raise ValueError(f"lam_max: must be a positive finite number, got {lam_max!r}")
-    lo = float(lam_min) if lam_min is not None else (lo_d if lo_d < hi else 1e-3 * hi)
-    if not (0 < lo <= hi and math.isfinite(lo)):
-        raise ValueError(f"lam_min: must be in (0, lam_max={hi:g}], got {lam_min!r}")
+    hi = hi_d if lam_max is None else check_lambda(lam_max, "lam_max")
+    if not hi > 0:
+        raise ValueError(f"lam_max: must be > 0, got {show_value(lam_max)}")
+    lo = (check_lambda(lam_min, "lam_min") if lam_min is not None
+          else (lo_d if lo_d < hi else 1e-3 * hi))
+    if not 0 < lo <= hi:
+        raise ValueError(f"lam_min: must be in (0, lam_max={hi:g}], got {show_value(lam_min)}")
     if points == 2:
         return np.array([0.0, hi])
     return np.concatenate(([0.0], np.geomspace(lo, hi, points - 1)))
 
 
 def check_lambdas(lambdas) -> np.ndarray:
-    lams = np.asarray(lambdas, np.float64).reshape(-1)
-    if lams.size == 0:
+    """A given ladder: a sequence of one or more lambdas, each as
+    :func:`satea.compile.check_lambda`; sorted, each once."""
+    if isinstance(lambdas, (str, bytes, dict)) or not np.iterable(lambdas):
+        raise ValueError(f"lambdas: expected a sequence of numbers, got {show_value(lambdas)}")
+    vals = list(lambdas.tolist() if isinstance(lambdas, np.ndarray) else lambdas)
+    if not vals:
         raise ValueError("lambdas: expected at least one value")
-    bad = np.flatnonzero(~np.isfinite(lams) | (lams < 0))
-    if bad.size:
-        raise ValueError(f"lambdas[{bad[0]}]: must be finite and >= 0, got {lams[bad[0]]}")
+    lams = np.array([check_lambda(v, f"lambdas[{i}]") for i, v in enumerate(vals)])
     return np.unique(lams)   # sorted, each once
 
 
@@ -398,6 +402,8 @@ def pareto_schedule(problem: ProblemArrays, lams, seed: int = 0):
     """
     from .schedules import default_cap_weight, default_temperature_range, sample_move_scale
     lams = np.asarray(lams, np.float64)
+    if problem.n_jobs == 0:   # an empty planning window: nothing to size (as anneal does)
+        return (1.0, 1.0), np.ones(lams.size), 0.0
     ranges, cap = [], 0.0
     for lam in lams:
         scale = sample_move_scale(problem, seed, lam=float(lam))
@@ -441,6 +447,15 @@ def ladder_settings(problem: ProblemArrays, *, lambdas=None, points: int = 16,
     from .settings import positive_int, resolve_seed
     cpl = positive_int("chains_per_lambda", DEFAULT_CHAINS_PER_LAMBDA
                         if chains_per_lambda is None else chains_per_lambda)
+    if lambdas is not None and lam_max is not None:   # the ladder is given: lam_max unused
+        raise ValueError("lam_max: sets the default ladder's top; with lambdas given, "
+                         "leave it out")
+    if cap_weight is not None and (
+            isinstance(cap_weight, (bool, np.bool_))
+            or not isinstance(cap_weight, (int, float, np.integer, np.floating))
+            or not (cap_weight >= 0 and math.isfinite(cap_weight))):
+        raise ValueError(f"cap_weight: must be a finite number >= 0, got "
+                         f"{show_value(cap_weight)}")   # anneal's rule, before the sizing
     lams = (lambda_ladder(problem, points, lam_max=lam_max) if lambdas is None
             else check_lambdas(lambdas))
     seed = resolve_seed(seed)

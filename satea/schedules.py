@@ -92,6 +92,9 @@ def sample_move_scales(problems: list, seed: int = 0, n_chains: int = 4,
 
     lams = [p.lam for p in problems] if lams is None else lams
     descend = [True] * len(problems) if descend is None else descend
+    for i, p in enumerate(problems):   # the sizing kernels need a job to move
+        if p.n_jobs == 0:
+            raise ValueError(f"problems[{i}] ({p.name!r}) has no jobs: nothing to size")
     subs = [sizing_sample(p, seed) for p in problems]
     chains = _SizingChains(subs, seed, lams, n_chains)
     outs = chains.sample(n_moves)

@@ -18,7 +18,8 @@ import numpy as np
 from .model import (PENALTY_KINDS, CarbonCurve, DNNModel, Fleet, GPUType, Job, Penalty,
                     PriceCurve, Profile, Server)
 
-__all__ = ["InstanceError", "validate_fleet", "validate_assignment_arrays"]
+__all__ = ["InstanceError", "validate_fleet", "validate_assignment_arrays", "show_value",
+           "as_real_array"]
 
 _REAL = (int, float, np.integer, np.floating)
 _BOOL = (bool, np.bool_)
@@ -32,6 +33,9 @@ MAX_VALUE = 1e15
 #: the smallest value of a field that must be > 0 (throughput, samples, scale_s, step_s):
 #: the model divides by throughput, scale_s and step_s, and a quotient must stay finite
 MIN_POSITIVE = 1e-15
+#: the most GPUs a node has or a job asks for (docs/model.md, "Limits"): real nodes have
+#: 1-8 (a rack-scale domain 72); a chain's scratch holds a node's GPU free times
+MAX_GPUS = 4096
 _LIMITS = "the model's limit: docs/model.md, Limits"
 
 
@@ -46,11 +50,22 @@ def _is_real(v) -> bool:
     return isinstance(v, _REAL) and not isinstance(v, _BOOL)
 
 
+def show_value(v, width: int = 40) -> str:
+    """A value as it should appear in a message: numbers plainly (``2.5``, not
+    ``np.float64(2.5)``), anything else repr'd; cut to about ``width`` characters, so a
+    400-digit integer or a long string stays one readable line."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    text = str(v) if _is_real(v) else repr(v)
+    if len(text) > width:
+        text = (f"{float(v):.6g} ({len(text)} digits)" if isinstance(v, int)
+                and not isinstance(v, bool) and abs(v) < 1e308
+                else f"{text[:width - 3]}...")
+    return text
+
+
 def _fmt(v) -> str:
-    """A value as it should appear in a message: numbers plainly, anything else repr'd."""
-    if _is_real(v):
-        return str(v.item()) if isinstance(v, np.generic) else str(v)
-    return repr(v)
+    return show_value(v)
 
 
 def _known(names) -> str:
@@ -217,21 +232,23 @@ def _check_models(models: dict) -> None:
             k, e = item
             if not _is_count(k):
                 raise InstanceError(f"model {name!r}: multi_gpu_efficiency: key must be a "
-                                    f"GPU count >= 1, got {_fmt(k)}")
+                                    f"GPU count in [1, {MAX_GPUS}], got {_fmt(k)}")
             _check_real(e, f"model {name!r}", f"multi_gpu_efficiency[{int(k)}]", strict=True)
 
 
 def _is_count(v) -> bool:
-    """An integer >= 1 (a GPU count); bools are not counts."""
-    return bool(isinstance(v, (int, np.integer)) and not isinstance(v, _BOOL) and v >= 1)
+    """An integer in [1, MAX_GPUS] (a GPU count); bools are not counts."""
+    return bool(isinstance(v, (int, np.integer)) and not isinstance(v, _BOOL)
+                and 1 <= v <= MAX_GPUS)
 
 
 def _check_counts(values: list, label: Callable[[int], str], fld: str) -> None:
-    if all(type(v) is int and v >= 1 for v in values):
+    if all(type(v) is int and 1 <= v <= MAX_GPUS for v in values):
         return
     for i, v in enumerate(values):
         if not _is_count(v):
-            raise InstanceError(f"{label(i)}: {fld} must be an integer >= 1, got {_fmt(v)}")
+            raise InstanceError(f"{label(i)}: {fld} must be an integer in [1, {MAX_GPUS}] "
+                                f"({_LIMITS}), got {_fmt(v)}")
 
 
 def _check_price_curves(curves: dict) -> None:
@@ -438,10 +455,30 @@ def validate_fleet(fleet: Fleet) -> None:
     _check_runnable(fleet)
 
 
-def _as_float_array(x, param: str) -> np.ndarray:
+def as_real_array(x, param: str) -> np.ndarray:
+    """``x`` as a new float64 array (callers may mutate theirs) if it holds real numbers:
+    integers or floats, not booleans, strings, complex numbers, dates or a masked array
+    (each would be read as something other than what it says)."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise InstanceError(f"{param}: a masked array; fill or remove the masked entries")
     try:
-        arr = np.array(x, dtype=np.float64, order="C")  # a copy: callers may mutate theirs
+        raw = np.asarray(x)
     except (TypeError, ValueError) as e:
+        raise InstanceError(f"{param}: cannot be read as an array of numbers ({e})") from None
+    if raw.dtype.kind == "O":   # Python objects: each must be a real number
+        for i, v in enumerate(raw.reshape(-1).tolist()):
+            if not _is_real(v) or (isinstance(v, int) and abs(v) > MAX_VALUE):
+                at = _index(param, tuple(map(int, np.unravel_index(i, raw.shape))))
+                raise InstanceError(f"{at}: expected a number, got {show_value(v)}"
+                                    if not _is_real(v) else f"{at} must be at most "
+                                    f"{MAX_VALUE:g} in size ({_LIMITS}), got {show_value(v)}")
+    elif raw.dtype.kind not in "iuf":
+        what = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes",
+                "M": "dates", "m": "time spans"}.get(raw.dtype.kind, str(raw.dtype))
+        raise InstanceError(f"{param}: expected real numbers, got an array of {what}")
+    try:
+        arr = np.array(raw, dtype=np.float64, order="C")
+    except (TypeError, ValueError, OverflowError) as e:
         raise InstanceError(f"{param}: cannot be read as an array of numbers ({e})") from None
     return arr
 
@@ -458,7 +495,9 @@ def _check_finite(arr: np.ndarray, param: str) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = _first_bad(bad)
-        raise InstanceError(f"{_index(param, idx)} is {arr[idx]}")
+        hint = (" (a pair that may not be chosen is marked False in allowed)"
+                if np.isinf(arr[idx]) else "")
+        raise InstanceError(f"{_index(param, idx)} is {arr[idx]}{hint}")
     _check_limit(arr, param)
 
 
@@ -534,7 +573,7 @@ def validate_assignment_arrays(cost, resource=None, capacity=None, allowed=None)
         given, missing = ("resource", "capacity") if capacity is None else ("capacity",
                                                                            "resource")
         raise InstanceError(f"{given} given without {missing}: give both or neither")
-    cost = _as_float_array(cost, "cost")
+    cost = as_real_array(cost, "cost")
     if cost.ndim != 2:
         raise InstanceError(f"cost: expected a 2-D array (n_jobs, n_servers), "
                             f"got shape {cost.shape}")
@@ -546,11 +585,11 @@ def validate_assignment_arrays(cost, resource=None, capacity=None, allowed=None)
         resource = np.zeros((n, m))
         capacity = np.full(m, np.inf)
     else:
-        resource = _as_float_array(resource, "resource")
+        resource = as_real_array(resource, "resource")
         _check_shape(resource, (n, m), "resource")
         _check_finite(resource, "resource")
         _check_nonneg(resource, "resource")
-        capacity = _as_float_array(capacity, "capacity")
+        capacity = as_real_array(capacity, "capacity")
         _check_shape(capacity, (m,), "capacity")
         nan = np.isnan(capacity)
         if nan.any():

@@ -393,7 +393,8 @@ def test_cost_no_servers():
 
 
 def test_cost_not_numeric():
-    with pytest.raises(InstanceError, match="cost: cannot be read"):
+    with pytest.raises(InstanceError, match="cost: expected real numbers, got an array of "
+                                            "strings"):
         validate_assignment_arrays([["a", "b"]])
     with pytest.raises(InstanceError, match="cost: cannot be read"):
         validate_assignment_arrays([[1, 2], [3]])
