@@ -109,7 +109,7 @@ def test_cli_pareto_refuses_lam_max_beside_lambdas(capsys):
     ([[True, False]], "cost: expected real numbers, got an array of booleans"),
     ([["1", "2"]], "cost: expected real numbers, got an array of strings"),
     (np.array([[1, 2]], "datetime64[s]"), "cost: expected real numbers, got an array of dates"),
-    (np.ma.array([[1.0, 2.0]], mask=[[0, 1]]), "cost: a masked array"),
+    (np.ma.array([[1.0, 2.0]], mask=[[False, True]]), "cost: a masked array"),
     ([[2 ** 2000, 2], [3, 4]], r"cost\[0, 0\] must be at most 1e\+15"),
     ([[1, None]], r"cost\[0, 1\]: expected a number, got None"),
     ([[1.0, np.inf]], r"cost\[0, 1\] is inf \(a pair that may not be chosen is marked False "
