@@ -858,8 +858,8 @@ def hold_proposal(P, S, ch, j, s, u, u_accept):
     by ``u`` among the values that can matter, each clipped to [0, hold_max]: 0; a start
     at the release of the next job on the server (none: the longest hold); a completion
     there (none: the same); and for each step of the server's price curve that starts
-    inside the job's window [release, release + hold_max], a start and a completion at
-    that step's start. A null move when the job may not be held, its server has no
+    inside the job's window [release, release + hold_max] (up to the last step of a
+    curve that does not repeat), a start and a completion at that step's start. A null move when the job may not be held, its server has no
     schedule terms, or the value is its hold already."""
     if not holds_on(P, ch):
         return Move(j, -1, s, s, u_accept, 0.0)
@@ -876,6 +876,8 @@ def hold_proposal(P, S, ch, j, s, u, u_accept):
     if cid >= 0:
         k0 = math.ceil(r * P[CURVE_INV_STEP][cid])
         k1 = math.floor((r + H) * P[CURVE_INV_STEP][cid])
+        if P[CURVE_INV_PERIOD][cid] == 0.0 and k1 > P[CURVE_LEN][cid] - 1:
+            k1 = P[CURVE_LEN][cid] - 1   # a series ends: its last value holds, no more steps
         if k1 >= k0:
             n_steps = int(k1 - k0) + 1
     i = draw_index(u, 3 + 2 * n_steps)

@@ -73,6 +73,36 @@ def test_one_job_waits_for_the_free_hours(backend):
     assert evaluate(problem, r.x, r.holds).objective == r.fun
 
 
+#: a market series (does not repeat): one free hour, then the last price holds for ever
+SERIES = PriceCurve("c", 3600.0, (1.0, 1.0, 1.0, 1.0, 0.0, 1.0), repeat=False)
+
+
+def one_job_on_a_series(hold_max: float):
+    fleet = Fleet("series", GPUS, MODELS, (Profile("m", "A", 10.0, 300.0),),
+                  (Server("s0", "A", price_curve="c"),),
+                  (Job("j0", "m", 36000.0, 0.0, 1e12),), {"c": SERIES})
+    return replace(compile_fleet(fleet), hold_max=np.array([hold_max]))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("hold_max", [6 * 3600.0, 1e15])
+def test_a_long_allowance_still_finds_the_series_free_hour(backend, hold_max):
+    # the steps a hold move proposes stop at the series' last step: with 1e15 s allowed
+    # they were ~3e11 steps of the constant tail, and the free hour (step 4) was never
+    # proposed (a new user's trial: --hold-max 1e15 held no job at all)
+    problem = one_job_on_a_series(hold_max)
+    r = anneal(problem, backend=backend, chains=4, sweeps=40, seed=3)
+    assert r.energy_cost == 0.0 and r.holds[0] == 4 * 3600.0
+    assert evaluate(problem, r.x, r.holds).objective == r.fun
+
+
+def test_numpy_and_numba_propose_the_same_holds_on_a_series():
+    problem = one_job_on_a_series(1e15)
+    runs = [anneal(problem, backend=b, chains=4, sweeps=30, seed=7, strategy="independent")
+            for b in ("numpy", "numba")]
+    np.testing.assert_array_equal(runs[0].sample_holds, runs[1].sample_holds)
+
+
 def tiny_hold_fleet():
     """Two servers (one on the curve, one at a constant price with idle power), four jobs
     with releases and deadlines, every job may be held up to 3 hours."""

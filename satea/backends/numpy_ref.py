@@ -162,7 +162,8 @@ def hold_values(problem: ProblemArrays, x: np.ndarray, hold: np.ndarray, j: np.n
     chains ``x``/``hold`` given: (new hold, whether it is a move). The candidates, drawn
     alike and computed with the same operations as :func:`satea.kernels.moves.hold_proposal`:
     0; a start, then a completion, at the next job's release on the server (none: the
-    longest hold); a start and a completion at each price step inside the job's window."""
+    longest hold); a start and a completion at each price step inside the job's window
+    (up to the last step of a curve that does not repeat)."""
     rows = np.arange(len(j))
     H = problem.hold_max[j]
     ok = (H > 0.0) & (walks[s] != 0)
@@ -179,6 +180,10 @@ def hold_values(problem: ProblemArrays, x: np.ndarray, hold: np.ndarray, j: np.n
     inv = 1.0 / step
     k0 = np.where(on_curve, np.ceil(r * inv), 0.0)
     k1 = np.where(on_curve, np.floor((r + H) * inv), -1.0)
+    if len(problem.curve_len):   # a series that does not repeat has no steps past its last
+        c = np.maximum(cid, 0)
+        last = np.asarray(problem.curve_len, np.float64)[c] - 1
+        k1 = np.where(on_curve & (problem.curve_repeat[c] == 0) & (k1 > last), last, k1)
     n_steps = np.where(k1 >= k0, k1 - k0 + 1, 0).astype(np.int64)
     i = draw_index(u, 3 + 2 * n_steps)
     v_next = problem.release[nx] + hold[rows, nx] - r
