@@ -412,6 +412,9 @@ def generate_fleet(n_jobs: int, n_servers: int, *, seed: int = 0,
     gang_share = _check_real(gang_share, "gang_share")
     if not 0.0 <= gang_share <= 1.0:
         raise ValueError(f"gang_share must be in [0, 1], got {gang_share}")
+    if gang_share > 0.0 and max(sizes) < 2:   # a gang asks 2+ GPUs of one node: none here
+        raise ValueError(f"gang_share {gang_share:g} needs nodes of 2 or more GPUs "
+                         f"(gpus_per_node, --gpus-per-node), got nodes of 1")
     slack = check_slack(slack)
     n_curve = int(round(frac * m))
     curve = _pick_curve(cat, n_curve)

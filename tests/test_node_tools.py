@@ -149,3 +149,17 @@ def test_cli_generate_refuses_bad_node_flags(tmp_path, flags, needle):
              cwd=tmp_path)
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "g.json").exists()
+
+
+def test_gang_share_without_multi_gpu_nodes_is_refused(tmp_path):
+    # one-GPU nodes can run no gang job: the share was silently 0 (the name said gang0.3)
+    with pytest.raises(ValueError, match="gang_share 0.3 needs nodes of 2 or more GPUs"):
+        generate_fleet(10, 2, seed=0, gang_share=0.3)
+    assert compile_fleet(generate_fleet(10, 2, seed=0, gang_share=0.3,
+                                        gpus_per_node=(1, 2))).multi_gpu
+    r = _cli("generate", "--jobs", "3", "--servers", "2", "--gang-share", "0.3", "--out",
+             "g.json", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == ["satea: error: gang_share 0.3 needs nodes of 2 or "
+                                             "more GPUs (gpus_per_node, --gpus-per-node), got "
+                                             "nodes of 1"]
