@@ -321,13 +321,14 @@ class ServerSeries:
     curve_id: np.ndarray
 
 
-def _time_bound(work, release, job_class, allowed, work_scale, throughput) -> float:
-    """A time no schedule reaches: the latest release plus every job's longest allowed
-    run (a node's jobs never overtake, so its last completion is at most this)."""
+def _time_bound(work, earliest, job_class, allowed, work_scale, throughput) -> float:
+    """A time no schedule reaches: the latest of the jobs' latest earliest starts
+    (``earliest``: release + hold allowance, docs/model.md part 3) plus every job's longest
+    allowed run (a node's jobs never overtake, so its last completion is at most this)."""
     if work.size == 0:
         return 0.0
     rate = np.where(allowed != 0, work_scale / throughput, 0.0).max(axis=1)
-    return float(release.max() + (work * rate[job_class]).sum())
+    return float(earliest.max() + (work * rate[job_class]).sum())
 
 
 def _server_series(fleet: Fleet, horizon) -> ServerSeries:
@@ -416,9 +417,11 @@ def merge_curves(a, a_const: float, b, b_const: float, w: float, horizon) -> tup
         span, rep = max(pa if not ra else pb, int(math.ceil(horizon())) + 1), 0
     n = -(-span // step)
     if n > MAX_MERGED_STEPS:
+        why = ("" if ra == rb else f", up to t = {span:,} s, which schedules can reach "
+               f"(the latest release plus its hold allowance plus every job's run)")
         raise ValueError(f"merging its price curve (step {ia} s, {va.size} steps) and carbon "
-                         f"curve (step {ib} s, {vb.size} steps) needs {n:,} steps of {step} s, "
-                         f"more than {MAX_MERGED_STEPS:,}")
+                         f"curve (step {ib} s, {vb.size} steps) needs {n:,} steps of {step} "
+                         f"s{why}, more than {MAX_MERGED_STEPS:,}")
     t = np.arange(n, dtype=np.int64) * step
 
     def at(vals, st, period, repeat):
@@ -490,8 +493,9 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     servers = fleet.servers
     server_class = np.array([gi[(s.gpu, s.gpus)] for s in servers], np.int32)
     work = np.array([j.samples for j in jobs], np.float64)
+    hold_max = np.array([fleet.job_hold_max(j) for j in jobs], np.float64)
     series = _server_series(fleet, lambda: _time_bound(
-        work, release, np.array([mi[(j.model, j.gpus)] for j in jobs], np.int64),
+        work, release + hold_max, np.array([mi[(j.model, j.gpus)] for j in jobs], np.int64),
         allowed, work_scale, throughput))
     cs, cl, cstep, cv, cc = _curve_tables(series.curves)
     class_ptr, sbc, acum = _proposal_tables(allowed, server_class)
@@ -517,7 +521,7 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
         job_gpus=(np.array([j.gpus for j in jobs], np.int32)[order] if n
                   else np.zeros(0, np.int32)),
         server_gpus=np.array([s.gpus for s in servers], np.int32),
-        hold_max=np.array([fleet.job_hold_max(j) for j in jobs], np.float64)[order],
+        hold_max=hold_max[order],
         curve_repeat=np.array([c[2] for c in series.curves], np.uint8),
         energy_const=series.energy_const, energy_curve=series.energy_curve,
         carbon_const=series.carbon_const, carbon_curve=series.carbon_curve,

@@ -153,3 +153,33 @@ def test_far_times_on_a_fine_curve_stay_in_the_curve(backend):
     assert np.isfinite(c).all()
     r = anneal(p, backend=backend, chains=2, sweeps=2, seed=0)
     assert r.fun == ev.objective
+
+
+def held_on_a_merged_curve(carbon_price: float, hold_max: float = 5400.0) -> Fleet:
+    """One half-hour job that may wait 1.5 h, on a repeating price (free in its 4th half
+    hour) merged with a carbon series of intensity 0 that does not repeat."""
+    return Fleet("h", {"A": GPUType("A", 40, 0.0)}, {"m": DNNModel("m", 8)},
+                 (Profile("m", "A", 1.0, 1000.0),),
+                 (Server("s", "A", price_curve="p", carbon_curve="k"),),
+                 (Job("j", "m", 1800.0, hold_max_s=hold_max),),
+                 {"p": PriceCurve("p", 1800.0, (0.5, 1.0, 1.0, 0.0))},
+                 carbon_curves={"k": CarbonCurve("k", 1800.0, (0.0,), repeat=False)},
+                 carbon_price_per_kg=carbon_price)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_merged_curve_reaches_as_far_as_holds_do(backend):
+    # the merged search curve was unrolled to the latest release + the runs, not + the
+    # holds: past it, its last value (1.0) stood for the price's free half hour, and with a
+    # carbon price (of a carbon intensity 0: the same objective) the search held nothing
+    p = compile_fleet(held_on_a_merged_curve(1.0))
+    c = int(p.curve_id[0])
+    assert p.curve_repeat[c] == 0 and p.curve_len[c] * p.curve_step[c] >= 5400.0 + 1800.0
+    r = anneal(p, backend=backend, chains=4, sweeps=100, seed=0)
+    assert r.holds is not None and r.holds[0] == 5400.0 and r.fun == 0.0
+    assert r.fun == evaluate(p, r.x, r.holds).objective
+
+
+def test_merging_that_holds_stretch_too_far_is_refused_saying_why():
+    with pytest.raises(ValueError, match="which schedules can reach .*hold allowance"):
+        compile_fleet(held_on_a_merged_curve(1.0, hold_max=1e13))
