@@ -16,6 +16,7 @@ from .compile import ProblemArrays, as_problem
 from .objective import evaluate
 from .result import AnnealResult
 from .strategies import make_strategy
+from .validate import show_value
 from .settings import (CONVERGED_CHECKS, CONVERGED_RULE, CallClock, RunOptions, RunSettings,
                        block_fracs, resolve, schedule_record)
 
@@ -72,15 +73,21 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         does not depend on ``chains`` (population and tempering couple the chains).
     schedule : (t_hot, t_cold) or array of ``sweeps`` inverse temperatures, optional
         Default: geometric, derived from the instance (:func:`default_temperature_range`).
+        ``(t_hot, t_cold)``: the hot end first (``t_hot >= t_cold``: the run cools);
+        temperatures and inverse temperatures are finite numbers > 0 whose inverses are
+        finite too.
     lam : float or array of ``chains`` floats, optional
-        Weight of penalties; per-chain values explore the trade-off in one run.
+        Weight of penalties; per-chain values explore the trade-off in one run. Each a
+        number >= 0 and at most :data:`satea.validate.MAX_VALUE`
+        (:func:`satea.compile.check_lambda`).
     p_swap : float, optional
         Probability that a move is a swap (else a shift); default 0.3, or 0.6 when
         servers have capacities (:data:`satea.settings.DEFAULT_P_SWAP_CAPACITY`).
     cap_weight : float, optional
         Search cost per unit of capacity overload; default from the instance.
     x0 : int array (n_jobs,) or (chains, n_jobs), optional
-        Warm start (caller's job order); default: uniform random allowed servers.
+        Warm start (caller's job order); default: uniform random allowed servers. One row
+        per chain takes ``chains`` to match (the default chains are not taken from it).
     holds0 : float array (n_jobs,) or (chains, n_jobs), optional
         The warm start's holds in seconds (caller's job order; docs/model.md, part 3);
         default 0. Only with ``x0``.
@@ -94,10 +101,13 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         follows the elapsed fraction of the budget and the last sweep is at the cold end
         when the time is up. With ``sweeps`` it is a cap: a run cut by it has not cooled.
     callback : callable(Progress) -> bool, optional
-        Called as each setup step starts and between blocks; returning True stops the
-        run (during setup: before the first sweep).
+        Called as each setup step starts and between blocks; a true return value stops
+        the run (during setup: before the first sweep): ``True``, or anything Python takes
+        as true (``bool(value)``: ``1``, ``"yes"``, even ``"no"``); ``None`` or ``False``
+        go on. Anything but a callable (or None) is refused before the run starts.
     chain_offset : int
-        First stream index (shards of one logical run use disjoint ranges).
+        First stream index (shards of one logical run use disjoint ranges); ``>= 0``, and
+        ``chain_offset + chains - 1`` fits 64-bit streams (at most ``2**63 - 1``).
     return_samples : bool, optional
         Keep every chain's best assignment in ``result.samples``; default: when
         ``chains * n_jobs <= 2**24``, else only the best chain's.
@@ -128,8 +138,9 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
         Sweeps between tempering's exchanges or population's resamplings (default: about
         4,000 attempted moves per chain).
     settings : RunSettings, optional
-        Settings already resolved (:func:`satea.settings.resolve_settings`); the other
-        run arguments must then be left out.
+        Settings already resolved (:func:`satea.settings.resolve_settings`) for this
+        problem; the other run arguments must then be left out (``callback`` aside): any
+        given is refused, as are settings resolved for another problem.
 
     Returns
     -------
@@ -147,11 +158,38 @@ def anneal(problem, *, chains: int | None = None, sweeps: int | None = None,
     """
     options = RunOptions.of(locals())   # first: the parameters are the only locals yet
     clock = CallClock.start()
+    check_callback(callback)
     prob = as_problem(problem)
+    if settings is not None:
+        check_given_settings([prob], [settings], options)
     run = _Run([prob], callback, clock)
     if settings is None:
         settings = resolve([prob], options, on_phase=run.tell)[0]
     return run.run([settings])[0]
+
+
+def check_callback(callback) -> None:
+    """A run's ``callback``: None or a callable, else a TypeError naming it."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback: expected a callable (or None), got "
+                        f"{type(callback).__name__} {show_value(callback)}")
+
+
+def check_given_settings(probs: list, settings: list, options: RunOptions) -> None:
+    """Settings given to :func:`anneal` or :func:`anneal_batch`: RunSettings, each
+    resolved for its problem, and no other run argument beside them."""
+    given = options.given()
+    if given:
+        raise ValueError(f"settings: resolved settings fix every run argument; leave out "
+                         f"{', '.join(given)} (or resolve the settings with "
+                         f"{'it' if len(given) == 1 else 'them'}: "
+                         f"satea.resolve_settings)")
+    for i, (prob, st) in enumerate(zip(probs, settings)):
+        if not isinstance(st, RunSettings):
+            where = "settings" if len(probs) == 1 else f"settings[{i}]"
+            raise TypeError(f"{where}: expected a RunSettings (satea.resolve_settings), got "
+                            f"{type(st).__name__}")
+        st.check_problem(prob)
 
 
 def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = None,
@@ -176,8 +214,9 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
     fraction of it (so, unlike the other stop rules, a budgeted problem's answer depends
     on the batch it ran in). The ``callback`` sees the batch: sweeps summed over problems,
     ``best_objective`` the sum of the problems' bests, ``problems_done``. ``settings``:
-    one :class:`RunSettings` per problem, already resolved (the other run arguments are
-    then ignored; :mod:`satea.distributed` gives each shard its slice of the chains).
+    one :class:`RunSettings` per problem, already resolved for it (the other run
+    arguments, ``callback`` aside, must then be left out, as in :func:`anneal`;
+    :mod:`satea.distributed` gives each shard its slice of the chains).
 
     Returns
     -------
@@ -187,6 +226,7 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
     """
     options = RunOptions.of(locals())   # first: the parameters are the only locals yet
     clock = CallClock.start()
+    check_callback(callback)
     probs = [as_problem(p) for p in problems]
     if not probs:
         return []
@@ -197,10 +237,15 @@ def anneal_batch(problems, *, chains: int | None = None, sweeps: int | None = No
     if settings is None:
         settings = resolve(probs, options if x0 is None else
                            [replace(options, x0=x) for x in x0], on_phase=run.tell)
-    elif (len(settings) != len(probs) or len({st.backend for st in settings}) > 1
-          or len({(st.stop, st.time_limit) for st in settings}) > 1):
-        raise ValueError("settings: one per problem, all on one backend with one stop rule "
-                         "and time limit")
+    else:
+        if isinstance(settings, RunSettings) or len(settings) != len(probs):
+            raise ValueError(f"settings: expected a list of {len(probs)} RunSettings (one "
+                             f"per problem)")
+        check_given_settings(probs, list(settings), options)
+        if (len({st.backend for st in settings}) > 1
+                or len({(st.stop, st.time_limit) for st in settings}) > 1):
+            raise ValueError("settings: one per problem, all on one backend with one stop "
+                             "rule and time limit")
     results = run.run(list(settings))
     for i, r in enumerate(results):
         r.info["batch"] = {"index": i, "problems": len(probs)}

@@ -27,13 +27,16 @@ when ``sweeps`` is given, else ``"converged"``.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
-from .compile import ProblemArrays
+from .compile import ProblemArrays, as_problem
+from .model import Fleet
+from .validate import MAX_VALUE, InstanceError, show_value
 
 #: probability that a move is a swap: 0.3, or 0.6 where servers have capacities (a swap
 #: moves load both ways, so it crosses tight capacities a shift cannot): measured on
@@ -74,10 +77,14 @@ CONVERGED_CHECKS = 200
 CONVERGED_RULE = {"min_fraction": 0.0, "window": 0.10, "tolerance": 1e-9}
 
 
+#: the largest chain stream index: streams are 64-bit integers (``chain_offset + i``)
+MAX_CHAIN_ID = 2 ** 63 - 1
+
+
 def positive_int(name: str, v, minimum: int = 1) -> int:
     """``v`` as an int, checked ``>= minimum`` (bools refused); the error names ``name``."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {v!r}")
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {show_value(v)}")
     return int(v)
 
 
@@ -90,68 +97,158 @@ def resolve_seed(seed: int | None) -> int:
     return positive_int("seed", seed, 0)
 
 
-def per_chain(name: str, values, n_chains: int, positive: bool) -> np.ndarray:
-    """A scalar or one finite value per chain, checked (> 0 or >= 0), as a float64 row."""
-    v = np.asarray(values, np.float64)
-    if v.ndim == 0:
+def is_real(v) -> bool:
+    """Whether ``v`` is a real number: not a bool, a string or a complex number."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def to_float(v) -> float:
+    """A real number as a float; an int too large for a float is +-inf (then refused as not
+    finite, not an OverflowError)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
+def entry_name(name: str, shape: tuple, flat_index: int) -> str:
+    """``name[i]`` or ``name[i, j]``: entry ``flat_index`` of an array of ``shape``; a
+    scalar (shape ``()``) is ``name``."""
+    if not shape:
+        return name
+    return f"{name}[{', '.join(str(int(i)) for i in np.unravel_index(flat_index, shape))}]"
+
+
+def real_array(name: str, values) -> np.ndarray:
+    """``values`` (a number or an array of numbers, any shape) as float64, every entry a
+    real number: a bool, a string, a complex number or anything else is a ValueError naming
+    ``name`` (a scalar) or its entry ``name[i]``. Nothing is converted that is not a number
+    (``"1"`` is refused, not read as 1)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        return np.asarray(values, np.float64)
+    if not isinstance(values, np.ndarray):
+        try:
+            values = np.asarray(values, dtype=object)
+        except ValueError:
+            raise ValueError(f"{name}: expected a number or an array of numbers, got "
+                             f"{show_value(values)}") from None
+    flat = values.reshape(-1)
+    out = np.empty(flat.shape, np.float64)
+    for i, v in enumerate(flat):
+        if not is_real(v):
+            raise ValueError(f"{entry_name(name, values.shape, i)}: expected a number, got "
+                             f"{show_value(v)}")
+        out[i] = to_float(v)
+    return out.reshape(values.shape)
+
+
+def per_chain(name: str, values, n_chains: int, positive: bool,
+              maximum: float | None = None) -> np.ndarray:
+    """A scalar or one value per chain, checked, as a float64 row: each a real number (not a
+    bool or a string), finite, > 0 with a finite inverse (``positive``: a temperature
+    multiplier) or >= 0, and at most ``maximum``. The error names ``name`` (a scalar) or
+    ``name[i]``."""
+    v = real_array(name, values)
+    scalar = v.ndim == 0
+    if scalar:
         v = np.full(n_chains, float(v))
     if v.shape != (n_chains,):
         raise ValueError(f"{name}: expected a scalar or {n_chains} values (one per chain), "
                          f"got shape {v.shape}")
-    bad = np.flatnonzero(~np.isfinite(v) | ((v <= 0) if positive else (v < 0)))
+    with np.errstate(divide="ignore", over="ignore"):
+        ok = np.isfinite(v) & ((v > 0) & np.isfinite(1.0 / v) if positive else (v >= 0))
+    if maximum is not None:
+        ok &= v <= maximum
+    bad = np.flatnonzero(~ok)
     if bad.size:
-        raise ValueError(f"{name}[{bad[0]}]: must be finite and {'>' if positive else '>='} "
-                         f"0, got {v[bad[0]]}")
+        i = int(bad[0])
+        where = name if scalar else f"{name}[{i}]"
+        got = show_value(values if scalar else v[i])
+        if positive:
+            rule = "must be finite and > 0 (and not so small that its inverse overflows)"
+        else:
+            rule = "must be finite and >= 0"
+        if maximum is not None:
+            rule += f" and at most {maximum:g} (the model's limit)"
+        raise ValueError(f"{where}: {rule}, got {got}")
     return np.ascontiguousarray(v)
 
 
-def check_x0(x0, n_chains: int, problem: ProblemArrays) -> np.ndarray | None:
+def check_lams(lam, n_chains: int) -> np.ndarray:
+    """``lam`` (a scalar or one per chain) by :func:`satea.compile.check_lambda`'s rule: a
+    real number (not a bool or a string), >= 0 and at most
+    :data:`~satea.validate.MAX_VALUE`; the error names ``lam`` or ``lam[i]``."""
+    return per_chain("lam", lam, n_chains, positive=False, maximum=MAX_VALUE)
+
+
+def per_chain_shape(name: str, given: tuple, n_chains: int, n_jobs: int,
+                    chains_given: bool) -> str:
+    """The message for a warm start (``x0``, ``holds0``) of shape ``given`` (the caller's)
+    that is neither one row nor one per chain."""
+    msg = (f"{name}: expected shape ({n_jobs},) or ({n_chains}, {n_jobs}) (one row, or one "
+           f"per chain), got {given}")
+    if len(given) == 2 and given[1] == n_jobs and given[0] != n_chains:
+        msg = (f"{name}: has {given[0]} rows, but the run has {n_chains} chains"
+               + ("" if chains_given else " (the backend's default)")
+               + f"; pass chains={given[0]}, or one row for every chain")
+    return msg
+
+
+def check_x0(x0, n_chains: int, problem: ProblemArrays,
+             chains_given: bool = True) -> np.ndarray | None:
     """A warm start (caller's job order, one row or one per chain) checked and converted to
-    internal order, shape (n_chains, n_jobs); None stays None."""
+    internal order, shape (n_chains, n_jobs); None stays None. ``chains_given``: whether the
+    caller gave the chains (else the message says they are the default)."""
     if x0 is None:
         return None
     x0 = np.asarray(x0)
-    if x0.ndim == 1:
+    given = x0.shape
+    if x0.ndim == 1 and x0.shape[0] == problem.n_jobs:
         x0 = np.broadcast_to(x0, (n_chains, x0.shape[0]))
     if x0.shape != (n_chains, problem.n_jobs):
-        raise ValueError(f"x0: expected shape ({problem.n_jobs},) or ({n_chains}, "
-                         f"{problem.n_jobs}), got {x0.shape}")
+        raise ValueError(per_chain_shape("x0", given, n_chains, problem.n_jobs, chains_given))
     if not np.issubdtype(x0.dtype, np.integer):
         raise ValueError(f"x0: expected integer server indices, got dtype {x0.dtype}")
     bad = np.argwhere((x0 < 0) | (x0 >= problem.n_servers))
     if bad.size:
-        c, j = bad[0]
-        raise ValueError(f"x0[{c}, {j}] (job {problem.job_names[j]!r}): server index "
-                         f"{x0[c, j]} out of range 0..{problem.n_servers - 1}")
+        c, j = (int(i) for i in bad[0])
+        where = f"x0[{j}]" if len(given) == 1 else f"x0[{c}, {j}]"
+        raise ValueError(f"{where} (job {problem.job_names[j]!r}): server index "
+                         f"{show_value(x0[c, j])} out of range 0..{problem.n_servers - 1}")
     xi = problem.to_internal(x0)
     ok = problem.is_allowed(np.arange(problem.n_jobs)[None, :], xi)
     if not ok.all():
-        c, j = np.argwhere(~ok)[0]
-        name = problem.job_names[problem.order[j]]
-        raise ValueError(f"x0[{c}] : job {name!r} is on server "
+        c, j = (int(i) for i in np.argwhere(~ok)[0])
+        jc = int(problem.order[j])   # the caller's index of the job
+        where = f"x0[{jc}]" if len(given) == 1 else f"x0[{c}, {jc}]"
+        raise ValueError(f"{where}: job {problem.job_names[jc]!r} is on server "
                          f"{problem.server_names[xi[c, j]]!r}, which cannot run it")
     return xi
 
 
-def check_holds0(holds0, xi, n_chains: int, problem: ProblemArrays) -> np.ndarray | None:
+def check_holds0(holds0, xi, n_chains: int, problem: ProblemArrays,
+                 chains_given: bool = True) -> np.ndarray | None:
     """``holds0`` (caller's job order, seconds; (n_jobs,) or (n_chains, n_jobs)) checked
     against each job's ``hold_max`` and in internal order, or None (all 0)."""
     if holds0 is None:
         return None
     if xi is None:
         raise ValueError("holds0: a warm start's holds need its assignment (x0)")
-    h = np.asarray(holds0, np.float64)
-    if h.ndim == 1:
+    h = real_array("holds0", holds0)
+    given = h.shape
+    if h.ndim == 1 and h.shape[0] == problem.n_jobs:
         h = np.broadcast_to(h, (n_chains, h.shape[0]))
     if h.shape != (n_chains, problem.n_jobs):
-        raise ValueError(f"holds0: expected shape ({problem.n_jobs},) or ({n_chains}, "
-                         f"{problem.n_jobs}), got {h.shape}")
+        raise ValueError(per_chain_shape("holds0", given, n_chains, problem.n_jobs,
+                                         chains_given))
     hi = h[..., problem.order]   # not to_internal: that casts to server indices (int32)
     bad = np.argwhere(~(np.isfinite(hi) & (hi >= 0) & (hi <= problem.hold_max[None, :])))
     if bad.size:
-        c, j = bad[0]
-        raise ValueError(f"holds0[{c}] : job {problem.job_names[problem.order[j]]!r} held "
-                         f"{hi[c, j]!r} s, expected 0..{problem.hold_max[j]!r} (its hold_max_s)")
+        c, j = (int(i) for i in bad[0])
+        jc = int(problem.order[j])
+        where = f"holds0[{jc}]" if len(given) == 1 else f"holds0[{c}, {jc}]"
+        raise ValueError(f"{where}: job {problem.job_names[jc]!r} held {show_value(hi[c, j])}"
+                         f" s, expected 0..{show_value(problem.hold_max[j])} (its hold_max_s)")
     return np.ascontiguousarray(hi)
 
 
@@ -270,26 +367,77 @@ class Schedule:
         return d
 
 
+def check_temperatures(t_hot, t_cold, cools: bool = True) -> tuple[float, float]:
+    """A schedule's ends checked: numbers (not bools or strings), finite and > 0, with
+    finite inverses, and (``cools``: a geometric schedule) the first the hot end
+    (``t_hot >= t_cold``). The errors name ``schedule`` (or its entry)."""
+    for i, t in enumerate((t_hot, t_cold)):
+        if not is_real(t):
+            raise ValueError(f"schedule[{i}]: expected a temperature (a number), got "
+                             f"{show_value(t)}")
+    th, tc = to_float(t_hot), to_float(t_cold)
+    ends = f"t_hot={show_value(t_hot)}, t_cold={show_value(t_cold)}"
+    if not (th > 0 and tc > 0 and math.isfinite(th) and math.isfinite(tc)):
+        raise ValueError(f"schedule: temperatures must be finite and > 0, got {ends}")
+    if not (math.isfinite(1.0 / th) and math.isfinite(1.0 / tc)):
+        raise ValueError(f"schedule: temperatures so small that their inverse (the search's "
+                         f"beta) overflows, got {ends}")
+    if cools and th < tc:
+        raise ValueError(f"schedule: (t_hot, t_cold) starts at the hot end, and the run cools "
+                         f"to the second; got {ends}, a run that heats up (give inverse "
+                         f"temperatures, one per sweep, for any other walk)")
+    return th, tc
+
+
+def check_betas(betas: np.ndarray) -> None:
+    """Inverse temperatures: finite and > 0, with finite inverses (the temperatures the
+    run records); the error names ``schedule[i]``."""
+    with np.errstate(divide="ignore", over="ignore"):
+        ok = np.isfinite(betas) & (betas > 0) & np.isfinite(1.0 / betas)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise ValueError(f"schedule[{i}]: inverse temperatures must be finite and > 0 (and "
+                         f"not so small that the temperature overflows), got "
+                         f"{show_value(betas[i])}")
+
+
 def check_schedule(schedule, n_sweeps: int | None) -> Schedule | None:
     """``(t_hot, t_cold)``, an array of inverse temperatures (one per sweep) or a
-    :class:`Schedule`, checked; None stays None (the default is sized later)."""
-    if schedule is None or isinstance(schedule, Schedule):
+    :class:`Schedule`, checked; None stays None (the default is sized later).
+
+    Temperatures and inverse temperatures are numbers (not bools or strings), finite and
+    > 0, with finite inverses; ``(t_hot, t_cold)`` starts at the hot end (``t_hot >=
+    t_cold``; equal ends: one temperature). Explicit inverse temperatures may walk any way.
+    """
+    if schedule is None:
+        return None
+    if isinstance(schedule, Schedule):
+        check_temperatures(schedule.t_hot, schedule.t_cold, cools=schedule.betas is None)
+        if schedule.betas is not None:
+            check_betas(real_array("schedule", schedule.betas).reshape(-1))
         return schedule
     if isinstance(schedule, tuple) and len(schedule) == 2:
-        th, tc = (float(v) for v in schedule)
-        if not (th > 0 and tc > 0 and math.isfinite(th) and math.isfinite(tc)):
-            raise ValueError(f"schedule: temperatures must be finite and > 0, got "
-                             f"t_hot={schedule[0]!r}, t_cold={schedule[1]!r}")
-        return Schedule(th, tc)
-    betas = np.asarray(schedule, np.float64)
+        return Schedule(*check_temperatures(*schedule))
+    shape_msg = (f"schedule: expected (t_hot, t_cold), an array of inverse temperatures "
+                 f"(one per sweep) or a Schedule, got {show_value(schedule)}")
+    try:
+        scalar = np.ndim(schedule) == 0
+    except ValueError:   # a ragged list: its entries are named below
+        scalar = False
+    if scalar or isinstance(schedule, (str, bytes, Mapping)):
+        raise ValueError(shape_msg)
+    betas = real_array("schedule", schedule)
+    if betas.ndim != 1:
+        raise ValueError(f"schedule: expected (t_hot, t_cold) or one inverse temperature "
+                         f"per sweep, got shape {betas.shape}")
+    check_betas(betas)
     if n_sweeps is None:
         raise ValueError("schedule: an array of inverse temperatures needs sweeps (one "
                          "value per sweep); give (t_hot, t_cold) for a time-budgeted run")
-    if betas.shape != (n_sweeps,) or not np.all(np.isfinite(betas)) or np.any(betas < 0):
-        raise ValueError(f"schedule: expected (t_hot, t_cold) or {n_sweeps} finite inverse "
-                         f"temperatures >= 0, got shape {betas.shape}")
-    ends = [1.0 / b if b > 0 else math.inf for b in (betas[0], betas[-1])]
-    return Schedule(ends[0], ends[1], np.ascontiguousarray(betas))
+    if betas.shape != (n_sweeps,):
+        raise ValueError(f"schedule: expected (t_hot, t_cold) or {n_sweeps} inverse "
+                         f"temperatures (one per sweep), got shape {betas.shape}")
+    return Schedule(1.0 / betas[0], 1.0 / betas[-1], np.ascontiguousarray(betas))
 
 
 @dataclass(frozen=True, eq=False)
@@ -323,6 +471,31 @@ class RunSettings:
     exchange_sweeps: int | None = None  # sweeps between exchanges or resamplings
     p_hold: float = 0.0                # hold moves' share (0 where no job may be held)
     h0: np.ndarray | None = field(default=None, repr=False)   # x0's holds, internal order
+    #: (name, n_jobs, n_servers) of the problem resolved for (None: not recorded)
+    problem_key: tuple | None = field(default=None, repr=False)
+
+    def check_problem(self, problem: ProblemArrays) -> None:
+        """Refuse settings resolved for another problem (another name, number of jobs or
+        of servers), or whose per-chain values do not fit ``problem`` and the chains."""
+        key = (problem.name, problem.n_jobs, problem.n_servers)
+        if self.problem_key is not None and tuple(self.problem_key) != key:
+            name, jobs, servers = self.problem_key
+            raise ValueError(f"settings: resolved for problem {name!r} ({jobs} jobs, "
+                             f"{servers} servers), not for this one ({key[0]!r}, {key[1]} "
+                             f"jobs, {key[2]} servers); resolve them for it "
+                             f"(satea.resolve_settings)")
+        n, c = problem.n_jobs, self.chains
+        for name, a, shape in (("lam", self.lam, (c,)), ("t_scale", self.t_scale, (c,)),
+                               ("x0", self.x0, (c, n)), ("h0", self.h0, (c, n))):
+            if a is not None and np.shape(a) != shape:
+                raise ValueError(f"settings: {name} has shape {np.shape(a)}, but {c} chains "
+                                 f"of problem {problem.name!r} ({n} jobs) need {shape}; "
+                                 f"resolve the settings for it (satea.resolve_settings)")
+        if self.x0 is not None and self.x0.size and not (
+                0 <= self.x0.min() and self.x0.max() < problem.n_servers):
+            raise ValueError(f"settings: x0 holds server indices outside 0.."
+                             f"{problem.n_servers - 1} of problem {problem.name!r}; resolve "
+                             f"the settings for it (satea.resolve_settings)")
 
     def chain_range(self, start: int, count: int) -> RunSettings:
         """The settings of chains ``start .. start + count - 1`` of this run as a run of
@@ -398,8 +571,22 @@ class RunOptions:
         """The options named in ``names`` (a caller's ``locals()``: its run keywords)."""
         return cls(**{f.name: names[f.name] for f in fields(cls) if f.name in names})
 
+    def given(self) -> list[str]:
+        """The options the caller gave: those not at their defaults (a default given
+        explicitly, as its very type and value, counts as left out)."""
+        out = []
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.default is None:
+                if v is not None:
+                    out.append(f.name)
+            elif not (type(v) is type(f.default) and v == f.default):
+                out.append(f.name)
+        return out
 
-def resolve(problems: Sequence[ProblemArrays], options: RunOptions | Sequence[RunOptions],
+
+def resolve(problems: Sequence[ProblemArrays | Fleet],
+            options: RunOptions | Sequence[RunOptions],
             on_phase: Callable[[str], None] | None = None) -> list[RunSettings]:
     """Check a run's options and fill in its defaults: one :class:`RunSettings` per problem.
 
@@ -410,19 +597,21 @@ def resolve(problems: Sequence[ProblemArrays], options: RunOptions | Sequence[Ru
     alone, on a sample of at most :data:`satea.schedules.SIZING_JOBS` jobs (a bounded
     number of moves whatever the fleet size). With a time budget, the chains of a CPU run
     are fitted to each problem's share of it. ``on_phase(text)`` is told when compiling
-    and sizing start.
+    and sizing start. A :class:`~satea.model.Fleet` is compiled first
+    (:func:`satea.compile.as_problem`).
     """
     import time
 
     from .schedules import sample_move_scales
-    opts = ([options] * len(problems) if isinstance(options, RunOptions) else list(options))
-    if len(opts) != len(problems):
-        raise ValueError(f"options: expected one or {len(problems)} (one per problem), got "
+    probs = [as_problem(p) for p in problems]
+    opts = ([options] * len(probs) if isinstance(options, RunOptions) else list(options))
+    if len(opts) != len(probs):
+        raise ValueError(f"options: expected one or {len(probs)} (one per problem), got "
                          f"{len(opts)}")
     if any(o.seed is None for o in opts):
         drawn = resolve_seed(None)
         opts = [o if o.seed is not None else replace(o, seed=drawn) for o in opts]
-    drafts = [_Draft(p, o) for p, o in zip(problems, opts)]
+    drafts = [_Draft(p, o) for p, o in zip(probs, opts)]
     if len({d.seed for d in drafts}) > 1:   # sized together, on one seed's streams
         raise ValueError("seed: one seed for every problem of a call")
     need = [i for i, d in enumerate(drafts) if d.needs_sizing()]
@@ -437,7 +626,7 @@ def resolve(problems: Sequence[ProblemArrays], options: RunOptions | Sequence[Ru
         if len(need) > 1:   # sized in one launch: the batch kernels, compiled untimed
             numba_cpu.compile_batch_kernels()
         if on_phase is not None:
-            on_phase("sizing the schedule" if len(problems) == 1 else
+            on_phase("sizing the schedule" if len(probs) == 1 else
                      f"sizing the schedules of {len(need)} problems")
         t0 = time.perf_counter()
         found = sample_move_scales([drafts[i].problem for i in need], drafts[need[0]].seed,
@@ -449,10 +638,12 @@ def resolve(problems: Sequence[ProblemArrays], options: RunOptions | Sequence[Ru
     return [d.finish(scales.get(i), seconds, share, len(need)) for i, d in enumerate(drafts)]
 
 
-def resolve_settings(problem: ProblemArrays, *, on_phase: Callable[[str], None] | None = None,
+def resolve_settings(problem: ProblemArrays | Fleet, *,
+                     on_phase: Callable[[str], None] | None = None,
                      **options: Any) -> RunSettings:
     """:func:`resolve` for one problem, the options as :func:`satea.anneal`'s keywords
-    (the fields of :class:`RunOptions`)."""
+    (the fields of :class:`RunOptions`); ``problem`` a :class:`ProblemArrays` or a
+    :class:`~satea.model.Fleet` (compiled, as :func:`satea.anneal` does)."""
     return resolve([problem], RunOptions(**options), on_phase)[0]
 
 
@@ -486,6 +677,10 @@ class _Draft:
             sweeps = d_sweeps
         self.stop, self.sweeps = stop, sweeps
         self.chain_offset = positive_int("chain_offset", o.chain_offset, 0)
+        if self.chain_offset > MAX_CHAIN_ID - (self.n_chains - 1):
+            raise ValueError(f"chain_offset: the chains' streams chain_offset + i are 64-bit: "
+                             f"at most {MAX_CHAIN_ID - (self.n_chains - 1)} for "
+                             f"{self.n_chains} chains, got {show_value(o.chain_offset)}")
         sweep_moves = o.sweep_moves
         if sweep_moves is not None:
             sweep_moves = positive_int("sweep_moves", sweep_moves)
@@ -506,7 +701,11 @@ class _Draft:
         if stop == "time" and self.sched is not None and self.sched.betas is not None:
             raise ValueError("schedule: explicit inverse temperatures fix the sweeps; a "
                              "time-budgeted run takes (t_hot, t_cold)")
-        self.return_samples = o.return_samples
+        rs = o.return_samples
+        if rs is not None and not isinstance(rs, (bool, np.bool_)):
+            raise ValueError(f"return_samples: expected True, False or None (the default), "
+                             f"got {show_value(rs)}")
+        self.return_samples = None if rs is None else bool(rs)
         self._strategy(o.strategy, o.rungs, o.exchange_sweeps)
         self.sizing: dict[str, Any] = {"by": "caller"}
         if problem.n_jobs == 0:     # an empty planning window: nothing to size or search
@@ -516,10 +715,10 @@ class _Draft:
 
     def _per_chain(self) -> None:
         nc, problem = self.n_chains, self.problem
-        self.lams = per_chain("lam", problem.lam if self.lam_arg is None else self.lam_arg,
-                              nc, positive=False)
-        self.xi = check_x0(self.x0_arg, nc, problem)
-        self.h0 = check_holds0(self.holds0_arg, self.xi, nc, problem)
+        self.lams = check_lams(problem.lam if self.lam_arg is None else self.lam_arg, nc)
+        given = self.chains_given is not None
+        self.xi = check_x0(self.x0_arg, nc, problem, given)
+        self.h0 = check_holds0(self.holds0_arg, self.xi, nc, problem, given)
         self.ts = (None if self.t_scale_arg is None
                    else per_chain("t_scale", self.t_scale_arg, nc, positive=True))
 
@@ -619,7 +818,8 @@ class _Draft:
         return RunSettings(cls.name, self.n_chains, self.seed, self.sweeps, self.time_limit,
                            self.stop, self.sched, self.p_swap, float(cap_weight), self.lams,
                            self.ts, self.chain_offset, self.xi, bool(rs), self.sizing,
-                           self.sweep_moves, self.strategy, rungs, every, self.p_hold, self.h0)
+                           self.sweep_moves, self.strategy, rungs, every, self.p_hold, self.h0,
+                           (problem.name, problem.n_jobs, problem.n_servers))
 
 
 def budget_chains(chains: int, n_jobs: int, move_seconds: float, seconds: float,
@@ -650,6 +850,32 @@ def budget_sweep_moves(chains: int, n_jobs: int, move_seconds: float) -> int | N
     return int(min(n_jobs, max(1000, n_jobs * BUDGET_SWEEP_SECONDS / per_sweep)))
 
 
+def record_int(where: str, v) -> int:
+    """A recorded integer (``where``: its field, e.g. ``settings.seed``): an int, or a
+    float that is one (``3.0``); anything else (``1.7``, ``"3"``, None, a bool) is an
+    :class:`~satea.validate.InstanceError` naming ``where``, never truncated."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+        return int(v)
+    raise InstanceError(f"{where}: expected an integer, got {show_value(v)}")
+
+
+def record_float(where: str, v) -> float:
+    """A recorded number (``where``: its field): a real number, not a bool or a string;
+    else an :class:`~satea.validate.InstanceError` naming ``where``."""
+    if not is_real(v):
+        raise InstanceError(f"{where}: expected a number, got {show_value(v)}")
+    return to_float(v)
+
+
+def record_dict(where: str, v) -> Mapping:
+    """A recorded JSON object (``where``: its field), else an error naming it."""
+    if not isinstance(v, Mapping):
+        raise InstanceError(f"{where}: expected a record (a JSON object), got {show_value(v)}")
+    return v
+
+
 def repeat_kwargs(result: dict) -> dict:
     """``anneal`` keyword arguments that repeat the run recorded in a result file's dict
     (:func:`satea.result.read_result`): same backend, chains, seed, lambdas, p_swap,
@@ -657,37 +883,50 @@ def repeat_kwargs(result: dict) -> dict:
     sweeps it did (a time-budgeted run included). A warm start is not recorded: pass it.
     A sharded run (:mod:`satea.distributed`) whose shards walked different schedules
     (stopped at different sweeps, or time budgets) repeats the chains of its best shard,
-    the walk that gave its answer (its record's ``repeat_range``)."""
-    from .validate import InstanceError
+    the walk that gave its answer (its record's ``repeat_range``). A field of the wrong
+    type (``settings.seed: 1.7``) is an :class:`~satea.validate.InstanceError` naming it."""
+    record_dict("result", result)
     st = result.get("settings")
-    if not isinstance(st, dict) or "schedule" not in result.get("run", {}):
+    run = result.get("run")
+    if not isinstance(st, Mapping) or not isinstance(run, Mapping) or "schedule" not in run:
         raise InstanceError("result: no 'settings' and 'run' fields (written by satea >= 0.3 "
                             "only): this result cannot be repeated")
-    run = result["run"]
     try:
-        done = int(run["sweeps_done"])
+        done = record_int("run.sweeps_done", run["sweeps_done"])
         if done < 1:
             raise InstanceError("result: no sweep was done; nothing to repeat")
         strategy = st.get("strategy", "independent")
-        rec = run["schedule"]
+        rec = record_dict("run.schedule", run["schedule"])
         # tempering's temperatures are its ladder's, fixed: its ends repeat it
-        betas = ((float(rec["t_hot"]), float(rec["t_cold"])) if rec.get("kind") == "tempering"
-                 else schedule_from_record(rec, done))
-        kw = dict(backend=st["backend"], chains=int(st["chains"]), seed=int(st["seed"]),
-                  sweeps=done, schedule=betas, lam=st["lambda"], p_swap=float(st["p_swap"]),
-                  cap_weight=float(st["cap_weight"]), t_scale=st["t_scale"],
-                  chain_offset=int(st["chain_offset"]), stop="sweeps",
-                  sweep_moves=st.get("sweep_moves"), p_hold=st.get("p_hold"))
+        betas = ((record_float("run.schedule.t_hot", rec["t_hot"]),
+                  record_float("run.schedule.t_cold", rec["t_cold"]))
+                 if rec.get("kind") == "tempering"
+                 else schedule_from_record(rec, done, "run.schedule"))
+        kw = dict(backend=st["backend"], chains=record_int("settings.chains", st["chains"]),
+                  seed=record_int("settings.seed", st["seed"]),
+                  sweeps=done, schedule=betas, lam=st["lambda"],
+                  p_swap=record_float("settings.p_swap", st["p_swap"]),
+                  cap_weight=record_float("settings.cap_weight", st["cap_weight"]),
+                  t_scale=st["t_scale"],
+                  chain_offset=record_int("settings.chain_offset", st["chain_offset"]),
+                  stop="sweeps", sweep_moves=st.get("sweep_moves"), p_hold=st.get("p_hold"))
         kw["strategy"] = strategy   # the one it ran, not "auto" (which may change)
         if strategy != "independent":
             kw.update(rungs=st.get("rungs"), exchange_sweeps=st["exchange_sweeps"])
         part = run.get("repeat_range")   # a sharded run: the chains its walk record is of
-        if part is not None and int(part[1]) != kw["chains"]:
-            lo, n = int(part[0]) - kw["chain_offset"], int(part[1])
-            kw.update(chains=n, chain_offset=int(part[0]))
-            for name in ("lam", "t_scale"):
-                if isinstance(kw[name], list):
-                    kw[name] = kw[name][lo:lo + n]
+        if part is not None:
+            if (isinstance(part, (str, bytes, Mapping))
+                    or not isinstance(part, (Sequence, np.ndarray)) or len(part) != 2):
+                raise InstanceError(f"run.repeat_range: expected [first chain, chains], got "
+                                    f"{show_value(part)}")
+            first = record_int("run.repeat_range[0]", part[0])
+            n = record_int("run.repeat_range[1]", part[1])
+            if n != kw["chains"]:
+                lo = first - kw["chain_offset"]
+                kw.update(chains=n, chain_offset=first)
+                for name in ("lam", "t_scale"):
+                    if isinstance(kw[name], list):
+                        kw[name] = kw[name][lo:lo + n]
         return kw
     except KeyError as e:
         raise InstanceError(f"result: field {e.args[0]!r} missing from its settings or run "
@@ -720,21 +959,38 @@ def block_fracs(f_first: float, f_last: float, n: int) -> np.ndarray:
     return np.linspace(f_first, f_last, n) if n > 1 else np.array([f_last])
 
 
-def schedule_from_record(record: dict, n_sweeps: int) -> np.ndarray:
+def schedule_from_record(record: Mapping, n_sweeps: int, where: str = "schedule record"
+                         ) -> np.ndarray:
     """The first ``n_sweeps`` inverse temperatures of a recorded run
-    (:func:`schedule_record`)."""
+    (:func:`schedule_record`); a field of the wrong type is an error naming it
+    (``where.field``)."""
     kind = record.get("kind")
     if kind == "explicit":
-        betas = np.asarray(record["betas"], np.float64)
+        betas = real_array(f"{where}.betas", record["betas"])
     elif kind == "geometric":
-        sch = Schedule(float(record["t_hot"]), float(record["t_cold"]))
-        betas = sch.betas_for(int(record["sweeps_planned"]))
+        sch = Schedule(record_float(f"{where}.t_hot", record["t_hot"]),
+                       record_float(f"{where}.t_cold", record["t_cold"]))
+        betas = sch.betas_for(record_int(f"{where}.sweeps_planned", record["sweeps_planned"]))
     elif kind == "budget":
-        sch = Schedule(float(record["t_hot"]), float(record["t_cold"]))
-        parts = [block_fracs(float(f0), float(f1), int(n)) for _, n, f0, f1 in record["blocks"]]
+        sch = Schedule(record_float(f"{where}.t_hot", record["t_hot"]),
+                       record_float(f"{where}.t_cold", record["t_cold"]))
+        blocks = record["blocks"]
+        if isinstance(blocks, (str, bytes, Mapping)) or not isinstance(blocks, Sequence):
+            raise InstanceError(f"{where}.blocks: expected a list of blocks, got "
+                                f"{show_value(blocks)}")
+        parts = []
+        for i, b in enumerate(blocks):
+            at = f"{where}.blocks[{i}]"
+            if isinstance(b, (str, bytes, Mapping)) or not isinstance(b, Sequence) or len(b) != 4:
+                raise InstanceError(f"{at}: expected [first sweep, sweeps, f_first, f_last], "
+                                    f"got {show_value(b)}")
+            parts.append(block_fracs(record_float(f"{at}[2]", b[2]),
+                                     record_float(f"{at}[3]", b[3]),
+                                     record_int(f"{at}[1]", b[1])))
         betas = sch.betas_at(np.concatenate(parts) if parts else np.zeros(0))
     else:
-        raise ValueError(f"schedule record: unknown kind {kind!r}")
-    if betas.shape[0] < n_sweeps:
-        raise ValueError(f"schedule record: {betas.shape[0]} sweeps recorded, {n_sweeps} asked")
+        raise ValueError(f"{where}: unknown kind {kind!r}")
+    if betas.ndim != 1 or betas.shape[0] < n_sweeps:
+        raise ValueError(f"{where}: {betas.shape[0] if betas.ndim else 0} sweeps recorded, "
+                         f"{n_sweeps} asked")
     return np.ascontiguousarray(betas[:n_sweeps])
