@@ -1,7 +1,8 @@
 """Figures of a result: the PNGs that :func:`satea.report.write_report` links.
 
 :func:`plot_gantt`        a row per server: jobs as bars in dispatch order, deadlines, late
-                          jobs highlighted, time-of-use price shaded behind curve servers
+                          jobs highlighted, the electricity price shaded behind servers on
+                          a price curve (:func:`price_runs`, :func:`price_colour_scale`)
 :func:`plot_breakdown`    energy cost by server and by GPU type (idle / dynamic), penalty by
                           kind
 :func:`plot_convergence`  best objective over sweeps, one line per run
@@ -34,6 +35,8 @@ HOUR = 3600.0
 ON_TIME, LATE, IDLE, DYNAMIC = "#4c78a8", "#e45756", "#b8c6d9", "#2f5d8a"
 #: a held job's wait, from its release to its start (part 3)
 HELD = "#2ca02c"
+#: steps of a price curve laid out behind a Gantt row at most
+PRICE_CELLS = 20000
 #: Share of the longest run's sweeps left out when fitting the convergence plot's y range.
 CONVERGENCE_SKIP = 0.05
 
@@ -90,9 +93,14 @@ class ResultView:
         #: per server class: its GPU type's name, with the node's GPU count beyond one
         self.gpu_names = ([g if n == 1 else f"{g} x{n}" for g, n in classes]
                           if len(classes) == G else [f"GPU type {g}" for g in range(G)])
-        curve_names = list(fleet.price_curves) if fleet is not None else []
-        self.curve_names = curve_names if len(curve_names) == len(problem.curve_len) else [
-            f"curve {c}" for c in range(len(problem.curve_len))]
+        #: per compiled curve: its name. A fleet compiles its price curves, then its carbon
+        #: curves, then the merged price + carbon curves the search follows
+        #: (satea.compile, ``ServerSeries``)
+        n_curves = len(problem.curve_len)
+        names = ([] if fleet is None else list(fleet.price_curves)
+                 + [f"carbon {c}" for c in fleet.carbon_curves])
+        names = names if len(names) <= n_curves else []
+        self.curve_names = names + [f"curve {c}" for c in range(len(names), n_curves)]
 
     # caller-order job arrays
     @property
@@ -106,10 +114,12 @@ class ResultView:
     def server_label(self, s: int) -> str:
         p = self.problem
         g = self.gpu_names[int(p.server_class[s])]
-        if p.curve_id[s] >= 0:
-            price = f"TOU {self.curve_names[int(p.curve_id[s])]}"
+        # the electricity price (the fleet's price curve or constant), as the Gantt shades
+        # it: not the search's price, which adds the carbon cost in a merged curve
+        if p.energy_curve[s] >= 0:
+            price = f"TOU {self.curve_names[int(p.energy_curve[s])]}"
         else:
-            price = f"{p.price_const[s]:.3g}/kWh"
+            price = f"{p.energy_const[s]:.3g}/kWh"
         return f"{p.server_names[s]}  {g}  {price}"
 
 
@@ -257,28 +267,77 @@ def _gantt_end(v: ResultView, rows: np.ndarray) -> float:
     return max(t_end, float(fin_due.max()) if fin_due.size else 0.0, 1.0) * 1.02
 
 
-def _gantt_prices(ax, v: ResultView, rows: np.ndarray, row_of: dict, t_end: float):
-    """Shade the time-of-use price behind the rows of curve servers; the last image drawn
-    (for the colorbar), or None without curve servers."""
-    from matplotlib.colors import Normalize
+def price_runs(problem: ProblemArrays, c: int, t_end: float,
+               max_cells: int = PRICE_CELLS) -> tuple[np.ndarray, np.ndarray]:
+    """Compiled curve ``c`` over ``[0, t_end]`` seconds as the evaluator prices it, in
+    runs of one value: ``(edges, values)``, ``values[i]`` on ``[edges[i], edges[i+1])``.
+
+    Step ``i`` of ``L`` holds ``vals[i]`` on ``[i*step, (i+1)*step)``; a repeating curve
+    repeats with period ``L*step``, a non-repeating one (``repeat: false``, a market
+    series) holds its last value for ever after its last step (docs/model.md, part 2;
+    :func:`satea.objective.price_integral`), so its last run reaches ``t_end``. At most
+    ``max_cells`` steps are laid out (the last edge may then fall short of ``t_end``).
+    """
+    a, L = int(problem.curve_start[c]), int(problem.curve_len[c])
+    step = float(problem.curve_step[c])
+    vals = np.asarray(problem.curve_vals[a:a + L], np.float64)
+    k = max(1, int(math.ceil(t_end / step)))
+    repeat = bool(problem.curve_repeat[c])
+    n = min(k if repeat else min(k, L), max_cells)
+    cells = vals[np.arange(n) % L]
+    edges = np.arange(n + 1, dtype=np.float64) * step
+    if not repeat and n == L:             # the series ended: its last value holds
+        edges[-1] = max(edges[-1], t_end)
+    first = np.concatenate([[0], np.flatnonzero(cells[1:] != cells[:-1]) + 1])
+    return np.append(edges[first], edges[-1]), cells[first]
+
+
+def price_colour_scale(values: np.ndarray) -> tuple[str, float, float | None, float] | None:
+    """The colour scale of the Gantt's price shading: ``(colormap, vmin, vcenter, vmax)``
+    over the prices drawn, None without any.
+
+    Prices all >= 0: a sequential scale from the lowest to the highest (``vcenter``
+    None). Some price < 0: a diverging scale white at 0 (``vcenter`` 0), purple below and
+    orange above, each side spanning its own extreme, so that negative hours stay visible
+    however small they are beside the positive ones (docs/model.md, part 2).
+    """
+    values = np.asarray(values, np.float64)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    if lo >= 0.0:
+        return "YlOrBr", lo, None, hi if hi > lo else lo + max(abs(lo) * 1e-6, 1e-9)
+    return "PuOr_r", lo, 0.0, hi if hi > 0.0 else -lo
+
+
+def gantt_price_runs(v: ResultView, rows, t_end: float) -> dict[int, tuple]:
+    """Per row server on an electricity price curve (``energy_curve``: the fleet's
+    price curve, not the carbon curve nor the search's merged price + carbon curve): its
+    :func:`price_runs` over the chart's ``[0, t_end]``."""
     p = v.problem
-    curve_rows = [s for s in rows if p.curve_id[s] >= 0]
-    price_img = None
-    if not curve_rows:
-        return price_img
-    vals = p.curve_vals
+    return {int(s): price_runs(p, int(p.energy_curve[s]), t_end)
+            for s in rows if p.energy_curve[s] >= 0}
+
+
+def _gantt_prices(ax, v: ResultView, rows: np.ndarray, row_of: dict, t_end: float):
+    """Shade the electricity price behind the rows of servers on a price curve; the
+    last mesh drawn (for the colorbar), or None without such servers."""
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+    runs = gantt_price_runs(v, rows, t_end)
+    scale = price_colour_scale(np.concatenate([r[1] for r in runs.values()])
+                               if runs else np.zeros(0))
+    if scale is None:
+        return None
+    cmap, lo, center, hi = scale
     # one norm for every strip, so that a colour is the same price on every row
-    norm = Normalize(float(vals.min()), float(vals.max()) if vals.max() > vals.min()
-                     else float(vals.min()) + 1e-9)
-    for s in curve_rows:
-        c = int(p.curve_id[s])
-        a, L, step = int(p.curve_start[c]), int(p.curve_len[c]), float(p.curve_step[c])
-        k = min(int(math.ceil(t_end / step)), 20000)
-        strip = vals[a:a + L][np.arange(k) % L][None, :]
-        y = row_of[int(s)]
-        price_img = ax.imshow(strip, extent=(0, k * step / HOUR, y - 0.5, y + 0.5),
-                              aspect="auto", cmap="YlOrBr", norm=norm, alpha=0.45,
-                              interpolation="nearest", origin="lower", zorder=0)
+    norm = (Normalize(lo, hi) if center is None else TwoSlopeNorm(center, lo, hi))
+    price_img = None
+    for s, (edges, vals) in runs.items():
+        y = row_of[s]
+        price_img = ax.pcolormesh(edges / HOUR, [y - 0.5, y + 0.5], vals[None, :], cmap=cmap,
+                                  norm=norm, alpha=0.45, shading="flat", zorder=0,
+                                  rasterized=True, linewidth=0)
     return price_img
 
 
@@ -360,15 +419,20 @@ def _gantt_legend(fig, ax, price_img, held: bool = False) -> None:
                       label="deadline (late job)"),
                Line2D([], [], color="0.45", lw=1.0, label="server on (idle between jobs)")]
     if price_img is not None:
-        handles.append(Patch(color="#e7a94a", alpha=0.45, label="time-of-use price"))
+        handles.append(Patch(color="#e7a94a", alpha=0.45, label="electricity price"))
     if held:
         handles.append(Line2D([], [], color=HELD, lw=2.5, marker="o", ms=3,
                               label="held: release to start"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
                frameon=False)
     if price_img is not None:
+        from matplotlib.colors import TwoSlopeNorm
         cb = fig.colorbar(price_img, ax=ax, pad=0.01, fraction=0.03)
-        cb.set_label("time-of-use price (currency/kWh)", fontsize=8)
+        label = "electricity price (currency/kWh)"
+        if isinstance(price_img.norm, TwoSlopeNorm):   # negative prices: white at 0
+            label += "\nwhite: 0, purple: negative"
+            cb.ax.axhline(0.0, color="0.2", lw=0.8)
+        cb.set_label(label, fontsize=8)
         cb.ax.tick_params(labelsize=7)
 
 
@@ -376,8 +440,11 @@ def plot_gantt(v: ResultView, path, max_servers: int = 60) -> Path:
     """Draw the schedule as a Gantt chart, a row per server, time in hours.
 
     Jobs are bars in dispatch order, the server's on-time a thin line, deadlines ticks,
-    late jobs red, the time-of-use price shaded behind curve servers, and a held job's
-    wait a thin green bar from its release to its start.
+    late jobs red, the electricity price shaded behind servers on a price curve (as the
+    evaluator prices it: a non-repeating curve holds its last value after its end; one
+    colour scale over the prices drawn, diverging at 0 where some are negative:
+    :func:`gantt_price_runs`, :func:`price_colour_scale`), and a held job's wait a thin
+    green bar from its release to its start.
 
     Parameters
     ----------
@@ -762,11 +829,14 @@ __all__ = [
     "ResultView",
     "energy_by_gpu",
     "front_arrays",
+    "gantt_price_runs",
     "need_matplotlib",
     "penalty_by_kind",
     "plot_breakdown",
     "plot_convergence",
     "plot_front",
     "plot_gantt",
+    "price_colour_scale",
+    "price_runs",
     "trace_series",
 ]

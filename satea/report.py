@@ -4,11 +4,14 @@
 
     index.html        summary, breakdown tables, per-job explanation (links the figures)
     gantt.png         a row per server: jobs as bars in dispatch order, deadlines, late
-                      jobs highlighted, time-of-use price shaded behind curve servers
+                      jobs highlighted, the electricity price shaded behind servers on a
+                      price curve
     breakdown.png     energy cost by server and by GPU type (idle / dynamic), penalty by kind
     convergence.png   best objective over sweeps, one line per run (when traces are known)
     front.png         the energy / penalty Pareto front (when a front is given)
-    jobs.csv          the per-job explanation, every job
+    jobs.csv          the per-job explanation, every job (:data:`CSV_COLUMNS`, times in
+                      seconds, ``due_s`` empty without a deadline; ``carbon_kg`` with
+                      carbon, ``gpu_indices`` on multi-GPU nodes)
 
 :func:`write_front_plot` writes ``front.png`` alone. This module holds the page, its tables
 and the CSV; the figures are drawn by :mod:`satea.plots`, whose public names are importable
@@ -56,6 +59,11 @@ img { max-width: 100%; border: 1px solid #eee; }
 
 _JOB_HEADER = ["job", "server", "start (h)", "completion (h)", "due (h)", "lateness (h)",
                "penalty kind", "penalty", "energy cost (dynamic)", "hold (h)"]
+#: jobs.csv's columns, :data:`_JOB_HEADER`'s in seconds; then, as ``explain()`` gives them,
+#: ``carbon_kg`` (the job's dynamic kg CO2e) where the instance has carbon and
+#: ``gpu_indices`` (the node's GPUs the job ran on, space-separated) on multi-GPU nodes
+CSV_COLUMNS = ["job", "server", "start_s", "completion_s", "due_s", "lateness_s",
+               "penalty_kind", "penalty", "energy_cost", "hold_s"]
 
 
 def _fmt(v) -> str:
@@ -81,25 +89,43 @@ def _table(header, rows, left=(), row_class=None) -> str:
     return f"<table><tr>{h}</tr>\n" + "\n".join(body) + "</table>"
 
 
-def _explain_rows(v: ResultView) -> list[list]:
-    """Per job, caller order: the columns of :data:`_JOB_HEADER` (times in hours)."""
+def _extra_columns(v: ResultView) -> list[tuple[str, str, list]]:
+    """The columns ``explain()`` adds where they apply, as ``(table header, CSV column,
+    values per job in the caller's order)``: a job's dynamic carbon (kg CO2e) when the
+    instance has carbon, its GPUs on multi-GPU nodes."""
+    p, ev = v.problem, v.ev
+    out: list[tuple[str, str, list]] = []
+    if ev.has_carbon and ev.job_carbon_kg is not None:
+        out.append(("carbon (kg, dynamic)", "carbon_kg", [float(c) for c in ev.job_carbon_kg]))
+    if p.multi_gpu and ev.gpu_lanes is not None:
+        out.append(("GPUs", "gpu_indices",
+                    [" ".join(str(int(g)) for g in lanes) for lanes in ev.gpu_lanes]))
+    return out
+
+
+def _explain_rows(v: ResultView, extra: list[tuple[str, str, list]]) -> list[list]:
+    """Per job, caller order: the columns of :data:`_JOB_HEADER` (times in hours; due
+    inf without a deadline), then those of ``extra`` (:func:`_extra_columns`)."""
     p, ev, due = v.problem, v.ev, v.due
     kinds = v.pen_kind
     return [[p.job_names[j], p.server_names[int(v.x[j])], ev.start[j] / HOUR,
              ev.completion[j] / HOUR, due[j] / HOUR if math.isfinite(due[j]) else math.inf,
              ev.lateness[j] / HOUR, PENALTY_KINDS[int(kinds[j])], float(ev.job_penalty[j]),
-             float(ev.job_energy_cost[j]), float(v.holds[j]) / HOUR] for j in range(p.n_jobs)]
+             float(ev.job_energy_cost[j]), float(v.holds[j]) / HOUR]
+            + [col[2][j] for col in extra] for j in range(p.n_jobs)]
 
 
-def _write_jobs_csv(path: Path, rows: list[list]) -> None:
-    """Every job's explanation row, times back in seconds."""
+def _write_jobs_csv(path: Path, rows: list[list], extra: list[str]) -> None:
+    """Every job's explanation row: :data:`CSV_COLUMNS` (times back in seconds, ``due_s``
+    an empty cell for a job without a deadline), then the ``extra`` columns."""
+    n = len(CSV_COLUMNS)
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["job", "server", "start_s", "completion_s", "due_s", "lateness_s",
-                    "penalty_kind", "penalty", "energy_cost", "hold_s"])
+        w.writerow(CSV_COLUMNS + extra)
         for r in rows:
-            w.writerow([r[0], r[1], r[2] * HOUR, r[3] * HOUR, r[4] * HOUR, r[5] * HOUR, r[6],
-                        r[7], r[8], r[9] * HOUR])
+            due = "" if r[4] == math.inf else r[4] * HOUR
+            w.writerow([r[0], r[1], r[2] * HOUR, r[3] * HOUR, due, r[5] * HOUR, r[6],
+                        r[7], r[8], r[9] * HOUR] + r[n:])
 
 
 def _draw_figures(v: ResultView, out: Path, result, front, traces,
@@ -110,7 +136,9 @@ def _draw_figures(v: ResultView, out: Path, result, front, traces,
     figs.append(("gantt.png", "Schedule per server. Bars are jobs in dispatch order (earliest "
                  "deadline first); red bars are late; ticks mark deadlines; the thin line "
                  "is the time the server is on (it pays idle power between jobs); shading is "
-                 "the time-of-use price of servers on a price curve; a thin green bar below "
+                 "the electricity price of servers on a price curve (a market series that "
+                 "has ended holds its last price; with negative prices the scale is white "
+                 "at 0, purple below); a thin green bar below "
                  "a job runs from its release to its start where the solver held it."))
     plot_breakdown(v, out / "breakdown.png", max_servers)
     figs.append(("breakdown.png", "Energy cost by server and by GPU type (idle power while "
@@ -206,16 +234,19 @@ def _breakdown_tables(v: ResultView, front) -> list[str]:
     return parts
 
 
-def _jobs_section(rows: list[list], max_job_rows: int) -> list[str]:
-    """The per-job explanation: the first ``max_job_rows`` jobs, late ones highlighted."""
+def _jobs_section(rows: list[list], max_job_rows: int, extra: list[str]) -> list[str]:
+    """The per-job explanation: the first ``max_job_rows`` jobs, late ones highlighted;
+    ``extra``: the headers of :func:`_extra_columns`."""
     shown = rows[:max_job_rows]
+    gpus = [len(_JOB_HEADER) + i for i, h in enumerate(extra) if h == "GPUs"]
     return ["<h2>Per-job explanation</h2>",
             "<p class=\"note\">Why each job landed where it did: its server, when it "
             "ran, its deadline and what it cost. "
             + (f"First {len(shown)} of {len(rows)} jobs; every job in "
                if len(shown) < len(rows) else "Also as ")
-            + "<a href=\"jobs.csv\">jobs.csv</a> (times in seconds).</p>",
-            _table(_JOB_HEADER, shown, left=(0, 1, 6),
+            + "<a href=\"jobs.csv\">jobs.csv</a> (times in seconds; due_s is empty for a "
+              "job without a deadline).</p>",
+            _table(_JOB_HEADER + extra, shown, left=(0, 1, 6, *gpus),
                    row_class=lambda k: "late" if shown[k][5] > 0 else "")]
 
 
@@ -262,10 +293,12 @@ def write_report(problem, result, out_dir, front=None, traces=None, fleet: Fleet
     out.mkdir(parents=True, exist_ok=True)
     v = ResultView(problem, result, fleet)
     figs = _draw_figures(v, out, result, front, traces, max_servers)
-    rows = _explain_rows(v)
-    _write_jobs_csv(out / "jobs.csv", rows)
+    extra = _extra_columns(v)
+    rows = _explain_rows(v, extra)
+    _write_jobs_csv(out / "jobs.csv", rows, [col[1] for col in extra])
     parts = (_page_top(title or "satea report: " + problem.name, _summary_rows(v), figs)
-             + _breakdown_tables(v, front) + _jobs_section(rows, max_job_rows))
+             + _breakdown_tables(v, front)
+             + _jobs_section(rows, max_job_rows, [col[0] for col in extra]))
     parts.append("</body></html>\n")
     page = out / "index.html"
     page.write_text("\n".join(parts))
@@ -298,4 +331,4 @@ def write_front_plot(front, path, result=None) -> Path:
 
 
 # the figures' names are satea.plots' (imported above for the page, not re-listed here)
-__all__ = ["INSTALL_HINT", "write_front_plot", "write_report"]
+__all__ = ["CSV_COLUMNS", "INSTALL_HINT", "write_front_plot", "write_report"]
