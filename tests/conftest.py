@@ -338,6 +338,19 @@ def capacity_tie_fleet() -> Fleet:
                  tuple(Job(f"j{i}", "m", v) for i, v in enumerate(TIE_SAMPLES)))
 
 
+def closed_server_fleet() -> Fleet:
+    """Five jobs on two open servers and a free one of capacity 0 ("closed"): a chain
+    that puts a job there and takes it back leaves a running busy sum of ~5.7e-14 s, not
+    0 (differential sweep, 2026-12-04); the optimum keeps it empty."""
+    return Fleet("cap0", {"A": GPUType("A", 40, 10.0)}, {"m": DNNModel("m", 8)},
+                 (Profile("m", "A", 7.0, 100.0),),
+                 (Server("dear", "A", price_per_kwh=1.0), Server("mid", "A", price_per_kwh=0.6),
+                  Server("closed", "A", price_per_kwh=0.0, capacity_s=0.0)),
+                 tuple(Job(f"j{i}", "m", v, due_s=3000.0,
+                           penalty=Penalty("linear", 0.05, 3600.0))
+                       for i, v in enumerate((492.0, 653.0, 377.0, 1123.0, 4122.0))))
+
+
 def tiny_assignment_arrays() -> dict:
     """A 6 x 3 generalized assignment problem (keyword arguments of ``compile_assignment``)
     whose capacities bind and with one forbidden pair."""

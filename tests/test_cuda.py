@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import (allowed_servers, brute_force, capacity_tie_fleet, tiny_assignment_arrays,
+from conftest import (allowed_servers, brute_force, capacity_tie_fleet, closed_server_fleet,
+                      tiny_assignment_arrays,
                       tiny_fleet_by_name, tiny_node_fleet_by_name)
 from satea.annealing import anneal
 from satea.compile import ProblemArrays, compile_assignment, compile_fleet
@@ -72,6 +73,8 @@ def _instance_of(kind: tuple):
         return replace(problem, hold_max=np.full(problem.n_jobs, float(kind[2])))
     if kind[0] == "tie":   # a capacity tied by a sum that float64 rounds past it
         return compile_fleet(capacity_tie_fleet())
+    if kind[0] == "closed":   # a server of capacity 0 beside two open ones
+        return compile_fleet(closed_server_fleet())
     if kind[0] == "infeasible":  # no assignment respects the capacities
         return compile_assignment(np.ones((3, 2)), np.full((3, 2), 10.0), np.array([10.0, 10.0]))
     raise KeyError(kind)
@@ -118,6 +121,8 @@ SIM_RUNS = {
     "series": dict(kind=("nodes", "series"), chains=8, sweeps=60, seed=1),
     "series-1gpu": dict(kind=("nodes", "series-1gpu"), chains=8, sweeps=60, seed=1),
     "capacity-tie": dict(kind=("tie",), chains=8, sweeps=30, seed=565),
+    # a capacity-0 server emptied again: its running busy sum is off by ulps, not 0
+    "capacity-zero": dict(kind=("closed",), chains=4, sweeps=12, seed=10),
     "repeat-a": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
     "repeat-b": dict(kind=("fleet", "tou"), chains=4, sweeps=20, seed=7),
 }
@@ -343,6 +348,16 @@ def test_cudasim_result_rescored_exactly(sim, name):
     assert (r["fun"], r["energy_cost"], r["penalty"], r["assignment_cost"], r["feasible"]) == (
         ev.objective, ev.energy_cost, ev.penalty, ev.assignment_cost, ev.feasible)
     assert r["feasible"] == (name != "infeasible")
+
+
+@pytest.mark.cudasim
+def test_cudasim_capacity_zero_keeps_every_feasible_best(sim):
+    # the GPU's running busy sums drift as the CPU's: an emptied capacity-0 server must
+    # not hide a chain's feasible best (chain_best inf while its sample is feasible)
+    r = sim["runs"]["capacity-zero"]
+    problem = _instance(SIM_RUNS["capacity-zero"]["kind"])
+    for c, (x, best) in enumerate(zip(r["samples"], r["chain_best"])):
+        assert evaluate(problem, np.array(x)).feasible == np.isfinite(best), c
 
 
 @pytest.mark.cudasim

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import brute_force, capacity_tie_fleet, tiny_assignment_arrays
+from conftest import brute_force, capacity_tie_fleet, closed_server_fleet, tiny_assignment_arrays
 from satea.annealing import anneal
 from satea.compile import CAPACITY_RTOL, compile_assignment, compile_fleet
 from satea.model import (DNNModel, Fleet, GPUType, Job, Penalty, PriceCurve, Profile,
@@ -138,3 +138,25 @@ def test_a_good_warm_start_does_not_stop_the_default_run():
     for seed in (1, 2):
         r = anneal(p, backend="numpy", seed=seed, chains=4, x0=start.x)
         assert r.fun < start.fun - 0.04 and r.sweeps > 54
+
+
+def test_a_server_emptied_back_to_capacity_0_is_within_it():
+    # numba walks the same chains as the reference; its running busy sum of the emptied
+    # capacity-0 server was 5.7e-14 s, so chain 0's feasible best was judged overloaded
+    # (chain_best inf) and the worse chain 1 returned (0.01749 against 0.01611)
+    p = compile_fleet(closed_server_fleet())
+    a, b = (anneal(p, backend=be, chains=2, sweeps=10, seed=1, strategy="independent")
+            for be in ("numpy", "numba"))
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert np.isfinite(b.chain_best).all()
+    np.testing.assert_allclose(b.chain_best, a.chain_best, rtol=1e-12)
+    assert b.fun == a.fun == evaluate(p, b.x).objective
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_capacity_0_never_hides_a_feasible_best(seed):
+    p = compile_fleet(closed_server_fleet())
+    r = anneal(p, backend="numba", chains=4, sweeps=12, seed=seed, strategy="independent")
+    for c in range(r.samples.shape[0]):
+        ev = evaluate(p, r.samples[c])
+        assert ev.feasible == np.isfinite(r.chain_best[c]), c
