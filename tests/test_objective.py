@@ -705,3 +705,23 @@ def test_evaluate_matches_an_independent_reference(name):
         obj, feasible = _reference_objective(f, x)
         assert r.objective == pytest.approx(obj, rel=1e-9), x
         assert r.feasible == feasible, x
+
+
+def test_reference_backend_times_jobs_as_the_model_does():
+    # job c completes exactly at its due time by C = max(r, C_prev) + p (the evaluator and
+    # the kernels); the reference's closed form (cumsum + cummax) put it 2e-13 s later and
+    # charged its step penalty, so the numpy backend searched another objective
+    from satea.annealing import anneal
+    from satea.backends.numpy_ref import server_eval
+    fleet = Fleet("tie", {"A": GPUType("A", 40, 0.0)}, {"m": DNNModel("m", 8)},
+                  (Profile("m", "A", 7.0, 100.0),),
+                  (Server("cheap", "A", price_per_kwh=0.1), Server("dear", "A", price_per_kwh=0.2)),
+                  (Job("a", "m", 1800.0, 0.0, 300.0), Job("b", "m", 1200.0, 600.0, 900.0),
+                   Job("c", "m", 7200.0, 600.0, 1800.0, Penalty("step", 1.0))))
+    p = compile_fleet(fleet)
+    ev = evaluate(p, np.zeros(3, int))
+    assert ev.completion[2] == 1800.0 and ev.penalty == 0.0
+    cost, _ = server_eval(p, np.ones((1, 3), bool), np.array([0]), np.array([1.0]))
+    assert cost[0] == pytest.approx(ev.objective, rel=1e-12)
+    r = anneal(p, backend="numpy", chains=4, sweeps=100, seed=0)
+    assert r.x.tolist() == [0, 0, 0] and r.fun == ev.objective
