@@ -758,14 +758,17 @@ def _apply_grid(fleet, args):
 
 
 def cmd_import(args) -> int:
+    from .grid import parse_start, series_coverage
     from .importers import import_alibaba, import_csv, parse_gpu_map
     from .io import write_instance
     _check_before_search(args, outputs=("out",), plots=(), parent_folders=())
+    # --start: time 0 on the grid series; with ISO 8601 submits, releases are from it
+    start = parse_start(args.start) if args.start else None
     common = dict(window=args.window, first=args.first, gpu_map=parse_gpu_map(args.gpu_map),
                   slack=args.slack, penalty=args.penalty, penalty_weight=args.penalty_weight,
                   penalty_scale=args.penalty_scale, hold_slack=args.hold_slack,
                   price_per_kwh=args.price_per_kwh,
-                  base_w=args.base_w, reference_gpu=args.reference_gpu)
+                  base_w=args.base_w, reference_gpu=args.reference_gpu, start=start)
     if args.format == "alibaba-gpu-v2023":
         if not args.nodes or not args.pods:
             raise ValueError("alibaba-gpu-v2023: --nodes NODES.csv and --pods PODS.csv are "
@@ -779,9 +782,19 @@ def cmd_import(args) -> int:
                              "required")
         fleet, report = import_csv(args.jobs, args.nodes, args.columns, **common)
     fleet = _apply_grid(fleet, args)
+    # one line per series: its span, or (stderr) a warning when the jobs run past its end
+    series = ([] if start is None else
+              series_coverage(fleet, start, {"prices": args.prices, "carbon": args.carbon}))
     write_instance(fleet, args.out)
     if not args.quiet:
         print("\n".join(report.lines()))
+        for warn, line in series:
+            if not warn:
+                print(f"  {line}")
+    for warn, line in series:
+        if warn:
+            print(f"satea: warning: {line}", file=sys.stderr)
+    if not args.quiet:
         print(f"wrote {args.out}: {fleet.n_jobs} jobs x {fleet.n_servers} servers")
     return 0
 
@@ -801,9 +814,12 @@ def _add_import_parser(sub) -> None:
     m.add_argument("--columns", metavar="ROLE=COL,...", help="csv: the columns of submit "
                    "(seconds or ISO 8601), duration (s) and optionally gpus, gpu_type, name")
     m.add_argument("--window", metavar="START:END", help="keep tasks submitted in "
-                   "[START, END) trace seconds (time 0 = START)")
+                   "[START, END) trace seconds (time 0 = START); with ISO 8601 submits, "
+                   "seconds after --start (time 0 = --start), else after the file's "
+                   "earliest submit")
     m.add_argument("--first", type=int, metavar="N", help="keep the first N importable GPU "
-                   "tasks in submission order")
+                   "tasks (after --window, of those an imported node can hold) in "
+                   "submission order")
     m.add_argument("--gpu-map", metavar="T=TYPE,...", help="trace GPU types the catalogue "
                    "does not know, mapped to catalogue types (e.g. G2=A100,G3=A10)")
     m.add_argument("--reference-gpu", default="V100", metavar="TYPE", help="the GPU type a "
@@ -853,6 +869,12 @@ def cmd_generate(args) -> int:
     fleet = _with_hold_max(fleet, args.hold_max)
     fleet = _apply_grid(fleet, args)
     write_instance(fleet, args.out)
+    if args.start:   # the series' span, or a warning when the jobs run past its end
+        from .grid import parse_start, series_coverage
+        for warn, line in series_coverage(fleet, parse_start(args.start),
+                                          {"prices": args.prices, "carbon": args.carbon}):
+            print(f"satea: warning: {line}" if warn else f"  {line}",
+                  file=sys.stderr if warn else sys.stdout)
     print(f"wrote {args.out}: {fleet.n_jobs} jobs x {fleet.n_servers} servers (seed {args.seed})")
     return 0
 

@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .catalogue import Catalogue, load_catalogue
-from .grid import read_csv_rows
+from .grid import format_seconds, read_csv_rows
 from .model import DNNModel, Fleet, GPUType, Job, Penalty, PENALTY_KINDS, Profile, Server
 from .validate import InstanceError, validate_fleet
 
@@ -149,6 +149,8 @@ class _Task:
     types: tuple        # allowed catalogue types, () = any
     ran_on: str
     changes: tuple = ()  # why the row was changed (counted once selected)
+    where: str = ""      # "<file>: row <r>", for errors about the row
+    submit_text: str = ""  # "<submit column> '<cell>'", for errors about it
 
 
 def _window(text: str | None) -> tuple[float, float] | None:
@@ -165,26 +167,59 @@ def _window(text: str | None) -> tuple[float, float] | None:
     return lo, hi
 
 
-def _select(tasks: list[_Task], report: ImportReport, window, first) -> tuple[list, float]:
+def _fits(servers: list[Server]):
+    """Whether an imported node of an allowed GPU type has the task's GPUs."""
+    largest: Counter = Counter()
+    for s in servers:
+        largest[s.gpu] = max(largest[s.gpu], s.gpus)
+
+    def fits(t: _Task) -> bool:
+        allowed = [g for g in (t.types or largest) if g in largest]
+        return bool(allowed) and t.gpus <= max(largest[g] for g in allowed)
+    return fits
+
+
+def _select(tasks: list[_Task], report: ImportReport, window, first, fits,
+            origin: str | None = None) -> tuple[list, float, str]:
+    """The tasks kept, time 0 (in the tasks' submit seconds) and what it is: tasks
+    submitted in ``window``, then those a node can hold (the others dropped and counted),
+    then the ``first`` of them. Time 0 is the window's start, else the first kept task's
+    submission; with ``origin`` (``--start``, the submit seconds' zero) it is 0, and a kept
+    task submitted before it is refused."""
     tasks.sort(key=lambda t: (t.submit, t.name))
     if window is not None:
         lo, hi = window
         inside = [t for t in tasks if lo <= t.submit < hi]
         report.dropped["submitted outside --window"] += len(tasks) - len(inside)
-        tasks, t0 = inside, lo
-    else:
-        t0 = tasks[0].submit if tasks else 0.0
+        tasks = inside
+    if origin is not None:
+        for t in tasks:
+            if t.submit < 0:
+                raise InstanceError(f"{t.where}: {t.submit_text} is "
+                                    f"{format_seconds(-t.submit)} s before --start {origin} "
+                                    f"(releases are measured from --start: give an earlier "
+                                    f"--start, or --window 0:END to leave it out)")
+    placeable = [t for t in tasks if fits(t)]
+    report.dropped["no imported node of an allowed GPU type has enough GPUs"] += (
+        len(tasks) - len(placeable))
+    tasks = placeable
     if first is not None:
         report.dropped[f"after the first {first} GPU tasks (--first)"] += max(0, len(tasks) - first)
         tasks = tasks[:first]
-        if window is None and tasks:
-            t0 = tasks[0].submit
     if not tasks:
-        raise InstanceError("the selection holds no GPU task (an empty window?)")
+        raise InstanceError("the selection holds no GPU task that an imported node can run "
+                            "(an empty window?)")
+    if origin is not None:
+        t0, what = 0.0, "--start"
+    elif window is not None:
+        t0, what = window[0], "the start of --window"
+    else:
+        t0, what = tasks[0].submit, "the first selected task's submission"
     for t in tasks:
         for why in t.changes:
             report.changed[why] += 1
-    return tasks, t0
+    report.dropped = +report.dropped   # no "dropped 0" lines
+    return tasks, t0, what
 
 
 def _fleet(name: str, tasks: list[_Task], t0: float, servers: list[Server], speeds: dict,
@@ -199,17 +234,12 @@ def _fleet(name: str, tasks: list[_Task], t0: float, servers: list[Server], spee
         raise InstanceError(f"--hold-slack: must be in [0, 1], got {hold_slack}")
     used = sorted({s.gpu for s in servers})
     gpus = {g: GPUType(g, cat.gpus[g].memory_gb, cat.gpus[g].idle_w) for g in used}
-    largest: Counter = Counter()
-    for s in servers:
-        largest[s.gpu] = max(largest[s.gpu], s.gpus)
     models: dict[str, DNNModel] = {}
     profiles: list[Profile] = []
     jobs: list[Job] = []
     for t in tasks:
+        # _select kept only tasks a node can hold (so --first counts importable tasks)
         allowed = tuple(g for g in (t.types or used) if g in gpus)
-        if not allowed or t.gpus > max(largest[g] for g in allowed):
-            report.dropped["no imported node of an allowed GPU type has enough GPUs"] += 1
-            continue
         mname = "trace" if not t.types else "trace:" + "|".join(allowed)
         if mname not in models:
             models[mname] = DNNModel(mname, TRACE_MODEL_MEMORY_GB)
@@ -223,8 +253,6 @@ def _fleet(name: str, tasks: list[_Task], t0: float, servers: list[Server], spee
         jobs.append(Job(t.name, mname, samples, release,
                         None if penalty == "none" else release + slack * t.run, pen, t.gpus,
                         hold_max_s=hold))
-    if not jobs:
-        raise InstanceError("the selection holds no job that an imported node can run")
     fleet = Fleet(name, gpus, models, tuple(profiles), tuple(servers), tuple(jobs))
     validate_fleet(fleet)
     report.jobs, report.servers = len(jobs), len(servers)
@@ -245,7 +273,8 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
                    sharing: str = "whole", failed: str = "keep",
                    price_per_kwh: float = 0.1, base_w: float = 0.0,
                    reference_gpu: str = "V100", name: str = "alibaba-gpu-v2023",
-                   catalogue: Catalogue | None = None) -> tuple[Fleet, ImportReport]:
+                   start=None, catalogue: Catalogue | None = None
+                   ) -> tuple[Fleet, ImportReport]:
     """The Alibaba ``cluster-trace-gpu-v2023`` (nodes and pods CSVs) as a fleet.
 
     Parameters
@@ -255,8 +284,9 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
     window : "START:END", optional
         Keep tasks submitted in [START, END) trace seconds; time 0 is START.
     first : int, optional
-        Keep the first ``first`` importable GPU tasks in submission order (after a window);
-        time 0 is the first one's submission.
+        Keep the first ``first`` importable GPU tasks in submission order (after a window,
+        and after dropping tasks no imported node can hold); time 0 is the first one's
+        submission.
     gpu_map : dict, optional
         Trace GPU type -> catalogue type, for types the catalogue does not know (G2, G3);
         an unknown type is refused by name.
@@ -279,6 +309,9 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
     reference_gpu : str
         The catalogue type a task that does not name one in ``gpu_spec`` is taken to have
         run on.
+    start : datetime, optional
+        ``--start``, the instance's time 0 on the grid series: only named in the report
+        (trace seconds have no calendar date: time 0 is put at ``start``).
 
     Returns
     -------
@@ -310,7 +343,11 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
     seen: dict[str, int] = {}
     for r, row in rows:
         where = f"nodes file {str(nodes_csv)!r}: row {r}"
+        if len(row) < len(header):
+            raise InstanceError(f"{where}: {len(row)} fields, expected {len(header)}")
         sn = row[ci["sn"]].strip()
+        if not sn:
+            raise InstanceError(f"{where}: empty sn (the node's name)")
         if sn in seen:
             raise InstanceError(f"{where}: duplicate node name {sn!r} (also row {seen[sn]})")
         seen[sn] = r
@@ -349,6 +386,9 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
         submit = float(_num(row[ci["creation_time"]], where, "creation_time") or 0.0)
         sched = _num(row[ci["scheduled_time"]], where, "scheduled_time", empty_ok=True)
         milli = _num(row[ci["gpu_milli"]], where, "gpu_milli", empty_ok=True)
+        if milli is not None and milli < 0:
+            raise InstanceError(f"{where}: gpu_milli must be >= 0 (thousandths of a GPU), "
+                                f"got {row[ci['gpu_milli']]!r}")
         spec = row[ci["gpu_spec"]].strip()
         allowed = (tuple(dict.fromkeys(types(g, where) for g in spec.split("|")))
                    if spec else ())
@@ -387,8 +427,8 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
             changes.append("GPU-sharing (gpu_milli < 1000): given a whole GPU")
         ran_on = allowed[0] if len(allowed) == 1 else reference_gpu
         tasks.append(_Task(row[ci["name"]].strip(), submit, run, int(k), allowed, ran_on,
-                           tuple(changes)))
-    tasks, t0 = _select(tasks, report, _window(window), first)
+                           tuple(changes), where))
+    tasks, t0, what = _select(tasks, report, _window(window), first, _fits(servers))
     report.assumptions += [
         f"work = run time x {SPEED_MODEL} speed of the GPU type it ran on (its only "
         f"gpu_spec type, else {reference_gpu}) x GPUs",
@@ -396,7 +436,8 @@ def import_alibaba(nodes_csv, pods_csv, *, window: str | None = None, first: int
         f"scale {'the run time' if penalty_scale is None else f'{penalty_scale:g} s'}",
         "hold_max_s: none" if hold_slack is None else
         f"hold_max_s = {hold_slack:g} x (slack - 1) x run time",
-        f"time 0 = trace second {t0:g}"]
+        f"time 0 = trace second {format_seconds(t0)} ({what})"
+        + ("" if start is None else f" = --start {start.isoformat()}")]
     fleet = _fleet(name, tasks, t0, servers, speeds, cat, slack, penalty, penalty_weight,
                    penalty_scale, report, hold_slack)
     return fleet, report
@@ -427,23 +468,31 @@ def parse_columns(text: str) -> dict[str, str]:
 
 def parse_nodes(text: str, gpu_map: dict, speeds: dict, price_per_kwh: float,
                 base_w: float) -> list[Server]:
-    """``"A100x8:4,V100x4:2"`` (type x GPUs per node : node count) -> servers."""
+    """``"A100x8:4,V100x4:2"`` (type x GPUs per node : node count) -> servers. The type
+    is split off at the last ``x`` unless the whole is a type (``gtx1080x4`` is 4 GPUs
+    of a mapped ``gtx1080``); a kind given twice adds nodes (``A100x8:2,A100x8:3``: 5)."""
     types = _Types({g: g for g in speeds}, gpu_map, speeds)
     out: list[Server] = []
+    made: Counter = Counter()   # servers named so far per kind ("A100x8")
     for part in text.split(","):
         if not part.strip():
             continue
+        kind, _, count = part.partition(":")
+        kind = kind.strip()
+        g, sep, per = kind.rpartition("x")
+        if not sep or kind in types.names:
+            g, per = kind, ""
         try:
-            kind, _, count = part.partition(":")
-            g, _, per = kind.partition("x")
             n_nodes, n_gpus = int(count or 1), int(per or 1)
         except ValueError:
             raise InstanceError(f"--nodes: expected TYPExGPUS:COUNT, got {part!r}") from None
         if n_nodes < 1 or n_gpus < 1:
             raise InstanceError(f"--nodes: counts must be >= 1, got {part!r}")
         gt = types(g, "--nodes")
-        out += [Server(f"{g.strip()}x{n_gpus}-{i}", gt, price_per_kwh=price_per_kwh,
+        prefix = f"{g.strip()}x{n_gpus}"
+        out += [Server(f"{prefix}-{made[prefix] + i}", gt, price_per_kwh=price_per_kwh,
                        gpus=n_gpus, base_w=base_w) for i in range(n_nodes)]
+        made[prefix] += n_nodes
     if not out:
         raise InstanceError("--nodes: no node")
     return out
@@ -455,7 +504,8 @@ def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
                penalty_scale: float | None = None, hold_slack: float | None = None,
                price_per_kwh: float = 0.1,
                base_w: float = 0.0, reference_gpu: str = "V100", name: str = "csv-trace",
-               catalogue: Catalogue | None = None) -> tuple[Fleet, ImportReport]:
+               start=None, catalogue: Catalogue | None = None
+               ) -> tuple[Fleet, ImportReport]:
     """A generic job list (the shape Helios, Acme and Philly-derived logs share) as a
     fleet on the nodes ``nodes`` (``"A100x8:4,V100x4:2"``, a job log has no node list).
 
@@ -464,6 +514,14 @@ def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
     ran on and the one it may run on; default: any type, run on ``reference_gpu``) and
     ``name`` (default ``job<row>``) optional. The other options are those of
     :func:`import_alibaba`. A row of 0 GPUs is dropped (CPU-only), of 0 duration too.
+
+    Time 0 (docs/data.md): with ISO 8601 submits and ``start`` (``--start``, a
+    timezone-aware datetime), time 0 is ``start``: release = submit - ``start``, a
+    ``window`` is in seconds after ``start``, and a kept job submitted before ``start`` is
+    refused by row. With ISO submits and no ``start``, a ``window`` is in seconds after the
+    file's earliest submit, and time 0 is the window's start or the first kept job's
+    submission. With submits in seconds, time 0 is the window's start or the first kept
+    job's submission (and ``start``, when given, is that instant on the calendar).
     """
     from .grid import parse_time
     cols = parse_columns(columns)
@@ -476,30 +534,38 @@ def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
     gmap = gpu_map or {}
     servers = parse_nodes(nodes, gmap, speeds, price_per_kwh, base_w)
     types = _Types({g: g for g in speeds}, gmap, speeds)
+    label = f"jobs file {str(jobs_csv)!r}"
     header, rows = _read_csv(jobs_csv, "jobs file", tuple(cols.values()))
     ci = {k: header.index(c) for k, c in cols.items()}
     report = ImportReport(rows=len(rows))
     tasks: list[_Task] = []
+    stamps: list = []   # ISO submits: each task's datetime (tasks[i] <-> stamps[i])
+    earliest: tuple | None = None   # ISO submits: (earliest datetime of any row, its row)
     names: dict[str, int] = {}
-    epoch = None
     first_form: tuple | None = None    # (seconds or ISO time, its row): every row the same
     for r, row in rows:
-        where = f"jobs file {str(jobs_csv)!r}: row {r}"
+        where = f"{label}: row {r}"
         if len(row) < len(header):
             raise InstanceError(f"{where}: {len(row)} fields, expected {len(header)}")
         nm = row[ci["name"]].strip() if "name" in ci else f"job{r}"
+        if not nm:
+            raise InstanceError(f"{where}: the name cell ({cols['name']!r}) is empty")
         if nm in names:
             raise InstanceError(f"{where}: duplicate job name {nm!r} (also row {names[nm]})")
         names[nm] = r
         text = row[ci["submit"]].strip()
+        if not text:
+            raise InstanceError(f"{where}: the submit cell ({cols['submit']!r}) is empty")
+        stamp = None
         try:
             submit = float(text)
             form = "seconds"
         except ValueError:
-            t = parse_time(text, where).timestamp()   # an ISO time: seconds from the first
-            epoch = t if epoch is None else epoch
-            submit = t - epoch
+            stamp = parse_time(text, f"{where}: {cols['submit']}")
+            submit = 0.0   # seconds from the origin, once every row is read
             form = "an ISO 8601 time"
+            if earliest is None or stamp < earliest[0]:
+                earliest = (stamp, r)
         if first_form is None:
             first_form = (form, r)
         elif form != first_form[0]:   # seconds and times have no common origin
@@ -513,7 +579,8 @@ def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
             raise InstanceError(f"{where}: negative duration {dur:g} ({cols['duration']})")
         k = _num(row[ci["gpus"]], where, cols["gpus"]) if "gpus" in ci else 1.0
         if k is None or k < 0 or not float(k).is_integer():
-            raise InstanceError(f"{where}: {cols.get('gpus')} must be a whole number >= 0")
+            raise InstanceError(f"{where}: {cols.get('gpus')} must be a whole number >= 0, "
+                                f"got {row[ci['gpus']]!r}")
         if k == 0:
             report.dropped["CPU-only (0 GPUs)"] += 1
             continue
@@ -524,13 +591,31 @@ def import_csv(jobs_csv, nodes: str, columns: str, *, window: str | None = None,
         if "gpu_type" in ci and row[ci["gpu_type"]].strip():
             allowed = (types(row[ci["gpu_type"]], where),)
         tasks.append(_Task(nm, submit, dur, int(k), allowed,
-                           allowed[0] if allowed else reference_gpu))
-    tasks, t0 = _select(tasks, report, _window(window), first)
+                           allowed[0] if allowed else reference_gpu, (), where,
+                           f"{cols['submit']} {text!r}"))
+        stamps.append(stamp)
+    origin = None
+    if earliest is not None:   # ISO submits: seconds from --start, else from the earliest
+        zero = start if start is not None else earliest[0]
+        for t, stamp in zip(tasks, stamps):
+            t.submit = (stamp - zero).total_seconds()
+        origin = None if start is None else start.isoformat()
+    tasks, t0, what = _select(tasks, report, _window(window), first, _fits(servers), origin)
+    if earliest is None:
+        when = f"submit {format_seconds(t0)} s ({what})" + (
+            "" if start is None else f" = --start {start.isoformat()}")
+    elif start is not None:
+        when = (f"--start {start.isoformat()}: release = submit - --start"
+                + ("" if window is None else "; --window in seconds after --start"))
+    else:
+        from datetime import timedelta
+        when = f"{(earliest[0] + timedelta(seconds=t0)).isoformat()} ({what})" + (
+            "" if window is None else f"; --window in seconds after the file's earliest "
+                                      f"submit, {earliest[0].isoformat()} (row {earliest[1]})")
     report.assumptions += [
         f"work = duration x {SPEED_MODEL} speed of its GPU type (else {reference_gpu}) x GPUs",
         f"due = release + {slack:g} x duration; penalty {penalty}, weight {penalty_weight:g}",
-        f"time 0 = submit {t0:g}"]
+        f"time 0 = {when}"]
     fleet = _fleet(name, tasks, t0, servers, speeds, cat, slack, penalty, penalty_weight,
                    penalty_scale, report, hold_slack)
     return fleet, report
-

@@ -198,3 +198,18 @@ def test_slack_sets_only_the_due_times(cat, slack):
         [(j.model, j.samples, j.release_s, j.penalty) for j in loose.jobs]
     assert base.servers == loose.servers
     assert generate_fleet(400, 20, seed=9, catalogue=cat, slack=(1.25, 4.0)) == base
+
+
+def test_generate_on_a_short_series_warns_that_the_jobs_run_past_it(tmp_path, capsys):
+    # the series' last value prices everything after its end: say so, as import does
+    from satea.cli import main
+    prices = tmp_path / "p.csv"
+    prices.write_text("time,price\n2023-03-25T20:00:00Z,0.1\n2023-03-25T21:00:00Z,0.2\n"
+                      "2023-03-25T22:00:00Z,0.3\n")
+    out = tmp_path / "g.json"
+    assert main(["generate", "--jobs", "30", "--servers", "3", "--seed", "1", "--prices",
+                 str(prices), "--price-column", "price", "--start", "2023-03-25T20:00:00Z",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("satea: warning: prices ")
+    assert "(time 10800 s), but the jobs reach past its end" in err[0]

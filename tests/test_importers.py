@@ -140,7 +140,7 @@ def test_csv_importer_refusals(tmp_path):
     with pytest.raises(InstanceError, match=r"row 3: negative duration -5"):
         import_csv(bad, "A100x8:1", cols)
     bad = _edit(tmp_path, JOBS, "b,100", "b,yesterday")
-    with pytest.raises(InstanceError, match=r"row 3: cannot read time 'yesterday'"):
+    with pytest.raises(InstanceError, match=r"row 3: submitted: cannot read time 'yesterday'"):
         import_csv(bad, "A100x8:1", cols)
     bad = _edit(tmp_path, JOBS, "c,200", "a,200")
     with pytest.raises(InstanceError, match=r"row 4: duplicate job name 'a' \(also row 2\)"):
