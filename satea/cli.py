@@ -568,14 +568,21 @@ def cmd_solve(args) -> int:
     elif args.explain and not args.quiet:
         # the columns are explain()'s keys (times in seconds)
         held = r.held   # part 3: a hold column where jobs may be held
-        print(f"  {'job':>12} {'server':>10} " + (f"{'hold':>10} " if held else "")
+        rows = r.explain()
+        carbon = bool(rows) and "carbon_kg" in rows[0]     # part 2: where explain() has them
+        lanes = bool(rows) and "gpu_indices" in rows[0]
+        print(f"  {'job':>12} {'server':>10} " + (f"{'gpus':>12} " if lanes else "")
+              + (f"{'hold':>10} " if held else "")
               + f"{'start':>12} {'completion':>12} "
-              f"{'lateness':>10} {'penalty':>10} {'energy_cost':>11}")
-        for e in r.explain():
-            print(f"  {e['job']:>12} {e['server']:>10} "
+              f"{'lateness':>10} {'penalty':>10} {'energy_cost':>11}"
+              + (f" {'carbon_kg':>10}" if carbon else ""))
+        for e in rows:
+            gpus = ",".join(map(str, e["gpu_indices"])) if lanes else ""
+            print(f"  {e['job']:>12} {e['server']:>10} " + (f"{gpus:>12} " if lanes else "")
                   + (f"{e['hold']:>10.1f} " if held else "")
                   + f"{e['start']:>12.1f} {e['completion']:>12.1f}"
-                  f" {e['lateness']:>10.1f} {e['penalty']:>10.4g} {e['energy_cost']:>11.4g}")
+                  f" {e['lateness']:>10.1f} {e['penalty']:>10.4g} {e['energy_cost']:>11.4g}"
+                  + (f" {e['carbon_kg']:>10.4g}" if carbon else ""))
     if args.report:
         from .report import write_report
         fleet = (None if args.format == "orlib-gap"

@@ -163,3 +163,20 @@ def test_gang_share_without_multi_gpu_nodes_is_refused(tmp_path):
     assert r.stderr.strip().splitlines() == ["satea: error: gang_share 0.3 needs nodes of 2 or "
                                              "more GPUs (gpus_per_node, --gpus-per-node), got "
                                              "nodes of 1"]
+
+
+def test_cli_explain_shows_each_jobs_gpus(tmp_path):
+    # explain() gives the GPU indices a job ran on; the table printed them not (a trial)
+    assert _cli("generate", "--jobs", "6", "--servers", "2", "--gpus-per-node", "4",
+                "--gang-share", "0.5", "--seed", "2", "--out", "n.json",
+                cwd=tmp_path).returncode == 0
+    r = _cli("solve", "n.json", "--seed", "0", "--sweeps", "50", "--chains", "2", "--explain",
+             cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = [ln.split() for ln in r.stdout.splitlines()]
+    assert any(ln[:3] == ["job", "server", "gpus"] for ln in lines)
+    gpus = {ln[0]: ln[2] for ln in lines if len(ln) == 8 and ln[0].startswith("j")}
+    assert len(gpus) == 6
+    jobs = {j["name"]: j.get("gpus", 1)
+            for j in json.loads((tmp_path / "n.json").read_text())["jobs"]}
+    assert {name: len(v.split(",")) for name, v in gpus.items()} == jobs
