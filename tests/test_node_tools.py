@@ -175,7 +175,7 @@ def test_cli_explain_shows_each_jobs_gpus(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = [ln.split() for ln in r.stdout.splitlines()]
     assert any(ln[:3] == ["job", "server", "gpus"] for ln in lines)
-    gpus = {ln[0]: ln[2] for ln in lines if len(ln) == 8 and ln[0].startswith("j")}
+    gpus = {ln[0]: ln[2] for ln in lines if len(ln) == 8 and ln[0][:1] == "j" and ln[0] != "job"}
     assert len(gpus) == 6
     jobs = {j["name"]: j.get("gpus", 1)
             for j in json.loads((tmp_path / "n.json").read_text())["jobs"]}
