@@ -201,6 +201,16 @@ def with_grid(fleet, prices: Series | None = None, carbon: Series | None = None,
         changes["carbon_price_per_kg"] = float(carbon_price)
     out = replace(fleet, servers=servers, **changes)
     validate_fleet(out)
+    if prices is not None and carbon is not None and out.carbon_price_per_kg > 0:
+        # the search prices energy and carbon on one curve (satea.compile.merge_curves):
+        # an instance whose two series cannot be merged would be written, then refused
+        from .compile import merge_curves
+        try:
+            merge_curves((prices.step_s, prices.values, 0), 0.0,
+                         (carbon.step_s, carbon.values, 0), 0.0,
+                         out.carbon_price_per_kg / 1000.0, lambda: 0.0)
+        except ValueError as e:
+            raise InstanceError(f"{prices.source} and {carbon.source}: {e}") from None
     return out
 
 

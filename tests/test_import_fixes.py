@@ -284,3 +284,19 @@ def test_blank_name_or_submit_names_file_row_and_column(tmp_path, row, msg):
     jobs = _write(tmp_path, "j.csv", f"name,submit,dur,gpus\nj1,0,3600,1\n{row}\n")
     with pytest.raises(InstanceError, match=r"jobs file '.*j.csv': " + msg):
         import_csv(jobs, "V100x1:1", COLS)
+
+
+def test_series_the_search_cannot_merge_are_refused_at_import(tmp_path):
+    # hourly prices and 0.1 s carbon steps imported, then `solve` refused the instance
+    # (the search merges price and carbon onto one curve of whole-second steps)
+    prices = _write(tmp_path, "p.csv", HOURLY)
+    carbon = _write(tmp_path, "c.csv", "time,g\n2023-03-25T20:00:00+00:00,100\n"
+                                       "2023-03-25T20:00:00.100000+00:00,120\n")
+    jobs = _write(tmp_path, "j.csv", "submit,dur,gpus,name\n0,600,1,a\n")
+    out = tmp_path / "x.json"
+    r = _cli("import", "csv", "--jobs", jobs, "--nodes", "V100x1:1", "--columns", COLS,
+             "--prices", prices, "--price-column", "price", "--carbon", carbon,
+             "--carbon-column", "g", "--carbon-price", "0.1",
+             "--start", "2023-03-25T20:00:00+00:00", "--out", out)
+    _one_line_error(r, "steps must be whole seconds")
+    assert not out.exists()
