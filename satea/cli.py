@@ -125,12 +125,25 @@ def _with_hold_max(fleet, hold_max):
     return fleet if hold_max is None else fleet.with_hold_max(hold_max)
 
 
-def _as_run(fleet, constant_prices: bool, hold_max):
+def _as_run(fleet, constant_prices: bool, hold_max, axis: str = "energy"):
     """``fleet`` as a run saw it: its price curves replaced by their averages
-    (--constant-prices) and every job's hold allowance ``hold_max`` (--hold-max)."""
+    (--constant-prices), every job's hold allowance ``hold_max`` (--hold-max) and, for a
+    point of ``pareto --axis carbon``, its carbon intensities as its prices."""
     if constant_prices:
         fleet = fleet.with_constant_prices()
-    return _with_hold_max(fleet, hold_max)
+    fleet = _with_hold_max(fleet, hold_max)
+    return fleet.carbon_as_price() if axis == "carbon" else fleet
+
+
+def _recorded_axis(res: dict, flag: str) -> str:
+    """The trade-off a result was found on: ``"carbon"`` for a point of ``pareto --axis
+    carbon`` (its "energy" is kg CO2e), else ``"energy"``."""
+    from .io import describe_value
+    v = res.get("axis", "energy")
+    if v not in ("energy", "carbon"):
+        raise ValueError(f"{flag}: the result file's axis must be \"energy\" or \"carbon\", "
+                         f"got {describe_value(v)}")
+    return v
 
 
 def _recorded_constant_prices(res: dict, flag: str) -> bool:
@@ -895,7 +908,8 @@ def cmd_evaluate(args) -> int:
     res = read_result(args.result)
     lam = _recorded_lambda(res, "evaluate", args.result) if args.lam is None else args.lam
     constant = _recorded_constant_prices(res, "evaluate")
-    fleet = _as_run(fleet, constant, _recorded_hold_max(res, "evaluate"))
+    axis = _recorded_axis(res, "evaluate")
+    fleet = _as_run(fleet, constant, _recorded_hold_max(res, "evaluate"), axis)
     problem = compile_fleet(fleet, lam=lam)
     x, holds = _result_on(res, problem, f"result file {args.result!r} does not fit instance "
                           f"file {args.instance!r}")
@@ -903,7 +917,8 @@ def cmd_evaluate(args) -> int:
     ev = evaluate(problem, x, holds)
     out = {"format": "satea-evaluation/1", "instance": problem.name, "lambda": problem.lam,
            **({"currency": currency} if currency else {}),
-           **({"constant_prices": True} if constant else {}), **ev.as_dict()}
+           **({"constant_prices": True} if constant else {}),
+           **({"axis": "carbon"} if axis == "carbon" else {}), **ev.as_dict()}
     if holds is not None:   # part 3: the holds the result chose were applied
         out["held_jobs"] = int((holds > 0).sum())
     print(json.dumps(out, indent=1))
@@ -1161,7 +1176,7 @@ def cmd_report(args) -> int:
     res = read_result(args.result)
     _recorded_lambda(res, "report", args.result)   # re-scored at it: refused unless valid
     fleet = _as_run(_read_fleet(args.instance), _recorded_constant_prices(res, "report"),
-                    _recorded_hold_max(res, "report"))
+                    _recorded_hold_max(res, "report"), _recorded_axis(res, "report"))
     problem = compile_fleet(fleet)
     _warn_other_instance("report", args.result, res, problem)
     front = read_front(args.front) if args.front else None

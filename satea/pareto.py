@@ -339,6 +339,7 @@ class ParetoFront:
             d["chain"] = q.chain
             if self.axis == "carbon":   # the "energy" of the carbon-priced instance is kg
                 d["carbon_kg"] = d.pop("energy_cost")
+                d["axis"] = "carbon"   # evaluate and report re-score it on that instance
             d.pop("settings", None)   # the run's, written once below
             d.pop("run", None)
             pts.append(d)

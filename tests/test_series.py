@@ -134,6 +134,17 @@ def test_pareto_axis_carbon_trades_carbon_against_lateness(tmp_path):
     assert r.returncode == 0, r.stderr
     d = json.loads((tmp_path / "front.json").read_text())
     assert d["axis"] == "carbon" and "carbon_kg" in d["points"][0]
+    # a point written alone re-scores on the carbon-priced instance, as it was found
+    # (it was scored on the energy one, with a warning about another instance)
+    pt = tmp_path / "pt.json"
+    pt.write_text(json.dumps(d["points"][-1]))
+    r = subprocess.run([sys.executable, "-m", "satea.cli", "evaluate", str(path), str(pt)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    ev = json.loads(r.stdout)
+    assert ev["axis"] == "carbon"
+    assert ev["energy_cost"] == pytest.approx(d["points"][-1]["carbon_kg"], rel=1e-12)
+    assert ev["objective"] == pytest.approx(d["points"][-1]["objective"], rel=1e-12)
     with pytest.raises(ValueError, match="no server of the instance has a carbon"):
         one_job(Server("s", "A", price_per_kwh=0.1)).carbon_as_price()
 
