@@ -1468,10 +1468,18 @@ def _silence_stdout() -> None:
         pass
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """A library warning on the command line: one line, as satea's own warnings."""
+    print(f"satea: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv=None) -> int:
+    import warnings
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return args.func(args)
     except BrokenPipeError:   # `satea info | head -1`: quiet, as Unix tools are
         _silence_stdout()
         return EXIT_PIPE

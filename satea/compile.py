@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -246,9 +247,17 @@ def check_lambda(lam, name: str = "lambda") -> float:
     """``lam`` as a float: a real number (not a bool or a string), >= 0 and at most
     :data:`~satea.validate.MAX_VALUE` like an instance's ``lambda`` (the rule of anneal's
     and pareto's lambdas); anything else is a ValueError naming ``name``."""
-    if isinstance(lam, (bool, np.bool_, str, bytes)) or not isinstance(lam, numbers.Real):
+    if isinstance(lam, np.ndarray) and lam.ndim == 0:   # a 0-d array: its number
+        lam = lam.item()
+    if isinstance(lam, (bool, np.bool_, str, bytes)) or (
+            isinstance(lam, numbers.Complex) and not isinstance(lam, numbers.Real)):
         raise ValueError(f"{name}: expected a number, got {show_value(lam)}")
-    v = float(lam) if not isinstance(lam, int) or abs(lam) < 2 ** 1000 else math.inf
+    try:   # numbers.Real, Decimal: as a float (too large for one: inf, refused below)
+        v = float(lam)
+    except OverflowError:
+        v = math.inf
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number, got {show_value(lam)}") from None
     if not (math.isfinite(v) and 0 <= v <= MAX_VALUE):
         raise ValueError(f"{name}: must be >= 0 and at most {MAX_VALUE:g} (the model's "
                          f"limit), got {show_value(lam)}")
@@ -331,9 +340,10 @@ def _time_bound(work, earliest, job_class, allowed, work_scale, throughput) -> f
     return float(earliest.max() + (work * rate[job_class]).sum())
 
 
-def _server_series(fleet: Fleet, horizon) -> ServerSeries:
+def _server_series(fleet: Fleet, horizon, unheld=None) -> ServerSeries:
     """Electricity, carbon and (merged) search prices of every server. ``horizon()``: a
-    time bound, asked only when a repeating curve must be merged with a non-repeating one."""
+    time bound, asked only when a repeating curve must be merged with a non-repeating one
+    (``unheld()``: the same bound without hold allowances)."""
     servers = fleet.servers
     m = len(servers)
     pnames = list(fleet.price_curves)
@@ -367,7 +377,8 @@ def _server_series(fleet: Fleet, horizon) -> ServerSeries:
                     a = curves[e_curve[s]] if e_curve[s] >= 0 else None
                     b = curves[c_curve[s]] if c_curve[s] >= 0 else None
                     try:
-                        curve = merge_curves(a, e_const[s], b, c_const[s], w, horizon)
+                        curve = merge_curves(a, e_const[s], b, c_const[s], w, horizon,
+                                             unheld)
                     except ValueError as e:
                         raise ValueError(f"server {servers[s].name!r}: {e}") from None
                     merged[key] = len(curves)
@@ -381,7 +392,8 @@ def _server_series(fleet: Fleet, horizon) -> ServerSeries:
     return ServerSeries(curves, e_const, e_curve, c_const, c_curve, price_const, curve_id)
 
 
-def merge_curves(a, a_const: float, b, b_const: float, w: float, horizon) -> tuple:
+def merge_curves(a, a_const: float, b, b_const: float, w: float, horizon,
+                 unheld=None) -> tuple:
     """The curve ``a + w * b`` as ``(step, values, repeat)``; ``a`` and ``b`` are
     ``(step, values, repeat)`` curves or None (then the constants ``a_const``,
     ``b_const`` stand in).
@@ -392,7 +404,9 @@ def merge_curves(a, a_const: float, b, b_const: float, w: float, horizon) -> tup
     two repeating ones over the least common multiple of their periods; a repeating one
     and a non-repeating one are unrolled up to ``horizon()`` (a time no schedule
     reaches) into a non-repeating curve. Raises ValueError when steps are not whole
-    seconds or the common grid exceeds :data:`MAX_MERGED_STEPS` steps.
+    seconds or the common grid exceeds :data:`MAX_MERGED_STEPS` steps; but when only the
+    jobs' hold allowances stretch it past them and ``unheld()`` (the bound without holds)
+    fits, the curve is cut at :data:`MAX_MERGED_STEPS` steps with a warning.
     """
     if a is None or b is None:
         step, vals, rep = a if b is None else b
@@ -416,6 +430,18 @@ def merge_curves(a, a_const: float, b, b_const: float, w: float, horizon) -> tup
     else:
         span, rep = max(pa if not ra else pb, int(math.ceil(horizon())) + 1), 0
     n = -(-span // step)
+    if n > MAX_MERGED_STEPS and ra != rb and unheld is not None:
+        # holds stretch the span past the limit: unroll what fits if that still covers
+        # every schedule without holds; a job held past it is priced by the last step in
+        # the search only (results are re-scored exactly), and the caller is told
+        fits = MAX_MERGED_STEPS * step
+        if fits >= max(pa if not ra else pb, int(math.ceil(unheld())) + 1):
+            warnings.warn(f"the search's price (price + carbon) is unrolled to t = {fits:,} "
+                          f"s of the {span:,} s that hold allowances reach: a job held "
+                          f"past it is priced there by the last step in the search (its "
+                          f"result is re-scored exactly); smaller allowances avoid this",
+                          stacklevel=2)
+            span, n = fits, MAX_MERGED_STEPS
     if n > MAX_MERGED_STEPS:
         why = ("" if ra == rb else f", up to t = {span:,} s, which schedules can reach "
                f"(the latest release plus its hold allowance plus every job's run)")
@@ -494,9 +520,11 @@ def compile_fleet(fleet: Fleet, lam: float | None = None) -> ProblemArrays:
     server_class = np.array([gi[(s.gpu, s.gpus)] for s in servers], np.int32)
     work = np.array([j.samples for j in jobs], np.float64)
     hold_max = np.array([fleet.job_hold_max(j) for j in jobs], np.float64)
-    series = _server_series(fleet, lambda: _time_bound(
-        work, release + hold_max, np.array([mi[(j.model, j.gpus)] for j in jobs], np.int64),
-        allowed, work_scale, throughput))
+    jk = np.array([mi[(j.model, j.gpus)] for j in jobs], np.int64)
+    series = _server_series(
+        fleet, lambda: _time_bound(work, release + hold_max, jk, allowed, work_scale,
+                                   throughput),
+        lambda: _time_bound(work, release, jk, allowed, work_scale, throughput))
     cs, cl, cstep, cv, cc = _curve_tables(series.curves)
     class_ptr, sbc, acum = _proposal_tables(allowed, server_class)
     return ProblemArrays(

@@ -361,7 +361,10 @@ class Schedule:
         return geometric_betas(self.t_hot, self.t_cold, n_sweeps)
 
     def to_dict(self) -> dict:
-        d = {"kind": self.kind, "t_hot": self.t_hot, "t_cold": self.t_cold}
+        # an end at inverse temperature 0 is an infinite temperature: null, not Infinity
+        d: dict[str, Any] = {
+            "kind": self.kind, "t_hot": self.t_hot if math.isfinite(self.t_hot) else None,
+            "t_cold": self.t_cold if math.isfinite(self.t_cold) else None}
         if self.betas is not None:
             d["betas"] = [float(b) for b in self.betas]
         return d
@@ -390,14 +393,15 @@ def check_temperatures(t_hot, t_cold, cools: bool = True) -> tuple[float, float]
 
 
 def check_betas(betas: np.ndarray) -> None:
-    """Inverse temperatures: finite and > 0, with finite inverses (the temperatures the
-    run records); the error names ``schedule[i]``."""
+    """Inverse temperatures: finite and >= 0 (0: infinite temperature, a random walk, as
+    ``np.linspace(0, b, sweeps)`` starts), a positive one with a finite inverse; the error
+    names ``schedule[i]``."""
     with np.errstate(divide="ignore", over="ignore"):
-        ok = np.isfinite(betas) & (betas > 0) & np.isfinite(1.0 / betas)
+        ok = np.isfinite(betas) & ((betas == 0) | ((betas > 0) & np.isfinite(1.0 / betas)))
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
-        raise ValueError(f"schedule[{i}]: inverse temperatures must be finite and > 0 (and "
-                         f"not so small that the temperature overflows), got "
+        raise ValueError(f"schedule[{i}]: inverse temperatures must be finite and >= 0 (a "
+                         f"positive one not so small that the temperature overflows), got "
                          f"{show_value(betas[i])}")
 
 
@@ -437,7 +441,9 @@ def check_schedule(schedule, n_sweeps: int | None) -> Schedule | None:
     if betas.shape != (n_sweeps,):
         raise ValueError(f"schedule: expected (t_hot, t_cold) or {n_sweeps} inverse "
                          f"temperatures (one per sweep), got shape {betas.shape}")
-    return Schedule(1.0 / betas[0], 1.0 / betas[-1], np.ascontiguousarray(betas))
+    with np.errstate(divide="ignore"):   # beta 0: an infinite temperature
+        return Schedule(float(1.0 / betas[0]), float(1.0 / betas[-1]),
+                        np.ascontiguousarray(betas))
 
 
 @dataclass(frozen=True, eq=False)

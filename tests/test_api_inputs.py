@@ -223,3 +223,17 @@ def test_show_value():
     assert show_value(np.float64(2.5)) == "2.5" and show_value(np.int32(3)) == "3"
     assert show_value("x") == "'x'" and show_value(None) == "None"
     assert len(show_value(10 ** 400)) < 60 and len(show_value("y" * 500)) < 60
+
+
+def test_check_lambda_takes_what_holds_one_real_number():
+    # a 0-d array and a Decimal were taken before the limit came; a Fraction too large for a
+    # float raised OverflowError, which names nothing
+    from decimal import Decimal
+    from fractions import Fraction
+    assert check_lambda(np.array(0.5)) == 0.5 and check_lambda(Decimal("0.25")) == 0.25
+    assert check_lambda(Fraction(1, 4)) == 0.25
+    with pytest.raises(ValueError, match="^lambda: must be >= 0 and at most"):
+        check_lambda(Fraction(10 ** 400))
+    with pytest.raises(ValueError, match="^lambda: expected a number"):
+        check_lambda(np.array([1.0]))
+    assert compile_fleet(example_fleet(), lam=np.array(2.0)).lam == 2.0

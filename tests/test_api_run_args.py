@@ -175,7 +175,7 @@ BAD_SCHEDULES = [
     (5.0, r"^schedule: expected \(t_hot, t_cold\)"),
     ((True, 1), r"^schedule\[0\]: expected a temperature"),
     (("10", "1"), r"^schedule\[0\]: expected a temperature"),
-    (np.zeros(10), r"^schedule\[0\]: inverse temperatures must be finite and > 0"),
+    (np.r_[-1.0, np.ones(9)], r"^schedule\[0\]: inverse temperatures must be finite and >= 0"),
     (np.r_[np.ones(9), np.inf], r"^schedule\[9\]: "),
     (np.r_[np.ones(9), 1e-320], r"^schedule\[9\]: .*overflows"),
     ([1.0] * 9 + ["1"], r"^schedule\[9\]: expected a number, got '1'$"),
@@ -207,7 +207,7 @@ def test_schedules_that_stay_allowed(problem):
     refused(r"starts at the hot end",
             lambda: satea.anneal(problem, **dict(RUN, schedule=satea.Schedule(0.5, 2.0))))
     refused(r"^schedule\[2\]: ", lambda: satea.anneal(problem, **dict(
-        RUN, schedule=satea.Schedule(1.0, 1.0, np.array([1.0, 1.0, 0.0] + [1.0] * 7)))))
+        RUN, schedule=satea.Schedule(1.0, 1.0, np.array([1.0, 1.0, -1.0] + [1.0] * 7)))))
 
 
 # -- 6. chain_offset ----------------------------------------------------------------------------
@@ -287,3 +287,13 @@ WARM_STARTS = [
 def test_warm_start_messages_name_the_callers_entry(problem, kw, match):
     msg = refused("^" + re.escape(match), lambda: satea.anneal(problem, **{**RUN, **kw}))
     assert " :" not in msg and "np." not in msg
+
+
+def test_a_schedule_from_infinite_temperature_runs_and_repeats(problem):
+    """Inverse temperature 0 first (``np.linspace(0, b, sweeps)``: a random walk, then
+    cooling) is a schedule users write; its hot end is recorded as null, not Infinity, and
+    the result repeats."""
+    r = satea.anneal(problem, **dict(RUN, schedule=np.linspace(0.0, 5.0, RUN["sweeps"])))
+    text = json.dumps(r.to_dict(), allow_nan=False)
+    r2 = satea.anneal(problem, **repeat_kwargs(json.loads(text)))
+    assert (r2.x == r.x).all() and r2.fun == r.fun

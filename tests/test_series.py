@@ -191,6 +191,35 @@ def test_merged_curve_reaches_as_far_as_holds_do(backend):
     assert r.fun == evaluate(p, r.x, r.holds).objective
 
 
-def test_merging_that_holds_stretch_too_far_is_refused_saying_why():
-    with pytest.raises(ValueError, match="which schedules can reach .*hold allowance"):
-        compile_fleet(held_on_a_merged_curve(1.0, hold_max=1e13))
+def test_merging_that_holds_stretch_too_far_is_cut_with_a_warning(tmp_path):
+    # 1e13 s of allowance need ~5.6e9 half-hour steps: the curve is cut at the limit (it
+    # still covers every schedule without holds), and the user is told; the search still
+    # finds the free half hour, and the result re-scores exactly
+    with pytest.warns(UserWarning, match="unrolled to t = 7,200,000,000 s of the"):
+        p = compile_fleet(held_on_a_merged_curve(1.0, hold_max=1e13))
+    c = int(p.curve_id[0])
+    assert p.curve_len[c] == 4_000_000
+    r = anneal(p, backend="numba", chains=4, sweeps=100, seed=0)
+    assert r.fun == 0.0 and r.fun == evaluate(p, r.x, r.holds).objective
+    # on the command line: one line, no traceback
+    import subprocess
+    import sys
+
+    from satea.io import write_instance
+    write_instance(held_on_a_merged_curve(1.0, hold_max=1e13), tmp_path / "h.json")
+    out = subprocess.run([sys.executable, "-m", "satea.cli", "solve", str(tmp_path / "h.json"),
+                          "--sweeps", "20", "--chains", "2", "--seed", "0", "--quiet"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.startswith("satea: warning: the search's price") and \
+        out.stderr.count("\n") == 1
+
+
+def test_merging_past_the_limit_without_holds_is_refused_saying_why():
+    # a job released at 1.6e10 s: even without holds the unrolled span needs more
+    # half-hour steps than the limit
+    fleet = held_on_a_merged_curve(1.0, hold_max=0.0)
+    from dataclasses import replace
+    fleet = replace(fleet, jobs=(replace(fleet.jobs[0], release_s=1.6e10),))
+    with pytest.raises(ValueError, match="needs .* steps of 1800 s, up to t = .* more than"):
+        compile_fleet(fleet)

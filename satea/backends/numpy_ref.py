@@ -76,17 +76,20 @@ def server_eval(problem: ProblemArrays, member: np.ndarray, s: np.ndarray, lam: 
     p = np.where(member, problem.work * problem.work_scale[k, g] / problem.throughput[k, g], 0.0)
     rel = np.broadcast_to(release, member.shape)
     start = np.zeros(member.shape)
+    rows = np.arange(member.shape[0])
     t = np.zeros(member.shape[0])   # the server's previous completion
-    for j in np.flatnonzero(member.any(axis=0)):
-        on = member[:, j]
-        st = np.maximum(rel[:, j], t)
-        start[:, j] = np.where(on, st, 0.0)
-        t = np.where(on, st + p[:, j], t)
+    # each chain's jobs on its server first, in dispatch order: q-th job of every chain
+    order = np.argsort(~member, axis=1, kind="stable")
+    count = member.sum(axis=1)
+    for q in range(int(count.max()) if member.size else 0):
+        j, on = order[:, q], q < count
+        st = np.maximum(rel[rows, j], t)
+        start[rows[on], j[on]] = st[on]
+        t = np.where(on, st + p[rows, j], t)
     C = np.where(member, start + p, 0.0)
     used = member.any(axis=1)
     first = np.argmax(member, axis=1)
     last = member.shape[1] - 1 - np.argmax(member[:, ::-1], axis=1)
-    rows = np.arange(member.shape[0])
     s_col = s[:, None]
     dyn = np.where(member, problem.dyn_w[k, g] * price_integral(problem, s_col, start, C), 0.0)
     idle = problem.idle_w[s] * price_integral(problem, s, start[rows, first], C[rows, last])
