@@ -123,7 +123,9 @@ def real_array(name: str, values) -> np.ndarray:
     """``values`` (a number or an array of numbers, any shape) as float64, every entry a
     real number: a bool, a string, a complex number or anything else is a ValueError naming
     ``name`` (a scalar) or its entry ``name[i]``. Nothing is converted that is not a number
-    (``"1"`` is refused, not read as 1)."""
+    (``"1"`` is refused, not read as 1), nor a masked array (its mask would be dropped)."""
+    if isinstance(values, np.ma.MaskedArray):
+        raise ValueError(f"{name}: a masked array; fill or remove the masked entries")
     if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
         return np.asarray(values, np.float64)
     if not isinstance(values, np.ndarray):

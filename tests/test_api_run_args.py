@@ -297,3 +297,9 @@ def test_a_schedule_from_infinite_temperature_runs_and_repeats(problem):
     text = json.dumps(r.to_dict(), allow_nan=False)
     r2 = satea.anneal(problem, **repeat_kwargs(json.loads(text)))
     assert (r2.x == r.x).all() and r2.fun == r.fun
+
+
+def test_masked_arrays_are_refused_as_compile_assignment_refuses_them(problem):
+    # per-chain values and warm-start holds dropped the mask silently
+    lam = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    refused(r"^lam: a masked array", lambda: satea.anneal(problem, **dict(RUN, lam=lam)))
