@@ -445,18 +445,13 @@ def ladder_settings(problem: ProblemArrays, *, lambdas=None, points: int = 16,
                     cap_weight: float | None = None) -> LadderSettings:
     """Check the arguments of :func:`pareto` and fill in its defaults
     (:func:`lambda_ladder`, ``DEFAULT_CHAINS_PER_LAMBDA``, :func:`pareto_schedule`)."""
-    from .settings import positive_int, resolve_seed
+    from .settings import check_cap_weight, positive_int, resolve_seed
     cpl = positive_int("chains_per_lambda", DEFAULT_CHAINS_PER_LAMBDA
                         if chains_per_lambda is None else chains_per_lambda)
     if lambdas is not None and lam_max is not None:   # the ladder is given: lam_max unused
         raise ValueError("lam_max: sets the default ladder's top; with lambdas given, "
                          "leave it out")
-    if cap_weight is not None and (
-            isinstance(cap_weight, (bool, np.bool_))
-            or not isinstance(cap_weight, (int, float, np.integer, np.floating))
-            or not (cap_weight >= 0 and math.isfinite(cap_weight))):
-        raise ValueError(f"cap_weight: must be a finite number >= 0, got "
-                         f"{show_value(cap_weight)}")   # anneal's rule, before the sizing
+    check_cap_weight(cap_weight)   # anneal's rule, before the sizing
     lams = (lambda_ladder(problem, points, lam_max=lam_max) if lambdas is None
             else check_lambdas(lambdas))
     seed = resolve_seed(seed)

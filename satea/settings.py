@@ -119,6 +119,18 @@ def entry_name(name: str, shape: tuple, flat_index: int) -> str:
     return f"{name}[{', '.join(str(int(i)) for i in np.unravel_index(flat_index, shape))}]"
 
 
+def check_cap_weight(cap_weight):
+    """``cap_weight`` (the capacity violation's weight) checked: None (sized), or a real
+    number (not a bool or a string), finite and >= 0; a ValueError naming it."""
+    if cap_weight is not None and (
+            isinstance(cap_weight, (bool, np.bool_))
+            or not isinstance(cap_weight, (int, float, np.integer, np.floating))
+            or not (cap_weight >= 0 and math.isfinite(cap_weight))):
+        raise ValueError(f"cap_weight: must be a finite number >= 0, got "
+                         f"{show_value(cap_weight)}")
+    return cap_weight
+
+
 def real_array(name: str, values) -> np.ndarray:
     """``values`` (a number or an array of numbers, any shape) as float64, every entry a
     real number: a bool, a string, a complex number or anything else is a ValueError naming
@@ -699,12 +711,7 @@ class _Draft:
         cls.check_capacity(problem, self.n_chains)
         self._per_chain()
         self.sched = check_schedule(o.schedule, sweeps)
-        cap_weight = o.cap_weight
-        if cap_weight is not None and (
-                isinstance(cap_weight, bool)
-                or not isinstance(cap_weight, (int, float, np.integer, np.floating))
-                or not (cap_weight >= 0 and math.isfinite(cap_weight))):
-            raise ValueError(f"cap_weight: must be a finite number >= 0, got {cap_weight!r}")
+        cap_weight = check_cap_weight(o.cap_weight)
         self.cap_weight = cap_weight
         if stop == "time" and self.sched is not None and self.sched.betas is not None:
             raise ValueError("schedule: explicit inverse temperatures fix the sweeps; a "
