@@ -1,17 +1,38 @@
-"""How many start-same visits a skip (old start < smallest differing free time) would save."""
-import sys, math
-sys.path.insert(0, "/work/main/benchmarks")
+"""How many start-unchanged visits of a node walk an exact skip rule could step over.
+
+Replays ``node_walk``'s visits as ``benchmarks/node_probe.py`` counts them (no early stop
+at a limit, no kernel change) over its 3,000 random moves of the 8-GPU fleet, and counts
+besides the visits classes ("skippable") the start-unchanged jobs whose old start is
+below the smallest free time that differs between the old timeline (the previous job's
+checkpoint, clamped at its start) and the new one (clamped at the new previous start).
+
+    cd benchmarks && python results/nodes/skip-rule-2026-12-04/skip_count.py
+"""
+from __future__ import annotations
+
+import math
+import sys
+
 import numpy as np
 from numba import njit
-import node_probe as NP
-from node_probe import *  # noqa
-from satea.kernels import moves as M
-from satea.kernels.layout import CKPT, COMP, FREE, JSTART, NXT, PRV, SERVER_CLASS, SERVER_GPUS
+
+sys.path.insert(0, ".")
+import node_probe as NP  # noqa: E402  (benchmarks/ on the path first)
+
+from satea.compile import compile_fleet  # noqa: E402
+from satea.kernels import moves as M  # noqa: E402
+from satea.kernels.layout import (CKPT, COMP, FREE, JSTART, NXT, PRV,  # noqa: E402
+                                  SERVER_CLASS, SERVER_GPUS)
+
+CLASSES = ("removed", "changed", "same", "rejoin", "skippable")
+
 
 @njit(**NP.NO_NRT)
-def visits_skip(P, S, s, out, inn, lam, cnt, oldf):
+def visits_skip(P, S, s, out, inn, lam, cnt):
     prv_, comp_, nxt_, jstart_, free_ = S[PRV], S[COMP], S[NXT], S[JSTART], S[FREE]
-    G = P[SERVER_GPUS][s]; g = P[SERVER_CLASS][s]; cid = P[M.CURVE_ID][s]
+    G = P[SERVER_GPUS][s]
+    g = P[SERVER_CLASS][s]
+    cid = P[M.CURVE_ID][s]
     L = free_.shape[0]
     last_edit = max(out, inn)
     if out >= 0 and (inn < 0 or out < inn):
@@ -28,30 +49,28 @@ def visits_skip(P, S, s, out, inn, lam, cnt, oldf):
         M.fs_fill(free_, NP.ONE, L, 0, G, 0.0)
         cur = S[M.HEAD][s]
     ins = inn
-    prev_old = -1   # last non-edit old job passed (its checkpoint = old state)
-    skipping = False
+    prev_old = -1   # the last old job passed: its checkpoint is the old timeline's state
     while True:
         if ins >= 0 and (cur < 0 or ins < cur):
-            j = ins; ins = -1
+            j = ins
+            ins = -1
         elif cur >= 0:
-            j = cur; cur = nxt_[cur]
+            j = cur
+            cur = nxt_[cur]
         else:
             break
         if j == out:
             cnt[0] += 1
             continue
-        # before stepping j: could j be skipped?
-        if j > last_edit and prev_old >= 0:
-            # old state: checkpoint of prev_old (clamped at its start); new: free_ clamped at ps
+        if j > last_edit and prev_old >= 0:   # could j be stepped over?
             sp = jstart_[prev_old]
             m = math.inf
             for q in range(G):
-                a = S[CKPT][M.ck_at(S, NP.chain_of(P), prev_old, q)]
-                b = free_[q]
-                if b < ps: b = ps
-                if a < sp: a = sp
-                if a != b:
-                    m = min(a, b); break
+                a = max(S[CKPT][M.ck_at(S, NP.chain_of(P), prev_old, q)], sp)
+                b = max(free_[q], ps)
+                if a != b:   # sorted both: the first difference holds the smallest
+                    m = min(a, b)
+                    break
             if jstart_[j] < m:
                 cnt[4] += 1
         st, comp, cost = M.node_step(P, g, cid, j, 0.0, free_, NP.ONE, L, 0, G, ps, lam)
@@ -70,21 +89,27 @@ def visits_skip(P, S, s, out, inn, lam, cnt, oldf):
                 cnt[1] += 1
     return 0
 
+
 @njit(**NP.NO_NRT)
-def count(P, S, moves, lam, cnt, oldf):
+def count(P, S, moves, lam, cnt):
     for i in range(moves.shape[0]):
         j, a, b = moves[i, 0], moves[i, 1], moves[i, 2]
-        visits_skip(P, S, a, j, -1, lam, cnt, oldf)
-        visits_skip(P, S, b, -1, j, lam, cnt, oldf)
+        visits_skip(P, S, a, j, -1, lam, cnt)
+        visits_skip(P, S, b, -1, j, lam, cnt)
 
-f8, f1 = NP.fleets()
-from satea.compile import compile_fleet
-problem = compile_fleet(f8)
-for state in ("list", "anneal"):
-    be = NP.chain(problem, state)
-    P, S = be.P, be.S
-    mv = np.zeros((3000, 3), np.int64)
-    NP.draw_moves(P, tuple(a.copy() for a in S), problem.n_jobs, mv)
-    cnt = np.zeros(5, np.int64)
-    count(P, S, mv, problem.lam, cnt, np.zeros(16))
-    print(state, dict(zip(("removed", "changed", "same", "rejoin", "skippable"), (cnt / 3000).round(2))))
+
+def main() -> None:
+    f8, _f1 = NP.fleets()
+    problem = compile_fleet(f8)
+    for state in ("list", "anneal"):
+        be = NP.chain(problem, state)
+        P, S = be.P, be.S
+        mv = np.zeros((3000, 3), np.int64)
+        NP.draw_moves(P, tuple(a.copy() for a in S), problem.n_jobs, mv)
+        cnt = np.zeros(len(CLASSES), np.int64)
+        count(P, S, mv, problem.lam, cnt)
+        print(state, dict(zip(CLASSES, (cnt / 3000).round(2).tolist())))
+
+
+if __name__ == "__main__":
+    main()
