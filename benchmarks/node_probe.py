@@ -93,6 +93,11 @@ def chain(problem, state: str, seed: int = 0):
 #: inserted one), a job whose start is unchanged while the free times still differ, the
 #: rejoin (the walk's start loads a checkpoint of G words: no job is visited there)
 NODE_CLASSES = ("removed", "start_changed", "start_same", "rejoin")
+#: counted beside the classes: the start-unchanged visits an exact skip rule could step
+#: over (the job's old start is below the smallest free time that differs between the old
+#: timeline, its predecessor's checkpoint, and the new one: it keeps its start, and the
+#: difference passes it; benchmarks/README.md, "Measured and not built ... skip rule")
+SKIPPABLE = "start_same_skippable"
 
 
 @njit(**NO_NRT)
@@ -120,6 +125,7 @@ def _node_visits(P, S, s, out, inn, lam, cnt):
         M.fs_fill(free_, ONE, L, 0, G, 0.0)
         cur = S[M.HEAD][s]
     ins = inn
+    prev_old = -1   # the last old job passed: its checkpoint is the old timeline there
     while True:
         if ins >= 0 and (cur < 0 or ins < cur):
             j = ins
@@ -133,11 +139,23 @@ def _node_visits(P, S, s, out, inn, lam, cnt):
         if j == out:
             cnt[0] += 1
             continue
+        if j > last_edit and prev_old >= 0:   # could a skip rule step over j?
+            sp = jstart_[prev_old]
+            m = math.inf
+            for q in range(G):   # both sorted: the first difference holds the smallest
+                a = max(S[CKPT][M.ck_at(S, chain_of(P), prev_old, q)], sp)
+                b = max(free_[q], ps)
+                if a != b:
+                    m = min(a, b)
+                    break
+            if jstart_[j] < m:
+                cnt[4] += 1
         st, comp, cost = M.node_step(P, g, cid, j, 0.0, free_, ONE, L, 0, G, ps, lam)
         ps = st
         if j == inn:
             cnt[1] += 1
         else:
+            prev_old = j
             if (j > last_edit and st == jstart_[j] and comp == comp_[j]
                     and M.ck_same(S, chain_of(P), L, j, G, st)):
                 cnt[3] += 1
@@ -238,7 +256,7 @@ def walk_probe(state: str, n_moves: int, repeat: int) -> dict:
         P, S = be.P, be.S
         mv = np.zeros((n_moves, 3), np.int64)
         draw_moves(P, tuple(a.copy() for a in S), problem.n_jobs, mv)
-        cnt = np.zeros(len(NODE_CLASSES), np.int64)
+        cnt = np.zeros(len(NODE_CLASSES) + 1, np.int64)   # + SKIPPABLE
         visits = count_visits(P, S, mv, problem.lam, nodes, cnt) / n_moves
         moved = retimed(problem, S[X].copy(), mv, min(n_moves, 400))
         out[key] = {"instance": problem.name, "n_servers": problem.n_servers,
@@ -246,7 +264,7 @@ def walk_probe(state: str, n_moves: int, repeat: int) -> dict:
                     "retimed_per_move": round(float(moved), 2),
                     "visits_per_retimed": round(float(visits / moved), 3)}
         if nodes:
-            out[key]["visit_classes"] = dict(zip(NODE_CLASSES,
+            out[key]["visit_classes"] = dict(zip(NODE_CLASSES + (SKIPPABLE,),
                                                  np.round(cnt / n_moves, 2).tolist()))
         runs[key] = (P, S, mv, problem.lam, nodes, visits)
     best = {k: math.inf for k in runs}
