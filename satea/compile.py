@@ -35,15 +35,15 @@ The compiled form is a struct of flat arrays that every backend reads. Its size 
 """
 from __future__ import annotations
 
+import decimal
 import math
-import numbers
 import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from .model import EXP_CAP, PENALTY_KINDS, Fleet  # noqa: F401  (EXP_CAP re-exported)
-from .validate import MAX_VALUE, show_value
+from .validate import MAX_VALUE, is_real, show_value, to_float
 
 # the penalty codes, named once (kernels/layout.py, satea.model.PENALTY_KINDS order)
 from .kernels.layout import PEN_EXP, PEN_LINEAR, PEN_NONE, PEN_STEP  # noqa: E402,F401
@@ -249,15 +249,9 @@ def check_lambda(lam, name: str = "lambda") -> float:
     and pareto's lambdas); anything else is a ValueError naming ``name``."""
     if isinstance(lam, np.ndarray) and lam.ndim == 0:   # a 0-d array: its number
         lam = lam.item()
-    if isinstance(lam, (bool, np.bool_, str, bytes)) or (
-            isinstance(lam, numbers.Complex) and not isinstance(lam, numbers.Real)):
+    if not (is_real(lam) or isinstance(lam, decimal.Decimal)):
         raise ValueError(f"{name}: expected a number, got {show_value(lam)}")
-    try:   # numbers.Real, Decimal: as a float (too large for one: inf, refused below)
-        v = float(lam)
-    except OverflowError:
-        v = math.inf
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, got {show_value(lam)}") from None
+    v = to_float(lam)   # too large for a float: inf, refused below
     if not (math.isfinite(v) and 0 <= v <= MAX_VALUE):
         raise ValueError(f"{name}: must be >= 0 and at most {MAX_VALUE:g} (the model's "
                          f"limit), got {show_value(lam)}")

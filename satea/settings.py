@@ -27,7 +27,6 @@ when ``sweeps`` is given, else ``"converged"``.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -36,7 +35,7 @@ import numpy as np
 
 from .compile import ProblemArrays, as_problem
 from .model import Fleet
-from .validate import MAX_VALUE, InstanceError, show_value
+from .validate import MAX_VALUE, InstanceError, is_real, show_value, to_float
 
 #: probability that a move is a swap: 0.3, or 0.6 where servers have capacities (a swap
 #: moves load both ways, so it crosses tight capacities a shift cannot): measured on
@@ -95,20 +94,6 @@ def resolve_seed(seed: int | None) -> int:
         assert isinstance(entropy, int)   # drawn fresh: one int (the stubs allow a list)
         seed = int(entropy % (1 << 63))
     return positive_int("seed", seed, 0)
-
-
-def is_real(v) -> bool:
-    """Whether ``v`` is a real number: not a bool, a string or a complex number."""
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
-
-
-def to_float(v) -> float:
-    """A real number as a float; an int too large for a float is +-inf (then refused as not
-    finite, not an OverflowError)."""
-    try:
-        return float(v)
-    except OverflowError:
-        return math.inf if v > 0 else -math.inf
 
 
 def entry_name(name: str, shape: tuple, flat_index: int) -> str:

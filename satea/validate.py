@@ -11,6 +11,7 @@ O(N + S + P + K + G), never O(N * S).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -19,7 +20,7 @@ from .model import (PENALTY_KINDS, CarbonCurve, DNNModel, Fleet, GPUType, Job, P
                     PriceCurve, Profile, Server)
 
 __all__ = ["InstanceError", "validate_fleet", "validate_assignment_arrays", "show_value",
-           "as_real_array"]
+           "as_real_array", "is_real", "to_float"]
 
 _REAL = (int, float, np.integer, np.floating)
 _BOOL = (bool, np.bool_)
@@ -48,6 +49,22 @@ class InstanceError(ValueError):
 def _is_real(v) -> bool:
     # bool is an int subclass, but True as a memory size is a mistake, not a number
     return isinstance(v, _REAL) and not isinstance(v, _BOOL)
+
+
+def is_real(v) -> bool:
+    """Whether an argument ``v`` is a real number (``numbers.Real``: ints, floats, numpy
+    scalars, Fractions): not a bool, a string or a complex number. Instance fields take
+    only ints and floats (JSON's numbers)."""
+    return isinstance(v, numbers.Real) and not isinstance(v, _BOOL)
+
+
+def to_float(v) -> float:
+    """A real number as a float; one too large for a float is +-inf (then refused as not
+    finite, not an OverflowError)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def show_value(v, width: int = 40) -> str:
